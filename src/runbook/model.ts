@@ -1,0 +1,110 @@
+/**
+ * The validated runbook as the rest of cutover sees it (the loader's output). Template strings
+ * (`{{ ... }}`) are still unrendered here; `src/plan/compile.ts` renders them per host.
+ */
+
+/** Where a node sits in its source file, 1-based. */
+export interface Loc {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export type ParamType = 'string' | 'version' | 'number' | 'boolean';
+
+/** A runbook parameter. Example: `{ type: 'version', required: true, description: 'target version' }`. */
+export interface ParamSpec {
+  type: ParamType;
+  required: boolean;
+  default?: string | number | boolean;
+  /** For strings: a regex the value must match fully (e.g. an instance name). */
+  pattern?: string;
+  description?: string;
+}
+
+/** Where a secret comes from, tried in order. Example: `[{ env: 'CMW_PASSWORD' }, { prompt: true }]`. */
+export type SecretSource = { env: string } | { file: string } | { prompt: true };
+
+export interface SecretSpec {
+  from: SecretSource[];
+  description?: string;
+}
+
+/** Which hosts a phase runs on, in order. Example: `{ roles: ['backup', 'integration', 'web'] }` (role order = run order). */
+export interface HostSelector {
+  roles?: string[];
+  hosts?: string[];
+  /** Optional extra filter expression, e.g. `host.vars.service == 'ecsc'`. */
+  where?: string;
+}
+
+/**
+ * How hosts of a phase are rolled. Example: `{ serial: 1, maxUnavailable: 1, failureBudget: 0 }`.
+ * `groupBy` runs groups (e.g. one per service) in parallel, each rolled by `serial`.
+ */
+export interface RollingPolicy {
+  serial: number;
+  maxUnavailable: number;
+  /** How many hosts may fail before the phase stops (0 = stop at the first failure). */
+  failureBudget: number;
+  canary?: { hosts: number; pauseMs?: number; confirm?: boolean };
+  /** An expression over host, e.g. `host.vars.service`: hosts with equal values form one group; groups run in parallel. */
+  groupBy?: string;
+}
+
+/** Phase-level traffic drain through the host's own nginx. */
+export interface DrainSpec {
+  /** Path of the nginx file holding the locations (template). */
+  config: string;
+  locations: string[];
+  /** Upstream to route to, a template over `neighbour` (e.g. `http://{{ neighbour.address }}:8080`). */
+  upstream: string;
+  /** Candidate neighbours in preference order. */
+  neighbours: HostSelector;
+  /** Probed before routing to a neighbour (template over `neighbour`). */
+  health?: { url: string; expectStatus: number[] };
+  /** At most this many hosts drained at once (the drain budget). */
+  maxDrained: number;
+  /** Hosts for which no drain happens (e.g. `'backup' in host.roles`). */
+  skipWhen?: string;
+  validate?: string;
+  reload?: string;
+}
+
+/** A step as written: its kind, raw params, and the common fields. */
+export interface StepDef {
+  id: string;
+  name?: string;
+  kind: string;
+  params: Record<string, unknown>;
+  when?: string;
+  timeoutMs?: number;
+  retries: number;
+  retryDelayMs: number;
+  /** Extra compensation written by the author, e.g. for a `shell.run` script. */
+  loc: Loc;
+  /** Where this step came from in an imported document (`cutover import`). */
+  source?: string;
+}
+
+export interface PhaseDef {
+  id: string;
+  name: string;
+  hosts: HostSelector;
+  rolling: RollingPolicy;
+  drain?: DrainSpec;
+  steps: StepDef[];
+  loc: Loc;
+}
+
+export interface Runbook {
+  /** Absolute path of the runbook file. */
+  file: string;
+  name: string;
+  description?: string;
+  params: Record<string, ParamSpec>;
+  secrets: Record<string, SecretSpec>;
+  vars: Record<string, string>;
+  preflight: StepDef[];
+  phases: PhaseDef[];
+}

@@ -1,0 +1,114 @@
+import type { z } from 'zod';
+import type { Command } from '../shell/command.js';
+import type { Word } from '../shell/word.js';
+
+/**
+ * What a planner knows about where it runs: its own host only (never batches or other hosts,
+ * except a neighbour the engine picked and passed in params). Example:
+ * `{ host: { name: 'web', address: '10.0.0.10', roles: ['web'], vars: {} }, runDir: '/var/tmp/cutover/r1', controllerDir: '/srv/rb' }`.
+ */
+export interface StepContext {
+  host: { name: string; address: string; roles: readonly string[]; vars: Readonly<Record<string, unknown>> };
+  /** A per-run folder on the target host for backups of edited files and marks. */
+  runDir: string;
+  /** The folder of the runbook on the controller; relative local paths resolve against it. */
+  controllerDir: string;
+  /** The step's id, unique in the plan (used to name per-step files under runDir). */
+  stepId: string;
+}
+
+/** Pure text transforms the engine applies to a fetched file (see src/steps/edits). */
+export type EditSpec =
+  | { editor: 'yaml'; ops: readonly YamlOp[] }
+  | { editor: 'nginx'; locations: readonly string[]; upstream: string };
+
+export type YamlOp =
+  | { op: 'set'; key: string; value: unknown; comment?: string }
+  | { op: 'delete'; key: string };
+
+/** A wait condition; the engine polls it with its one wait primitive until it holds. */
+export type WaitCondition =
+  | {
+      /** New lines of a log file since `since` (a mark the engine took before the triggering step). */
+      kind: 'log';
+      path: Word;
+      pattern: string;
+      failPatterns: readonly string[];
+      /** Id of the step before which the log offset was recorded; lines before it never match. */
+      since: string;
+    }
+  | { kind: 'command'; cmd: Command; description: string }
+  | { kind: 'http'; request: HttpRequestSpec; expectStatus: readonly number[]; bodyPattern?: string };
+
+export interface HttpRequestSpec {
+  url: string;
+  method: string;
+  headers: Readonly<Record<string, Word>>;
+  body?: Word;
+  /** Skip TLS verification (self-signed lab/real certs); shown in the plan. */
+  insecure: boolean;
+}
+
+/**
+ * One thing a step does. Step kinds return these; the engine executes them through a
+ * Transport. All are data, so a plan can be printed, hashed and diffed.
+ */
+export type Action =
+  /** Run a command; it fails unless the exit code is in okCodes (default [0]). `capture` stores trimmed stdout as an output. */
+  | { type: 'exec'; cmd: Command; okCodes?: readonly number[]; capture?: string; description?: string }
+  /** Copy a controller file to the host (tmp + rename), then verify its sha256 on the host. */
+  | { type: 'put'; localPath: string; remotePath: Word; mode?: string }
+  /**
+   * Fetch a host file, apply a pure edit, show the diff; back up the original under `backupPath`
+   * (byte-identical), replace atomically, run `validate` and restore the original if it fails.
+   */
+  | { type: 'edit'; path: Word; spec: EditSpec; backupPath: string; validate?: Command }
+  /** Poll until the condition holds, with the step's timeout; failPatterns end it at once. */
+  | { type: 'wait'; condition: WaitCondition; intervalMs?: number }
+  /** An HTTP request from the controller. */
+  | { type: 'http'; request: HttpRequestSpec; expectStatus: readonly number[]; capture?: string }
+  /** Ask the operator; `--yes` alone never approves it. */
+  | { type: 'confirm'; message: string };
+
+/**
+ * A read-only check whose exit code says whether the step's effect is already in place:
+ * 0 = done, 1 = not done, anything else = cannot tell. Used by `plan --probe` and by `resume`.
+ */
+export interface Probe {
+  cmd: Command;
+  /** What "done" means, for the plan and status views. */
+  description: string;
+}
+
+/** What one step does on one host: the actions in order, and how to see whether it is done. */
+export interface StepPlan {
+  actions: readonly Action[];
+  probe?: Probe;
+  /** Effects the planner cannot predict (e.g. what a script does), shown as such in `plan`. */
+  unpredictable?: string;
+}
+
+/**
+ * A step kind (`domain.verb`): a pure planner from typed params to actions, its probe, and its
+ * compensation. No I/O. Example: `serviceStop.plan({ unit: 'nginx' }, ctx)`.
+ */
+export interface StepKind<P = unknown> {
+  name: string;
+  /** One line for `cutover docs`. */
+  summary: string;
+  params: z.ZodType<P>;
+  plan(params: P, ctx: StepContext): StepPlan;
+  /**
+   * The undo, from the params and the outputs the step recorded when it ran (e.g. the
+   * resolved backup path). Must be safe when the effect is partial or absent; returns [] when
+   * there is nothing to undo. Omitted means the step changes nothing that needs undoing.
+   */
+  compensate?(params: P, outputs: Readonly<Record<string, string>>, ctx: StepContext): readonly Action[];
+  /** True for kinds that only read (allowed in preflight). */
+  readOnly?: boolean;
+}
+
+/** Helper so each kind file keeps its param type inferred. */
+export function defineKind<S extends z.ZodType>(kind: StepKind<z.output<S>> & { params: S }): StepKind<z.output<S>> {
+  return kind;
+}
