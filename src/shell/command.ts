@@ -1,6 +1,6 @@
 import { quote, type RenderMode } from './quote.js';
 import { Secret } from './secret.js';
-import { partsOf, TemplatedWord, type Word } from './word.js';
+import { Expanded, partsOf, TemplatedWord, type Word } from './word.js';
 
 /** A trusted fragment of shell syntax written by cutover itself (operators, keywords). */
 class Raw {
@@ -43,7 +43,7 @@ export class Command {
   stdinText(): string | undefined {
     if (this.stdin === undefined) return undefined;
     return partsOf(this.stdin)
-      .map((p) => (p instanceof Secret ? p.reveal() : typeof p === 'string' ? p : String(new TemplatedWord([p]))))
+      .map((p) => (p instanceof Secret ? p.reveal() : String(new TemplatedWord([p]))))
       .join('');
   }
 
@@ -119,4 +119,18 @@ function join(cmds: Command[], sep: string): Command {
 /** Trusted literal shell text, for the rare fixed snippet (`set -e`, `2>&1`). Never user input. */
 export function raw(text: string): Command {
   return new Command([new Raw(text)]);
+}
+
+/**
+ * Turns an author-written script (a runbook `command:`) into a Command: the text the author
+ * wrote is trusted shell, every expanded template value is quoted, so a param like
+ * `x; touch /tmp/pwned` stays one harmless word. Example: script `bash up.sh -n={{ params.instance }}`.
+ */
+export function script(word: Word): Command {
+  const pieces: Piece[] = [];
+  for (const p of partsOf(word)) {
+    if (typeof p === 'string') pieces.push(new Raw(p));
+    else pieces.push({ word: p instanceof Expanded ? p.text : p });
+  }
+  return new Command(pieces);
 }

@@ -25,7 +25,7 @@ function quotePart(p: Part, mode: RenderMode): string {
     return `"$(date +${quoteLiteral(p.hostDate)})"`;
   }
   if (p instanceof Secret) return mode === 'exec' ? quoteLiteral(p.reveal()) : p.toString();
-  return quoteLiteral(p);
+  return quoteLiteral(String(p));
 }
 
 function quoteLiteral(s: string): string {

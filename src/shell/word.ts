@@ -8,14 +8,25 @@ export interface HostDate {
   readonly hostDate: string;
 }
 
-/** One piece of a templated value: literal text, a secret, or a host-evaluated expression. */
-export type Part = string | Secret | HostDate;
+/**
+ * Text that came from expanding a template expression (`{{ params.instance }}`), as opposed
+ * to text the author wrote. In a word it is plain text; in a script it is always quoted.
+ */
+export class Expanded {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** One piece of a templated value: literal text, expanded text, a secret, or a host-evaluated expression. */
+export type Part = string | Expanded | Secret | HostDate;
 
 /**
  * One templated value, e.g. a path `/home/ecsc_{{ host.date('%Y%m%d') }}`, kept as parts so
  * that quoting, redaction and host-side evaluation stay exact. Plain strings are Words too.
  */
-export type Word = string | Secret | HostDate | TemplatedWord;
+export type Word = string | Secret | HostDate | Expanded | TemplatedWord;
 
 export class TemplatedWord {
   constructor(readonly parts: readonly Part[]) {}
@@ -40,7 +51,8 @@ export function partsOf(word: Word): readonly Part[] {
 export function concat(...words: Word[]): Word {
   const parts: Part[] = [];
   for (const w of words) {
-    for (const p of partsOf(w)) {
+    for (const p0 of partsOf(w)) {
+      const p = p0 instanceof Expanded ? p0.text : p0;
       const last = parts[parts.length - 1];
       if (typeof p === 'string' && typeof last === 'string') parts[parts.length - 1] = last + p;
       else if (p !== '') parts.push(p);
@@ -62,7 +74,7 @@ export function staticValue(word: Word, reveal = false): string {
     .map((p) => {
       if (isHostDate(p)) throw new Error(`value ${String(word)} depends on the host clock and has no controller-side value`);
       if (p instanceof Secret) return reveal ? p.reveal() : p.toString();
-      return p;
+      return String(p);
     })
     .join('');
 }

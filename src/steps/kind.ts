@@ -15,7 +15,11 @@ export interface StepContext {
   controllerDir: string;
   /** The step's id, unique in the plan (used to name per-step files under runDir). */
   stepId: string;
+  /** sha256 of the controller files this step reads (see `StepKind.localFiles`), computed by compile. */
+  localSha256: Readonly<Record<string, string>>;
 }
+
+export type Capture = { as: string } | { keyValues: true };
 
 /** Pure text transforms the engine applies to a fetched file (see src/steps/edits). */
 export type EditSpec =
@@ -54,8 +58,12 @@ export interface HttpRequestSpec {
  * Transport. All are data, so a plan can be printed, hashed and diffed.
  */
 export type Action =
-  /** Run a command; it fails unless the exit code is in okCodes (default [0]). `capture` stores trimmed stdout as an output. */
-  | { type: 'exec'; cmd: Command; okCodes?: readonly number[]; capture?: string; description?: string }
+  /**
+   * Run a command; it fails unless the exit code is in okCodes (default [0]). `capture` records
+   * outputs for the journal and the compensation: `{ as: name }` stores the trimmed stdout,
+   * `{ keyValues: true }` stores every stdout line of the form `key=value`.
+   */
+  | { type: 'exec'; cmd: Command; okCodes?: readonly number[]; capture?: Capture; description?: string }
   /** Copy a controller file to the host (tmp + rename), then verify its sha256 on the host. */
   | { type: 'put'; localPath: string; remotePath: Word; mode?: string }
   /**
@@ -104,6 +112,8 @@ export interface StepKind<P = unknown> {
    * there is nothing to undo. Omitted means the step changes nothing that needs undoing.
    */
   compensate?(params: P, outputs: Readonly<Record<string, string>>, ctx: StepContext): readonly Action[];
+  /** Controller files the step reads (resolved against ctx.controllerDir); compile hashes them into the plan. */
+  localFiles?(params: P): string[];
   /** True for kinds that only read (allowed in preflight). */
   readOnly?: boolean;
 }

@@ -14,6 +14,9 @@ export const word = z
   )
   .meta({ type: 'string' });
 
+/** An author-written shell script (`command:`); expanded template values in it are quoted. See `script()` in src/shell. */
+export const scriptText = word.meta({ type: 'string', description: 'a shell script; {{ }} values are inserted quoted' });
+
 /** A duration such as `30s`, `5m`, `1h30m`, or a number of milliseconds. */
 export const duration = z
   .union([z.string(), z.number()])
