@@ -17,6 +17,9 @@ export class Expanded {
   toString(): string {
     return this.text;
   }
+  toJSON(): string {
+    return this.text;
+  }
 }
 
 /** One piece of a templated value: literal text, expanded text, a secret, or a host-evaluated expression. */

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type InputProblem, InputError, UsageError } from '../errors.js';
+import type { Host, Inventory } from '../inventory/model.js';
+import { loadInventory } from '../inventory/load.js';
+import type { JournalEvent } from '../journal/events.js';
+import { FileJournal } from '../journal/file-store.js';
+import { compile, templateScope } from '../plan/compile.js';
+import type { Plan } from '../plan/types.js';
+import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
+import { loadRunbook } from '../runbook/load.js';
+import type { Runbook } from '../runbook/model.js';
+import { checkAgainstInventory } from '../runbook/rules.js';
+import { Redactor, Secret } from '../shell/secret.js';
+import { createTransport } from '../transport/index.js';
+import type { Session, Transport } from '../transport/transport.js';
+import { formatEvent, wantsColor } from '../ui/line-log.js';
+
+/** Options every command that reads a runbook shares. */
+export interface InputOptions {
+  runbook: string;
+  inventory?: string;
+  param?: string[];
+}
+
+export interface GlobalOptions {
+  stateDir?: string;
+  json?: boolean;
+}
+
+export function stateDir(opts: GlobalOptions): string {
+  return resolve(opts.stateDir ?? process.env.CUTOVER_STATE_DIR ?? '.cutover');
+}
+
+/** `-p key=value` pairs into a record; a malformed pair is a usage error. */
+export function parseParamFlags(pairs: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param "${pair}": expected key=value`, 'Example: -p version=5.0.24100.0');
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+export interface Loaded {
+  runbook: Runbook;
+  inventory: Inventory;
+  warnings: InputProblem[];
+}
+
+/** Loads and validates the runbook and inventory together; every problem at once. */
+export async function loadAll(opts: InputOptions): Promise<Loaded> {
+  if (!opts.inventory) throw new UsageError('missing --inventory FILE', 'Pass the inventory, e.g. -i examples/comindware/inventory.lab.yml');
+  const problems: InputProblem[] = [];
+  let runbook: Runbook | undefined;
+  let warnings: InputProblem[] = [];
+  let inventory: Inventory | undefined;
+  try {
+    ({ runbook, warnings } = await loadRunbook(resolve(opts.runbook)));
+  } catch (e) {
+    if (e instanceof InputError) problems.push(...e.problems);
+    else throw e;
+  }
+  try {
+    inventory = await loadInventory(resolve(opts.inventory));
+  } catch (e) {
+    if (e instanceof InputError) problems.push(...e.problems);
+    else throw e;
+  }
+  if (runbook && inventory) problems.push(...checkAgainstInventory(runbook, inventory));
+  if (problems.some((p) => p.severity === 'error')) throw new InputError([...problems, ...warnings]);
+  return { runbook: runbook as Runbook, inventory: inventory as Inventory, warnings: [...warnings, ...problems] };
+}
+
+export interface Prepared extends Loaded {
+  plan: Plan;
+  params: Record<string, string | number | boolean>;
+  secrets: Record<string, Secret>;
+  redactor: Redactor;
+}
+
+/** Validate, resolve params and secrets, compile. `secrets: 'placeholder'` compiles without asking for them (plan view). */
+export async function prepare(opts: InputOptions, given?: Record<string, string>, secretMode: 'resolve' | 'placeholder' = 'resolve'): Promise<Prepared> {
+  const loaded = await loadAll(opts);
+  const params = resolveParams(loaded.runbook, given ?? parseParamFlags(opts.param));
+  const redactor = new Redactor();
+  const secrets =
+    secretMode === 'resolve'
+      ? await resolveSecrets(loaded.runbook, {
+          env: process.env,
+          readFile: (f: string) => readFileSync(f, 'utf8'),
+          prompt: promptHidden,
+        })
+      : placeholderSecrets(loaded.runbook);
+  for (const s of Object.values(secrets)) redactor.add(s);
+  const plan = compile({ runbook: loaded.runbook, inventory: loaded.inventory, params, secrets });
+  return { ...loaded, plan, params, secrets, redactor };
+}
+
+function placeholderSecrets(runbook: Runbook): Record<string, Secret> {
+  // The plan view never needs secret values: they render as <secret:name> either way.
+  return Object.fromEntries(Object.keys(runbook.secrets).map((name) => [name, new Secret(name, `unresolved:${name}`)]));
+}
+
+async function promptHidden(question: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    throw new UsageError(`${question}: no terminal to ask on`, 'Provide the secret through its env or file source (see the runbook `secrets:`).');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WriteStream };
+  let asking = true;
+  out._writeToOutput = (s: string) => {
+    if (!asking) out.output.write(s);
+  };
+  process.stderr.write(`${question}: `);
+  return new Promise((resolveAnswer) =>
+    rl.question('', (answer) => {
+      asking = false;
+      rl.close();
+      process.stderr.write('\n');
+      resolveAnswer(answer);
+    }),
+  );
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function openJournal(opts: GlobalOptions, redactor?: Redactor): FileJournal {
+  return new FileJournal(stateDir(opts), redactor);
+}
+
+/** One transport per kind, shared by every host of a run. */
+export function connector(): { connect: (host: Host) => Promise<Session>; close: () => Promise<void> } {
+  const transports = new Map<string, Transport>();
+  return {
+    connect: (host) => {
+      let t = transports.get(host.transport);
+      if (!t) {
+        t = createTransport(host);
+        transports.set(host.transport, t);
+      }
+      return t.connect({ name: host.name, address: host.address, port: host.port, user: host.user, sshOptions: host.sshOptions });
+    },
+    close: async () => {
+      await Promise.all([...transports.values()].map((t) => t.close()));
+    },
+  };
+}
+
+/** The event printer for apply/resume/rollback: JSON lines, or the host-prefixed line log. */
+export function eventPrinter(opts: GlobalOptions): (e: JournalEvent) => void {
+  if (opts.json) return (e) => process.stdout.write(`${JSON.stringify(e)}\n`);
+  const color = wantsColor(process.stdout);
+  return (e) => {
+    for (const line of formatEvent(e, { color })) process.stdout.write(`${line}\n`);
+  };
+}
+
+export { templateScope };

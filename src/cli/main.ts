@@ -1,0 +1,41 @@
+import { Command, CommanderError } from 'commander';
+import { CutoverError, ExitCode } from '../errors.js';
+import { registerDocs } from './docs.js';
+import { EXIT_CODES_DOC } from './exit-codes.js';
+import { registerLabCommands } from './lab.js';
+import { registerPlan } from './plan.js';
+import { registerRunCommands } from './run.js';
+import { registerRunViews } from './runs.js';
+import { registerUnlock } from './unlock.js';
+import { registerValidate } from './validate.js';
+
+const program = new Command('cutover')
+  .description('Rolling upgrades from runbooks: validated, previewed, run over SSH node by node, journaled, resumable and reversible.')
+  .version('0.1.0')
+  .option('--state-dir <dir>', 'where runs are journaled and locks kept (default .cutover, or $CUTOVER_STATE_DIR)')
+  .option('--json', 'machine output: one JSON object per line')
+  .addHelpText('after', `\n${EXIT_CODES_DOC}`)
+  .exitOverride();
+
+registerValidate(program);
+registerPlan(program);
+registerRunCommands(program);
+registerRunViews(program);
+registerUnlock(program);
+registerDocs(program);
+registerLabCommands(program);
+
+/** The one top-level catch: expected failures become exit codes, anything else is a bug. */
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : ExitCode.invalidInput;
+  } else if (e instanceof CutoverError) {
+    process.stderr.write(`cutover: ${e.describe()}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(`cutover: unexpected error — this is a bug, please report it with this output:\n${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = ExitCode.bug;
+  }
+}

@@ -1,0 +1,165 @@
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { PlanMismatchError, UsageError } from '../errors.js';
+import { ClusterLock } from '../engine/lock.js';
+import { Engine, type GateApprover } from '../engine/engine.js';
+import { replay } from '../journal/replay.js';
+import { renderPlan } from '../plan/render.js';
+import {
+  connector,
+  eventPrinter,
+  type GlobalOptions,
+  type InputOptions,
+  newRunId,
+  openJournal,
+  type Prepared,
+  prepare,
+  stateDir,
+  templateScope,
+} from './context.js';
+
+interface RunFlags {
+  yes?: boolean;
+  approveGates?: boolean;
+  pollInterval?: string;
+  rerun?: string[];
+  markDone?: string[];
+}
+
+/** `apply`, `resume RUN`, `rollback RUN`: the three commands that change hosts. */
+export function registerRunCommands(program: Command): void {
+  program
+    .command('apply')
+    .description('validate, run preflight, then execute the plan with its rolling policy (journaled)')
+    .requiredOption('-r, --runbook <file>', 'runbook YAML')
+    .requiredOption('-i, --inventory <file>', 'inventory file')
+    .option('-p, --param <key=value...>', 'runbook params')
+    .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
+    .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
+    .option('--show-plan', 'print the whole plan before starting')
+    .action(async (opts: InputOptions & RunFlags & { showPlan?: boolean }, cmd: Command) => {
+      const global = cmd.optsWithGlobals() as GlobalOptions;
+      const prepared = await prepare(opts);
+      if (opts.showPlan) process.stdout.write(renderPlan(prepared.plan));
+      const steps = prepared.plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0);
+      if (!opts.yes) {
+        const ok = await ask(`Apply plan ${prepared.plan.hash.slice(0, 12)} (${steps} steps on ${prepared.plan.hosts.length} hosts, cluster ${prepared.plan.inventory.cluster})? [y/N] `);
+        if (!ok) throw new UsageError('not started: the operator said no', 'Run `cutover plan` to review it, then `cutover apply` again (or pass --yes).');
+      }
+      const runId = newRunId();
+      process.exitCode = await execute('apply', runId, prepared, opts, global);
+    });
+
+  program
+    .command('resume <run>')
+    .description('continue a run from its journal: verified steps are skipped, an interrupted step is re-probed first')
+    .option('-y, --yes', 'accepted for symmetry; resume does not ask')
+    .option('--approve-gates', 'approve every gate without asking')
+    .option('--rerun <step...>', 'plan step ids to run again although their probe cannot tell')
+    .option('--mark-done <step...>', 'plan step ids the operator verified as done')
+    .action(async (run: string, opts: RunFlags, cmd: Command) => {
+      const global = cmd.optsWithGlobals() as GlobalOptions;
+      const prepared = await fromJournal(run, global);
+      process.exitCode = await execute('resume', run, prepared, opts, global);
+    });
+
+  program
+    .command('rollback <run>')
+    .description('undo every completed step of a run on every host, newest first, with verification')
+    .option('-y, --yes', 'do not ask before starting')
+    .action(async (run: string, opts: RunFlags, cmd: Command) => {
+      const global = cmd.optsWithGlobals() as GlobalOptions;
+      const prepared = await fromJournal(run, global);
+      if (!opts.yes && !(await ask(`Roll back run ${run} on ${prepared.plan.hosts.length} hosts? [y/N] `))) {
+        throw new UsageError('not started: the operator said no');
+      }
+      process.exitCode = await execute('rollback', run, prepared, opts, global);
+    });
+}
+
+/** Recompiles the run's plan from the files and params its journal names; the hash must match. */
+async function fromJournal(run: string, global: GlobalOptions): Promise<Prepared> {
+  const journal = openJournal(global);
+  const events = journal.read(run);
+  if (events.length === 0) {
+    throw new UsageError(`no run ${run} in ${stateDir(global)}`, 'List runs with `cutover runs` (and pass the same --state-dir as the run).');
+  }
+  const state = replay(events);
+  const prepared = await prepare({ runbook: state.runbook, inventory: state.inventory }, state.params);
+  if (prepared.plan.hash !== state.planHash) {
+    throw new PlanMismatchError(
+      `the plan for run ${run} changed: journal has ${state.planHash.slice(0, 12)}, the runbook/inventory/files now give ${prepared.plan.hash.slice(0, 12)}`,
+      'Put back the runbook, inventory and uploaded files as they were for this run, or roll it back with the old files; a changed plan is never resumed.',
+    );
+  }
+  return prepared;
+}
+
+async function execute(
+  mode: 'apply' | 'resume' | 'rollback',
+  runId: string,
+  prepared: Prepared,
+  flags: RunFlags,
+  global: GlobalOptions,
+): Promise<number> {
+  const dir = stateDir(global);
+  const lock = ClusterLock.acquire(dir, prepared.plan.inventory.cluster, runId, process.env.CUTOVER_OPERATOR ?? process.env.USER ?? 'operator');
+  const journal = openJournal(global, prepared.redactor);
+  const transports = connector();
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nAborting: hosts in flight will be put back by their compensations (Ctrl-C again to quit at once).\n');
+    journal.append(runId, { type: 'abort.requested', by: process.env.USER ?? 'operator' });
+    abort.abort(new Error('aborted by the operator'));
+  };
+  process.on('SIGINT', onSigint);
+  const printer = eventPrinter(global);
+  const engine = new Engine({
+    plan: prepared.plan,
+    runId,
+    journal,
+    connect: transports.connect,
+    redactor: prepared.redactor,
+    approveGate: gateApprover(flags),
+    templateScope: (host, neighbour) =>
+      templateScope({ runbook: prepared.runbook, inventory: prepared.inventory, params: prepared.params, secrets: prepared.secrets }, host, neighbour),
+    signal: abort.signal,
+    ...(flags.rerun ? { rerun: new Set(flags.rerun) } : {}),
+    ...(flags.markDone ? { markDone: new Set(flags.markDone) } : {}),
+    onEvent: printer,
+  });
+  try {
+    if (mode === 'rollback') return (await engine.rollback()) ? 0 : 1;
+    await (mode === 'apply' ? engine.apply() : engine.resume());
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await transports.close();
+    journal.close();
+    lock.release();
+  }
+}
+
+function gateApprover(flags: RunFlags): GateApprover {
+  return async (gate) => {
+    if (flags.approveGates) return true;
+    if (!process.stdin.isTTY) {
+      process.stderr.write(`gate on ${gate.host}: ${gate.message}\nNo terminal to ask on and --approve-gates not given: declining.\n`);
+      return false;
+    }
+    return ask(`\n[${gate.host}] ${gate.message} Approve? [y/N] `);
+  };
+}
+
+async function ask(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new UsageError('cannot ask for confirmation: stdin is not a terminal', 'Pass --yes to start without asking.');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((r) => rl.question(question, r));
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}

@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { ClusterLock } from '../engine/lock.js';
+import { loadInventory } from '../inventory/load.js';
+import { type GlobalOptions, stateDir } from './context.js';
+
+/** `cutover unlock`: breaking a cluster lock is always explicit. */
+export function registerUnlock(program: Command): void {
+  program
+    .command('unlock')
+    .description("break a cluster's lock (only when its run is known to be dead)")
+    .option('-i, --inventory <file>', 'the inventory whose cluster to unlock')
+    .option('--cluster <name>', 'the cluster name instead of an inventory')
+    .option('--force', 'required: confirms you checked the holder is gone')
+    .action(async (opts: { inventory?: string; cluster?: string; force?: boolean }, cmd: Command) => {
+      const global = cmd.optsWithGlobals() as GlobalOptions;
+      const cluster = opts.cluster ?? (opts.inventory ? (await loadInventory(opts.inventory)).cluster : undefined);
+      if (!cluster) throw new UsageError('name the cluster with --inventory FILE or --cluster NAME');
+      const holder = ClusterLock.read(stateDir(global), cluster);
+      if (!holder) {
+        process.stdout.write(`cluster ${cluster} is not locked\n`);
+        return;
+      }
+      if (!opts.force) {
+        throw new UsageError(
+          `cluster ${cluster} is locked by ${holder.owner} (run ${holder.runId}, pid ${holder.pid} on ${holder.hostname}, lease until ${holder.expiresAt})`,
+          'If that run is really gone, run again with --force.',
+        );
+      }
+      ClusterLock.breakLock(stateDir(global), cluster);
+      process.stdout.write(`lock of cluster ${cluster} broken (was held by ${holder.owner}, run ${holder.runId})\n`);
+    });
+}

@@ -1,0 +1,82 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redactor } from '../shell/secret.js';
+import type { JournalEvent, JournalEventBody, JournalStore } from './events.js';
+
+/**
+ * The embedded journal: one append-only JSON-lines file per run under `<stateDir>/runs/<run>/`,
+ * fsync'd after every event so a killed controller loses nothing it reported. Every event is
+ * redacted before it is written. Example: `new FileJournal('.cutover', redactor).append(run, ev)`.
+ */
+export class FileJournal implements JournalStore {
+  #fds = new Map<string, { fd: number; seq: number }>();
+  constructor(
+    readonly stateDir: string,
+    private readonly redactor?: Redactor,
+  ) {}
+
+  runDir(run: string): string {
+    return join(this.stateDir, 'runs', run);
+  }
+
+  append(run: string, body: JournalEventBody): JournalEvent {
+    let handle = this.#fds.get(run);
+    if (!handle) {
+      mkdirSync(this.runDir(run), { recursive: true });
+      const file = join(this.runDir(run), 'events.jsonl');
+      const seq = existsSync(file) ? this.read(run).length : 0;
+      handle = { fd: openSync(file, 'a', 0o600), seq };
+      this.#fds.set(run, handle);
+    }
+    handle.seq += 1;
+    const event = { ...body, seq: handle.seq, at: new Date().toISOString(), run } as JournalEvent;
+    const line = `${this.redactor ? this.redactor.redact(JSON.stringify(event)) : JSON.stringify(event)}\n`;
+    writeSync(handle.fd, line);
+    fsyncSync(handle.fd);
+    return this.redactor ? (JSON.parse(line) as JournalEvent) : event;
+  }
+
+  read(run: string): JournalEvent[] {
+    const file = join(this.runDir(run), 'events.jsonl');
+    if (!existsSync(file)) return [];
+    const events: JournalEvent[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        events.push(JSON.parse(line) as JournalEvent);
+      } catch {
+        // A torn last line from a crash mid-write: everything before it is intact.
+      }
+    }
+    return events;
+  }
+
+  listRuns(): string[] {
+    const dir = join(this.stateDir, 'runs');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).filter((d) => existsSync(join(dir, d, 'events.jsonl'))).sort();
+  }
+
+  close(): void {
+    for (const { fd } of this.#fds.values()) closeSync(fd);
+    this.#fds.clear();
+  }
+}
+
+/** An in-memory journal for tests. */
+export class MemoryJournal implements JournalStore {
+  readonly runs = new Map<string, JournalEvent[]>();
+  append(run: string, body: JournalEventBody): JournalEvent {
+    const list = this.runs.get(run) ?? [];
+    const event = { ...body, seq: list.length + 1, at: new Date().toISOString(), run } as JournalEvent;
+    list.push(JSON.parse(JSON.stringify(event)) as JournalEvent);
+    this.runs.set(run, list);
+    return event;
+  }
+  read(run: string): JournalEvent[] {
+    return this.runs.get(run) ?? [];
+  }
+  listRuns(): string[] {
+    return [...this.runs.keys()].sort();
+  }
+}

@@ -1,0 +1,310 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { type InputProblem, InputError } from '../errors.js';
+import type { Host, Inventory } from '../inventory/model.js';
+import { selectHosts } from '../inventory/select.js';
+import { evaluate } from '../runbook/expr.js';
+import type { PhaseDef, Runbook, StepDef } from '../runbook/model.js';
+import { renderParams, type TemplateScope } from '../runbook/template.js';
+import type { Secret } from '../shell/secret.js';
+import { concat, Expanded, partsOf, TemplatedWord, type Word } from '../shell/word.js';
+import { stepKinds } from '../steps/index.js';
+import type { StepKind } from '../steps/kind.js';
+import { scriptText } from '../steps/params.js';
+import type { HostGroup, Plan, PlannedPhase, PlannedStep } from './types.js';
+
+/** What compile needs besides the runbook: the hosts, the resolved params and secrets. */
+export interface CompileInput {
+  runbook: Runbook;
+  inventory: Inventory;
+  params: Record<string, string | number | boolean>;
+  secrets: Record<string, Secret>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Compiles runbook + inventory + params into a deterministic plan: hosts selected and ordered,
+ * `when` evaluated, params rendered per host and parsed by each kind, ids stable, hash computed.
+ * Throws InputError listing every problem at its file:line:col.
+ */
+export function compile(input: CompileInput): Plan {
+  const { runbook, inventory } = input;
+  const problems: InputProblem[] = [];
+  const scopeFor = (host: Host, neighbour?: Host): TemplateScope => templateScope(input, host, neighbour);
+
+  const phases: PlannedPhase[] = [];
+  const usedHosts = new Set<string>();
+  for (const phase of runbook.phases) {
+    const hosts = selectPhaseHosts(phase, inventory, scopeFor, problems);
+    const groups = groupHosts(phase, hosts, scopeFor, problems);
+    const planned: PlannedPhase = {
+      id: phase.id,
+      name: phase.name,
+      rolling: phase.rolling,
+      ...(phase.drain ? { drain: phase.drain } : {}),
+      groups,
+      steps: {},
+      skipped: [],
+    };
+    for (const host of hosts) {
+      usedHosts.add(host.name);
+      const steps: PlannedStep[] = [];
+      for (const def of phase.steps) {
+        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped);
+        if (step) steps.push(step);
+      }
+      resolveSince(steps, phase, problems);
+      planned.steps[host.name] = steps;
+    }
+    phases.push(planned);
+  }
+
+  const planHosts = inventory.hosts.filter((h) => usedHosts.has(h.name));
+  const preflight: PlannedStep[] = [];
+  for (const host of planHosts) {
+    for (const def of runbook.preflight) {
+      const step = compileStep(def, 'preflight', host, scopeFor(host), problems, []);
+      if (step) preflight.push(step);
+    }
+  }
+
+  const runbookDir = dirname(runbook.file);
+  const localFiles: Record<string, string> = {};
+  for (const step of [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())]) {
+    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+    for (const file of kind.localFiles?.(step.params) ?? []) {
+      const abs = isAbsolute(file) ? file : resolve(runbookDir, file);
+      if (abs in localFiles) continue;
+      try {
+        localFiles[abs] = createHash('sha256').update(readFileSync(abs)).digest('hex');
+      } catch (e) {
+        problems.push({
+          ...step.loc,
+          path: `${step.phase}/${step.stepId}`,
+          message: `cannot read ${abs} on the controller for host ${step.host}: ${(e as Error).message}`,
+          severity: 'error',
+        });
+      }
+    }
+  }
+
+  if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
+
+  const plan: Omit<Plan, 'hash'> = {
+    runbook: { file: runbook.file, name: runbook.name, dir: runbookDir },
+    inventory: { file: inventory.file, cluster: inventory.cluster },
+    params: Object.fromEntries(Object.entries(input.params).map(([k, v]) => [k, String(v)])),
+    hosts: planHosts,
+    preflight,
+    phases,
+    localFiles,
+  };
+  return { ...plan, hash: planHash(plan) };
+}
+
+/** The template scope for one host (and, inside a drain, its neighbour). */
+export function templateScope(input: CompileInput, host: Host, neighbour?: Host): TemplateScope {
+  return {
+    params: input.params,
+    vars: input.runbook.vars,
+    secrets: input.secrets,
+    host,
+    ...(neighbour ? { neighbour } : {}),
+  };
+}
+
+function selectPhaseHosts(
+  phase: PhaseDef,
+  inventory: Inventory,
+  scopeFor: (h: Host) => TemplateScope,
+  problems: InputProblem[],
+): Host[] {
+  try {
+    return selectHosts(inventory, phase.hosts, (expr, host) => Boolean(evaluate(expr, scopeFor(host))));
+  } catch (e) {
+    problems.push({ ...phase.loc, path: `phases/${phase.id}/hosts`, message: (e as Error).message, severity: 'error' });
+    return [];
+  }
+}
+
+function groupHosts(
+  phase: PhaseDef,
+  hosts: Host[],
+  scopeFor: (h: Host) => TemplateScope,
+  problems: InputProblem[],
+): HostGroup[] {
+  const groupBy = phase.rolling.groupBy;
+  if (!groupBy) return hosts.length ? [{ key: 'all', hosts: hosts.map((h) => h.name) }] : [];
+  const groups = new Map<string, string[]>();
+  for (const host of hosts) {
+    let key: string;
+    try {
+      key = String(evaluate(groupBy, scopeFor(host)));
+    } catch (e) {
+      problems.push({ ...phase.loc, path: `phases/${phase.id}/rolling/group_by`, message: (e as Error).message, severity: 'error' });
+      key = '?';
+    }
+    groups.set(key, [...(groups.get(key) ?? []), host.name]);
+  }
+  return [...groups].map(([key, names]) => ({ key, hosts: names }));
+}
+
+function compileStep(
+  def: StepDef,
+  phaseId: string,
+  host: Host,
+  scope: TemplateScope,
+  problems: InputProblem[],
+  skipped: PlannedPhase['skipped'],
+): PlannedStep | undefined {
+  const where = `${phaseId}/${def.id}@${host.name}`;
+  const kind = stepKinds.get(def.kind) as StepKind<unknown> | undefined;
+  if (!kind) {
+    problems.push({ ...def.loc, path: where, message: `unknown step kind "${def.kind}"`, severity: 'error' });
+    return undefined;
+  }
+  if (def.when) {
+    let ok: boolean;
+    try {
+      ok = Boolean(evaluate(def.when, scope));
+    } catch (e) {
+      problems.push({ ...def.loc, path: `${where}/when`, message: (e as Error).message, severity: 'error' });
+      return undefined;
+    }
+    if (!ok) {
+      skipped.push({ stepId: def.id, host: host.name, when: def.when });
+      return undefined;
+    }
+  }
+  let params: unknown;
+  try {
+    const rendered = renderParams(def.params, scope) as Record<string, unknown>;
+    params = kind.params.parse(normaliseRendered(kind, rendered));
+  } catch (e) {
+    const message =
+      e instanceof z.ZodError
+        ? e.issues.map((i) => `${[def.kind, ...i.path.map(String)].join('/')}: ${i.message}`).join('; ')
+        : (e as Error).message;
+    problems.push({ ...def.loc, path: where, message: `for host ${host.name}: ${message}`, severity: 'error' });
+    return undefined;
+  }
+  return {
+    id: where,
+    phase: phaseId,
+    stepId: def.id,
+    host: host.name,
+    kind: def.kind,
+    name: def.name ?? def.id,
+    params,
+    timeoutMs: def.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retries: def.retries,
+    retryDelayMs: def.retryDelayMs,
+    loc: def.loc,
+    ...(def.source ? { source: def.source } : {}),
+  };
+}
+
+/**
+ * Template expansion keeps provenance (`Expanded`) so scripts can quote expanded values. Every
+ * other field gets plain strings back, or a Word when it holds a secret or a host date.
+ */
+function normaliseRendered(kind: StepKind<unknown>, params: Record<string, unknown>): Record<string, unknown> {
+  const scripts = scriptFields(kind);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) out[key] = scripts.has(key) ? value : flatten(value);
+  return out;
+}
+
+function flatten(value: unknown): unknown {
+  if (value instanceof TemplatedWord || value instanceof Expanded) {
+    const word = concat(...partsOf(value as Word));
+    return word;
+  }
+  if (Array.isArray(value)) return value.map(flatten);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, flatten(v)]));
+  }
+  return value;
+}
+
+function scriptFields(kind: StepKind<unknown>): Set<string> {
+  const fields = new Set<string>();
+  const shape = (kind.params as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return fields;
+  for (const [key, schema] of Object.entries(shape)) if (unwrap(schema) === scriptText) fields.add(key);
+  return fields;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType } } };
+  while (['optional', 'default', 'nullable', 'prefault'].includes(s._zod.def.type) && s._zod.def.innerType) {
+    s = s._zod.def.innerType as unknown as typeof s;
+  }
+  return s as unknown as z.ZodType;
+}
+
+/** `wait.log` lines count from a mark taken before the step they follow (explicit `since`, else the previous acting step). */
+function resolveSince(steps: PlannedStep[], phase: PhaseDef, problems: InputProblem[]): void {
+  steps.forEach((step, i) => {
+    if (step.kind !== 'wait.log') return;
+    const wanted = (step.params as { since?: string }).since;
+    if (wanted) {
+      const target = steps.find((s) => s.stepId === wanted);
+      if (!target || steps.indexOf(target) > i) {
+        problems.push({
+          ...step.loc,
+          path: step.id,
+          message: `since: "${wanted}" must name an earlier step of phase ${phase.id} that runs on ${step.host}`,
+          severity: 'error',
+        });
+        return;
+      }
+      step.since = target.id;
+      return;
+    }
+    for (let j = i - 1; j >= 0; j--) {
+      const prev = steps[j] as PlannedStep;
+      if (!prev.kind.startsWith('wait.') && prev.kind !== 'gate.confirm') {
+        step.since = prev.id;
+        return;
+      }
+    }
+    step.since = step.id;
+  });
+}
+
+/** sha256 over the canonical JSON of the plan (Words and Secrets serialise to their display form). */
+export function planHash(plan: Omit<Plan, 'hash'>): string {
+  const canonical = {
+    runbook: plan.runbook.name,
+    cluster: plan.inventory.cluster,
+    params: plan.params,
+    hosts: plan.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, roles: h.roles })),
+    preflight: plan.preflight.map(stepKey),
+    phases: plan.phases.map((p) => ({
+      id: p.id,
+      rolling: p.rolling,
+      drain: p.drain ?? null,
+      groups: p.groups,
+      steps: Object.fromEntries(Object.entries(p.steps).map(([h, s]) => [h, s.map(stepKey)])),
+    })),
+    files: Object.values(plan.localFiles).sort(),
+  };
+  return createHash('sha256').update(stableStringify(canonical)).digest('hex');
+}
+
+function stepKey(s: PlannedStep): unknown {
+  return { id: s.id, kind: s.kind, params: s.params, timeoutMs: s.timeoutMs, retries: s.retries, since: s.since ?? null };
+}
+
+function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+    }
+    return v;
+  });
+}

@@ -1,0 +1,123 @@
+import { formatDuration } from '../shared/duration.js';
+import { quote } from '../shell/quote.js';
+import { stepKinds } from '../steps/index.js';
+import type { Action, StepContext, StepKind } from '../steps/kind.js';
+import type { Plan, PlannedPhase, PlannedStep } from './types.js';
+
+/** Placeholder run folder shown in plans (the real one is named after the run id). */
+export const PLAN_RUN_DIR = '/var/tmp/cutover/<run>';
+
+/**
+ * Outputs recorded at run time, shown by name in the plan (`<dest recorded at run time>`),
+ * so a compensation can be displayed before the run.
+ */
+const recordedOutputs: Readonly<Record<string, string>> = new Proxy(
+  {},
+  {
+    get: (_t, key) => (typeof key === 'string' ? `<${key} recorded at run time>` : undefined),
+    has: () => true,
+  },
+);
+
+export function stepContext(plan: Plan, step: PlannedStep, runDir = PLAN_RUN_DIR): StepContext {
+  const host = plan.hosts.find((h) => h.name === step.host);
+  return {
+    host: { name: step.host, address: host?.address ?? '', roles: host?.roles ?? [], vars: host?.vars ?? {} },
+    runDir,
+    controllerDir: plan.runbook.dir,
+    stepId: step.id.replace(/[^A-Za-z0-9_.-]/g, '_'),
+    localSha256: plan.localFiles,
+  };
+}
+
+/** One line per action, as `plan` shows it; secrets are redacted by the Command printer. */
+export function describeAction(a: Action): string {
+  switch (a.type) {
+    case 'exec':
+      return `$ ${String(a.cmd)}${a.okCodes && a.okCodes.join() !== '0' ? `   (ok exit: ${a.okCodes.join(', ')})` : ''}`;
+    case 'put':
+      return `put ${a.localPath} -> ${quote(a.remotePath, 'display')}${a.mode ? ` (mode ${a.mode})` : ''}, sha256 verified on the host`;
+    case 'edit':
+      return `edit ${quote(a.path, 'display')}: ${describeEdit(a.spec)}; original kept at ${a.backupPath}${a.validate ? `; then $ ${String(a.validate)} (restore on failure)` : ''}`;
+    case 'wait': {
+      const c = a.condition;
+      if (c.kind === 'log') {
+        return `wait for /${c.pattern}/ in ${quote(c.path, 'display')}, only lines written after ${c.since} started${c.failPatterns.length ? `; fail at once on ${c.failPatterns.map((p) => `/${p}/`).join(', ')}` : ''}`;
+      }
+      if (c.kind === 'http') return `wait for ${c.request.method} ${c.request.url} -> ${c.expectStatus.join('/')}${c.bodyPattern ? ` with /${c.bodyPattern}/` : ''}`;
+      return `wait until $ ${String(c.cmd)}   (${c.description})`;
+    }
+    case 'http':
+      return `${a.request.method} ${a.request.url} from the controller, expect ${a.expectStatus.join('/')}`;
+    case 'confirm':
+      return `gate: "${a.message}" (an operator must approve)`;
+  }
+}
+
+function describeEdit(spec: Extract<Action, { type: 'edit' }>['spec']): string {
+  if (spec.editor === 'nginx') return `route location ${spec.locations.join(', ')} to ${spec.upstream}`;
+  return spec.ops
+    .map((op) => (op.op === 'set' ? `set ${op.key} = ${JSON.stringify(op.value)}` : `delete ${op.key}`))
+    .join(', ');
+}
+
+/** The text `cutover plan` prints: per phase, per host in execution order, every command. */
+export function renderPlan(plan: Plan, opts: { compensations?: boolean } = {}): string {
+  const out: string[] = [];
+  out.push(`Plan ${plan.hash.slice(0, 12)} — runbook ${plan.runbook.name}, cluster ${plan.inventory.cluster}`);
+  const params = Object.entries(plan.params);
+  if (params.length) out.push(`params: ${params.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  out.push(`hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`);
+  if (plan.preflight.length) {
+    out.push('', 'Preflight (read-only, on every host, before anything changes):');
+    for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', false));
+  }
+  for (const phase of plan.phases) out.push('', ...renderPhase(plan, phase, opts.compensations ?? true));
+  return `${out.join('\n')}\n`;
+}
+
+function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): string[] {
+  const r = phase.rolling;
+  const out = [`Phase ${phase.id}: ${phase.name}`];
+  const policy = [`serial ${r.serial}`, `max unavailable ${r.maxUnavailable}`, `failure budget ${r.failureBudget}`];
+  if (r.canary) policy.push(`canary ${r.canary.hosts}${r.canary.pauseMs ? ` then pause ${formatDuration(r.canary.pauseMs)}` : ''}${r.canary.confirm ? ' then confirm' : ''}`);
+  out.push(`  rolling: ${policy.join(', ')}`);
+  if (phase.groups.length > 1) {
+    out.push(`  ${phase.groups.length} groups run in parallel (by ${r.groupBy}): ${phase.groups.map((g) => `${g.key} [${g.hosts.join(' -> ')}]`).join('; ')}`);
+  } else if (phase.groups[0]) {
+    out.push(`  order: ${phase.groups[0].hosts.join(' -> ')}`);
+  }
+  if (phase.drain) {
+    const d = phase.drain;
+    out.push(
+      `  drain: before its steps, each host's nginx ${d.config} routes ${d.locations.join(', ')} to ${d.upstream} for a healthy neighbour among ${[...(d.neighbours.roles ?? []), ...(d.neighbours.hosts ?? [])].join(', ')} (chosen at run time: not drained, not being upgraded${d.health ? `, ${d.health.url} answering ${d.health.expectStatus.join('/')}` : ''}); at most ${d.maxDrained} drained at once; restored byte-identical after the host's steps${d.skipWhen ? `; no drain when ${d.skipWhen}` : ''}`,
+    );
+  }
+  for (const group of phase.groups) {
+    for (const host of group.hosts) {
+      out.push(`  ${host}:`);
+      for (const s of phase.steps[host] ?? []) out.push(...renderStep(plan, s, '    ', compensations));
+      for (const skip of phase.skipped.filter((k) => k.host === host)) out.push(`    - ${skip.stepId}: skipped on ${host} (when ${skip.when} is false)`);
+    }
+  }
+  return out;
+}
+
+function renderStep(plan: Plan, step: PlannedStep, indent: string, compensations: boolean): string[] {
+  const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+  const ctx = stepContext(plan, step);
+  const planned = kind.plan(step.params, ctx);
+  const extras = [
+    step.timeoutMs !== 600_000 ? `timeout ${formatDuration(step.timeoutMs)}` : '',
+    step.retries ? `retries ${step.retries}` : '',
+  ].filter(Boolean);
+  const out = [`${indent}- ${step.stepId} [${step.kind}]${step.name !== step.stepId ? ` ${step.name}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`];
+  for (const a of planned.actions) out.push(`${indent}    ${describeAction(a)}`);
+  if (planned.unpredictable) out.push(`${indent}    effect not predictable: ${planned.unpredictable}`);
+  if (planned.probe) out.push(`${indent}    probe: $ ${String(planned.probe.cmd)}   (${planned.probe.description})`);
+  if (compensations && kind.compensate) {
+    const undo = kind.compensate(step.params, recordedOutputs, ctx);
+    for (const a of undo) out.push(`${indent}    undo: ${describeAction(a)}`);
+  }
+  return out;
+}
