@@ -22,7 +22,7 @@ export interface ScenarioContext {
 }
 
 export interface Scenario {
-  name: 'comindware' | 'ecsc';
+  name: 'comindware' | 'ecsc' | 'plain';
   hosts: LabHostSpec[];
   /** Mount `ScenarioContext.sharedDir` at /mnt/shared on every host. */
   sharedStorage: boolean;

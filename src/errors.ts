@@ -99,6 +99,11 @@ export class StepFailedError extends CutoverError {
   }
 }
 
+/** The local lab (`cutover lab`) could not start, stop or reach its hosts. */
+export class LabError extends CutoverError {
+  readonly exitCode = ExitCode.runFailed;
+}
+
 /** The operator aborted (gate declined, Ctrl-C, dashboard abort). */
 export class AbortedError extends CutoverError {
   readonly exitCode = ExitCode.aborted;

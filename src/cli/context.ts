@@ -12,7 +12,6 @@ import type { Plan } from '../plan/types.js';
 import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
-import { checkAgainstInventory } from '../runbook/rules.js';
 import { Redactor, Secret } from '../shell/secret.js';
 import { createTransport } from '../transport/index.js';
 import type { Session, Transport } from '../transport/transport.js';
@@ -59,18 +58,18 @@ export async function loadAll(opts: InputOptions): Promise<Loaded> {
   let warnings: InputProblem[] = [];
   let inventory: Inventory | undefined;
   try {
-    ({ runbook, warnings } = await loadRunbook(resolve(opts.runbook)));
-  } catch (e) {
-    if (e instanceof InputError) problems.push(...e.problems);
-    else throw e;
-  }
-  try {
     inventory = await loadInventory(resolve(opts.inventory));
   } catch (e) {
     if (e instanceof InputError) problems.push(...e.problems);
     else throw e;
   }
-  if (runbook && inventory) problems.push(...checkAgainstInventory(runbook, inventory));
+  try {
+    // With the inventory, unknown roles and hosts are reported together with every other problem.
+    ({ runbook, warnings } = await loadRunbook(resolve(opts.runbook), inventory ? { inventory } : {}));
+  } catch (e) {
+    if (e instanceof InputError) problems.push(...e.problems);
+    else throw e;
+  }
   if (problems.some((p) => p.severity === 'error')) throw new InputError([...problems, ...warnings]);
   return { runbook: runbook as Runbook, inventory: inventory as Inventory, warnings: [...warnings, ...problems] };
 }

@@ -81,10 +81,11 @@ export interface StepDef {
   timeoutMs?: number;
   retries: number;
   retryDelayMs: number;
-  /** Extra compensation written by the author, e.g. for a `shell.run` script. */
   loc: Loc;
   /** Where this step came from in an imported document (`cutover import`). */
   source?: string;
+  /** A note left by `cutover import` for a person to check (a load warning until removed). */
+  todo?: string;
 }
 
 export interface PhaseDef {
@@ -107,4 +108,9 @@ export interface Runbook {
   vars: Record<string, string>;
   preflight: StepDef[];
   phases: PhaseDef[];
+  /**
+   * Where each YAML node sits, by path (`phases/0/hosts/roles/1`), so checks made after loading
+   * (inventory, params) can point at the exact place. Example: `{ 'phases/0/name': { file, line: 9, col: 11 } }`.
+   */
+  sourceLocs?: Record<string, Loc>;
 }

@@ -116,6 +116,13 @@ export interface StepKind<P = unknown> {
   localFiles?(params: P): string[];
   /** True for kinds that only read (allowed in preflight). */
   readOnly?: boolean;
+  /** For kinds that only read with some params (http.request with GET): decides per step. See `isReadOnly`. */
+  readOnlyFor?(params: P): boolean;
+}
+
+/** Whether a step only reads: its kind is read-only, or says so for these params. Example: `isReadOnly(httpRequest, { method: 'GET', ... })` -> true. */
+export function isReadOnly<P>(kind: StepKind<P>, params: P): boolean {
+  return kind.readOnly === true || kind.readOnlyFor?.(params) === true;
 }
 
 /** Helper so each kind file keeps its param type inferred. */

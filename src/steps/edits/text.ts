@@ -46,7 +46,8 @@ export function applySplices(text: string, splices: readonly Splice[]): string {
   let out = text;
   let limit = Number.POSITIVE_INFINITY;
   for (const s of sorted) {
-    if (s.end > limit) throw new Error(`overlapping edits at offset ${s.start}; this is a bug in cutover, please report it`);
+    if (s.end > limit)
+      throw new Error(`overlapping edits at offset ${s.start}; this is a bug in cutover, please report it`);
     out = out.slice(0, s.start) + s.insert + out.slice(s.end);
     limit = s.start;
   }

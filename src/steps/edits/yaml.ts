@@ -6,7 +6,8 @@
  * Rules (documented here because operators read diffs of them):
  * - Key paths are split on `/` only; `.` is part of a key (`db.holdLock` is one flat key).
  * - `set` of an existing key replaces only the value's text (a quoted string stays quoted the same
- *   way); setting the value the key already has returns the input unchanged.
+ *   way); setting the value the key already has returns the input unchanged. `comment` is used
+ *   only when the key is added (an existing key's comments are left as they are).
  * - `set` of a new key appends it after the last entry of its parent mapping, at that mapping's
  *   indentation, with `comment` as `# ` lines above it. Missing parent mappings are created; a
  *   parent with an empty value (`log:`, `log: ~`, `log: {}`) becomes a block mapping. Lists and
@@ -17,8 +18,8 @@
  *   no blank line between. A comment run starting at the top of the file is a file header and is
  *   kept. When the removed lines sit between two blank lines (or at the top of the file), one of
  *   the blank lines goes too, so no double gap is left. Deleting a missing key changes nothing.
- *   Deleting the last key of a nested mapping leaves its parent with an empty (null) value, as
- *   deleting the lines by hand would.
+ *   Deleting the last key of a nested mapping leaves `parent: {}`, so the parent stays a mapping
+ *   (an empty value would read as null).
  * - Strings are written plain unless YAML 1.1 or 1.2 would read them as something else (`yes`,
  *   `0o17`, `1:20`, `a: b`), then double-quoted; multi-line strings are double-quoted on one line.
  * - Mappings in flow style (`{a: 1}`) can have existing values replaced but not keys added or
@@ -39,18 +40,11 @@ import {
   type Scalar,
   stringify,
   type YAMLMap,
+  type YAMLSeq,
 } from 'yaml';
 import type { YamlOp } from '../kind.js';
 import { EditError } from './edit-error.js';
-import {
-  afterLine,
-  applySplices,
-  eolOf,
-  lineColAt,
-  lineContentEnd,
-  lineStart,
-  type Splice,
-} from './text.js';
+import { afterLine, applySplices, eolOf, lineColAt, lineContentEnd, lineStart, type Splice } from './text.js';
 
 /**
  * Applies set/delete operations to a YAML file's text, in order, with a minimal diff.
@@ -79,7 +73,11 @@ interface Loaded {
 }
 
 function fail(loaded: Pick<Loaded, 'text' | 'keyPath'>, message: string, at?: number): never {
-  if (at === undefined) throw new EditError(`yaml key "${loaded.keyPath}": ${message}`, { editor: 'yaml', target: loaded.keyPath });
+  if (at === undefined)
+    throw new EditError(`yaml key "${loaded.keyPath}": ${message}`, {
+      editor: 'yaml',
+      target: loaded.keyPath,
+    });
   const { line, col } = lineColAt(loaded.text, at);
   throw new EditError(`yaml key "${loaded.keyPath}" (line ${line}:${col}): ${message}`, {
     editor: 'yaml',
@@ -93,7 +91,11 @@ function load(text: string, keyPath: string): Loaded {
   const loaded: Loaded = { text, doc: undefined, keyPath, eol: eolOf(text) };
   const docs = parseAllDocuments(text);
   if (docs.length > 1) {
-    fail(loaded, 'the file holds several YAML documents (---); cutover edits single-document files only', docs[1]?.range[0]);
+    fail(
+      loaded,
+      'the file holds several YAML documents (---); cutover edits single-document files only',
+      docs[1]?.range[0],
+    );
   }
   const doc = docs[0];
   const error = doc?.errors[0];
@@ -141,7 +143,7 @@ function isEmptyValue(node: unknown): boolean {
 
 /** Where a key path leads in the document. */
 type Located =
-  | { kind: 'found'; map: YAMLMap; pair: Pair; index: number }
+  | { kind: 'found'; map: YAMLMap; pair: Pair; parent: Pair | undefined }
   /** `segments[depth]` is missing from `map`. */
   | { kind: 'missing-in-map'; map: YAMLMap; depth: number }
   /** `pair` (holding `segments[depth - 1]`) has an empty value under which the rest is missing. */
@@ -167,7 +169,7 @@ function locate(loaded: Loaded, segments: readonly string[]): Located {
     const index = node.items.findIndex((p) => keyText(p) === segments[depth]);
     if (index === -1) return { kind: 'missing-in-map', map: node, depth };
     const pair = node.items[index]!;
-    if (depth === segments.length - 1) return { kind: 'found', map: node, pair, index };
+    if (depth === segments.length - 1) return { kind: 'found', map: node, pair, parent: parent?.pair };
     parent = { map: node, pair };
     node = pair.value;
   }
@@ -229,7 +231,7 @@ function colonAfterKey(loaded: Loaded, pair: Pair): number {
   return colon;
 }
 
-function isBlockCollection(node: unknown): node is YAMLMap | import('yaml').YAMLSeq {
+function isBlockCollection(node: unknown): node is YAMLMap | YAMLSeq {
   return (isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0;
 }
 
@@ -277,10 +279,15 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** How a value is written: on the key's line, or as a block of lines below it at a column. */
 type Rendering = { inline: string } | { kind: 'map' | 'seq'; block: (column: number) => string[] };
 
-function checkValue(loaded: Pick<Loaded, 'text' | 'keyPath'>, value: unknown, where = 'the value'): asserts value is Json {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') return;
+function checkValue(
+  loaded: Pick<Loaded, 'text' | 'keyPath'>,
+  value: unknown,
+  where = 'the value',
+): asserts value is Json {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number')
+    return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => checkValue(loaded, item, `${where}[${i}]`));
+    for (const [i, item] of value.entries()) checkValue(loaded, item, `${where}[${i}]`);
     return;
   }
   if (typeof value === 'object') {
@@ -295,7 +302,10 @@ function checkValue(loaded: Pick<Loaded, 'text' | 'keyPath'>, value: unknown, wh
       `${where} is a ${proto?.constructor?.name ?? 'object'}; expected a string, number, boolean, null, list or mapping (render templates before editing)`,
     );
   }
-  fail(loaded, `${where} is ${value === undefined ? 'missing' : `a ${typeof value}`}; expected a string, number, boolean, null, list or mapping`);
+  fail(
+    loaded,
+    `${where} is ${value === undefined ? 'missing' : `a ${typeof value}`}; expected a string, number, boolean, null, list or mapping`,
+  );
 }
 
 function renderString(value: string, quote?: Scalar.Type): string {
@@ -347,7 +357,10 @@ function render(value: Json, style: IndentStyle, quote?: Scalar.Type): Rendering
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0) return { inline: '{}' };
-    return { kind: 'map', block: (column) => entries.flatMap(([k, v]) => renderEntry([k], v, undefined, column, style)) };
+    return {
+      kind: 'map',
+      block: (column) => entries.flatMap(([k, v]) => renderEntry([k], v, undefined, column, style)),
+    };
   }
   return { inline: renderScalar(value, quote) };
 }
@@ -361,10 +374,12 @@ function renderEntry(
   style: IndentStyle,
 ): string[] {
   const lines: string[] = [];
-  keys.slice(0, -1).forEach((key, i) => lines.push(`${pad(column + i * style.map)}${renderString(key)}:`));
+  for (const [i, key] of keys.slice(0, -1).entries())
+    lines.push(`${pad(column + i * style.map)}${renderString(key)}:`);
   const leafColumn = column + (keys.length - 1) * style.map;
   if (comment !== undefined) {
-    for (const line of comment.split(/\r?\n/)) lines.push(`${pad(leafColumn)}#${line === '' ? '' : ` ${line}`}`);
+    for (const line of comment.split(/\r?\n/))
+      lines.push(`${pad(leafColumn)}#${line === '' ? '' : ` ${line}`}`);
   }
   const leafKey = renderString(keys[keys.length - 1]!);
   const r = render(value, style);
@@ -398,19 +413,31 @@ function setKey(text: string, keyPath: string, value: unknown, comment: string |
     case 'found': {
       const old = where.pair.value as Node | null;
       if (old && !isAlias(old) && old.anchor) {
-        fail(loaded, `the value has an anchor (&${old.anchor}) other keys may refer to; edit it by hand`, old.range![0]);
+        fail(
+          loaded,
+          `the value has an anchor (&${old.anchor}) other keys may refer to; edit it by hand`,
+          old.range![0],
+        );
       }
       const current = old ? old.toJS(loaded.doc!) : null;
       if (deepEqual(current, value)) return text;
       if (where.map.flow && !('inline' in render(value, style))) {
-        fail(loaded, 'cannot write a block list or mapping inside a flow mapping ({ ... }); rewrite it in block style', startOf(where.pair.key));
+        fail(
+          loaded,
+          'cannot write a block list or mapping inside a flow mapping ({ ... }); rewrite it in block style',
+          startOf(where.pair.key),
+        );
       }
       const quote = isScalar(old) ? old.type : undefined;
       return applySplices(text, replaceValue(loaded, where.pair, render(value, style, quote), style));
     }
     case 'missing-under-empty': {
       if (where.map.flow) {
-        fail(loaded, 'cannot write a block mapping inside a flow mapping ({ ... }); rewrite it in block style', startOf(where.pair.key));
+        fail(
+          loaded,
+          'cannot write a block mapping inside a flow mapping ({ ... }); rewrite it in block style',
+          startOf(where.pair.key),
+        );
       }
       const rest = segments.slice(where.depth);
       const rendering: Rendering = {
@@ -422,7 +449,7 @@ function setKey(text: string, keyPath: string, value: unknown, comment: string |
     case 'missing-in-map': {
       const { map } = where;
       if (map.flow) {
-        fail(loaded, 'cannot add a key to a flow mapping ({ ... }); rewrite it in block style', map.range[0]);
+        fail(loaded, 'cannot add a key to a flow mapping ({ ... }); rewrite it in block style', startOf(map));
       }
       const column = columnOf(text, startOf(map.items[0]!.key)!);
       const lines = renderEntry(segments.slice(where.depth), value, comment, column, style);
@@ -481,7 +508,12 @@ function replaceValue(loaded: Loaded, pair: Pair, rendering: Rendering, style: I
   }
 
   // A block value: clear the key line after the colon (keeping a trailing comment), then write the lines.
-  if (inline.start < inline.end) splices.push({ start: colon + 1, end: inline.end, insert: '' });
+  if (inline.start < inline.end) {
+    // `key: 1  # why` becomes `key: # why`: one space before a kept comment.
+    let end = inline.end;
+    while (text[end] === ' ' || text[end] === '\t') end++;
+    splices.push({ start: colon + 1, end, insert: text[end] === '#' ? ' ' : '' });
+  }
   const column =
     block && block.column >= 0 && block.kind === rendering.kind
       ? block.column
@@ -504,19 +536,20 @@ function deleteKey(text: string, keyPath: string): string {
   const loaded = load(text, keyPath);
   const where = locate(loaded, segments);
   if (where.kind !== 'found') return text;
-  const { map, pair, index } = where;
+  const { map, pair, parent } = where;
   if (map.flow) {
-    fail(loaded, 'cannot remove a key from a flow mapping ({ ... }); rewrite it in block style', startOf(pair.key));
+    fail(
+      loaded,
+      'cannot remove a key from a flow mapping ({ ... }); rewrite it in block style',
+      startOf(pair.key),
+    );
   }
   const keyStart = startOf(pair.key)!;
   const keyLine = lineStart(text, keyStart);
   const end = pairEnd(text, pair);
 
   if (text.slice(keyLine, keyStart).trim() !== '') {
-    // The key shares its line with a list dash (`- name: a`): keep the dash for the next key.
-    const next = map.items[index + 1];
-    if (index === 0 && next) return applySplices(text, [{ start: keyStart, end: startOf(next.key)!, insert: '' }]);
-    if (map.items.length === 1) return applySplices(text, [{ start: keyStart, end: lineContentEnd(text, end), insert: '{}' }]);
+    // Key paths never enter lists, so this is a `? key` or `--- key:` layout only.
     fail(loaded, 'the key shares its line with other YAML; delete it by hand', keyStart);
   }
 
@@ -538,7 +571,14 @@ function deleteKey(text: string, keyPath: string): string {
     // The file has no final newline: drop the one before the removed lines instead.
     start -= text[start - 2] === '\r' ? 2 : 1;
   }
-  return applySplices(text, [{ start, end: stop, insert: '' }]);
+  const splices: Splice[] = [{ start, end: stop, insert: '' }];
+  if (parent && map.items.length === 1)
+    splices.push({
+      start: colonAfterKey(loaded, parent) + 1,
+      end: colonAfterKey(loaded, parent) + 1,
+      insert: ' {}',
+    });
+  return applySplices(text, splices);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,13 +587,18 @@ function deleteKey(text: string, keyPath: string): string {
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
     return (
       ka.length === kb.length &&
-      ka.every((k) => Object.hasOwn(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+      ka.every(
+        (k) =>
+          Object.hasOwn(b, k) &&
+          deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+      )
     );
   }
   return false;
@@ -571,7 +616,8 @@ function checkResult(text: string, op: YamlOp): void {
   let node: unknown = docs[0]?.toJS() ?? null;
   const segments = op.key.split('/');
   for (const [i, segment] of segments.entries()) {
-    const found = node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, segment);
+    const found =
+      node !== null && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, segment);
     if (!found) {
       if (op.op === 'delete') return;
       throw bug(`a document without the key (missing "${segments.slice(0, i + 1).join('/')}")`);

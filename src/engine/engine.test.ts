@@ -1,0 +1,226 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StepFailedError } from '../errors.js';
+import { FileJournal, MemoryJournal } from '../journal/file-store.js';
+import type { JournalEventBody, JournalStore } from '../journal/events.js';
+import { replay } from '../journal/replay.js';
+import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
+import { RecordingTransport } from '../transport/recording.js';
+import { FakeClock } from './clock.js';
+import { Engine, type EngineOptions, ResumeBlocked } from './engine.js';
+
+const RUNBOOK = `
+name: demo
+phases:
+  - id: up
+    name: upgrade
+    hosts: { roles: [app] }
+    rolling: { serial: 1 }
+    steps:
+      - id: one
+        shell.run: { command: "echo one", undo: "echo undo-one" }
+      - id: two
+        shell.run: { command: "echo two", undo: "echo undo-two" }
+      - id: three
+        shell.run: { command: "echo three" }
+`;
+
+function engineFor(fx: Awaited<ReturnType<typeof planFixture>>, rec: RecordingTransport, journal: JournalStore, extra: Partial<EngineOptions> = {}) {
+  return new Engine({
+    plan: fx.plan,
+    runId: 'r1',
+    journal,
+    connect: (h) => rec.connect({ name: h.name, address: h.address }),
+    redactor: fx.redactor,
+    approveGate: async () => true,
+    templateScope: fx.scope,
+    clock: new FakeClock(),
+    ...extra,
+  });
+}
+
+/** The scripts run on each host, in global order, as `host: script`. */
+function timeline(rec: RecordingTransport): string[] {
+  return rec.calls.filter((c) => c.type === 'exec').map((c) => `${c.host}: ${(c as { script: string }).script}`);
+}
+
+describe('engine', () => {
+  it('runs hosts one after another with serial 1, steps in order', async () => {
+    const fx = await planFixture(RUNBOOK, fakeInventory(['a', 'b', 'c']));
+    const rec = new RecordingTransport();
+    const journal = new MemoryJournal();
+    await engineFor(fx, rec, journal).apply();
+    expect(timeline(rec)).toEqual([
+      'a: echo one',
+      'a: echo two',
+      'a: echo three',
+      'b: echo one',
+      'b: echo two',
+      'b: echo three',
+      'c: echo one',
+      'c: echo two',
+      'c: echo three',
+    ]);
+    expect(replay(journal.read('r1')).outcome).toBe('succeeded');
+  });
+
+  it('on a failure on host 2 undoes host 2 in reverse and never touches host 3', async () => {
+    const fx = await planFixture(RUNBOOK, fakeInventory(['a', 'b', 'c']));
+    const rec = new RecordingTransport().fail('b', 'echo three', { code: 1, stderr: 'disk full' });
+    const journal = new MemoryJournal();
+    const run = engineFor(fx, rec, journal).apply();
+    await expect(run).rejects.toBeInstanceOf(StepFailedError);
+    await expect(run).rejects.toThrow(/b\/up\/three@b: command exited 1/);
+    expect(timeline(rec)).toEqual([
+      'a: echo one',
+      'a: echo two',
+      'a: echo three',
+      'b: echo one',
+      'b: echo two',
+      'b: echo three',
+      'b: echo undo-two',
+      'b: echo undo-one',
+    ]);
+    const state = replay(journal.read('r1'));
+    expect(state.outcome).toBe('failed');
+    expect(state.steps.get('up/one@b')?.status).toBe('compensated');
+    expect(state.steps.get('up/one@a')?.status).toBe('succeeded');
+    expect(state.steps.get('up/one@c')?.status).toBe('pending');
+  });
+
+  it('retries a step on virtual time, then succeeds', async () => {
+    const fx = await planFixture(
+      `
+name: retry
+phases:
+  - name: p
+    hosts: all
+    steps:
+      - id: flaky
+        shell.run: { command: "probe-service" }
+        retries: 2
+        retry_delay: 5m
+`,
+      fakeInventory(['a']),
+    );
+    const clock = new FakeClock();
+    const start = clock.now();
+    const rec = new RecordingTransport().respond('a', 'probe-service', { code: 1 }, { times: 2 });
+    await engineFor(fx, rec, new MemoryJournal(), { clock }).apply();
+    expect(timeline(rec)).toEqual(['a: probe-service', 'a: probe-service', 'a: probe-service']);
+    expect(clock.now() - start).toBeGreaterThanOrEqual(10 * 60_000);
+  });
+
+  it('after a controller crash mid-step, resume re-probes that step instead of re-running it', async () => {
+    const fx = await planFixture(
+      `
+name: crash
+phases:
+  - name: p
+    hosts: all
+    steps:
+      - id: install
+        shell.run: { command: "install-v2", creates: /opt/app/v2 }
+      - id: restart
+        shell.run: { command: "restart-app" }
+`,
+      fakeInventory(['a', 'b']),
+    );
+    const journal = new MemoryJournal();
+    // The controller "dies" right after journaling that install started on b: nothing more is written.
+    const dying: JournalStore = {
+      append(run: string, e: JournalEventBody) {
+        const last = journal.read(run).at(-1);
+        if (last?.type === 'step.started' && last.step === 'p/install@b') throw new Error('controller killed');
+        return journal.append(run, e);
+      },
+      read: (r) => journal.read(r),
+      listRuns: () => journal.listRuns(),
+    };
+    await expect(engineFor(fx, new RecordingTransport(), dying).apply()).rejects.toThrow('controller killed');
+    expect(replay(journal.read('r1')).steps.get('p/install@b')?.status).toBe('running');
+
+    // On b the install had in fact finished: its probe (creates) says so.
+    const rec = new RecordingTransport().respond('b', 'test -e /opt/app/v2', { code: 0 });
+    await engineFor(fx, rec, journal).resume();
+    expect(timeline(rec)).toEqual(['b: test -e /opt/app/v2', 'b: restart-app']);
+    const state = replay(journal.read('r1'));
+    expect(state.steps.get('p/install@b')?.via).toBe('probe');
+    expect(state.outcome).toBe('succeeded');
+  });
+
+  it('re-applies an interrupted step whose probe says it is not done, and refuses one it cannot probe', async () => {
+    const fx = await planFixture(
+      `
+name: crash2
+phases:
+  - name: p
+    hosts: all
+    steps:
+      - id: install
+        shell.run: { command: "install-v2", creates: /opt/app/v2 }
+      - id: migrate
+        shell.run: { command: "migrate-db" }
+`,
+      fakeInventory(['a']),
+    );
+    const journal = new MemoryJournal();
+    const crashAt = (step: string): JournalStore => ({
+      append(run, e) {
+        const last = journal.read(run).at(-1);
+        if (last?.type === 'step.started' && last.step === step) throw new Error('controller killed');
+        return journal.append(run, e);
+      },
+      read: (r) => journal.read(r),
+      listRuns: () => journal.listRuns(),
+    });
+    await expect(engineFor(fx, new RecordingTransport(), crashAt('p/install@a')).apply()).rejects.toThrow('killed');
+    const rec = new RecordingTransport().respond('a', 'test -e /opt/app/v2', { code: 1 });
+    await expect(engineFor(fx, rec, crashAt('p/migrate@a')).resume()).rejects.toThrow('killed');
+    expect(timeline(rec)).toEqual(['a: test -e /opt/app/v2', expect.stringContaining('install-v2'), 'a: migrate-db']);
+
+    const rec2 = new RecordingTransport();
+    const blocked = engineFor(fx, rec2, journal).resume();
+    await expect(blocked).rejects.toBeInstanceOf(ResumeBlocked);
+    await expect(blocked).rejects.toThrow(/--rerun p\/migrate@a/);
+    expect(timeline(rec2)).toEqual([]);
+  });
+
+  it('never writes a secret value to the journal or the event stream', async () => {
+    const secret = 'hunter2-very-secret';
+    const fx = await planFixture(
+      `
+name: secrets
+secrets:
+  token: { from: [ { env: DEMO_TOKEN } ] }
+phases:
+  - name: p
+    hosts: all
+    steps:
+      - id: use
+        shell.run: { command: "login --token {{ secrets.token }}" }
+      - id: fail
+        shell.run: { command: "broken" }
+`,
+      fakeInventory(['a']),
+      {},
+      { DEMO_TOKEN: secret },
+    );
+    const rec = new RecordingTransport()
+      .respond('a', 'login', { stdout: `logged in with ${secret}\n`, stderr: `debug: ${secret}` })
+      .fail('a', 'broken', { code: 2, stderr: `error: token ${secret} rejected` });
+    const journal = new FileJournal(fx.dir, fx.redactor);
+    const seen: string[] = [];
+    await expect(
+      engineFor(fx, rec, journal, { onEvent: (e) => seen.push(JSON.stringify(e)) }).apply(),
+    ).rejects.toThrow(StepFailedError);
+    // The command really carried the secret to the host...
+    expect(timeline(rec)[0]).toContain(secret);
+    // ...but nothing written or printed holds it.
+    const files = readdirSync(join(fx.dir, 'runs', 'r1')).map((f) => readFileSync(join(fx.dir, 'runs', 'r1', f), 'utf8'));
+    for (const text of [...files, ...seen]) expect(text).not.toContain(secret);
+    expect(files.join('')).toContain('<secret:token>');
+    expect(existsSync(join(fx.dir, 'runs', 'r1', 'events.jsonl'))).toBe(true);
+  });
+});

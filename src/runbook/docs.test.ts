@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { docsMarkdown } from './docs.js';
+import { testKinds } from './test-kinds.js';
+
+describe('docsMarkdown', () => {
+  const docs = docsMarkdown(testKinds);
+
+  it('documents every section of the format and every registered kind', () => {
+    for (const heading of [
+      '## Runbook',
+      '## Params',
+      '## Secrets',
+      '## Vars',
+      '## Phases',
+      '### hosts',
+      '### rolling',
+      '### drain',
+      '## Steps',
+      '## Step kinds',
+      '## Templates and expressions',
+      '## Inventory',
+    ]) {
+      expect(docs).toContain(`\n${heading}\n`);
+    }
+    for (const kind of testKinds.keys()) expect(docs).toContain(`### \`${kind}\``);
+  });
+
+  it('renders params with types, defaults, required keys and descriptions from the schemas', () => {
+    expect(docs).toContain('| `unit` | string | **required** | the unit |');
+    expect(docs).toContain('| `force` | boolean | default `false` |  |');
+    expect(docs).toContain(
+      '| `serial` | whole number | default `1` | hosts upgraded at the same time (a batch) |',
+    );
+    expect(docs).toContain(
+      '| `type` | "string" \\| "version" \\| "number" \\| "boolean" | default `"string"` |',
+    );
+    expect(docs).toContain('Waits for a log line (test kind). (read-only: allowed in preflight)');
+  });
+
+  it('explains the expression language', () => {
+    expect(docs).toContain("`host.date('%Y%m%d')`");
+    expect(docs).toContain('compare part by part as numbers');
+    expect(docs).toContain('`not in`');
+  });
+
+  it('says so when no kinds are registered', () => {
+    expect(docsMarkdown(new Map())).toContain('_(no step kinds are registered)_');
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Pure file edits (`before -> after` text functions, no I/O). The engine fetches the file, calls
+ * `applyEdit`, shows `unifiedDiff`, backs up the original, swaps atomically and validates.
+ */
+import type { EditSpec } from '../kind.js';
+import { routeNginxLocations } from './nginx.js';
+import { applyYamlOps } from './yaml.js';
+
+export { unifiedDiff } from './diff.js';
+export { EditError } from './edit-error.js';
+export {
+  type NginxDirective,
+  type NginxToken,
+  parseNginx,
+  routeNginxLocations,
+  tokenizeNginx,
+} from './nginx.js';
+export { applyYamlOps } from './yaml.js';
+
+/**
+ * Applies an edit spec to a file's text; returns the input itself when nothing needs to change.
+ * Throws an EditError (no I/O happened) when the file does not fit the spec.
+ * Example: `applyEdit(conf, { editor: 'nginx', locations: ['/'], upstream: 'http://10.0.0.11:8080' })`.
+ */
+export function applyEdit(before: string, spec: EditSpec): string {
+  switch (spec.editor) {
+    case 'yaml':
+      return applyYamlOps(before, spec.ops);
+    case 'nginx':
+      return routeNginxLocations(before, spec.locations, spec.upstream);
+  }
+}

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Secret } from '../shell/secret.js';
+import { Expanded, TemplatedWord } from '../shell/word.js';
+import { processStart } from './process-start.js';
+import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
+
+const ctx = testContext();
+const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
+const FUNCTIONS = [
+  `stat_of() { [ -r "/proc/$1/stat" ] && read -r s 2>/dev/null < "/proc/$1/stat" && s=\${s##*") "}; }`,
+  `live() { stat_of "$1" && set -- $s && [ "$1" != Z ]; }`,
+  `alive() { t=$2; stat_of "$1" && set -- $s && [ "$1" != Z ] && [ "\${20}" = "$t" ]; }`,
+  `start_of() { stat_of "$1" && set -- $s && echo "\${20}"; }`,
+  `ours() { case $anc in (*" $1 "*) return 0;; esac; q=$1; while stat_of "$q"; do set -- $s; q=$2; [ "$q" = "$$" ] && return 0; done; return 1; }`,
+  `anc=" "; q=$$; while stat_of "$q"; do anc="$anc$q "; set -- $s; q=$2; done`,
+].join('\n');
+const SESSION_LIVE = `session_live() { z=$1; shift; for c in $(pgrep -s "$z" "$@"); do if live "$c"; then return 0; fi; done; return 1; }`;
+const MATCH = 'java .*schedule';
+const FIND = `pids=$(pgrep -f -- '${MATCH}'); rc=$?; if [ "$rc" -gt 1 ]; then printf '%s: pgrep failed (exit %s) for /%s/\\n' process.start "$rc" '${MATCH}' >&2; exit 2; fi; hits=; n=0; for c in $pids; do if ! ours "$c" && live "$c"; then hits="$hits $c"; n=$((n + 1)); fi; done`;
+
+describe('process.start', () => {
+  it('starts detached in its own session and records the pid', () => {
+    const p = processStart.params.parse({
+      command: 'nohup sh startup.sh',
+      cwd: '/home/schedule',
+      log: '/home/schedulelog/nohup.out',
+      match: MATCH,
+    });
+    const planned = processStart.plan(p, ctx);
+    expect(commandsOf(planned.actions)).toEqual([
+      `d=${DIR}; mkdir -p -- "$d" || exit 2
+${FUNCTIONS}
+${SESSION_LIVE}
+if [ -s "$d/pid" ] && session_live "$(cat "$d/pid")"; then printf '%s: nothing to do: an earlier attempt started it (pid %s)\\n' process.start "$(cat "$d/pid")" >&2; printf 'pid=%s\\n' "$(cat "$d/pid")"; exit 0; fi
+${FIND}; if [ "$n" -gt 0 ]; then printf '%s: %s process(es) already match /%s/; stop them first (process.stop), or this would start a second instance:\\n' process.start "$n" '${MATCH}' >&2; for c in $hits; do ps -o pid=,user=,args= -p "$c"; done >&2; exit 1; fi
+rm -f -- ${DIR}/pid; cd /home/schedule || exit 2; setsid sh -c 'echo "$$" > ${DIR}/pid; nohup sh startup.sh' < /dev/null >> /home/schedulelog/nohup.out 2>&1 &
+i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done; if [ ! -s "$d/pid" ]; then printf '%s: the command did not start within 5s\\n' process.start >&2; exit 1; fi; printf 'pid=%s\\n' "$(cat "$d/pid")"`,
+    ]);
+    expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
+    expect(String(planned.probe?.cmd)).toBe(
+      `d=${DIR}; if [ -s "$d/pid" ]; then printf 'pid=%s\\n' "$(cat "$d/pid")"; fi\n${FUNCTIONS}\n${FIND}; [ "$n" -ge 1 ]`,
+    );
+  });
+
+  it('quotes expanded values inside the detached script, and reads secret env on stdin', () => {
+    const command = new TemplatedWord(['bash run.sh -n=', new Expanded("x'; touch /tmp/pwned")]);
+    const planned = processStart.plan(processStart.params.parse({ command, env: { PW: new Secret('pw', 's3cr3t') } }), ctx);
+    const [action] = planned.actions;
+    if (action?.type !== 'exec') throw new Error('expected exec');
+    expect(action.cmd.render('exec')).toContain(
+      `rm -f -- ${DIR}/pid; IFS= read -r PW && export PW || exit 2; setsid sh -c 'echo "$$" > ${DIR}/pid; bash run.sh -n='\\''x'\\''\\'\\'''\\''; touch /tmp/pwned'\\''' < /dev/null >> /dev/null 2>&1 &`,
+    );
+    expect(action.cmd.render('exec')).not.toContain('s3cr3t');
+    expect(action.cmd.stdinText()).toBe('s3cr3t\n');
+    expect(String(planned.probe?.cmd)).toBe(
+      `d=${DIR}; [ -s "$d/pid" ] || exit 1; sid=$(cat "$d/pid"); printf 'pid=%s\\n' "$sid"\n${FUNCTIONS}\n${SESSION_LIVE}\nsession_live "$sid"`,
+    );
+  });
+
+  it('undoes by stopping its session, guarded by match', () => {
+    const p = processStart.params.parse({ command: 'sh startup.sh', match: MATCH, grace: '10s' });
+    expect(commandsOf(processStart.compensate!(p, { pid: '4242' }, ctx))).toEqual([
+      `sid=4242\n${FUNCTIONS}\n${SESSION_LIVE}\nif ! session_live "$sid"; then printf '%s: nothing of session %s runs any more\\n' process.start "$sid" >&2; exit 0; fi; if ! session_live "$sid" -f -- '${MATCH}'; then printf '%s: session %s runs nothing matching /%s/; left alone\\n' process.start "$sid" '${MATCH}' >&2; exit 0; fi; pkill -TERM -s "$sid"; end=$(($(date +%s) + 10)); while session_live "$sid" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if session_live "$sid"; then printf '%s: session %s still runs %ss after TERM; sending KILL\\n' process.start "$sid" 10 >&2; pkill -KILL -s "$sid"; fi; end=$(($(date +%s) + 10)); while session_live "$sid" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if session_live "$sid"; then printf '%s: session %s survived SIGKILL\\n' process.start "$sid" >&2; exit 1; fi`,
+    ]);
+    expect(processStart.compensate!(p, {}, ctx)).toEqual([]);
+  });
+
+  it('refuses secrets in the command line', () => {
+    const command = new TemplatedWord(['run --password=', new Secret('pw', 'x')]);
+    expect(() => processStart.params.parse({ command })).toThrow(/must not hold a secret/);
+  });
+});
+
+describe('process.start, for real', () => {
+  let t: ReturnType<typeof tempDir> | undefined;
+  const started: number[] = [];
+  afterEach(() => {
+    for (const pid of started.splice(0)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    t?.remove();
+  });
+
+  it('survives the shell that started it, never starts twice, and the undo stops it', () => {
+    t = tempDir();
+    const tag = `3600.${process.pid}${Date.now() % 100000}`;
+    const match = `^sleep ${tag.replace('.', '\\.')}$`;
+    const p = processStart.params.parse({
+      command: `printf '%s' "$PW" > ${t.path}/seen; echo started; exec sleep ${tag}`,
+      cwd: t.path,
+      log: `${t.path}/app.log`,
+      env: { PW: new Secret('pw', "s3 cr'et") },
+      match,
+      grace: '5s',
+    });
+    const c = testContext({ runDir: `${t.path}/run` });
+    const planned = processStart.plan(p, c);
+    expect(runForReal(planned.probe!.cmd).code).toBe(1);
+    const run = runActionsForReal(planned.actions);
+    expect(run.last?.stderr).toBe('');
+    expect(run.ok).toBe(true);
+    const pid = Number(run.outputs.pid);
+    started.push(pid);
+    expect(pid).toBeGreaterThan(1);
+    // Its own session (pid = session id) and still alive after the starting shell exited.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    expect(fields[0]).not.toBe('Z');
+    expect(fields[3]).toBe(String(pid));
+    expect(readFileSync(`${t.path}/seen`, 'utf8')).toBe("s3 cr'et");
+    expect(readFileSync(`${t.path}/app.log`, 'utf8')).toBe('started\n');
+
+    const deadline = Date.now() + 10_000;
+    let probed = runForReal(planned.probe!.cmd);
+    while (probed.code !== 0 && Date.now() < deadline) probed = runForReal(planned.probe!.cmd);
+    expect(probed.code).toBe(0);
+    // A retry finds the first start; a fresh step refuses a second instance.
+    expect(runActionsForReal(planned.actions).outputs).toEqual({ pid: String(pid) });
+    const second = runActionsForReal(processStart.plan(p, testContext({ runDir: `${t.path}/run2` })).actions);
+    expect(second.ok).toBe(false);
+    expect(second.last?.stderr).toContain('1 process(es) already match');
+
+    const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c));
+    expect(undo.ok).toBe(true);
+    expect(runForReal(planned.probe!.cmd).code).toBe(1);
+  });
+});

@@ -1,0 +1,201 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Action } from './kind.js';
+import { processStop } from './process-stop.js';
+import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
+
+const ctx = testContext();
+const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
+const FUNCTIONS = [
+  `stat_of() { [ -r "/proc/$1/stat" ] && read -r s 2>/dev/null < "/proc/$1/stat" && s=\${s##*") "}; }`,
+  `live() { stat_of "$1" && set -- $s && [ "$1" != Z ]; }`,
+  `alive() { t=$2; stat_of "$1" && set -- $s && [ "$1" != Z ] && [ "\${20}" = "$t" ]; }`,
+  `start_of() { stat_of "$1" && set -- $s && echo "\${20}"; }`,
+  `ours() { case $anc in (*" $1 "*) return 0;; esac; q=$1; while stat_of "$q"; do set -- $s; q=$2; [ "$q" = "$$" ] && return 0; done; return 1; }`,
+  `anc=" "; q=$$; while stat_of "$q"; do anc="$anc$q "; set -- $s; q=$2; done`,
+].join('\n');
+const TOMCAT = 'java .*-Dcatalina.base=/home/apache-tomcat-7.0.67';
+const FIND_TOMCAT = `pids=$(pgrep -f -- '${TOMCAT}'); rc=$?; if [ "$rc" -gt 1 ]; then printf '%s: pgrep failed (exit %s) for /%s/\\n' process.stop "$rc" '${TOMCAT}' >&2; exit 2; fi; hits=; n=0; for c in $pids; do if ! ours "$c" && live "$c"; then hits="$hits $c"; n=$((n + 1)); fi; done`;
+const WAIT_GONE = `end=$(($(date +%s) + 10)); while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if alive "$pid" "$st"; then printf '%s: pid %s survived SIGKILL (stuck in uninterruptible I/O?)\\n' process.stop "$pid" >&2; exit 1; fi`;
+
+describe('process.stop', () => {
+  it('finds exactly one process by full command line and kills it (KILL: no grace)', () => {
+    const p = processStop.params.parse({ match: TOMCAT, signal: 9, restart: '/home/apache-tomcat-7.0.67/bin/startup.sh' });
+    const planned = processStop.plan(p, ctx);
+    expect(commandsOf(planned.actions)).toEqual([
+      `d=${DIR}; mkdir -p -- "$d" || exit 2
+${FUNCTIONS}
+pid=; st=; if [ -s "$d/pid" ]; then pid=$(cat "$d/pid"); st=$(cat "$d/start"); alive "$pid" "$st" || pid=; fi
+if [ -z "$pid" ]; then ${FIND_TOMCAT}; if [ "$n" -gt 1 ]; then printf '%s: %s processes match %s; expected exactly one:\\n' process.stop "$n" '/${TOMCAT}/' >&2; for c in $hits; do ps -o pid=,user=,args= -p "$c"; done >&2; echo 'Make the match more specific (e.g. add the application folder to it) or use a pidfile.' >&2; exit 1; fi; if [ "$n" -eq 1 ]; then pid=\${hits# }; st=$(start_of "$pid"); if [ ! -s "$d/pid" ]; then ps -o args= -p "$pid" > "$d/command"; printf '%s\\n' "$st" > "$d/start"; printf '%s\\n' "$pid" > "$d/pid"; fi; elif [ ! -s "$d/pid" ]; then printf '%s: no process matches %s; expected exactly one (set missingOk: true when it may already be stopped)\\n' process.stop '/${TOMCAT}/' >&2; exit 1; fi; fi
+printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"
+if [ -n "$pid" ]; then kill -s KILL "$pid" 2>/dev/null; ${WAIT_GONE}; fi`,
+    ]);
+    expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
+    expect(String(planned.probe?.cmd)).toBe(
+      `d=${DIR}; if [ -s "$d/pid" ]; then printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"; fi
+${FUNCTIONS}
+${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
+    );
+  });
+
+  it('waits out the grace after TERM, then KILL', () => {
+    const [action] = processStop.plan(processStop.params.parse({ match: TOMCAT, grace: '1m' }), ctx).actions;
+    expect(action?.type === 'exec' && String(action.cmd)).toContain(
+      `if [ -n "$pid" ]; then kill -s TERM "$pid" 2>/dev/null; end=$(($(date +%s) + 60)); while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if alive "$pid" "$st"; then printf '%s: pid %s still runs %ss after %s; sending KILL\\n' process.stop "$pid" 60 TERM >&2; kill -s KILL "$pid" 2>/dev/null; fi; ${WAIT_GONE}; fi`,
+    );
+  });
+
+  it('reads a pidfile, filters by user, and may accept no process', () => {
+    const p = processStop.params.parse({ pidfile: '/home/schedule/app.pid', user: 'app', missingOk: true });
+    const [action] = processStop.plan(p, ctx).actions;
+    const text = action?.type === 'exec' ? String(action.cmd) : '';
+    expect(text).toContain(
+      `c=$(head -n 1 -- /home/schedule/app.pid 2>/dev/null | tr -d ' \\t\\r'); hits=; n=0; case $c in (''|*[!0-9]*) ;; (*) if ! ours "$c" && live "$c" && pgrep -u app | grep -qx "$c"; then hits=" $c"; n=1; fi;; esac`,
+    );
+    expect(text).toContain(
+      `elif [ ! -s "$d/pid" ]; then printf '%s: nothing to do: no process matches %s\\n' process.stop 'the pid in /home/schedule/app.pid run by app' >&2; echo pid=; exit 0; fi`,
+    );
+  });
+
+  it('keeps a hostile regex one quoted word', () => {
+    const [action] = processStop.plan(processStop.params.parse({ match: "x'; touch /tmp/pwned" }), ctx).actions;
+    expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(`pids=$(pgrep -f -- 'x'\\''; touch /tmp/pwned');`);
+  });
+
+  it('undoes by running restart detached, then waits until it runs again', () => {
+    const p = processStop.params.parse({ match: TOMCAT, restart: 'bin/startup.sh', cwd: '/home/apache-tomcat-7.0.67' });
+    const undo = processStop.compensate!(p, { pid: '4242', command: 'java ...' }, ctx);
+    expect(commandsOf(undo)).toEqual([
+      `rm -f -- ${DIR}/restart.pid; cd /home/apache-tomcat-7.0.67 || exit 2; setsid sh -c 'echo "$$" > ${DIR}/restart.pid; bin/startup.sh' < /dev/null >> ${DIR}/restart.log 2>&1 &`,
+      'wait',
+    ]);
+    const wait = undo[1] as Action;
+    expect(wait.type === 'wait' && wait.condition.kind === 'command' && String(wait.condition.cmd)).toBe(
+      `${FUNCTIONS}\n${FIND_TOMCAT}; tail -n 2 ${DIR}/restart.log 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
+    );
+    expect(processStop.compensate!(p, { pid: '' }, ctx)).toEqual([]);
+    expect(processStop.compensate!(p, {}, ctx)).toEqual([]);
+    expect(processStop.compensate!(processStop.params.parse({ match: TOMCAT }), { pid: '4242' }, ctx)).toEqual([]);
+  });
+
+  it('validates its params', () => {
+    expect(() => processStop.params.parse({})).toThrow(/exactly one of pidfile and match/);
+    expect(() => processStop.params.parse({ match: 'x', pidfile: '/x' })).toThrow(/exactly one of pidfile and match/);
+    expect(() => processStop.params.parse({ match: 'java \\d+' })).toThrow(/POSIX extended/);
+    expect(() => processStop.params.parse({ match: 'x', signal: 'STOPP' })).toThrow(/unknown signal/);
+    const p = processStop.params.parse({ match: 'x' });
+    expect([p.signal, p.grace, p.missingOk]).toEqual(['TERM', 30_000, false]);
+  });
+});
+
+describe('process.stop, for real', () => {
+  const children: ChildProcess[] = [];
+  let t: ReturnType<typeof tempDir> | undefined;
+  let serial = 0;
+  /** A `sleep` with a command line no other process has. */
+  const startSleep = (tag: string): ChildProcess => {
+    const child = spawn('sleep', [tag], { stdio: 'ignore' });
+    children.push(child);
+    return child;
+  };
+  const uniqueTag = () => `3600.${process.pid}${++serial}${Date.now() % 100000}`;
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    t?.remove();
+  });
+  const isRunning = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+
+  it('refuses an ambiguous match, listing both processes, and kills neither', () => {
+    t = tempDir();
+    const tag = uniqueTag();
+    const a = startSleep(tag);
+    const b = startSleep(tag);
+    const p = processStop.params.parse({ match: `^sleep ${tag.replace('.', '\\.')}$`, signal: 'KILL' });
+    const run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions);
+    expect(run.ok).toBe(false);
+    expect(run.last?.code).toBe(1);
+    expect(run.last?.stderr).toContain('2 processes match');
+    expect(run.last?.stderr).toMatch(new RegExp(`\\b${a.pid}\\b.*sleep ${tag}`));
+    expect(run.last?.stderr).toMatch(new RegExp(`\\b${b.pid}\\b.*sleep ${tag}`));
+    expect(isRunning(a.pid!) && isRunning(b.pid!)).toBe(true);
+  });
+
+  it('stops the one match, records it, and the probe then says done', () => {
+    t = tempDir();
+    const tag = uniqueTag();
+    const child = startSleep(tag);
+    const c = testContext({ runDir: `${t.path}/run` });
+    const planned = processStop.plan(processStop.params.parse({ match: `^sleep ${tag.replace('.', '\\.')}$` }), c);
+    expect(runForReal(planned.probe!.cmd).code).toBe(1);
+    const run = runActionsForReal(planned.actions);
+    expect(run.last?.stderr).toBe('');
+    expect(run.ok).toBe(true);
+    expect(run.outputs).toEqual({ pid: String(child.pid), command: `sleep ${tag}` });
+    expect(isRunning(child.pid!)).toBe(false);
+    const probed = runForReal(planned.probe!.cmd);
+    expect(probed.code).toBe(0);
+    expect(probed.outputs).toEqual(run.outputs);
+    // A retry after the stop succeeds with the same outputs instead of "no process matches".
+    expect(runActionsForReal(planned.actions).outputs).toEqual(run.outputs);
+  });
+
+  it('never matches its own shell, whose command line holds the pattern', () => {
+    t = tempDir();
+    const p = processStop.params.parse({ match: 'cutover-selftest.marker' });
+    const run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions);
+    expect(run.ok).toBe(false);
+    expect(run.last?.stderr).toContain('no process matches /cutover-selftest.marker/; expected exactly one');
+    const ok = processStop.params.parse({ match: 'cutover-selftest.marker', missingOk: true });
+    const accepted = runActionsForReal(processStop.plan(ok, testContext({ runDir: `${t.path}/run2` })).actions);
+    expect(accepted.ok).toBe(true);
+    expect(accepted.outputs).toEqual({ pid: '' });
+    expect(processStop.compensate!(ok, accepted.outputs, ctx)).toEqual([]);
+  });
+
+  it('sends KILL after the grace to a process that ignores TERM', () => {
+    t = tempDir();
+    const tag = `ignores-term-${uniqueTag()}`;
+    const child = spawn('sh', ['-c', `trap '' TERM; while :; do sleep 0.1; done`, tag], { stdio: 'ignore' });
+    children.push(child);
+    const pidfile = `${t.path}/app.pid`;
+    writeFileSync(pidfile, `${child.pid}\n`);
+    const p = processStop.params.parse({ pidfile, grace: '1s' });
+    const run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions);
+    expect(run.ok).toBe(true);
+    expect(run.last?.stderr).toContain(`pid ${child.pid} still runs 1s after TERM; sending KILL`);
+    expect(isRunning(child.pid!)).toBe(false);
+  });
+
+  it('runs restart detached as its undo, and waits until it runs again', async () => {
+    t = tempDir();
+    const tag = uniqueTag();
+    const pattern = `^sleep ${tag.replace('.', '\\.')}$`;
+    const c = testContext({ runDir: `${t.path}/run` });
+    startSleep(tag);
+    const p = processStop.params.parse({ match: pattern, restart: `exec sleep ${tag}`, cwd: t.path });
+    const run = runActionsForReal(processStop.plan(p, c).actions);
+    expect(run.ok).toBe(true);
+    const [launch, wait] = processStop.compensate!(p, run.outputs, c);
+    if (launch?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command') throw new Error('unexpected undo');
+    expect(runForReal(launch.cmd).code).toBe(0);
+    const deadline = Date.now() + 10_000;
+    let polled = runForReal(wait.condition.cmd);
+    while (polled.code !== 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      polled = runForReal(wait.condition.cmd);
+    }
+    expect(polled.stdout).toContain('1 running');
+    const restarted = Number(readFileSync(`${t.path}/run/upgrade_step_web/restart.pid`, 'utf8'));
+    expect(isRunning(restarted)).toBe(true);
+    process.kill(restarted, 'SIGKILL');
+    expect(existsSync(`${t.path}/run/upgrade_step_web/restart.log`)).toBe(true);
+  });
+});

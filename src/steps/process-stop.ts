@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { type Command, script, sh } from '../shell/command.js';
+import { concat } from '../shell/word.js';
+import { type Action, defineKind } from './kind.js';
+import { duration, scriptText, signal } from './params.js';
+import {
+  findByMatch,
+  findByPidfile,
+  graceSeconds,
+  LIST_HITS,
+  launchDetached,
+  PROC_FUNCTIONS,
+  stopPid,
+} from './process-shell.js';
+import { hostPath, hostRegex, recorded, stepDir } from './support.js';
+
+const KIND = 'process.stop';
+
+const params = z
+  .object({
+    pidfile: hostPath.optional().describe('absolute path of a file holding the pid (give this or match)'),
+    match: hostRegex
+      .optional()
+      .describe(
+        'POSIX extended regex matched against the full command line (pgrep -f); it must match exactly one process (give this or pidfile)',
+      ),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'expected a user name or uid')
+      .optional()
+      .describe('only processes run by this user (effective user)'),
+    signal: signal.prefault('TERM').describe('first signal: TERM (default), INT, HUP, QUIT, KILL, ... or its number'),
+    grace: duration.prefault('30s').describe('how long to wait after the first signal before KILL (default 30s; none with KILL)'),
+    missingOk: z.boolean().default(false).describe('succeed when no process matches (default false: that is an error)'),
+    restart: scriptText
+      .optional()
+      .describe("how to start it again, e.g. '/home/apache-tomcat-7.0.67/bin/startup.sh': the compensation runs it detached"),
+    cwd: hostPath.optional().describe('absolute folder to run the restart script in'),
+  })
+  .strict()
+  .refine((p) => (p.pidfile === undefined) !== (p.match === undefined), {
+    message: 'give exactly one of pidfile and match',
+    path: ['match'],
+  });
+
+type Params = z.output<typeof params>;
+
+function finder(p: Params): Command {
+  return p.match !== undefined ? findByMatch(KIND, p.match, p.user) : findByPidfile(p.pidfile!, p.user);
+}
+
+/** How the plan and messages name the selection: `/java .*ecsc/ (user ecsc)` or `the pid in /run/x.pid`. */
+function selection(p: Params) {
+  const who = p.user === undefined ? '' : ` run by ${p.user}`;
+  return p.match !== undefined ? `/${p.match}/${who}` : concat('the pid in ', p.pidfile!, who);
+}
+
+/**
+ * `process.stop`: finds exactly one process by pidfile or by a regex over full command lines
+ * (never the finding shell or its family; zero or several matches are refused, listing them),
+ * records its pid and command line, sends the signal, waits out the grace, then KILL.
+ * Example: `{ match: 'java .*-Dcatalina.base=/home/apache-tomcat-7.0.67', signal: 'KILL', restart: '/home/apache-tomcat-7.0.67/bin/startup.sh' }`.
+ */
+export const processStop = defineKind({
+  name: KIND,
+  summary:
+    'Stop exactly one process found by pidfile or by a regex over full command lines (0 or several matches are refused and listed; never matches its own shell): signal, wait out the grace, then KILL. The undo runs `restart` detached.',
+  params,
+  plan(p, ctx) {
+    const what = selection(p);
+    const missing = p.missingOk
+      ? sh`printf '%s: nothing to do: no process matches %s\\n' ${KIND} ${what} >&2; echo pid=; exit 0`
+      : sh`printf '%s: no process matches %s; expected exactly one (set missingOk: true when it may already be stopped)\\n' ${KIND} ${what} >&2; exit 1`;
+    // A retry or resume continues with the process recorded by the first attempt, and a process that
+    // attempt already stopped counts as stopped.
+    const cmd = sh`d=${stepDir(ctx)}; mkdir -p -- "$d" || exit 2
+${PROC_FUNCTIONS}
+pid=; st=; if [ -s "$d/pid" ]; then pid=$(cat "$d/pid"); st=$(cat "$d/start"); alive "$pid" "$st" || pid=; fi
+if [ -z "$pid" ]; then ${finder(p)}; if [ "$n" -gt 1 ]; then printf '%s: %s processes match %s; expected exactly one:\\n' ${KIND} "$n" ${what} >&2; ${LIST_HITS}; echo 'Make the match more specific (e.g. add the application folder to it) or use a pidfile.' >&2; exit 1; fi; if [ "$n" -eq 1 ]; then pid=\${hits# }; st=$(start_of "$pid"); if [ ! -s "$d/pid" ]; then ps -o args= -p "$pid" > "$d/command"; printf '%s\\n' "$st" > "$d/start"; printf '%s\\n' "$pid" > "$d/pid"; fi; elif [ ! -s "$d/pid" ]; then ${missing}; fi; fi
+printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"
+if [ -n "$pid" ]; then ${stopPid(KIND, p.signal, graceSeconds(p.grace))}; fi`;
+    return {
+      actions: [{ type: 'exec', cmd, capture: { keyValues: true }, description: `stop ${String(what)}` }],
+      probe: {
+        cmd: sh`d=${stepDir(ctx)}; if [ -s "$d/pid" ]; then printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"; fi
+${PROC_FUNCTIONS}
+${finder(p)}; [ "$n" -eq 0 ] || exit 1`,
+        description: `no process matches ${String(what)}`,
+      },
+    };
+  },
+  compensate(p, outputs, ctx) {
+    if (p.restart === undefined || recorded(outputs, 'pid') === undefined) return [];
+    const dir = stepDir(ctx);
+    const log = `${dir}/restart.log`;
+    const { cmd } = launchDetached({ script: script(p.restart), cwd: p.cwd, log, pidFile: `${dir}/restart.pid` });
+    const running: Action = {
+      type: 'wait',
+      condition: {
+        kind: 'command',
+        cmd: sh`${PROC_FUNCTIONS}
+${finder(p)}; tail -n 2 ${log} 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
+        description: `${String(selection(p))} to run again`,
+      },
+    };
+    return [{ type: 'exec', cmd, description: 'start it again (detached)' }, running];
+  },
+});

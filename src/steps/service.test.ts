@@ -1,0 +1,98 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Action } from './kind.js';
+import { serviceRestart, serviceStart, serviceStop } from './service.js';
+import { commandsOf, runForReal, tempDir, testContext } from './test-support.js';
+
+const ctx = testContext();
+const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
+const unit = { unit: 'comindwarecmw' };
+const save = (verb: string) =>
+  `d=${DIR}; mkdir -p -- "$d" || exit 2; if [ ! -e "$d/before" ]; then s=$(systemctl is-active comindwarecmw); if [ -z "$s" ]; then printf 'service.%s: cannot read the state of %s (systemctl is-active printed nothing)\\n' ${verb} comindwarecmw >&2; exit 2; fi; printf '%s\\n' "$s" > "$d/before"; fi; printf 'before=%s\\n' "$(cat "$d/before")"`;
+const waitCommand = (a: Action | undefined) =>
+  a?.type === 'wait' && a.condition.kind === 'command' ? `${String(a.condition.cmd)} (${a.condition.description})` : a?.type;
+const STOPPED_WAIT = `s=$(systemctl is-active comindwarecmw); echo "$s"; [ "$s" = inactive ] || [ "$s" = failed ] (comindwarecmw to be stopped (inactive or failed))`;
+const ACTIVE_WAIT = 'systemctl is-active comindwarecmw (comindwarecmw to be active)';
+
+describe('service.stop|start|restart', () => {
+  it('stop: records the state, stops, waits for inactive or failed', () => {
+    const planned = serviceStop.plan(serviceStop.params.parse(unit), ctx);
+    expect(commandsOf(planned.actions)).toEqual([save('stop'), 'systemctl stop comindwarecmw', 'wait']);
+    expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
+    expect(waitCommand(planned.actions[2])).toBe(STOPPED_WAIT);
+    expect(String(planned.probe?.cmd)).toBe(
+      `d=${DIR}; if [ -e "$d/before" ]; then printf 'before=%s\\n' "$(cat "$d/before")"; fi; s=$(systemctl is-active comindwarecmw); case $s in (inactive|failed) exit 0;; (active|activating|deactivating|reloading|refreshing) exit 1;; (*) exit 2;; esac`,
+    );
+  });
+
+  it('start and restart: wait for active; only start has a probe', () => {
+    const start = serviceStart.plan(serviceStart.params.parse(unit), ctx);
+    expect(commandsOf(start.actions)).toEqual([save('start'), 'systemctl start comindwarecmw', 'wait']);
+    expect(waitCommand(start.actions[2])).toBe(ACTIVE_WAIT);
+    expect(String(start.probe?.cmd)).toContain(
+      'case $s in (active|reloading|refreshing) exit 0;; (inactive|failed|activating|deactivating) exit 1;; (*) exit 2;; esac',
+    );
+    const restart = serviceRestart.plan(serviceRestart.params.parse(unit), ctx);
+    expect(commandsOf(restart.actions)).toEqual([save('restart'), 'systemctl restart comindwarecmw', 'wait']);
+    expect(waitCommand(restart.actions[2])).toBe(ACTIVE_WAIT);
+    expect(restart.probe).toBeUndefined();
+  });
+
+  it('undo restores the state before, and nothing when it was not recorded', () => {
+    const p = serviceStop.params.parse(unit);
+    const undo = serviceStop.compensate!(p, { before: 'active' }, ctx);
+    expect(commandsOf(undo)).toEqual(['systemctl start comindwarecmw', 'wait']);
+    expect(waitCommand(undo[1])).toBe(ACTIVE_WAIT);
+    expect(serviceStop.compensate!(p, { before: 'inactive' }, ctx)).toEqual([]);
+    expect(serviceStop.compensate!(p, { before: 'failed' }, ctx)).toEqual([]);
+    expect(serviceStop.compensate!(p, {}, ctx)).toEqual([]);
+
+    const stopAgain = serviceStart.compensate!(p, { before: 'inactive' }, ctx);
+    expect(commandsOf(stopAgain)).toEqual(['systemctl stop comindwarecmw', 'wait']);
+    expect(waitCommand(stopAgain[1])).toBe(STOPPED_WAIT);
+    expect(serviceStart.compensate!(p, { before: 'active' }, ctx)).toEqual([]);
+    expect(commandsOf(serviceRestart.compensate!(p, { before: 'failed' }, ctx))).toEqual(['systemctl stop comindwarecmw', 'wait']);
+    expect(serviceRestart.compensate!(p, { before: 'active' }, ctx)).toEqual([]);
+    expect(serviceRestart.compensate!(p, {}, ctx)).toEqual([]);
+  });
+
+  it('refuses unit names that are not unit names', () => {
+    expect(() => serviceStop.params.parse({ unit: "nginx'; touch /tmp/pwned" })).toThrow(/systemd unit name/);
+    expect(() => serviceStop.params.parse({ unit: '--all' })).toThrow(/systemd unit name/);
+    expect(serviceStop.params.parse({ unit: 'apigateway-cmw@1.service' }).unit).toBe('apigateway-cmw@1.service');
+  });
+});
+
+describe('service.*, for real with a systemctl stand-in', () => {
+  let t: ReturnType<typeof tempDir> | undefined;
+  afterEach(() => t?.remove());
+
+  it('records the first state only, and the probe reads the state', () => {
+    t = tempDir();
+    mkdirSync(`${t.path}/bin`);
+    // No systemd here: a stand-in that keeps the unit's state in a file.
+    writeFileSync(
+      `${t.path}/bin/systemctl`,
+      `#!/bin/sh\nstate=${t.path}/state\ncase $1 in\n is-active) s=$(cat "$state"); echo "$s"; [ "$s" = active ];;\n stop) echo inactive > "$state";;\n start) echo active > "$state";;\nesac\n`,
+    );
+    chmodSync(`${t.path}/bin/systemctl`, 0o755);
+    writeFileSync(`${t.path}/state`, 'active\n');
+    const env = { PATH: `${t.path}/bin:${process.env.PATH}` };
+    const planned = serviceStop.plan(serviceStop.params.parse(unit), testContext({ runDir: `${t.path}/run` }));
+    const [save, stop, wait] = planned.actions;
+    if (save?.type !== 'exec' || stop?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command') {
+      throw new Error('unexpected actions');
+    }
+    expect(runForReal(planned.probe!.cmd, env).code).toBe(1);
+    expect(runForReal(wait.condition.cmd, env).code).toBe(1);
+    expect(runForReal(save.cmd, env).outputs).toEqual({ before: 'active' });
+    expect(runForReal(stop.cmd, env).code).toBe(0);
+    expect(runForReal(save.cmd, env).outputs).toEqual({ before: 'active' }); // a retry keeps the first state
+    expect(runForReal(wait.condition.cmd, env).code).toBe(0);
+    const probed = runForReal(planned.probe!.cmd, env);
+    expect(probed.code).toBe(0);
+    expect(probed.outputs).toEqual({ before: 'active' });
+    writeFileSync(`${t.path}/state`, 'unknown-word\n');
+    expect(runForReal(planned.probe!.cmd, env).code).toBe(2);
+  });
+});

@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import { type Command, raw, sh } from '../shell/command.js';
+import { Secret } from '../shell/secret.js';
+import { concat, Expanded, isHostDate, partsOf, TemplatedWord, type Word } from '../shell/word.js';
+import type { StepContext } from './kind.js';
+import { word } from './params.js';
+
+/**
+ * Helpers shared by the step kinds: param types for host paths, regexes and env vars, the
+ * per-step folder on the host, and small command fragments. Pure; no I/O.
+ */
+
+/** The per-step folder on the host for what an undo needs. Example: `stepDir(ctx)` -> `/var/tmp/cutover/r1/upgrade_stop_web`. */
+export function stepDir(ctx: StepContext): string {
+  return `${ctx.runDir}/${ctx.stepId}`;
+}
+
+/** The text of a word as the plan shows it, host dates as `$(date +FMT)`, secrets redacted. Example: `shown('/a')` -> `/a`. */
+export function shown(w: Word): string {
+  return String(w instanceof TemplatedWord ? w : new TemplatedWord(partsOf(w)));
+}
+
+function firstText(w: Word): string | undefined {
+  const first = partsOf(w)[0];
+  if (typeof first === 'string') return first;
+  if (first instanceof Expanded) return first.text;
+  return undefined;
+}
+
+/** True for a word that starts with `/`. Example: `isAbsoluteWord('/home/x')` -> true. */
+export function isAbsoluteWord(w: Word): boolean {
+  return firstText(w)?.startsWith('/') ?? false;
+}
+
+/**
+ * True for a path that is safe to remove or replace: absolute, not `/`, no `.` or `..`
+ * segments. Host-date parts count as ordinary name characters. Example: `/home/ecsc` -> true, `/home/..` -> false.
+ */
+export function isReplaceablePath(w: Word): boolean {
+  if (!isAbsoluteWord(w)) return false;
+  const text = partsOf(w)
+    .map((p) => (isHostDate(p) ? 'D' : p instanceof Secret ? 'S' : String(p)))
+    .join('');
+  const segments = text.split('/').filter((s) => s !== '');
+  return segments.length > 0 && !segments.some((s) => s === '.' || s === '..');
+}
+
+/** Drops trailing slashes (`/home/ecsc/` -> `/home/ecsc`) so a temp sibling never lands inside the path. */
+export function withoutTrailingSlash(w: Word): Word {
+  const parts = [...partsOf(w)];
+  const last = parts[parts.length - 1];
+  if (typeof last !== 'string') return w;
+  const trimmed = last.replace(/\/+$/, '');
+  if (trimmed === '' && parts.length === 1) return '/';
+  parts[parts.length - 1] = trimmed;
+  return concat(...(parts as Word[]));
+}
+
+const ABSOLUTE = 'expected an absolute path on the host (starting with /); a relative path would depend on the SSH login directory';
+
+/** A path on the target host: a templated word that must be absolute. Example: `/home/ecsc_{{ host.date('%Y%m%d') }}`. */
+export const hostPath = word.refine(isAbsoluteWord, { message: ABSOLUTE }).meta({ type: 'string' });
+
+/** A host path the step may remove or replace (never `/`, no `..`). Example: `/home/ecsc`. */
+export const replaceablePath = word
+  .refine(isReplaceablePath, {
+    message: `${ABSOLUTE}, not / and without . or .. segments (the step removes or replaces it)`,
+  })
+  .meta({ type: 'string' });
+
+/** A regular expression in JavaScript syntax, checked when the runbook is loaded. Example: `Skipping rebalancing`. */
+export const jsRegex = z.string().superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression /${text}/: ${(e as Error).message}` });
+  }
+});
+
+/**
+ * A POSIX extended regex run on the host by `pgrep -f`. JavaScript-only syntax is refused
+ * because the host would read it differently. Example: `java .*-Dcatalina.home=/home/apache-tomcat-7`.
+ */
+export const hostRegex = z.string().superRefine((text, ctx) => {
+  if (text === '') ctx.addIssue({ code: 'custom', message: 'expected a non-empty regular expression' });
+  const js = /\\[dDpPkKbB]|\(\?/.exec(text);
+  if (js) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${js[0]}" in /${text}/ is JavaScript regex syntax; the host matches with POSIX extended regexes (pgrep): use [0-9] for \\d and drop (?...) groups`,
+    });
+    return;
+  }
+  try {
+    new RegExp(text);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression /${text}/: ${(e as Error).message}` });
+  }
+});
+
+/** The name of a recorded output or variable. Example: `version`. */
+export const outputName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a name of letters, digits, _ . -');
+
+/** Environment variables for a script: name -> templated value (secrets allowed; they travel on stdin). */
+export const envVars = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits, _)'),
+  word,
+);
+
+/** True when a word holds a secret part. */
+export function holdsSecret(w: Word): boolean {
+  return partsOf(w).some((p) => p instanceof Secret);
+}
+
+/**
+ * Shell that sets up a script's environment: `cd`, exported plain values, and secret-bearing
+ * values read from stdin (so they are never in any process's argv). Example:
+ * `scriptEnv({ cwd: '/srv', env: { A: '1', PW: secret } })` -> `cd /srv && export A=1 && IFS= read -r PW && export PW && ` with stdin `<secret>\n`.
+ */
+export function scriptEnv(opts: { cwd?: Word | undefined; env?: Readonly<Record<string, Word>> | undefined }): {
+  prefix: Command;
+  /** The same steps joined with `&&`, without the trailing `&& `; undefined when there is nothing to set up. */
+  setup?: Command;
+  stdin?: Word;
+} {
+  const steps: Command[] = [];
+  if (opts.cwd !== undefined) steps.push(sh`cd ${opts.cwd}`);
+  const entries = Object.entries(opts.env ?? {});
+  const plain = entries.filter(([, v]) => !holdsSecret(v));
+  const secret = entries.filter(([, v]) => holdsSecret(v));
+  if (plain.length > 0) {
+    // Names are validated identifiers, so quoting leaves them bare: `export A=1 B='x y'`.
+    const assignments = plain.map(([name, value]) => sh`${name}=${value}`);
+    steps.push(sh`export ${joinWith(assignments, ' ')}`);
+  }
+  const stdinParts: Word[] = [];
+  for (const [name, value] of secret) {
+    steps.push(sh`IFS= read -r ${name} && export ${name}`);
+    stdinParts.push(value, '\n');
+  }
+  if (steps.length === 0) return { prefix: raw('') };
+  const setup = joinWith(steps, ' && ');
+  const prefix = sh`${setup} && `;
+  return stdinParts.length ? { prefix, setup, stdin: concat(...stdinParts) } : { prefix, setup };
+}
+
+function joinWith(cmds: Command[], sep: string): Command {
+  return cmds.reduce((acc, c, i) => (i === 0 ? c : sh`${acc}${raw(sep)}${c}`), raw(''));
+}
+
+/** A recorded output, or undefined when it is missing or empty. */
+export function recorded(outputs: Readonly<Record<string, string>>, key: string): string | undefined {
+  const value = outputs[key];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Shell that prints `key=value` lines from files the step saved in its folder, for a probe
+ * whose outputs feed the compensation on resume. Example: `printSaved('$d', ['existed'])`.
+ */
+export function printSaved(keys: readonly string[]): Command {
+  return raw(keys.map((k) => `if [ -e "$d/${k}" ]; then printf '${k}=%s\\n' "$(cat "$d/${k}")"; fi`).join('; '));
+}
+
+/** Shell that sleeps a fifth of a second where `sleep` takes fractions, else a second. */
+export const shortSleep = raw('sleep 0.2 2>/dev/null || sleep 1');
+
+/**
+ * Shell that keeps the file at `path` (copied with `cp -a` to `<dir>/previous`) the first time
+ * it runs, and prints `existed=1|0` and `path=<resolved>`; a retry keeps the first answer so it
+ * never saves the step's own output. Refuses a directory. Example: `saveExisting('file.upload', '/home/ecsc.tar', dir)`.
+ */
+export function saveExisting(kind: string, path: Word, dir: string): Command {
+  return sh`d=${dir}; p=${path}; mkdir -p -- "$d" || exit 2; if [ -e "$d/existed" ]; then :; elif [ -d "$p" ] && [ ! -L "$p" ]; then printf '%s: %s is a directory; expected the path of a file\\n' ${kind} "$p" >&2; exit 2; elif [ -e "$p" ] || [ -L "$p" ]; then cp -a -- "$p" "$d/previous" && echo 1 > "$d/existed" || exit 2; else echo 0 > "$d/existed"; fi; printf 'existed=%s\\npath=%s\\n' "$(cat "$d/existed")" "$p"`;
+}
+
+/**
+ * The undo of a file replacement, from what `saveExisting` recorded: put the saved file back
+ * (copy beside it, then rename over it) or remove the file the step created. `before` is shell
+ * run first (it may use "$p"). [] when the step never recorded anything. Example: `undoReplace(outputs, '/home/ecsc.tar', dir)`.
+ */
+export function undoReplace(outputs: Readonly<Record<string, string>>, path: Word, dir: string, before?: Command): Command[] {
+  const existed = recorded(outputs, 'existed');
+  if (existed === undefined) return [];
+  const target = recorded(outputs, 'path') ?? path;
+  const first = before ? sh`${before}; ` : raw('');
+  if (existed === '0') return [sh`p=${target}; ${first}rm -f -- "$p"`];
+  return [sh`d=${dir}; p=${target}; ${first}cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`];
+}
+
+/**
+ * Shell putting a file edited by the engine back from its byte-identical backup: copy beside
+ * the real file (through a symlink, so a linked sites-enabled entry stays a link), then rename.
+ * Example: `restoreOriginal('yaml.edit', '/var/tmp/cutover/r1/s/original', '/etc/app.yml')`.
+ */
+export function restoreOriginal(kind: string, backup: Word, path: Word): Command {
+  return sh`b=${backup}; f=${path}; if [ ! -e "$b" ]; then printf '%s undo: the original %s is gone; %s was left as it is\\n' ${kind} "$b" "$f" >&2; exit 1; fi; t=$(readlink -f -- "$f") || t=$f; cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"`;
+}
+
+/** An http(s) URL, used from the controller. Example: `http://10.0.0.12:8080/login`. */
+export const httpUrl = z.string().superRefine((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got "${text}"` });
+  }
+});
+
+/** HTTP status codes. Example: `[200, 302]`. */
+export const statusCodes = z.array(z.number().int().min(100).max(599)).min(1);
