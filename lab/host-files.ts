@@ -130,7 +130,9 @@ export function renderEtcHosts(base: string, hosts: readonly Pick<LabHostSpec, '
 
 /**
  * The nginx unit every host gets (like Debian's package ships one), for the systemctl stand-in:
- * nginx in the foreground, reload by signal. Example: `systemctl start nginx; systemctl reload nginx`.
+ * nginx in the foreground, reload by signal. PIDFile= makes `systemctl status|reload|stop nginx`
+ * work also when a scenario started nginx plainly (`nginx` in boot()).
+ * Example: `systemctl start nginx; systemctl reload nginx`.
  */
 export const NGINX_UNIT = `[Unit]
 Description=A high performance web server and a reverse proxy server (cutover lab)
@@ -138,6 +140,7 @@ Description=A high performance web server and a reverse proxy server (cutover la
 [Service]
 ExecStart=/usr/sbin/nginx -g 'daemon off;'
 ExecReload=/usr/sbin/nginx -s reload
+PIDFile=/run/nginx.pid
 KillSignal=SIGQUIT
 TimeoutStopSec=5
 

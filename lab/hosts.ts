@@ -1,8 +1,9 @@
 /**
  * The lab's hosts: `labUp`, `labStatus`, `labDown`. Each host is an OpenSSH server in its own
  * mount + UTS + PID namespace (`unshare`), on its own loopback address, with private overlays of
- * /etc, /var, /home, /usr/share, /usr/local, /root and /opt over the controller's (nothing is
- * copied), private tmpfs /tmp, /run and /mnt, the repo's lab/sim read-only at /opt/lab/sim, its
+ * /etc, /var, /home, /usr/share, /usr/local and /opt over the controller's (nothing is copied), a
+ * fresh /root (Debian's dotfiles, not the controller's), private tmpfs /tmp, /run and /mnt, the
+ * repo's lab/sim read-only at /opt/lab/sim, its
  * fault knobs at /etc/lab/faults and, for scenarios with shared storage, the lab's shared folder
  * at /mnt/shared. Hosts keep their trees across down/up, like servers keep their disks.
  *
@@ -23,7 +24,7 @@ import { LabError, PreflightError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/shared/duration.js';
 import { NGINX_UNIT, renderEtcHosts, renderInitScript, renderSshdConfig } from './host-files.js';
 import { renderInventory, renderKnownHosts, renderSshConfig } from './inventory.js';
-import { checkLabDir, type LabLayout, labLayout, labSourceDir, PRIVATE_TREES } from './layout.js';
+import { checkLabDir, FRESH_TREES, type LabLayout, labLayout, labSourceDir, OVERLAY_TREES, PRIVATE_TREES } from './layout.js';
 import {
   childrenOf,
   isAlive,
@@ -90,6 +91,12 @@ const PREREQUISITES = [
   { path: '/usr/bin/setsid', pkg: 'util-linux' },
 ];
 const NGINX = { path: '/usr/sbin/nginx', pkg: 'nginx' };
+
+/** Root's dotfiles on a fresh Debian host (base-files), with /etc/skel as the fallback. */
+const ROOT_DOTFILES: Record<string, string[]> = {
+  '.bashrc': ['/usr/share/base-files/dot.bashrc', '/etc/skel/.bashrc'],
+  '.profile': ['/usr/share/base-files/dot.profile', '/etc/skel/.profile'],
+};
 
 /** Host names appear in paths, shell words and plan ids. */
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -207,11 +214,16 @@ async function prepareHost(
 ): Promise<void> {
   const h = layout.host(host.name);
   await fs.mkdir(h.faults, { recursive: true });
-  for (const tree of PRIVATE_TREES) {
+  for (const tree of OVERLAY_TREES) {
     await mkdirLike(path.join(h.root, tree), `/${tree}`);
     await fs.mkdir(path.join(h.work, tree.replace('/', '-')), { recursive: true });
   }
   const root = (p: string) => path.join(h.root, p);
+  await mkdirLike(root('root'), '/root');
+  for (const [dotfile, sources] of Object.entries(ROOT_DOTFILES)) {
+    const source = sources.find((s) => existsSync(s));
+    if (source && !existsSync(root(`root/${dotfile}`))) await fs.copyFile(source, root(`root/${dotfile}`));
+  }
   await writeFileMode(root('etc/hostname'), `${host.name}\n`, 0o644);
   const currentHosts = await fs.readFile(root('etc/hosts'), 'utf8').catch(() => fs.readFile('/etc/hosts', 'utf8').catch(() => ''));
   await writeFileMode(root('etc/hosts'), renderEtcHosts(currentHosts, scenario.hosts), 0o644);
@@ -249,14 +261,17 @@ async function warnAboutInvisibleFiles(root: string, name: string, log: (line: s
 
 function initSpecFor(layout: LabLayout, scenario: Scenario, host: LabHostSpec, ctx: ScenarioContext) {
   const h = layout.host(host.name);
-  const binds = [{ source: h.faults, target: '/etc/lab/faults', readOnly: false }];
+  const binds = [
+    ...FRESH_TREES.map((tree) => ({ source: path.join(h.root, tree), target: `/${tree}`, readOnly: false })),
+    { source: h.faults, target: '/etc/lab/faults', readOnly: false },
+  ];
   const simDir = path.join(ctx.labSourceDir, 'sim');
   if (existsSync(simDir)) binds.push({ source: simDir, target: '/opt/lab/sim', readOnly: true });
   if (scenario.sharedStorage) binds.push({ source: ctx.sharedDir, target: '/mnt/shared', readOnly: false });
   return {
     name: host.name,
     address: host.address,
-    overlays: PRIVATE_TREES.map((tree) => ({
+    overlays: OVERLAY_TREES.map((tree) => ({
       tree,
       upper: path.join(h.root, tree),
       work: path.join(h.work, tree.replace('/', '-')),
@@ -484,7 +499,8 @@ async function assertAddressesFree(hosts: readonly LabHostSpec[], dir: string): 
   if (busy.length === 0) return;
   throw new UsageError(
     `cannot boot ${busy.map((h) => `${h.name} on ${h.address}:22`).join(', ')} for ${dir}: an sshd already listens there`,
-    'Another lab is probably up on those addresses: `cutover lab status --dir DIR` shows it, `cutover lab down --dir DIR` stops it.',
+    'Another lab is probably up on those addresses (`cutover lab status --dir DIR` shows it, `cutover lab down --dir DIR` stops it), ' +
+      "or this machine's own sshd listens on every address (0.0.0.0:22): give it ListenAddress lines or stop it while you use the lab.",
   );
 }
 
@@ -566,7 +582,7 @@ export interface LabDownResult {
 /**
  * Powers every host off (SIGKILL to its init ends the PID namespace; its mounts go with its mount
  * namespace), stops controller services, and checks nothing of the lab is left running.
- * `purge` also deletes the hosts' trees and the shared folder (keys and known_hosts are kept).
+ * `purge` also deletes the hosts' trees, the shared folder and scenario files (keys and known_hosts are kept).
  * Example: `await labDown({ labDir: '.lab/comindware' })`.
  */
 export async function labDown(opts: { labDir: string; purge?: boolean }): Promise<LabDownResult> {
@@ -615,10 +631,11 @@ export async function labDown(opts: { labDir: string; purge?: boolean }): Promis
     await writeJson(layout.state, state);
   }
   if (opts.purge) {
-    await fs.rm(layout.hostsDir, { recursive: true, force: true });
-    await fs.rm(layout.shared, { recursive: true, force: true });
-    await fs.rm(layout.inventory, { force: true });
-    await fs.rm(layout.state, { force: true });
+    // Everything but the keys: known_hosts stays valid for the next `lab up`.
+    const keep = new Set([path.basename(layout.key), `${path.basename(layout.key)}.pub`, 'host_keys', 'known_hosts', 'ssh_config']);
+    for (const entry of await fs.readdir(layout.dir).catch(() => [] as string[])) {
+      if (!keep.has(entry)) await fs.rm(path.join(layout.dir, entry), { recursive: true, force: true });
+    }
   }
   return { labDir: layout.dir, hosts: stopped.sort(), controllerProcesses, purged: opts.purge === true };
 }

@@ -7,7 +7,7 @@
  *   inventory.yml               cutover's inventory of the lab
  *   host_keys/<host>/           each host's ssh host key (made once, so known_hosts stays valid)
  *   shared/                     mounted at /mnt/shared on hosts of scenarios with shared storage
- *   hosts/<host>/root/          the host's private trees (overlay upper dirs), laid out like `/`
+ *   hosts/<host>/root/          the host's private trees (overlay upper dirs, and /root), laid out like `/`
  *   hosts/<host>/work/          overlay work dirs
  *   hosts/<host>/faults/        the host's /etc/lab/faults (fault knobs)
  *   hosts/<host>/init.sh        PID 1 of the host's namespaces
@@ -23,7 +23,16 @@ import { UsageError } from '../src/errors.js';
  * Trees every host gets as a private overlay on the controller's own (copy-on-write, so a host
  * boots without copying anything). /usr/local is private so the systemctl stand-in is on PATH.
  */
-export const PRIVATE_TREES = ['etc', 'var', 'home', 'usr/share', 'usr/local', 'root', 'opt'] as const;
+export const OVERLAY_TREES = ['etc', 'var', 'home', 'usr/share', 'usr/local', 'opt'] as const;
+
+/**
+ * Trees a host gets fresh, not over the controller's: root's home starts from Debian's defaults,
+ * so hosts neither see the controller's dotfiles (tokens, caches) nor run its slow ~/.bashrc.
+ */
+export const FRESH_TREES = ['root'] as const;
+
+/** Every private tree of a host; its files live in `hosts/<host>/root/<tree>` on the controller. */
+export const PRIVATE_TREES = [...OVERLAY_TREES, ...FRESH_TREES] as const;
 
 /** Paths of one lab folder. Example: `labLayout('/tmp/lab').host('web').root` -> '/tmp/lab/hosts/web/root'. */
 export function labLayout(labDir: string) {
@@ -59,7 +68,8 @@ const UNSAFE_PATH = /[,:\\\n]/;
 
 /**
  * Checks a lab folder can hold host trees: overlay upper dirs may not sit inside a tree the hosts
- * overlay, nor under /run (a host's private tmpfs). Example: checkLabDir('/srv/lab') -> '/srv/lab'.
+ * overlay (the kernel refuses overlapping layers), nor under /run (mounted first in a host).
+ * Example: checkLabDir('/srv/lab') -> '/srv/lab'.
  */
 export function checkLabDir(labDir: string): string {
   const dir = path.resolve(labDir);
@@ -69,12 +79,12 @@ export function checkLabDir(labDir: string): string {
       'Choose another --dir, e.g. /srv/cutover-lab/comindware.',
     );
   }
-  for (const tree of [...PRIVATE_TREES, 'run']) {
+  for (const tree of [...OVERLAY_TREES, 'run']) {
     const top = `/${tree}`;
     if (dir === top || dir.startsWith(`${top}/`)) {
       throw new UsageError(
         `lab folder ${dir} is inside ${top}, which every lab host mounts privately over the controller's ${top}`,
-        'Use a --dir outside /etc, /var, /home, /usr, /root, /opt and /run, e.g. --dir /srv/cutover-lab/comindware or /tmp/cutover-lab.',
+        `Use a --dir outside ${OVERLAY_TREES.map((t) => `/${t}`).join(', ')} and /run, e.g. --dir /srv/cutover-lab/comindware or /tmp/cutover-lab.`,
       );
     }
   }

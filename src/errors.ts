@@ -52,7 +52,13 @@ export class InputError extends CutoverError {
     readonly problems: InputProblem[],
     hint = 'Fix the input and run `cutover validate` again; nothing was changed on any host.',
   ) {
-    super(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n') || 'invalid input', hint);
+    super(
+      problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('\n') || 'invalid input',
+      hint,
+    );
   }
 }
 

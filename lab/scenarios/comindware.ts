@@ -12,6 +12,7 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { compareVersions } from '../../src/runbook/version.js';
 import type { LabHostSpec, Scenario, ScenarioContext } from '../scenario.js';
 import { cmwLine, cmwLogName } from '../sim/logformat.mjs';
 
@@ -161,7 +162,10 @@ server {
 `;
 }
 
-/** Absolute path of the `yaml` package's entry, for the simulator inside hosts (they have no node_modules). */
+/**
+ * Absolute path of the `yaml` package's entry, for the simulator inside hosts (they have no node_modules).
+ * Example: yamlModulePath() -> '/work/main/node_modules/yaml/dist/index.js'.
+ */
 export function yamlModulePath(): string {
   return createRequire(import.meta.url).resolve('yaml');
 }
@@ -191,7 +195,7 @@ export function cmwUnitFile(service: 'apigateway' | 'comindware' | 'adapterhost'
     '',
     '[Service]',
     'Type=simple',
-    `WorkingDirectory=/var/lib/comindware/${instance}`,
+    'WorkingDirectory=/var/www',
     `ExecStart=${exec}`,
     ...env.map((e) => `Environment=${e}`),
     'KillSignal=SIGTERM',
@@ -215,17 +219,6 @@ export function cmwPayload(version: string): Record<string, string> {
   };
 }
 
-/** Numeric order of 4-part versions. Example: compareVersions('5.0.23654.0', '5.0.9999.0') -> 1. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
-}
-
 function releaseNote(version: string): string {
   if (compareVersions(version, '5.0.24000.0') >= 0) {
     return 'Directives db.waitForClusterActivation and db.waitForFileActivation are removed; use db.holdLock: true.';
@@ -243,33 +236,75 @@ function releaseNote(version: string): string {
  */
 export function cmwHistory(now: Date, instance: string, node: string): { name: string; text: string }[] {
   const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
-  const yesterday = new Date(midnight.getTime() - 86_400_000);
-  // Spread today's lines over the part of the day already gone, ending a minute ago at most.
-  const todaySpan = Math.max(0, now.getTime() - midnight.getTime() - 60_000);
+  const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+  // Today's lines are spread over the part of the day already gone, ending a minute ago at most;
+  // in the first minute of a day there was no earlier start today.
+  const todaySpan = now.getTime() - midnight.getTime() - 60_000;
   const at = (day: Date, span: number, fraction: number, plusMs = 0) =>
     new Date(day.getTime() + Math.floor(span * fraction) + plusMs);
   const lock = `/var/lib/comindware/${instance}/Database/hold.lock`;
   const files: { name: string; text: string }[] = [];
-  for (const [day, span] of [
-    [yesterday, 86_000_000],
-    [midnight, todaySpan],
-  ] as const) {
+  const days: [Date, number][] = [[yesterday, 86_000_000]];
+  if (todaySpan > 0) days.push([midnight, todaySpan]);
+  for (const [day, span] of days) {
     const hb: string[] = [];
     const ig: string[] = [];
     const t1 = (ms: number) => at(day, span, 0.2, ms);
     const t2 = (ms: number) => at(day, span, 0.6, ms);
-    hb.push(cmwLine(t1(0), 7, 'INFO', `Starting Comindware Business Application Platform: instance ${instance}, node ${node}, pid 2113`));
+    hb.push(
+      cmwLine(
+        t1(0),
+        7,
+        'INFO',
+        `Starting Comindware Business Application Platform: instance ${instance}, node ${node}, pid 2113`,
+      ),
+    );
     hb.push(cmwLine(t1(150), 7, 'INFO', `Platform loading is on hold: waiting for removal of ${lock}`));
     hb.push(cmwLine(t1(1150), 7, 'INFO', `Platform loading is on hold: waiting for removal of ${lock}`));
-    ig.push(cmwLine(t1(900), 23, 'INFO', `Started exchange init [topVer=AffinityTopologyVersion [topVer=4, minorTopVer=0], crd=false, evt=NODE_JOINED]`));
-    ig.push(cmwLine(t1(2400), 23, 'INFO', 'Skipping rebalancing (nothing scheduled) [top=AffinityTopologyVersion [topVer=4, minorTopVer=0], force=false, evt=NODE_JOINED]'));
+    ig.push(
+      cmwLine(
+        t1(900),
+        23,
+        'INFO',
+        `Started exchange init [topVer=AffinityTopologyVersion [topVer=4, minorTopVer=0], crd=false, evt=NODE_JOINED]`,
+      ),
+    );
+    ig.push(
+      cmwLine(
+        t1(2400),
+        23,
+        'INFO',
+        'Skipping rebalancing (nothing scheduled) [top=AffinityTopologyVersion [topVer=4, minorTopVer=0], force=false, evt=NODE_JOINED]',
+      ),
+    );
     hb.push(cmwLine(t1(3100), 7, 'INFO', `${lock} removed: hold released`));
     hb.push(cmwLine(t1(4300), 7, 'INFO', 'Platform loaded in 1187 ms: version 5.0.23500.0'));
     hb.push(cmwLine(t2(0), 7, 'INFO', 'Stopping platform (SIGTERM)'));
-    hb.push(cmwLine(t2(900), 7, 'INFO', `Starting Comindware Business Application Platform: instance ${instance}, node ${node}, pid 2688`));
-    ig.push(cmwLine(t2(1400), 23, 'INFO', 'Skipping rebalancing (nothing scheduled) [top=AffinityTopologyVersion [topVer=6, minorTopVer=0], force=false, evt=NODE_JOINED]'));
+    hb.push(
+      cmwLine(
+        t2(900),
+        7,
+        'INFO',
+        `Starting Comindware Business Application Platform: instance ${instance}, node ${node}, pid 2688`,
+      ),
+    );
+    ig.push(
+      cmwLine(
+        t2(1400),
+        23,
+        'INFO',
+        'Skipping rebalancing (nothing scheduled) [top=AffinityTopologyVersion [topVer=6, minorTopVer=0], force=false, evt=NODE_JOINED]',
+      ),
+    );
     hb.push(cmwLine(t2(2300), 7, 'INFO', 'Platform loaded in 1302 ms: version 5.0.23500.0'));
-    hb.push(cmwLine(t2(17300), 7, 'INFO', `Heartbeat: instance ${instance} version 5.0.23500.0 running, uptime 15s`));
+    hb.push(
+      cmwLine(
+        t2(17300),
+        7,
+        'INFO',
+        `Heartbeat: instance ${instance} version 5.0.23500.0 running, uptime 15s`,
+      ),
+    );
     files.push({ name: cmwLogName('heartbeat', day), text: `${hb.join('\n')}\n` });
     files.push({ name: cmwLogName('igniteClient', day), text: `${ig.join('\n')}\n` });
   }
@@ -287,40 +322,45 @@ async function writePayload(dir: string, version: string): Promise<void> {
 }
 
 /**
- * Hides the stock Debian `default` nginx site of the lower /etc with an overlay whiteout: it
- * listens on *:80, which would clash with the per-host `<address>:80` sites (one network namespace).
+ * Marks a host root as installed; returns false when it already was. A host keeps its state across
+ * `lab down`/`lab up` like a server keeps its disk, so a second populate changes nothing.
+ * Example: await claimFirstInstall(root, 'ecsc') -> true, then false.
  */
-async function hideDefaultNginxSite(root: string): Promise<void> {
-  const file = path.join(root, 'etc/nginx/sites-enabled/default');
-  const stat = await fs.lstat(file).catch(() => undefined);
-  if (stat?.isCharacterDevice()) return;
-  if (stat) await fs.rm(file);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await execFileAsync('mknod', [file, 'c', '0', '0']);
+export async function claimFirstInstall(root: string, scenario: string): Promise<boolean> {
+  const marker = path.join(root, 'etc/lab/installed');
+  if (await fs.stat(marker).catch(() => undefined)) return false;
+  await writeFile(marker, `${scenario}\n`);
+  return true;
 }
 
 async function populate(root: string, host: LabHostSpec, ctx: ScenarioContext): Promise<void> {
+  await fs.mkdir(path.join(ctx.sharedDir, 'distr'), { recursive: true });
+  if (!(await claimFirstInstall(root, 'comindware'))) return;
   const instance = CMW_INSTANCE;
   const r = (p: string) => path.join(root, p);
   const peers = hosts.map((h) => (h.name === host.name ? host.address : h.address));
-  await writeFile(r(`usr/share/comindware/configs/instance/${instance}.yml`), cmwConfig(host, instance, peers));
+  await writeFile(
+    r(`usr/share/comindware/configs/instance/${instance}.yml`),
+    cmwConfig(host, instance, peers),
+  );
   await writePayload(r(`var/www/.cmw_version/${CMW_VERSIONS.installed}`), CMW_VERSIONS.installed);
   await fs.mkdir(r('var/www/.cmw_environment'), { recursive: true });
   const data = r(`var/lib/comindware/${instance}`);
   await writeFile(path.join(data, 'version'), `${CMW_VERSIONS.installed}\n`);
   await writeFile(path.join(data, 'Database/schema.version'), `${CMW_VERSIONS.installed}\n`);
-  await writeFile(path.join(data, 'Database/objects.dat'), `lab data of instance ${instance} on ${host.name}\n`);
+  await writeFile(
+    path.join(data, 'Database/objects.dat'),
+    `lab data of instance ${instance} on ${host.name}\n`,
+  );
   await writeFile(path.join(data, 'Streams/attachments.idx'), 'no attachments\n');
   await fs.mkdir(path.join(data, 'Temp'), { recursive: true });
   for (const service of ['apigateway', 'comindware', 'adapterhost'] as const) {
     await writeFile(r(`etc/systemd/system/${service}${instance}.service`), cmwUnitFile(service, instance));
   }
   await writeFile(r(`etc/nginx/sites-enabled/comindware${instance}`), cmwNginxSite(host, instance));
-  await hideDefaultNginxSite(root);
   for (const { name, text } of cmwHistory(new Date(), instance, host.name)) {
     await writeFile(r(`var/log/comindware/${instance}/${name}`), text);
   }
-  await fs.mkdir(path.join(ctx.sharedDir, 'distr'), { recursive: true });
 }
 
 /** The artifact server's password file on the controller. Example: '<labDir>/secrets/distr_password'. */
@@ -355,7 +395,12 @@ export async function buildCmwDistribution(ctx: ScenarioContext, version: string
   try {
     const top = path.join(staging, cmwDistFolder(version));
     const templates = path.join(ctx.labSourceDir, 'sim', 'cmw-dist');
-    for (const script of ['version_install.sh', 'version_list.sh', 'instance_list.sh', 'instance_upgrade.sh']) {
+    for (const script of [
+      'version_install.sh',
+      'version_list.sh',
+      'instance_list.sh',
+      'instance_upgrade.sh',
+    ]) {
       const text = await fs.readFile(path.join(templates, script), 'utf8');
       await writeFile(path.join(top, 'scripts', script), text.replaceAll('@VERSION@', version), 0o755);
     }
@@ -432,7 +477,8 @@ function artifactStateFile(ctx: Pick<ScenarioContext, 'labDir'>): string {
 async function startController(ctx: ScenarioContext) {
   const passwordFile = cmwPasswordFile(ctx);
   await ensurePassword(passwordFile);
-  for (const version of [CMW_VERSIONS.fileActivation, CMW_VERSIONS.holdLock]) await buildCmwDistribution(ctx, version);
+  for (const version of [CMW_VERSIONS.fileActivation, CMW_VERSIONS.holdLock])
+    await buildCmwDistribution(ctx, version);
   const server = await startArtifactServer({
     script: path.join(ctx.labSourceDir, 'sim', 'artifact-server.mjs'),
     root: cmwArtifactRoot(ctx),
@@ -481,7 +527,8 @@ export const comindwareScenario: Scenario = {
   hosts,
   sharedStorage: true,
   populate,
-  boot: () => ['nginx', `systemctl start ${cmwUnits().join(' ')}`],
+  // The lab gives every host an `nginx` unit, so reload/status work as on Debian.
+  boot: () => ['systemctl start nginx', `systemctl start ${cmwUnits().join(' ')}`],
   startController,
   inventoryVars,
 };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LabHostSpec, Scenario, ScenarioContext } from '../scenario.js';
 import { julRecord, log4jLine, springLine } from '../sim/logformat.mjs';
+import { claimFirstInstall } from './comindware.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -30,7 +31,10 @@ export const ECSC_VERSIONS: Record<EcscService, { old: EcscRelease; new: EcscRel
   ecsc: { old: { version: '2.4.0', build: '20170320' }, new: { version: '2.4.1', build: '20170324' } },
   ecmc: { old: { version: '2.4.0', build: '20170320' }, new: { version: '2.4.1', build: '20170324' } },
   schedule: { old: { version: '1.6.2', build: '20170320' }, new: { version: '1.6.3', build: '20170324' } },
-  'schedule-res': { old: { version: '1.6.2', build: '20170320' }, new: { version: '1.6.3', build: '20170324' } },
+  'schedule-res': {
+    old: { version: '1.6.2', build: '20170320' },
+    new: { version: '1.6.3', build: '20170324' },
+  },
 };
 
 /** The seed's Tomcat. */
@@ -105,7 +109,9 @@ export function serviceTree(service: EcscService, release: EcscRelease): Tree {
 </html>
 `,
       },
-      [`${service}/js/app.js`]: { text: `/* ${service} ${version} (${build}) */\nwindow.APP_VERSION = '${version}';\n` },
+      [`${service}/js/app.js`]: {
+        text: `/* ${service} ${version} (${build}) */\nwindow.APP_VERSION = '${version}';\n`,
+      },
       [`${service}/js/disk-detail.js`]: {
         text: `/* ${service} ${version} (${build}): cloud disk detail page, "create disk from snapshot" purchase page */\n`,
       },
@@ -137,7 +143,9 @@ log4j.appender.R.layout.ConversionPattern=%d %-5p [%t] %c - %m%n
       [`${service}/WEB-INF/classes/application.properties`]: {
         text: `# ${service} settings\njdbc.url=jdbc:mysql://db.cloud.local:3306/${service}?useUnicode=true&characterEncoding=utf8\nsession.timeout=1800\n`,
       },
-      [`${service}/WEB-INF/lib/${service}-core.jar`]: { text: `Implementation-Title: ${service}-core\nImplementation-Version: ${version}\n` },
+      [`${service}/WEB-INF/lib/${service}-core.jar`]: {
+        text: `Implementation-Title: ${service}-core\nImplementation-Version: ${version}\n`,
+      },
     };
   }
   const jar = `lib/${service}-${version}.jar`;
@@ -166,7 +174,9 @@ job.quotaSync.cron=0/30 * * * * ?
 function nodeLocalTree(service: EcscService, host: LabHostSpec): Tree {
   if (isTomcatService(service)) return {};
   return {
-    [`${service}/config/application.properties`]: { text: `# node ${host.name}\nserver.address=${host.address}\n` },
+    [`${service}/config/application.properties`]: {
+      text: `# node ${host.name}\nserver.address=${host.address}\n`,
+    },
   };
 }
 
@@ -226,11 +236,10 @@ async function tomcatTree(service: EcscService, host: LabHostSpec, templates: st
  */
 export function ecscHistory(service: EcscService, now: Date, hostName: string): Record<string, string> {
   const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
-  const todaySpan = Math.max(0, now.getTime() - midnight.getTime() - 60_000);
-  const starts = [
-    new Date(midnight.getTime() - 86_400_000 + 36_000_000),
-    new Date(midnight.getTime() + Math.floor(todaySpan * 0.3)),
-  ];
+  // Yesterday 10:00, and (unless the day is less than a minute old) a start earlier today.
+  const todaySpan = now.getTime() - midnight.getTime() - 60_000;
+  const starts = [new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1, 10)];
+  if (todaySpan > 0) starts.push(new Date(midnight.getTime() + Math.floor(todaySpan * 0.3)));
   const release = ECSC_VERSIONS[service].old;
   const appLog = serviceLog(service).slice('/home/'.length);
   const files: Record<string, string[]> = {};
@@ -242,15 +251,73 @@ export function ecscHistory(service: EcscService, now: Date, hostName: string): 
     const t = (ms: number) => new Date(start.getTime() + ms);
     if (isTomcatService(service)) {
       const out = `${TOMCAT_HOME.slice('/home/'.length)}/logs/catalina.out`;
-      add(out, julRecord(t(0), 'org.apache.catalina.core.StandardService startInternal', 'INFO', 'Starting service Catalina'));
-      add(out, julRecord(t(10), 'org.apache.catalina.core.StandardEngine startInternal', 'INFO', 'Starting Servlet Engine: Apache Tomcat/7.0.67'));
-      add(out, julRecord(t(2300), 'org.apache.catalina.startup.Catalina start', 'INFO', 'Server startup in 2315 ms'));
-      add(appLog, log4jLine(t(1200), 'INFO', 'localhost-startStop-1', `com.cloud.${service}.web.StartupListener`, `${service} ${release.version} (build ${release.build}) started on ${hostName}`));
+      add(
+        out,
+        julRecord(
+          t(0),
+          'org.apache.catalina.core.StandardService startInternal',
+          'INFO',
+          'Starting service Catalina',
+        ),
+      );
+      add(
+        out,
+        julRecord(
+          t(10),
+          'org.apache.catalina.core.StandardEngine startInternal',
+          'INFO',
+          'Starting Servlet Engine: Apache Tomcat/7.0.67',
+        ),
+      );
+      add(
+        out,
+        julRecord(t(2300), 'org.apache.catalina.startup.Catalina start', 'INFO', 'Server startup in 2315 ms'),
+      );
+      add(
+        appLog,
+        log4jLine(
+          t(1200),
+          'INFO',
+          'localhost-startStop-1',
+          `com.cloud.${service}.web.StartupListener`,
+          `${service} ${release.version} (build ${release.build}) started on ${hostName}`,
+        ),
+      );
     } else {
       const main = `c.c.s.${service === 'schedule' ? 'ScheduleApplication' : 'ScheduleResApplication'}`;
-      add(appLog, springLine(t(0), 'INFO', 2817, 'main', main, `Starting ${main.split('.').pop()} v${release.version} on ${hostName} with PID 2817`));
-      add(appLog, springLine(t(6100), 'INFO', 2817, 'main', 's.b.c.e.t.TomcatEmbeddedServletContainer', 'Tomcat started on port(s): 8080 (http)'));
-      add(appLog, springLine(t(6200), 'INFO', 2817, 'main', main, `Started ${main.split('.').pop()} in 6.204 seconds (JVM running for 6.9)`));
+      add(
+        appLog,
+        springLine(
+          t(0),
+          'INFO',
+          2817,
+          'main',
+          main,
+          `Starting ${main.split('.').pop()} v${release.version} on ${hostName} with PID 2817`,
+        ),
+      );
+      add(
+        appLog,
+        springLine(
+          t(6100),
+          'INFO',
+          2817,
+          'main',
+          's.b.c.e.t.TomcatEmbeddedServletContainer',
+          'Tomcat started on port(s): 8080 (http)',
+        ),
+      );
+      add(
+        appLog,
+        springLine(
+          t(6200),
+          'INFO',
+          2817,
+          'main',
+          main,
+          `Started ${main.split('.').pop()} in 6.204 seconds (JVM running for 6.9)`,
+        ),
+      );
     }
   }
   return Object.fromEntries(Object.entries(files).map(([file, lines]) => [file, `${lines.join('\n')}\n`]));
@@ -267,21 +334,33 @@ async function writeTree(base: string, tree: Tree): Promise<void> {
 
 async function populate(root: string, host: LabHostSpec, ctx: ScenarioContext): Promise<void> {
   const service = host.vars.service as EcscService;
-  if (!ECSC_SERVICES.includes(service)) throw new Error(`ecsc lab host ${host.name}: vars.service must be one of ${ECSC_SERVICES.join(', ')}`);
+  if (!ECSC_SERVICES.includes(service))
+    throw new Error(`ecsc lab host ${host.name}: vars.service must be one of ${ECSC_SERVICES.join(', ')}`);
+  if (!(await claimFirstInstall(root, 'ecsc'))) return;
   const sim = path.join(ctx.labSourceDir, 'sim');
   const javaWrapper = await fs.readFile(path.join(sim, 'host-dist', 'java'), 'utf8');
   const home = path.join(root, 'home');
   await writeTree(path.join(root, 'opt'), {
     [`${TOMCAT_JDK.slice('/opt/'.length)}/bin/java`]: { text: javaWrapper, mode: 0o755 },
     [`${JDK8.slice('/opt/'.length)}/bin/java`]: { text: javaWrapper, mode: 0o755 },
-    'cloudmonitor/bin/agent.sh': { text: await fs.readFile(path.join(sim, 'host-dist', 'agent.sh'), 'utf8'), mode: 0o755 },
-    'cloudmonitor/lib/cloudmonitor-agent-3.1.7.jar': { text: 'Implementation-Title: cloudmonitor-agent\nImplementation-Version: 3.1.7\n' },
-    'cloudmonitor/conf/agent.properties': { text: `agent.host=${host.name}\nagent.push.url=http://monitor.cloud.local:8086/push\n` },
+    'cloudmonitor/bin/agent.sh': {
+      text: await fs.readFile(path.join(sim, 'host-dist', 'agent.sh'), 'utf8'),
+      mode: 0o755,
+    },
+    'cloudmonitor/lib/cloudmonitor-agent-3.1.7.jar': {
+      text: 'Implementation-Title: cloudmonitor-agent\nImplementation-Version: 3.1.7\n',
+    },
+    'cloudmonitor/conf/agent.properties': {
+      text: `agent.host=${host.name}\nagent.push.url=http://monitor.cloud.local:8086/push\n`,
+    },
   });
   await writeTree(path.join(root, 'etc'), {
     'profile.d/java.sh': { text: `export JAVA_HOME=${JDK8}\nexport PATH="$JAVA_HOME/bin:$PATH"\n` },
   });
-  await writeTree(home, { ...serviceTree(service, ECSC_VERSIONS[service].old), ...nodeLocalTree(service, host) });
+  await writeTree(home, {
+    ...serviceTree(service, ECSC_VERSIONS[service].old),
+    ...nodeLocalTree(service, host),
+  });
   if (isTomcatService(service)) {
     await writeTree(home, await tomcatTree(service, host, sim));
     for (const dir of ['temp', 'webapps', 'work', 'logs']) {
@@ -302,7 +381,10 @@ export function ecscArtifactDir(ctx: Pick<ScenarioContext, 'labDir'>): string {
  * Builds `<svc>.tar` (the new release's `<svc>/...` tree, as `tar xvf <svc>.tar` in /home expects)
  * unless it exists. Example: await buildServiceTar(ctx, 'ecsc') -> '<labDir>/artifacts/ecsc/ecsc.tar'.
  */
-export async function buildServiceTar(ctx: Pick<ScenarioContext, 'labDir'>, service: EcscService): Promise<string> {
+export async function buildServiceTar(
+  ctx: Pick<ScenarioContext, 'labDir'>,
+  service: EcscService,
+): Promise<string> {
   const tar = path.join(ecscArtifactDir(ctx), `${service}.tar`);
   if (await fs.stat(tar).catch(() => undefined)) return tar;
   await fs.mkdir(path.dirname(tar), { recursive: true });
@@ -345,6 +427,8 @@ export const ecscScenario: Scenario = {
   inventoryVars: (ctx) => ({
     artifact_dir: ecscArtifactDir(ctx),
     tomcat_home: TOMCAT_HOME,
-    versions: Object.fromEntries(ECSC_SERVICES.map((s) => [s, { old: ECSC_VERSIONS[s].old.version, new: ECSC_VERSIONS[s].new.version }])),
+    versions: Object.fromEntries(
+      ECSC_SERVICES.map((s) => [s, { old: ECSC_VERSIONS[s].old.version, new: ECSC_VERSIONS[s].new.version }]),
+    ),
   }),
 };

@@ -24,9 +24,12 @@ export const scenarioNames = Object.keys(scenarios) as Scenario['name'][];
 export function makeScenario(name: string, plain: PlainOptions = {}): Scenario {
   if (name === 'plain') return plainScenario(plain);
   const scenario = scenarios[name as Scenario['name']];
-  if (!scenario) throw new Error(`unknown lab scenario "${name}": expected one of ${scenarioNames.join(', ')}`);
+  if (!scenario)
+    throw new Error(`unknown lab scenario "${name}": expected one of ${scenarioNames.join(', ')}`);
   if (plain.hosts !== undefined || plain.firstAddress !== undefined) {
-    throw new Error(`--hosts and --first-address apply to the plain scenario only, not to "${name}" (its hosts are fixed)`);
+    throw new Error(
+      `--hosts and --first-address apply to the plain scenario only, not to "${name}" (its hosts are fixed)`,
+    );
   }
   return scenario;
 }

@@ -24,7 +24,9 @@ export function plainAddresses(count: number, first = '127.0.10.10'): string[] {
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(first);
   const octets = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [];
   if (!m || octets.some((o) => o > 255) || (octets[2] ?? 0) > 254) {
-    throw new Error(`invalid first address "${first}": expected a loopback address 127.x.y.z with z at most 254`);
+    throw new Error(
+      `invalid first address "${first}": expected a loopback address 127.x.y.z with z at most 254`,
+    );
   }
   let [b, c, d] = octets as [number, number, number];
   const out: string[] = [];

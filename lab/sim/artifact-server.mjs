@@ -36,17 +36,23 @@ function log(req, status) {
 const server = http.createServer((req, res) => {
   req.resume();
   const reply = (status, body, headers = {}) => {
-    res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(body),
+      ...headers,
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
     log(req, status);
   };
-  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return reply(405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
   if (!authorized(req.headers.authorization)) {
     return reply(401, 'Authentication required\n', { 'WWW-Authenticate': 'Basic realm="TeamCity"' });
   }
   const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://artifacts').pathname);
   const file = path.resolve(root, `.${pathname.slice(PREFIX.length - 1)}`);
-  if (!pathname.startsWith(PREFIX) || !file.startsWith(`${root}${path.sep}`)) return reply(404, 'Not Found\n');
+  if (!pathname.startsWith(PREFIX) || !file.startsWith(`${root}${path.sep}`))
+    return reply(404, 'Not Found\n');
   let stat;
   try {
     stat = fs.statSync(file);

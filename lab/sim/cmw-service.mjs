@@ -31,5 +31,8 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     process.exit(0);
   });
 }
-log('INFO', `${role} started: instance ${instance}, version ${version}, node ${os.hostname()}, pid ${process.pid}`);
+log(
+  'INFO',
+  `${role} started: instance ${instance}, version ${version}, node ${os.hostname()}, pid ${process.pid}`,
+);
 setInterval(() => log('INFO', `${role} alive`), envMs('CMW_RUNNING_HEARTBEAT_MS', 15000));

@@ -103,7 +103,8 @@ async function loadYaml() {
 
 async function readConfig() {
   const text = readText(paths.config);
-  if (text === undefined) refuse(`Configuration file ${paths.config} not found: create it or reinstall the instance.`);
+  if (text === undefined)
+    refuse(`Configuration file ${paths.config} not found: create it or reinstall the instance.`);
   const YAML = await loadYaml();
   const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -132,14 +133,17 @@ function checkDirectives(config, era) {
   const refused = [];
   const unknown = [];
   if (era !== 'legacy') {
-    for (const key of LEGACY_DIRECTIVES) if (has(key)) refused.push(`"${key}" (removed in ${ERA_FILE_ACTIVATION})`);
+    for (const key of LEGACY_DIRECTIVES)
+      if (has(key)) refused.push(`"${key}" (removed in ${ERA_FILE_ACTIVATION})`);
   }
   if (era === 'hold-lock') {
-    for (const key of FILE_ACTIVATION_DIRECTIVES) if (has(key)) refused.push(`"${key}" (removed in ${ERA_HOLD_LOCK})`);
+    for (const key of FILE_ACTIVATION_DIRECTIVES)
+      if (has(key)) refused.push(`"${key}" (removed in ${ERA_HOLD_LOCK})`);
   }
   if (era === 'legacy') unknown.push(...FILE_ACTIVATION_DIRECTIVES.filter(has));
   if (era !== 'hold-lock' && has('db.holdLock')) unknown.push('db.holdLock');
-  for (const key of unknown) heartbeat('WARN', `Unknown directive "${key}" in ${paths.config} ignored by version ${version}`);
+  for (const key of unknown)
+    heartbeat('WARN', `Unknown directive "${key}" in ${paths.config} ignored by version ${version}`);
   if (refused.length > 0) {
     refuse(
       `Configuration ${paths.config} is not supported by version ${version}: directive ${refused.join(', ')}. ` +
@@ -148,7 +152,9 @@ function checkDirectives(config, era) {
   }
   for (const key of ['db.workDir', 'http.address', 'http.port']) {
     if (!has(key) || config[key] === null || config[key] === '') {
-      refuse(`Configuration ${paths.config}: directive "${key}" is required. Add it and start the service again.`);
+      refuse(
+        `Configuration ${paths.config}: directive "${key}" is required. Add it and start the service again.`,
+      );
     }
   }
 }
@@ -156,7 +162,9 @@ function checkDirectives(config, era) {
 function readInstanceVersion() {
   const recorded = readText(paths.versionFile)?.trim();
   if (!recorded) {
-    refuse(`Instance ${instance} has no version record ${paths.versionFile}: restore it from a backup or run instance_upgrade.sh.`);
+    refuse(
+      `Instance ${instance} has no version record ${paths.versionFile}: restore it from a backup or run instance_upgrade.sh.`,
+    );
   }
   const installed = readText(path.join(paths.versionsDir, recorded, 'VERSION'))?.trim();
   if (installed !== recorded) {
@@ -186,7 +194,9 @@ function checkDatabase(workDir) {
     );
   }
   if (order < 0) {
-    refuse(`Database ${workDir} is at version ${schema}, older than ${version}: run instance_upgrade.sh -n=${instance}.`);
+    refuse(
+      `Database ${workDir} is at version ${schema}, older than ${version}: run instance_upgrade.sh -n=${instance}.`,
+    );
   }
 }
 
@@ -244,8 +254,14 @@ function startRebalancing(noRebalance) {
     return;
   }
   setTimeout(() => {
-    ignite('INFO', `Skipping rebalancing (nothing scheduled) [top=${top}, force=false, evt=NODE_JOINED, node=${nodeId}]`);
-    ignite('INFO', `Completed partition exchange [localNode=${nodeId}, exchange=GridDhtPartitionsExchangeFuture [topVer=${top}, evt=NODE_JOINED, done=true]]`);
+    ignite(
+      'INFO',
+      `Skipping rebalancing (nothing scheduled) [top=${top}, force=false, evt=NODE_JOINED, node=${nodeId}]`,
+    );
+    ignite(
+      'INFO',
+      `Completed partition exchange [localNode=${nodeId}, exchange=GridDhtPartitionsExchangeFuture [topVer=${top}, evt=NODE_JOINED, done=true]]`,
+    );
     rebalance = 'done';
   }, timing.rebalanceDelay).unref();
 }
@@ -272,9 +288,19 @@ function handle(req, res, noRebalance) {
   req.resume();
   if (state === 'holding') startRebalancing(noRebalance);
   const pathname = new URL(req.url ?? '/', 'http://node').pathname;
-  const headers = { 'X-Cmw-Version': version, 'X-Cmw-Instance': instance, 'X-Cmw-Node': node, Server: 'Kestrel' };
+  const headers = {
+    'X-Cmw-Version': version,
+    'X-Cmw-Instance': instance,
+    'X-Cmw-Node': node,
+    Server: 'Kestrel',
+  };
   const send = (status, type, body, extra = {}) => {
-    res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
+    res.writeHead(status, {
+      ...headers,
+      'Content-Type': type,
+      'Content-Length': Buffer.byteLength(body),
+      ...extra,
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   if (pathname === '/api/version') {
@@ -285,7 +311,10 @@ function handle(req, res, noRebalance) {
     send(
       503,
       'text/html; charset=utf-8',
-      page('Service Unavailable | Comindware Business Application Platform', '<h1>Платформа загружается</h1>'),
+      page(
+        'Service Unavailable | Comindware Business Application Platform',
+        '<h1>Платформа загружается</h1>',
+      ),
       { 'Retry-After': '5' },
     );
     return;
@@ -311,7 +340,9 @@ function listen(config, noRebalance) {
   return new Promise((resolve) => {
     server = http.createServer((req, res) => handle(req, res, noRebalance));
     server.on('error', (err) => {
-      refuse(`Cannot listen on ${address}:${port} (http.address/http.port in ${paths.config}): ${err.message}`);
+      refuse(
+        `Cannot listen on ${address}:${port} (http.address/http.port in ${paths.config}): ${err.message}`,
+      );
     });
     server.listen(port, address, () => {
       listenUrl = `http://${address}:${port}/`;
@@ -343,7 +374,10 @@ async function main() {
   const crashAfterStart = fault('crash-after-start') !== undefined;
   const extraLoadMs = slowStartMs();
 
-  heartbeat('INFO', `Starting Comindware Business Application Platform: instance ${instance}, node ${node}, pid ${process.pid}`);
+  heartbeat(
+    'INFO',
+    `Starting Comindware Business Application Platform: instance ${instance}, node ${node}, pid ${process.pid}`,
+  );
   version = readInstanceVersion();
   heartbeat('INFO', `Version ${version} from ${path.join(paths.versionsDir, version)}`);
   const config = await readConfig();
@@ -364,7 +398,10 @@ async function main() {
   state = holding ? 'holding' : 'loading';
   await listen(config, noRebalance);
   ignite('INFO', `Ignite client node starting [instance=${instance}, node=${node}, id=${nodeId}]`);
-  ignite('INFO', `Topology snapshot [ver=${2 + Math.floor(Math.random() * 6)}, servers=3, clients=1, state=ACTIVE, CPUs=2]`);
+  ignite(
+    'INFO',
+    `Topology snapshot [ver=${2 + Math.floor(Math.random() * 6)}, servers=3, clients=1, state=ACTIVE, CPUs=2]`,
+  );
 
   if (holding) {
     heartbeat('INFO', hold.waiting);
@@ -387,7 +424,10 @@ async function main() {
   heartbeat('INFO', 'Loading platform: solutions, data model, business processes');
   await sleep(timing.load + extraLoadMs);
   state = 'running';
-  heartbeat('INFO', `Platform loaded in ${Date.now() - loadStart} ms: version ${version}, login page at ${listenUrl}`);
+  heartbeat(
+    'INFO',
+    `Platform loaded in ${Date.now() - loadStart} ms: version ${version}, login page at ${listenUrl}`,
+  );
 
   const startedAt = Date.now();
   setInterval(() => {

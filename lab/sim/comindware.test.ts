@@ -1,8 +1,10 @@
 // The Comindware simulator run for real in a throwaway lab host (namespaces, overlays, the lab's
 // systemctl stand-in, nginx), driven the way the seed's operator drives the real product.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NGINX_UNIT } from '../host-files.js';
 import type { LabHostSpec, ScenarioContext } from '../scenario.js';
 import {
   buildCmwDistribution,
@@ -49,6 +51,11 @@ async function cmwHost(address: string, setup: Setup = {}): Promise<Sandbox> {
   mkdirSync(labDir, { recursive: true });
   const ctx: ScenarioContext = { labDir, sharedDir: path.join(labDir, 'shared'), labSourceDir: LAB_SOURCE };
   const host: LabHostSpec = { name: 'web', address, roles: ['web'], vars: {} };
+  // What the lab's host machinery adds before populate: the nginx unit, no Debian default site.
+  mkdirSync(path.join(root, 'etc/systemd/system'), { recursive: true });
+  writeFileSync(path.join(root, 'etc/systemd/system/nginx.service'), NGINX_UNIT);
+  mkdirSync(path.join(root, 'etc/nginx/sites-enabled'), { recursive: true });
+  execFileSync('mknod', [path.join(root, 'etc/nginx/sites-enabled/default'), 'c', '0', '0']);
   await comindwareScenario.populate(root, host, ctx);
   for (const version of setup.installed ?? []) {
     const dir = path.join(root, 'var/www/.cmw_version', version);
@@ -101,7 +108,11 @@ function newText(box: Sandbox, kind: 'heartbeat' | 'igniteClient', since = bootM
 async function http(box: Sandbox, url: string): Promise<{ status: number; headers: string; body: string }> {
   const r = await box.exec(`curl -s -i --max-time 5 ${url}`);
   const [head = '', ...rest] = r.stdout.split('\r\n\r\n');
-  return { status: Number(/^HTTP\/\S+ (\d+)/.exec(head)?.[1] ?? 0), headers: head, body: rest.join('\r\n\r\n') };
+  return {
+    status: Number(/^HTTP\/\S+ (\d+)/.exec(head)?.[1] ?? 0),
+    headers: head,
+    body: rest.join('\r\n\r\n'),
+  };
 }
 
 /** A property of the unit, from the systemctl stand-in (ExecMainStatus = exit code, Result). */
@@ -119,7 +130,10 @@ describe('comindware simulator', () => {
   it('boots the installed version behind nginx: login page, /async and version on both locations', async () => {
     const box = await cmwHost('127.0.77.10');
     for (const cmd of comindwareScenario.boot(comindwareScenario.hosts[0]!)) await box.run(cmd);
-    await until(async () => (await http(box, 'http://127.0.77.10:8080/')).status === 200, 'login page on :8080');
+    await until(
+      async () => (await http(box, 'http://127.0.77.10:8080/')).status === 200,
+      'login page on :8080',
+    );
     const login = await http(box, 'http://127.0.77.10/');
     expect(login.status).toBe(200);
     expect(login.body).toMatch(/<title>Login[^<]*<\/title>/);
@@ -127,8 +141,14 @@ describe('comindware simulator', () => {
     const asyncReply = await http(box, 'http://127.0.77.10/async');
     expect(asyncReply.status).toBe(200);
     const version = JSON.parse((await http(box, 'http://127.0.77.10/api/version')).body);
-    expect(version).toMatchObject({ instance: 'cmw', version: CMW_VERSIONS.installed, node: 'web', state: 'running' });
-    for (const unit of ['apigatewaycmw', 'comindwarecmw', 'adapterhostcmw']) expect(await unitState(box, unit)).toBe('active');
+    expect(version).toMatchObject({
+      instance: 'cmw',
+      version: CMW_VERSIONS.installed,
+      node: 'web',
+      state: 'running',
+    });
+    for (const unit of ['apigatewaycmw', 'comindwarecmw', 'adapterhostcmw'])
+      expect(await unitState(box, unit)).toBe('active');
   });
 
   it('follows the seed on the hold.lock version: hold, request, rebalancing, login; a backup restores the old version', async () => {
@@ -141,17 +161,25 @@ describe('comindware simulator', () => {
     await box.run(`cd /root/distr && tar -xf ${cmwArchiveName(v)}`);
     expect(await box.run(`cd ${scripts} && bash version_install.sh`)).toContain(`Version ${v} installed.`);
     const versions = await box.run(`cd ${scripts} && bash version_list.sh`);
-    expect(versions).toMatch(new RegExp(`${CMW_VERSIONS.installed}\\s+/var/www/.cmw_version/${CMW_VERSIONS.installed}`));
+    expect(versions).toMatch(
+      new RegExp(`${CMW_VERSIONS.installed}\\s+/var/www/.cmw_version/${CMW_VERSIONS.installed}`),
+    );
     expect(versions).toContain(`/var/www/.cmw_version/${v}`);
-    expect(await box.run(`cd ${scripts} && bash instance_list.sh`)).toMatch(/cmw\s+5\.0\.23500\.0\s+comindwarecmw\s+active/);
+    expect(await box.run(`cd ${scripts} && bash instance_list.sh`)).toMatch(
+      /cmw\s+5\.0\.23500\.0\s+comindwarecmw\s+active/,
+    );
 
     await box.run(
       `cp -a /var/lib/comindware/cmw /root/cmw-backup && cp -a ${CONFIG} /root/cmw.yml.bak && ${removeLegacyDirectives} && ` +
         `printf '# Не загружает платформу пока существует файл db.workDir/hold.lock\\ndb.holdLock: true\\n' >> ${CONFIG}`,
     );
-    await box.run('systemctl stop apigatewaycmw && systemctl stop comindwarecmw && systemctl stop adapterhostcmw');
+    await box.run(
+      'systemctl stop apigatewaycmw && systemctl stop comindwarecmw && systemctl stop adapterhostcmw',
+    );
     const before = mark(box);
-    const upgrade = await box.run(`cd ${scripts} && bash instance_upgrade.sh -n=cmw -vp=/var/www/.cmw_version/${v}`);
+    const upgrade = await box.run(
+      `cd ${scripts} && bash instance_upgrade.sh -n=cmw -vp=/var/www/.cmw_version/${v}`,
+    );
     expect(upgrade).toContain(`created ${LOCK}`);
     expect(await unitState(box)).toBe('active');
 
@@ -164,16 +192,24 @@ describe('comindware simulator', () => {
     const holding = await http(box, 'http://127.0.77.11:8080/');
     expect(holding.status).toBe(503);
     expect(holding.headers).toContain(`X-Cmw-Version: ${v}`);
-    await until(() => newText(box, 'igniteClient', before).match(/ INFO {6}Skipping rebalancing \(nothing scheduled\) /), 'rebalancing');
+    await until(
+      () =>
+        newText(box, 'igniteClient', before).match(/ INFO {6}Skipping rebalancing \(nothing scheduled\) /),
+      'rebalancing',
+    );
     expect((await http(box, 'http://127.0.77.11:8080/')).status).toBe(503);
 
     await box.run(`rm ${LOCK}`);
     await until(async () => (await http(box, 'http://127.0.77.11:8080/')).status === 200, 'login page');
     expect((await http(box, 'http://127.0.77.11:8080/')).body).toContain('<title>Login');
     expect(newText(box, 'heartbeat', before)).toContain(`${LOCK} removed`);
-    const downgrade = await box.exec(`cd ${scripts} && bash instance_upgrade.sh -n=cmw -vp=/var/www/.cmw_version/${CMW_VERSIONS.installed}`);
+    const downgrade = await box.exec(
+      `cd ${scripts} && bash instance_upgrade.sh -n=cmw -vp=/var/www/.cmw_version/${CMW_VERSIONS.installed}`,
+    );
     expect(downgrade.code).toBe(1);
-    expect(downgrade.stderr).toContain(`instance cmw is at ${v}, newer than ${CMW_VERSIONS.installed}; downgrades are not supported`);
+    expect(downgrade.stderr).toContain(
+      `instance cmw is at ${v}, newer than ${CMW_VERSIONS.installed}; downgrades are not supported`,
+    );
 
     // Rollback: stop, restore /var/lib/comindware/cmw and the config, start.
     await box.run(
@@ -182,16 +218,23 @@ describe('comindware simulator', () => {
         'systemctl start apigatewaycmw comindwarecmw adapterhostcmw',
     );
     await until(async () => (await http(box, 'http://127.0.77.11:8080/')).status === 200, 'old version back');
-    expect(JSON.parse((await http(box, 'http://127.0.77.11:8080/api/version')).body).version).toBe(CMW_VERSIONS.installed);
+    expect(JSON.parse((await http(box, 'http://127.0.77.11:8080/api/version')).body).version).toBe(
+      CMW_VERSIONS.installed,
+    );
   }, 30_000);
 
   it('refuses to start a newer version while the config has directives that version removed', async () => {
-    const box = await cmwHost('127.0.77.12', { installed: [CMW_VERSIONS.fileActivation], version: CMW_VERSIONS.fileActivation });
+    const box = await cmwHost('127.0.77.12', {
+      installed: [CMW_VERSIONS.fileActivation],
+      version: CMW_VERSIONS.fileActivation,
+    });
     await box.run('systemctl start comindwarecmw');
     await until(async () => (await unitState(box)) === 'failed', 'unit failed');
     expect(await unitProperty(box, 'ExecMainStatus')).toBe('1');
     const log = newText(box, 'heartbeat');
-    expect(log).toMatch(/ERROR {5}Configuration \S+cmw\.yml is not supported by version 5\.0\.23700\.0: directive "isContainerEnvironment" \(removed in 5\.0\.23654\.0\), "clusterNodes"/);
+    expect(log).toMatch(
+      /ERROR {5}Configuration \S+cmw\.yml is not supported by version 5\.0\.23700\.0: directive "isContainerEnvironment" \(removed in 5\.0\.23654\.0\), "clusterNodes"/,
+    );
   });
 
   it('honours file activation on the middle era, and the hold-lock era refuses the file-activation directives', async () => {
@@ -204,7 +247,13 @@ describe('comindware simulator', () => {
       `${removeLegacyDirectives} && printf 'db.waitForClusterActivation: true\\ndb.waitForFileActivation: ${activation}\\n' >> ${CONFIG}`,
     );
     await box.run('systemctl start comindwarecmw');
-    await until(() => newText(box, 'heartbeat').includes(`Waiting for cluster activation: file ${activation} does not exist yet`), 'activation wait');
+    await until(
+      () =>
+        newText(box, 'heartbeat').includes(
+          `Waiting for cluster activation: file ${activation} does not exist yet`,
+        ),
+      'activation wait',
+    );
     expect((await http(box, 'http://127.0.77.13:8080/')).status).toBe(503);
     await box.run(`touch ${activation}`);
     await until(async () => (await http(box, 'http://127.0.77.13:8080/')).status === 200, 'activated');
@@ -220,10 +269,15 @@ describe('comindware simulator', () => {
   });
 
   it('has stale hold.lock and rebalancing lines of today that fool a naive tail | grep', async () => {
-    const box = await cmwHost('127.0.77.14', { installed: [CMW_VERSIONS.holdLock], version: CMW_VERSIONS.holdLock });
+    const box = await cmwHost('127.0.77.14', {
+      installed: [CMW_VERSIONS.holdLock],
+      version: CMW_VERSIONS.holdLock,
+    });
     await box.run(`${removeLegacyDirectives} && echo 'db.holdLock: true' >> ${CONFIG} && touch ${LOCK}`);
     const naive = (file: string, pattern: string) =>
-      box.exec(`tail -n 50 /${LOGS}/${file}_$(date +%F).log | grep -c '${pattern}'`).then((r) => Number(r.stdout.trim()));
+      box
+        .exec(`tail -n 50 /${LOGS}/${file}_$(date +%F).log | grep -c '${pattern}'`)
+        .then((r) => Number(r.stdout.trim()));
     const startedAt = new Date();
     expect(await naive('heartbeat', 'hold.lock')).toBeGreaterThan(0);
     expect(await naive('igniteClient', 'Skipping rebalancing')).toBeGreaterThan(0);
@@ -242,7 +296,9 @@ describe('comindware simulator', () => {
     const now = new Date();
     const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime();
     const offset = midnight - 1500 - Date.now();
-    const box = await cmwHost('127.0.77.15', { unitEnv: { LAB_CLOCK_OFFSET_MS: String(offset), CMW_RUNNING_HEARTBEAT_MS: '200' } });
+    const box = await cmwHost('127.0.77.15', {
+      unitEnv: { LAB_CLOCK_OFFSET_MS: String(offset), CMW_RUNNING_HEARTBEAT_MS: '200' },
+    });
     const before = mark(box);
     await box.run('systemctl start comindwarecmw');
     const day = (ms: number) => {
@@ -261,14 +317,19 @@ describe('comindware simulator', () => {
 describe('comindware fault knobs', () => {
   it('fail-start: exits 1 during startup and says why', async () => {
     const box = await cmwHost('127.0.77.20');
-    await box.run('mkdir -p /etc/lab/faults && touch /etc/lab/faults/fail-start && systemctl start comindwarecmw');
+    await box.run(
+      'mkdir -p /etc/lab/faults && touch /etc/lab/faults/fail-start && systemctl start comindwarecmw',
+    );
     await until(async () => (await unitState(box)) === 'failed', 'failed');
     expect(await unitProperty(box, 'ExecMainStatus')).toBe('1');
     expect(newText(box, 'heartbeat')).toMatch(/ERROR {5}Platform start failed: .*\(lab fault fail-start\)/);
   });
 
   it('no-rebalance: a request starts the exchange but the rebalancing line never comes', async () => {
-    const box = await cmwHost('127.0.77.21', { installed: [CMW_VERSIONS.holdLock], version: CMW_VERSIONS.holdLock });
+    const box = await cmwHost('127.0.77.21', {
+      installed: [CMW_VERSIONS.holdLock],
+      version: CMW_VERSIONS.holdLock,
+    });
     await box.run(
       `${removeLegacyDirectives} && echo 'db.holdLock: true' >> ${CONFIG} && touch ${LOCK} && ` +
         'mkdir -p /etc/lab/faults && touch /etc/lab/faults/no-rebalance && systemctl start comindwarecmw',
@@ -276,35 +337,52 @@ describe('comindware fault knobs', () => {
     const before = mark(box);
     await until(() => newText(box, 'heartbeat').includes('waiting for removal'), 'hold');
     await http(box, 'http://127.0.77.21:8080/');
-    await until(() => newText(box, 'igniteClient', before).split('Still waiting for initial partition map exchange').length > 2, 'exchange warnings');
+    await until(
+      () =>
+        newText(box, 'igniteClient', before).split('Still waiting for initial partition map exchange')
+          .length > 2,
+      'exchange warnings',
+    );
     expect(newText(box, 'igniteClient', before)).toContain('Started exchange init');
     expect(newText(box, 'igniteClient', before)).not.toContain('Skipping rebalancing');
   });
 
   it('crash-after-start: dies a few seconds after the platform reported loaded', async () => {
     const box = await cmwHost('127.0.77.22');
-    await box.run('mkdir -p /etc/lab/faults && touch /etc/lab/faults/crash-after-start && systemctl start comindwarecmw');
+    await box.run(
+      'mkdir -p /etc/lab/faults && touch /etc/lab/faults/crash-after-start && systemctl start comindwarecmw',
+    );
     await until(async () => (await unitState(box)) === 'failed', 'crashed');
     const log = newText(box, 'heartbeat');
-    expect(log.indexOf('FATAL     Unhandled exception')).toBeGreaterThan(log.lastIndexOf('Platform loaded in'));
+    expect(log.indexOf('FATAL     Unhandled exception')).toBeGreaterThan(
+      log.lastIndexOf('Platform loaded in'),
+    );
     expect(log.lastIndexOf('Platform loaded in')).toBeGreaterThan(0);
     expect(await unitProperty(box, 'ExecMainStatus')).toBe('134');
   });
 
   it('slow-start: loading takes the knob’s extra seconds', async () => {
     const box = await cmwHost('127.0.77.23');
-    await box.run('mkdir -p /etc/lab/faults && echo 1.5 > /etc/lab/faults/slow-start && systemctl start comindwarecmw');
+    await box.run(
+      'mkdir -p /etc/lab/faults && echo 1.5 > /etc/lab/faults/slow-start && systemctl start comindwarecmw',
+    );
     const loaded = await until(() => /Platform loaded in (\d+) ms/.exec(newText(box, 'heartbeat')), 'loaded');
     expect(Number(loaded?.[1])).toBeGreaterThanOrEqual(1500 + Number(FAST.CMW_LOAD_MS));
   });
 
   it('ignore-term: SIGTERM is logged and ignored, so systemctl stop has to kill it', async () => {
     const box = await cmwHost('127.0.77.24');
-    await box.run(`sed -i 's/^TimeoutStopSec=.*/TimeoutStopSec=1/' /etc/systemd/system/comindwarecmw.service`);
+    await box.run(
+      `sed -i 's/^TimeoutStopSec=.*/TimeoutStopSec=1/' /etc/systemd/system/comindwarecmw.service`,
+    );
     await box.run('systemctl start comindwarecmw');
     await until(() => newText(box, 'heartbeat').includes('Platform loaded'), 'loaded');
-    await box.run('mkdir -p /etc/lab/faults && touch /etc/lab/faults/ignore-term && systemctl stop comindwarecmw');
-    expect(newText(box, 'heartbeat')).toContain('WARN      SIGTERM received and ignored (lab fault ignore-term)');
+    await box.run(
+      'mkdir -p /etc/lab/faults && touch /etc/lab/faults/ignore-term && systemctl stop comindwarecmw',
+    );
+    expect(newText(box, 'heartbeat')).toContain(
+      'WARN      SIGTERM received and ignored (lab fault ignore-term)',
+    );
     expect(newText(box, 'heartbeat')).not.toContain('Platform stopped');
     expect(await unitProperty(box, 'Result')).toBe('timeout');
   });

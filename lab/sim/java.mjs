@@ -55,7 +55,9 @@ async function main() {
     return;
   }
   if (args.includes('org.apache.catalina.util.ServerInfo')) {
-    say('Server version: Apache Tomcat/7.0.67\nServer built:   Dec 7 2015 13:07:11 UTC\nServer number:  7.0.67.0');
+    say(
+      'Server version: Apache Tomcat/7.0.67\nServer built:   Dec 7 2015 13:07:11 UTC\nServer number:  7.0.67.0',
+    );
     say(`OS Name:        Linux\nJVM Version:    ${javaVersion()}-b15`);
     return;
   }
@@ -82,9 +84,13 @@ async function main() {
     await runAgent(args.slice(args.indexOf('com.cloudmonitor.agent.AgentMain') + 1));
     return;
   }
-  const mainClass = args.find((a, i) => !a.startsWith('-') && !['-cp', '-classpath'].includes(args[i - 1] ?? ''));
+  const mainClass = args.find(
+    (a, i) => !a.startsWith('-') && !['-cp', '-classpath'].includes(args[i - 1] ?? ''),
+  );
   process.stderr.write(
-    mainClass ? `Error: Could not find or load main class ${mainClass}\n` : 'Usage: java [-options] class [args...]\n',
+    mainClass
+      ? `Error: Could not find or load main class ${mainClass}\n`
+      : 'Usage: java [-options] class [args...]\n',
   );
   process.exit(1);
 }

@@ -66,20 +66,42 @@ export class Sandbox {
     ].join('\n');
     const unshare = spawn(
       'unshare',
-      ['--mount', '--uts', '--pid', '--fork', '--mount-proc', '--propagation', 'private', '--kill-child', 'sh', '-c', setup],
+      [
+        '--mount',
+        '--uts',
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--propagation',
+        'private',
+        '--kill-child',
+        'sh',
+        '-c',
+        setup,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     unshare.stderr?.on('data', (d) => {
       stderr += d;
     });
+    let ready = false;
     await new Promise<void>((resolve, reject) => {
       unshare.stdout?.on('data', (d) => {
-        if (String(d).includes('ready')) resolve();
+        if (String(d).includes('ready')) {
+          ready = true;
+          resolve();
+        }
       });
-      unshare.on('exit', (code) => reject(new Error(`sandbox ${hostname} did not start (exit ${code}): ${stderr}`)));
+      unshare.on('exit', (code) => {
+        if (ready) return;
+        rmSync(dir, { recursive: true, force: true });
+        reject(new Error(`sandbox ${hostname} did not start (exit ${code}): ${stderr}`));
+      });
     });
-    const pid = Number(readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const pid = Number(
+      readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, 'utf8').trim().split(/\s+/)[0],
+    );
     return new Sandbox(root, dir, unshare, pid, readlinkSync(`/proc/${pid}/ns/pid`));
   }
 
@@ -104,7 +126,11 @@ export class Sandbox {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`sandbox command timed out after ${timeoutMs} ms: ${script}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        reject(
+          new Error(
+            `sandbox command timed out after ${timeoutMs} ms: ${script}\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
+        );
       }, timeoutMs);
       child.on('close', (code) => {
         clearTimeout(timer);

@@ -20,7 +20,11 @@ async function scheduleHost(address: string, service: EcscService = 'schedule') 
   const labDir = path.join(path.dirname(root), 'lab');
   mkdirSync(labDir, { recursive: true });
   const host: LabHostSpec = { name: `${service}-2`, address, roles: [service], vars: { service, node: 2 } };
-  await ecscScenario.populate(root, host, { labDir, sharedDir: path.join(labDir, 'shared'), labSourceDir: LAB_SOURCE });
+  await ecscScenario.populate(root, host, {
+    labDir,
+    sharedDir: path.join(labDir, 'shared'),
+    labSourceDir: LAB_SOURCE,
+  });
   copyFileSync(await buildServiceTar({ labDir }, service), path.join(root, 'home', `${service}.tar`));
   const box = await Sandbox.start(host.name, root);
   boxes.push(box);
@@ -72,7 +76,9 @@ describe('schedule simulator', () => {
     await until(() => box.read(log).slice(since).includes('Started ScheduleApplication'), 'started');
     await box.run(`kill -15 ${(await servicePids(box))[0]}`);
     await until(async () => (await servicePids(box)).length === 0, 'stopped');
-    await box.run('cp -R /home/schedule /home/schedule_20170324 && cd /home && tar xvf schedule.tar >/dev/null');
+    await box.run(
+      'cp -R /home/schedule /home/schedule_20170324 && cd /home && tar xvf schedule.tar >/dev/null',
+    );
     since = box.read(log).length;
     await box.run(START, FAST);
     await until(() => box.read(log).slice(since).includes('Started ScheduleApplication'), 'restarted');
@@ -95,7 +101,10 @@ describe('schedule simulator', () => {
 describe('schedule fault knobs', () => {
   it('fail-start: exits 1 with "Application startup failed"', async () => {
     const { box, log, since } = await scheduleHost('127.0.78.50');
-    const run = await box.exec('mkdir -p /etc/lab/faults && touch /etc/lab/faults/fail-start && cd /home/schedule && sh startup.sh', FAST);
+    const run = await box.exec(
+      'mkdir -p /etc/lab/faults && touch /etc/lab/faults/fail-start && cd /home/schedule && sh startup.sh',
+      FAST,
+    );
     expect(run.code).toBe(1);
     expect(box.read(log).slice(since)).toContain('Application startup failed');
     expect(box.read(log).slice(since)).not.toContain('Started ScheduleApplication');
@@ -103,7 +112,10 @@ describe('schedule fault knobs', () => {
 
   it('crash-after-start: dies after "Started", with exit status 134', async () => {
     const { box, log, since } = await scheduleHost('127.0.78.51');
-    const run = await box.exec('mkdir -p /etc/lab/faults && touch /etc/lab/faults/crash-after-start && cd /home/schedule && sh startup.sh', FAST);
+    const run = await box.exec(
+      'mkdir -p /etc/lab/faults && touch /etc/lab/faults/crash-after-start && cd /home/schedule && sh startup.sh',
+      FAST,
+    );
     expect(run.code).toBe(134);
     expect(box.read(log).slice(since)).toContain('Started ScheduleApplication');
     expect(run.stdout).toContain('A fatal error has been detected by the Java Runtime Environment');
@@ -112,7 +124,10 @@ describe('schedule fault knobs', () => {
   it('slow-start: "Started ... in N seconds" includes the extra seconds', async () => {
     const { box, log, since } = await scheduleHost('127.0.78.52');
     await box.run(`mkdir -p /etc/lab/faults && echo 1 > /etc/lab/faults/slow-start && ${START}`, FAST);
-    const started = await until(() => /Started ScheduleApplication in ([\d.]+) seconds/.exec(box.read(log).slice(since)), 'started');
+    const started = await until(
+      () => /Started ScheduleApplication in ([\d.]+) seconds/.exec(box.read(log).slice(since)),
+      'started',
+    );
     expect(Number(started?.[1])).toBeGreaterThanOrEqual(1 + Number(FAST.LAB_SCHEDULE_START_MS) / 1000);
   });
 
@@ -122,7 +137,10 @@ describe('schedule fault knobs', () => {
     await until(() => box.read(log).slice(since).includes('Started ScheduleApplication'), 'started');
     const [pid] = await servicePids(box);
     await box.run(`mkdir -p /etc/lab/faults && touch /etc/lab/faults/ignore-term && kill -15 ${pid}`);
-    await until(() => box.read(log).slice(since).includes('SIGTERM ignored (lab fault ignore-term)'), 'ignored');
+    await until(
+      () => box.read(log).slice(since).includes('SIGTERM ignored (lab fault ignore-term)'),
+      'ignored',
+    );
     expect(await servicePids(box)).toEqual([pid]);
   });
 });

@@ -49,7 +49,11 @@ function readServerXml(base) {
   const file = path.join(base, 'conf', 'server.xml');
   const text = readText(file);
   if (text === undefined) {
-    jul('org.apache.catalina.startup.Catalina load', 'WARNING', `Unable to load server configuration from [${file}]`);
+    jul(
+      'org.apache.catalina.startup.Catalina load',
+      'WARNING',
+      `Unable to load server configuration from [${file}]`,
+    );
     process.exit(1);
   }
   const withoutComments = text.replace(/<!--[\s\S]*?-->/g, '');
@@ -81,14 +85,21 @@ function deployContexts(base, failStart) {
   const apps = [];
   let files = [];
   try {
-    files = fs.readdirSync(dir).filter((f) => f.endsWith('.xml')).sort();
+    files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.xml'))
+      .sort();
   } catch {
     // no context descriptors: nothing deployed
   }
   for (const file of files) {
     const descriptor = path.join(dir, file);
     const started = Date.now();
-    jul('org.apache.catalina.startup.HostConfig deployDescriptor', 'INFO', `Deploying configuration descriptor ${descriptor}`);
+    jul(
+      'org.apache.catalina.startup.HostConfig deployDescriptor',
+      'INFO',
+      `Deploying configuration descriptor ${descriptor}`,
+    );
     const context = attributes(/<Context\b[^>]*>/.exec(readText(descriptor) ?? '')?.[0] ?? '');
     const contextPath = `/${file.slice(0, -'.xml'.length)}`;
     const docBase = context.docBase;
@@ -112,15 +123,36 @@ function deployContexts(base, failStart) {
       version: info['app.version'] ?? 'unknown',
       build: info['app.build'] ?? 'unknown',
       log: (level, message) => {
-        if (logFile) appendLine(logFile, log4jLine(hostNow(), level, 'localhost-startStop-1', `com.cloud.${contextPath.slice(1)}.web.StartupListener`, message));
+        if (logFile)
+          appendLine(
+            logFile,
+            log4jLine(
+              hostNow(),
+              level,
+              'localhost-startStop-1',
+              `com.cloud.${contextPath.slice(1)}.web.StartupListener`,
+              message,
+            ),
+          );
       },
     };
     app.log('INFO', 'Root WebApplicationContext: initialization started');
     if (failStart) {
-      app.log('ERROR', 'Context initialization failed: org.springframework.beans.factory.BeanCreationException: Error creating bean with name \'dataSource\' (lab fault fail-start)');
+      app.log(
+        'ERROR',
+        "Context initialization failed: org.springframework.beans.factory.BeanCreationException: Error creating bean with name 'dataSource' (lab fault fail-start)",
+      );
       jul('org.apache.catalina.core.StandardContext startInternal', 'SEVERE', 'Error listenerStart');
-      jul('org.apache.catalina.core.StandardContext startInternal', 'SEVERE', `Context [${contextPath}] startup failed due to previous errors`);
-      jul('org.apache.catalina.startup.Catalina start', 'SEVERE', 'Catalina.start: org.apache.catalina.LifecycleException: Failed to start component (lab fault fail-start)');
+      jul(
+        'org.apache.catalina.core.StandardContext startInternal',
+        'SEVERE',
+        `Context [${contextPath}] startup failed due to previous errors`,
+      );
+      jul(
+        'org.apache.catalina.startup.Catalina start',
+        'SEVERE',
+        'Catalina.start: org.apache.catalina.LifecycleException: Failed to start component (lab fault fail-start)',
+      );
       process.exit(1);
     }
     app.log('INFO', `${app.name} ${app.version} (build ${app.build}) started on ${os.hostname()}`);
@@ -134,23 +166,39 @@ function deployContexts(base, failStart) {
   return apps;
 }
 
-const CONTENT_TYPES = { '.html': 'text/html; charset=UTF-8', '.js': 'application/javascript', '.css': 'text/css', '.json': 'application/json', '.txt': 'text/plain' };
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=UTF-8',
+  '.js': 'application/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.txt': 'text/plain',
+};
 
 function handler(apps) {
   return (req, res) => {
     req.resume();
     const send = (status, type, body, headers = {}) => {
-      res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), Server: 'Apache-Coyote/1.1', ...headers });
+      res.writeHead(status, {
+        'Content-Type': type,
+        'Content-Length': Buffer.byteLength(body),
+        Server: 'Apache-Coyote/1.1',
+        ...headers,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://tomcat').pathname);
     const app = apps.find((a) => pathname === a.contextPath || pathname.startsWith(`${a.contextPath}/`));
     const notFound = () =>
-      send(404, 'text/html;charset=utf-8', `<html><head><title>${TOMCAT} - Error report</title></head><body><h1>HTTP Status 404 - ${pathname}</h1></body></html>`);
+      send(
+        404,
+        'text/html;charset=utf-8',
+        `<html><head><title>${TOMCAT} - Error report</title></head><body><h1>HTTP Status 404 - ${pathname}</h1></body></html>`,
+      );
     if (!app) return notFound();
     if (pathname === app.contextPath) return send(302, 'text/plain', '', { Location: `${app.contextPath}/` });
     const rest = pathname.slice(app.contextPath.length + 1);
-    if (rest === 'version') return send(200, 'text/plain;charset=UTF-8', `${app.name} ${app.version} (build ${app.build})\n`);
+    if (rest === 'version')
+      return send(200, 'text/plain;charset=UTF-8', `${app.name} ${app.version} (build ${app.build})\n`);
     if (rest === 'health') return send(200, 'text/plain;charset=UTF-8', 'OK\n');
     const relative = rest === '' ? 'index.html' : rest;
     if (/^(WEB-INF|META-INF)(\/|$)/i.test(relative)) return notFound();
@@ -185,7 +233,11 @@ async function start(base, conf) {
     jul('org.apache.catalina.core.StandardService stopInternal', 'INFO', 'Stopping service Catalina');
     for (const app of apps) app.log('INFO', `${app.name} ${app.version} stopping`);
     jul('org.apache.coyote.AbstractProtocol stop', 'INFO', `Stopping ProtocolHandler [${protocolHandler}]`);
-    jul('org.apache.coyote.AbstractProtocol destroy', 'INFO', `Destroying ProtocolHandler [${protocolHandler}]`);
+    jul(
+      'org.apache.coyote.AbstractProtocol destroy',
+      'INFO',
+      `Destroying ProtocolHandler [${protocolHandler}]`,
+    );
     httpServer.closeAllConnections?.();
     httpServer.close();
     shutdownServer.close();
@@ -194,7 +246,12 @@ async function start(base, conf) {
   // The JVM runs Tomcat's shutdown hook on SIGTERM and exits 143.
   handleTermination({
     onTerm: () => stop(143),
-    onIgnored: (signal) => jul('org.apache.catalina.startup.Catalina$CatalinaShutdownHook run', 'WARNING', `${signal} ignored (lab fault ignore-term)`),
+    onIgnored: (signal) =>
+      jul(
+        'org.apache.catalina.startup.Catalina$CatalinaShutdownHook run',
+        'WARNING',
+        `${signal} ignored (lab fault ignore-term)`,
+      ),
   });
 
   jul(
@@ -212,12 +269,17 @@ async function start(base, conf) {
     );
   }
   await sleep(envMs('LAB_TOMCAT_INIT_MS', 300));
-  jul('org.apache.catalina.startup.Catalina load', 'INFO', `Initialization processed in ${Date.now() - began} ms`);
+  jul(
+    'org.apache.catalina.startup.Catalina load',
+    'INFO',
+    `Initialization processed in ${Date.now() - began} ms`,
+  );
   jul('org.apache.catalina.core.StandardService startInternal', 'INFO', 'Starting service Catalina');
   jul('org.apache.catalina.core.StandardEngine startInternal', 'INFO', `Starting Servlet Engine: ${TOMCAT}`);
   await sleep(envMs('LAB_TOMCAT_DEPLOY_MS', 1200) + extraMs);
   apps = deployContexts(base, failStart);
-  if (!bindError) jul('org.apache.coyote.AbstractProtocol start', 'INFO', `Starting ProtocolHandler [${protocolHandler}]`);
+  if (!bindError)
+    jul('org.apache.coyote.AbstractProtocol start', 'INFO', `Starting ProtocolHandler [${protocolHandler}]`);
   jul('org.apache.catalina.startup.Catalina start', 'INFO', `Server startup in ${Date.now() - began} ms`);
 
   // Catalina.await(): only now is the shutdown port bound; a second Tomcat dies here.
@@ -241,20 +303,27 @@ async function start(base, conf) {
       if (received.trim() === conf.shutdownCommand) {
         stop(0);
       } else {
-        jul('org.apache.catalina.core.StandardServer await', 'WARNING', `StandardServer.await: Invalid command '${received.trim()}' received`);
+        jul(
+          'org.apache.catalina.core.StandardServer await',
+          'WARNING',
+          `StandardServer.await: Invalid command '${received.trim()}' received`,
+        );
       }
     });
   });
 
   if (crashAfterStart) {
-    setTimeout(() => {
-      say(
-        `#\n# A fatal error has been detected by the Java Runtime Environment:\n#\n#  SIGSEGV (0xb) at pc=0x00007f3a2c1b5e21, pid=${process.pid}, tid=139888\n#\n` +
-          '# JRE version: Java(TM) SE Runtime Environment (7.0_80-b15)\n# Problematic frame:\n# V  [libjvm.so+0x65fe21]\n#\n' +
-          '# (lab fault crash-after-start)\n#',
-      );
-      process.exit(134);
-    }, envMs('LAB_CRASH_AFTER_MS', 3000));
+    setTimeout(
+      () => {
+        say(
+          `#\n# A fatal error has been detected by the Java Runtime Environment:\n#\n#  SIGSEGV (0xb) at pc=0x00007f3a2c1b5e21, pid=${process.pid}, tid=139888\n#\n` +
+            '# JRE version: Java(TM) SE Runtime Environment (7.0_80-b15)\n# Problematic frame:\n# V  [libjvm.so+0x65fe21]\n#\n' +
+            '# (lab fault crash-after-start)\n#',
+        );
+        process.exit(134);
+      },
+      envMs('LAB_CRASH_AFTER_MS', 3000),
+    );
   }
 }
 
@@ -265,8 +334,16 @@ function stopServer(conf) {
     });
     socket.on('close', () => resolve(0));
     socket.on('error', (err) => {
-      jul('org.apache.catalina.startup.Catalina stopServer', 'SEVERE', `Could not contact ${conf.shutdownAddress}:${conf.shutdownPort}. Tomcat may not be running.`);
-      jul('org.apache.catalina.startup.Catalina stopServer', 'SEVERE', `Catalina.stop: \njava.net.ConnectException: ${err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message}`);
+      jul(
+        'org.apache.catalina.startup.Catalina stopServer',
+        'SEVERE',
+        `Could not contact ${conf.shutdownAddress}:${conf.shutdownPort}. Tomcat may not be running.`,
+      );
+      jul(
+        'org.apache.catalina.startup.Catalina stopServer',
+        'SEVERE',
+        `Catalina.stop: \njava.net.ConnectException: ${err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message}`,
+      );
       process.exit(1);
     });
   });
@@ -287,7 +364,11 @@ export async function runTomcat(args) {
     return;
   }
   if (command !== 'start') {
-    jul('org.apache.catalina.startup.Bootstrap main', 'WARNING', `Bootstrap: command "${command}" does not exist.`);
+    jul(
+      'org.apache.catalina.startup.Bootstrap main',
+      'WARNING',
+      `Bootstrap: command "${command}" does not exist.`,
+    );
     process.exit(1);
   }
   await start(base, conf);

@@ -27,6 +27,7 @@ export interface InputOptions {
 export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
+  verbose?: boolean;
 }
 
 export function stateDir(opts: GlobalOptions): string {
@@ -38,7 +39,8 @@ export function parseParamFlags(pairs: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param "${pair}": expected key=value`, 'Example: -p version=5.0.24100.0');
+    if (eq <= 0)
+      throw new UsageError(`--param "${pair}": expected key=value`, 'Example: -p version=5.0.24100.0');
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
@@ -52,7 +54,11 @@ export interface Loaded {
 
 /** Loads and validates the runbook and inventory together; every problem at once. */
 export async function loadAll(opts: InputOptions): Promise<Loaded> {
-  if (!opts.inventory) throw new UsageError('missing --inventory FILE', 'Pass the inventory, e.g. -i examples/comindware/inventory.lab.yml');
+  if (!opts.inventory)
+    throw new UsageError(
+      'missing --inventory FILE',
+      'Pass the inventory, e.g. -i examples/comindware/inventory.lab.yml',
+    );
   const problems: InputProblem[] = [];
   let runbook: Runbook | undefined;
   let warnings: InputProblem[] = [];
@@ -71,7 +77,11 @@ export async function loadAll(opts: InputOptions): Promise<Loaded> {
     else throw e;
   }
   if (problems.some((p) => p.severity === 'error')) throw new InputError([...problems, ...warnings]);
-  return { runbook: runbook as Runbook, inventory: inventory as Inventory, warnings: [...warnings, ...problems] };
+  return {
+    runbook: runbook as Runbook,
+    inventory: inventory as Inventory,
+    warnings: [...warnings, ...problems],
+  };
 }
 
 export interface Prepared extends Loaded {
@@ -82,7 +92,11 @@ export interface Prepared extends Loaded {
 }
 
 /** Validate, resolve params and secrets, compile. `secrets: 'placeholder'` compiles without asking for them (plan view). */
-export async function prepare(opts: InputOptions, given?: Record<string, string>, secretMode: 'resolve' | 'placeholder' = 'resolve'): Promise<Prepared> {
+export async function prepare(
+  opts: InputOptions,
+  given?: Record<string, string>,
+  secretMode: 'resolve' | 'placeholder' = 'resolve',
+): Promise<Prepared> {
   const loaded = await loadAll(opts);
   const params = resolveParams(loaded.runbook, given ?? parseParamFlags(opts.param));
   const redactor = new Redactor();
@@ -101,12 +115,17 @@ export async function prepare(opts: InputOptions, given?: Record<string, string>
 
 function placeholderSecrets(runbook: Runbook): Record<string, Secret> {
   // The plan view never needs secret values: they render as <secret:name> either way.
-  return Object.fromEntries(Object.keys(runbook.secrets).map((name) => [name, new Secret(name, `unresolved:${name}`)]));
+  return Object.fromEntries(
+    Object.keys(runbook.secrets).map((name) => [name, new Secret(name, `unresolved:${name}`)]),
+  );
 }
 
 async function promptHidden(question: string): Promise<string> {
   if (!process.stdin.isTTY) {
-    throw new UsageError(`${question}: no terminal to ask on`, 'Provide the secret through its env or file source (see the runbook `secrets:`).');
+    throw new UsageError(
+      `${question}: no terminal to ask on`,
+      'Provide the secret through its env or file source (see the runbook `secrets:`).',
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WriteStream };
@@ -144,7 +163,13 @@ export function connector(): { connect: (host: Host) => Promise<Session>; close:
         t = createTransport(host);
         transports.set(host.transport, t);
       }
-      return t.connect({ name: host.name, address: host.address, port: host.port, user: host.user, sshOptions: host.sshOptions });
+      return t.connect({
+        name: host.name,
+        address: host.address,
+        port: host.port,
+        user: host.user,
+        sshOptions: host.sshOptions,
+      });
     },
     close: async () => {
       await Promise.all([...transports.values()].map((t) => t.close()));
@@ -157,7 +182,8 @@ export function eventPrinter(opts: GlobalOptions): (e: JournalEvent) => void {
   if (opts.json) return (e) => process.stdout.write(`${JSON.stringify(e)}\n`);
   const color = wantsColor(process.stdout);
   return (e) => {
-    for (const line of formatEvent(e, { color })) process.stdout.write(`${line}\n`);
+    for (const line of formatEvent(e, { color, verbose: opts.verbose ?? false }))
+      process.stdout.write(`${line}\n`);
   };
 }
 

@@ -10,8 +10,10 @@ export function registerDocs(program: Command): void {
     .description('print the runbook reference (Markdown), or the JSON Schema with --schema')
     .option('--schema <which>', 'print a JSON Schema: runbook or inventory')
     .action((opts: { schema?: string }) => {
-      if (opts.schema === 'runbook') process.stdout.write(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
-      else if (opts.schema === 'inventory') process.stdout.write(`${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`);
+      if (opts.schema === 'runbook')
+        process.stdout.write(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
+      else if (opts.schema === 'inventory')
+        process.stdout.write(`${JSON.stringify(inventoryJsonSchema(), null, 2)}\n`);
       else process.stdout.write(`${docsMarkdown()}\n${EXIT_CODES_DOC}`);
     });
 }

@@ -10,10 +10,16 @@ import { registerUnlock } from './unlock.js';
 import { registerValidate } from './validate.js';
 
 const program = new Command('cutover')
-  .description('Rolling upgrades from runbooks: validated, previewed, run over SSH node by node, journaled, resumable and reversible.')
+  .description(
+    'Rolling upgrades from runbooks: validated, previewed, run over SSH node by node, journaled, resumable and reversible.',
+  )
   .version('0.1.0')
-  .option('--state-dir <dir>', 'where runs are journaled and locks kept (default .cutover, or $CUTOVER_STATE_DIR)')
+  .option(
+    '--state-dir <dir>',
+    'where runs are journaled and locks kept (default .cutover, or $CUTOVER_STATE_DIR)',
+  )
   .option('--json', 'machine output: one JSON object per line')
+  .option('-v, --verbose', 'print commands in full in the progress log')
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)
   .exitOverride();
 
@@ -25,6 +31,12 @@ registerUnlock(program);
 registerDocs(program);
 registerLabCommands(program);
 
+// `cutover plan | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 /** The one top-level catch: expected failures become exit codes, anything else is a bug. */
 try {
   await program.parseAsync(process.argv);
@@ -35,7 +47,9 @@ try {
     process.stderr.write(`cutover: ${e.describe()}\n`);
     process.exitCode = e.exitCode;
   } else {
-    process.stderr.write(`cutover: unexpected error — this is a bug, please report it with this output:\n${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(
+      `cutover: unexpected error — this is a bug, please report it with this output:\n${(e as Error).stack ?? String(e)}\n`,
+    );
     process.exitCode = ExitCode.bug;
   }
 }

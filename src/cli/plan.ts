@@ -6,7 +6,9 @@ import { type GlobalOptions, type InputOptions, prepare } from './context.js';
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('compile and show the plan: per host, in order, every command, probe and undo (secrets redacted)')
+    .description(
+      'compile and show the plan: per host, in order, every command, probe and undo (secrets redacted)',
+    )
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
     .requiredOption('-i, --inventory <file>', 'inventory file')
     .option('-p, --param <key=value...>', 'runbook params')
@@ -15,7 +17,9 @@ export function registerPlan(program: Command): void {
       const global = cmd.optsWithGlobals() as GlobalOptions;
       const { plan } = await prepare(opts, undefined, 'placeholder');
       if (global.json) {
-        process.stdout.write(`${JSON.stringify({ hash: plan.hash, hosts: plan.hosts, preflight: plan.preflight, phases: plan.phases, localFiles: plan.localFiles })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ hash: plan.hash, hosts: plan.hosts, preflight: plan.preflight, phases: plan.phases, localFiles: plan.localFiles })}\n`,
+        );
         return;
       }
       process.stdout.write(renderPlan(plan, { compensations: opts.undo }));

@@ -43,8 +43,14 @@ export function registerRunCommands(program: Command): void {
       if (opts.showPlan) process.stdout.write(renderPlan(prepared.plan));
       const steps = prepared.plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0);
       if (!opts.yes) {
-        const ok = await ask(`Apply plan ${prepared.plan.hash.slice(0, 12)} (${steps} steps on ${prepared.plan.hosts.length} hosts, cluster ${prepared.plan.inventory.cluster})? [y/N] `);
-        if (!ok) throw new UsageError('not started: the operator said no', 'Run `cutover plan` to review it, then `cutover apply` again (or pass --yes).');
+        const ok = await ask(
+          `Apply plan ${prepared.plan.hash.slice(0, 12)} (${steps} steps on ${prepared.plan.hosts.length} hosts, cluster ${prepared.plan.inventory.cluster})? [y/N] `,
+        );
+        if (!ok)
+          throw new UsageError(
+            'not started: the operator said no',
+            'Run `cutover plan` to review it, then `cutover apply` again (or pass --yes).',
+          );
       }
       const runId = newRunId();
       process.exitCode = await execute('apply', runId, prepared, opts, global);
@@ -52,7 +58,9 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('resume <run>')
-    .description('continue a run from its journal: verified steps are skipped, an interrupted step is re-probed first')
+    .description(
+      'continue a run from its journal: verified steps are skipped, an interrupted step is re-probed first',
+    )
     .option('-y, --yes', 'accepted for symmetry; resume does not ask')
     .option('--approve-gates', 'approve every gate without asking')
     .option('--rerun <step...>', 'plan step ids to run again although their probe cannot tell')
@@ -82,7 +90,10 @@ async function fromJournal(run: string, global: GlobalOptions): Promise<Prepared
   const journal = openJournal(global);
   const events = journal.read(run);
   if (events.length === 0) {
-    throw new UsageError(`no run ${run} in ${stateDir(global)}`, 'List runs with `cutover runs` (and pass the same --state-dir as the run).');
+    throw new UsageError(
+      `no run ${run} in ${stateDir(global)}`,
+      'List runs with `cutover runs` (and pass the same --state-dir as the run).',
+    );
   }
   const state = replay(events);
   const prepared = await prepare({ runbook: state.runbook, inventory: state.inventory }, state.params);
@@ -103,7 +114,12 @@ async function execute(
   global: GlobalOptions,
 ): Promise<number> {
   const dir = stateDir(global);
-  const lock = ClusterLock.acquire(dir, prepared.plan.inventory.cluster, runId, process.env.CUTOVER_OPERATOR ?? process.env.USER ?? 'operator');
+  const lock = ClusterLock.acquire(
+    dir,
+    prepared.plan.inventory.cluster,
+    runId,
+    process.env.CUTOVER_OPERATOR ?? process.env.USER ?? 'operator',
+  );
   const journal = openJournal(global, prepared.redactor);
   const transports = connector();
   const abort = new AbortController();
@@ -111,7 +127,9 @@ async function execute(
   const onSigint = () => {
     interrupts += 1;
     if (interrupts > 1) process.exit(130);
-    process.stderr.write('\nAborting: hosts in flight will be put back by their compensations (Ctrl-C again to quit at once).\n');
+    process.stderr.write(
+      '\nAborting: hosts in flight will be put back by their compensations (Ctrl-C again to quit at once).\n',
+    );
     journal.append(runId, { type: 'abort.requested', by: process.env.USER ?? 'operator' });
     abort.abort(new Error('aborted by the operator'));
   };
@@ -125,7 +143,16 @@ async function execute(
     redactor: prepared.redactor,
     approveGate: gateApprover(flags),
     templateScope: (host, neighbour) =>
-      templateScope({ runbook: prepared.runbook, inventory: prepared.inventory, params: prepared.params, secrets: prepared.secrets }, host, neighbour),
+      templateScope(
+        {
+          runbook: prepared.runbook,
+          inventory: prepared.inventory,
+          params: prepared.params,
+          secrets: prepared.secrets,
+        },
+        host,
+        neighbour,
+      ),
     signal: abort.signal,
     ...(flags.rerun ? { rerun: new Set(flags.rerun) } : {}),
     ...(flags.markDone ? { markDone: new Set(flags.markDone) } : {}),
@@ -147,7 +174,9 @@ function gateApprover(flags: RunFlags): GateApprover {
   return async (gate) => {
     if (flags.approveGates) return true;
     if (!process.stdin.isTTY) {
-      process.stderr.write(`gate on ${gate.host}: ${gate.message}\nNo terminal to ask on and --approve-gates not given: declining.\n`);
+      process.stderr.write(
+        `gate on ${gate.host}: ${gate.message}\nNo terminal to ask on and --approve-gates not given: declining.\n`,
+      );
       return false;
     }
     return ask(`\n[${gate.host}] ${gate.message} Approve? [y/N] `);
@@ -156,7 +185,10 @@ function gateApprover(flags: RunFlags): GateApprover {
 
 async function ask(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) {
-    throw new UsageError('cannot ask for confirmation: stdin is not a terminal', 'Pass --yes to start without asking.');
+    throw new UsageError(
+      'cannot ask for confirmation: stdin is not a terminal',
+      'Pass --yes to start without asking.',
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await new Promise<string>((r) => rl.question(question, r));

@@ -23,17 +23,22 @@ export function registerRunViews(program: Command): void {
       }
       for (const s of runs) {
         const x = summary(s);
-        process.stdout.write(`${x.run}  ${x.outcome.padEnd(11)} ${x.cluster.padEnd(20)} ${x.done}/${x.steps} steps  ${x.runbook}\n`);
+        process.stdout.write(
+          `${x.run}  ${x.outcome.padEnd(11)} ${x.cluster.padEnd(20)} ${x.done}/${x.steps} steps  ${x.runbook}\n`,
+        );
       }
     });
 
   program
     .command('status <run>')
-    .description('where a run is: per host, each step and its state, pending gates, the failure and its last lines')
+    .description(
+      'where a run is: per host, each step and its state, pending gates, the failure and its last lines',
+    )
     .action((run: string, _opts: unknown, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
       const events = openJournal(global).read(run);
-      if (events.length === 0) throw new UsageError(`no run ${run} in ${stateDir(global)}`, 'List runs with `cutover runs`.');
+      if (events.length === 0)
+        throw new UsageError(`no run ${run} in ${stateDir(global)}`, 'List runs with `cutover runs`.');
       const state = replay(events);
       if (global.json) {
         process.stdout.write(`${JSON.stringify({ ...summary(state), steps: [...state.steps.values()] })}\n`);
@@ -60,7 +65,10 @@ function summary(s: RunState) {
 /** The answer to "where are we?". */
 export function renderStatus(s: RunState): string {
   const x = summary(s);
-  const out = [`run ${s.run}: ${x.outcome}`, `  cluster ${s.cluster}, plan ${s.planHash.slice(0, 12)}, started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ''}`];
+  const out = [
+    `run ${s.run}: ${x.outcome}`,
+    `  cluster ${s.cluster}, plan ${s.planHash.slice(0, 12)}, started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ''}`,
+  ];
   out.push(`  runbook ${s.runbook}`, `  inventory ${s.inventory}`);
   if (s.error) out.push(`  error: ${s.error}`);
   const marks: Record<string, string> = {
@@ -77,18 +85,30 @@ export function renderStatus(s: RunState): string {
     out.push('', `${host}:`);
     for (const st of s.steps.values()) {
       if (st.host !== host) continue;
-      const took = st.startedAt && st.endedAt ? ` ${formatDuration(Date.parse(st.endedAt) - Date.parse(st.startedAt))}` : '';
-      out.push(`  ${marks[st.status]} ${st.id.replace(/@.*$/, '').padEnd(40)} ${st.status}${took}${st.via === 'probe' ? ' (verified by probe)' : ''}`);
+      const took =
+        st.startedAt && st.endedAt
+          ? ` ${formatDuration(Date.parse(st.endedAt) - Date.parse(st.startedAt))}`
+          : '';
+      out.push(
+        `  ${marks[st.status]} ${st.id.replace(/@.*$/, '').padEnd(40)} ${st.status}${took}${st.via === 'probe' ? ' (verified by probe)' : ''}`,
+      );
       if (st.error && st.status !== 'succeeded') out.push(`      ${st.error.split('\n')[0]}`);
-      for (const l of st.status === 'succeeded' ? [] : (st.lastLines ?? []).slice(-10)) out.push(`      | ${l}`);
+      for (const l of st.status === 'succeeded' ? [] : (st.lastLines ?? []).slice(-10))
+        out.push(`      | ${l}`);
     }
   }
   for (const g of s.pendingGates) out.push('', `gate waiting on ${g.host} (${g.step}): ${g.message}`);
   const running = [...s.steps.values()].filter((st) => st.status === 'running');
   if (!s.finishedAt && running.length) {
-    out.push('', `The run stopped while ${running.map((r) => `${r.host}/${r.id}`).join(', ')} ran. Continue with \`cutover resume ${s.run}\`.`);
+    out.push(
+      '',
+      `The run stopped while ${running.map((r) => `${r.host}/${r.id}`).join(', ')} ran. Continue with \`cutover resume ${s.run}\`.`,
+    );
   } else if (s.outcome === 'failed') {
-    out.push('', `Next: fix the cause, then \`cutover resume ${s.run}\`, or undo everything with \`cutover rollback ${s.run}\`.`);
+    out.push(
+      '',
+      `Next: fix the cause, then \`cutover resume ${s.run}\`, or undo everything with \`cutover rollback ${s.run}\`.`,
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -14,7 +14,8 @@ export function registerUnlock(program: Command): void {
     .option('--force', 'required: confirms you checked the holder is gone')
     .action(async (opts: { inventory?: string; cluster?: string; force?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const cluster = opts.cluster ?? (opts.inventory ? (await loadInventory(opts.inventory)).cluster : undefined);
+      const cluster =
+        opts.cluster ?? (opts.inventory ? (await loadInventory(opts.inventory)).cluster : undefined);
       if (!cluster) throw new UsageError('name the cluster with --inventory FILE or --cluster NAME');
       const holder = ClusterLock.read(stateDir(global), cluster);
       if (!holder) {
@@ -28,6 +29,8 @@ export function registerUnlock(program: Command): void {
         );
       }
       ClusterLock.breakLock(stateDir(global), cluster);
-      process.stdout.write(`lock of cluster ${cluster} broken (was held by ${holder.owner}, run ${holder.runId})\n`);
+      process.stdout.write(
+        `lock of cluster ${cluster} broken (was held by ${holder.owner}, run ${holder.runId})\n`,
+      );
     });
 }

@@ -12,27 +12,43 @@ export function registerValidate(program: Command): void {
     .command('validate')
     .description('check a runbook (and inventory) and report every problem at once; changes nothing')
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
-    .option('-i, --inventory <file>', 'inventory (cutover YAML or Ansible INI/YAML); enables role/host checks and a full compile')
+    .option(
+      '-i, --inventory <file>',
+      'inventory (cutover YAML or Ansible INI/YAML); enables role/host checks and a full compile',
+    )
     .option('-p, --param <key=value...>', 'runbook params (with -i, validates the compiled plan too)')
     .action(async (opts: InputOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
       if (!opts.inventory) {
         const { runbook, warnings } = await loadRunbook(opts.runbook);
         report(warnings, global);
-        say(global, `${opts.runbook}: valid (${runbook.phases.length} phases, ${runbook.phases.reduce((n, p) => n + p.steps.length, 0)} steps)`);
+        say(
+          global,
+          `${opts.runbook}: valid (${runbook.phases.length} phases, ${runbook.phases.reduce((n, p) => n + p.steps.length, 0)} steps)`,
+        );
         return;
       }
       const { runbook, inventory, warnings } = await loadAll(opts);
       report(warnings, global);
       const given = parseParamFlags(opts.param);
-      const missing = Object.entries(runbook.params).filter(([k, p]) => p.required && !(k in given) && p.default === undefined);
+      const missing = Object.entries(runbook.params).filter(
+        ([k, p]) => p.required && !(k in given) && p.default === undefined,
+      );
       if (missing.length === 0) {
         const params = resolveParams(runbook, given);
-        const secrets = Object.fromEntries(Object.keys(runbook.secrets).map((n) => [n, new Secret(n, `unresolved:${n}`)]));
+        const secrets = Object.fromEntries(
+          Object.keys(runbook.secrets).map((n) => [n, new Secret(n, `unresolved:${n}`)]),
+        );
         const plan = compile({ runbook, inventory, params, secrets });
-        say(global, `${opts.runbook}: valid; plan ${plan.hash.slice(0, 12)} has ${plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0)} steps on ${plan.hosts.length} hosts`);
+        say(
+          global,
+          `${opts.runbook}: valid; plan ${plan.hash.slice(0, 12)} has ${plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0)} steps on ${plan.hosts.length} hosts`,
+        );
       } else {
-        say(global, `${opts.runbook}: valid against ${opts.inventory} (pass ${missing.map(([k]) => `-p ${k}=...`).join(' ')} to compile the plan too)`);
+        say(
+          global,
+          `${opts.runbook}: valid against ${opts.inventory} (pass ${missing.map(([k]) => `-p ${k}=...`).join(' ')} to compile the plan too)`,
+        );
       }
     });
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { JournalEventBody, LogMark } from '../journal/events.js';
 import { type Command, sh } from '../shell/command.js';
+import { statusList } from '../shared/format.js';
 import type { Redactor } from '../shell/secret.js';
 import { isStatic, staticValue, type Word } from '../shell/word.js';
 import { applyEdit, unifiedDiff } from '../steps/edits/index.js';
@@ -69,7 +70,11 @@ function remaining(env: ActionEnv): number {
 }
 
 /** Runs a command with the step's remaining time, streaming output into the journal. */
-export async function execOnHost(cmd: Command, env: ActionEnv, opts: { quiet?: boolean } = {}): Promise<ExecResult> {
+export async function execOnHost(
+  cmd: Command,
+  env: ActionEnv,
+  opts: { quiet?: boolean } = {},
+): Promise<ExecResult> {
   if (!opts.quiet) env.emit({ type: 'step.command', step: env.stepId, host: env.host, command: String(cmd) });
   const stdin = cmd.stdinText();
   return env.session.exec(cmd.render('exec'), {
@@ -88,17 +93,27 @@ export async function execOnHost(cmd: Command, env: ActionEnv, opts: { quiet?: b
 async function runExec(action: Extract<Action, { type: 'exec' }>, env: ActionEnv): Promise<void> {
   const res = await execOnHost(action.cmd, env);
   const ok = action.okCodes ?? [0];
-  if (res.timedOut) throw new ActionFailed(`command timed out: ${String(action.cmd)}`, failure(action.cmd, res));
+  if (res.timedOut) throw new ActionFailed(`${what(action)} timed out`, failure(action.cmd, res));
   if (!ok.includes(res.code)) {
-    throw new ActionFailed(`command exited ${res.code}: ${String(action.cmd)}`, failure(action.cmd, res));
+    const detail = failure(action.cmd, res);
+    const last = detail.stderrTail.split('\n').filter(Boolean).at(-1);
+    throw new ActionFailed(`${what(action)} exited ${res.code}${last ? `: ${last}` : ''}`, detail);
   }
-  if (action.capture && 'as' in action.capture) env.outputs[action.capture.as] = env.redactor.redact(res.stdout.trim());
+  if (action.capture && 'as' in action.capture)
+    env.outputs[action.capture.as] = env.redactor.redact(res.stdout.trim());
   if (action.capture && 'keyValues' in action.capture) {
     for (const line of res.stdout.split('\n')) {
       const m = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(line.trim());
       if (m) env.outputs[m[1] as string] = env.redactor.redact(m[2] as string);
     }
   }
+}
+
+/** A short name for a command in messages; the full text is in the journal's step.command event. */
+function what(action: Extract<Action, { type: 'exec' }>): string {
+  if (action.description) return action.description;
+  const text = String(action.cmd).replace(/\s+/g, ' ');
+  return `command \`${text.length > 80 ? `${text.slice(0, 77)}...` : text}\``;
 }
 
 function failure(cmd: Command, res: ExecResult) {
@@ -115,10 +130,17 @@ export async function resolveWord(word: Word, env: ActionEnv): Promise<string> {
 }
 
 async function runPut(action: Extract<Action, { type: 'put' }>, env: ActionEnv): Promise<void> {
-  const local = isAbsolute(action.localPath) ? action.localPath : resolve(env.ctx.controllerDir, action.localPath);
+  const local = isAbsolute(action.localPath)
+    ? action.localPath
+    : resolve(env.ctx.controllerDir, action.localPath);
   const remotePath = await resolveWord(action.remotePath, env);
   const data = readFileSync(local);
-  env.emit({ type: 'step.command', step: env.stepId, host: env.host, command: `put ${local} -> ${remotePath}` });
+  env.emit({
+    type: 'step.command',
+    step: env.stepId,
+    host: env.host,
+    command: `put ${local} -> ${remotePath}`,
+  });
   const { sha256 } = await env.session.put(data, remotePath, action.mode ? { mode: action.mode } : {});
   const expected = env.ctx.localSha256[local] ?? env.ctx.localSha256[action.localPath];
   if (expected && expected !== sha256) {
@@ -131,14 +153,18 @@ async function runPut(action: Extract<Action, { type: 'put' }>, env: ActionEnv):
 }
 
 async function runEdit(action: Extract<Action, { type: 'edit' }>, env: ActionEnv): Promise<void> {
-  const path = await resolveWord(action.path, env);
+  // Edit the file a symlink points at (Debian's sites-enabled): replacing the link would break it.
+  const named = await resolveWord(action.path, env);
+  const real = await execOnHost(sh`readlink -f -- ${named}`, env, { quiet: true });
+  const path = real.code === 0 && real.stdout.trim() ? real.stdout.trim() : named;
   const backup = action.backupPath;
   // Keep the very first original: a retried or resumed edit must not back up its own output.
   const saved = await execOnHost(
     sh`if [ -e ${backup} ]; then echo kept; else mkdir -p "$(dirname ${backup})" && cp -p -- ${path} ${backup} && echo saved; fi`,
     env,
   );
-  if (saved.code !== 0) throw new ActionFailed(`cannot back up ${path}`, failure(sh`cp -p -- ${path} ${backup}`, saved));
+  if (saved.code !== 0)
+    throw new ActionFailed(`cannot back up ${path}`, failure(sh`cp -p -- ${path} ${backup}`, saved));
   const before = (await env.session.get(path)).toString('utf8');
   let after: string;
   try {
@@ -149,16 +175,31 @@ async function runEdit(action: Extract<Action, { type: 'edit' }>, env: ActionEnv
   env.outputs.backup = backup;
   env.outputs.path = path;
   if (after === before) {
-    env.emit({ type: 'step.output', step: env.stepId, host: env.host, stream: 'stdout', text: `${path}: already as wanted\n` });
+    env.emit({
+      type: 'step.output',
+      step: env.stepId,
+      host: env.host,
+      stream: 'stdout',
+      text: `${path}: already as wanted\n`,
+    });
     return;
   }
-  env.emit({ type: 'step.output', step: env.stepId, host: env.host, stream: 'stdout', text: unifiedDiff(before, after, path) });
+  env.emit({
+    type: 'step.output',
+    step: env.stepId,
+    host: env.host,
+    stream: 'stdout',
+    text: unifiedDiff(before, after, path),
+  });
   const mode = (await execOnHost(sh`stat -c %a -- ${path}`, env, { quiet: true })).stdout.trim();
   await env.session.put(Buffer.from(after, 'utf8'), path, /^[0-7]{3,4}$/.test(mode) ? { mode } : {});
   if (action.validate) {
     const res = await execOnHost(action.validate, env);
     if (res.code !== 0) {
-      const restore = await execOnHost(sh`cp -p -- ${backup} ${`${path}.cutover-tmp`} && mv -f -- ${`${path}.cutover-tmp`} ${path}`, env);
+      const restore = await execOnHost(
+        sh`cp -p -- ${backup} ${`${path}.cutover-tmp`} && mv -f -- ${`${path}.cutover-tmp`} ${path}`,
+        env,
+      );
       throw new ActionFailed(
         `validation failed after editing ${path}; the original was ${restore.code === 0 ? 'restored' : 'NOT restored (see backup)'}: ${String(action.validate)}`,
         failure(action.validate, res),
@@ -168,11 +209,16 @@ async function runEdit(action: Extract<Action, { type: 'edit' }>, env: ActionEnv
 }
 
 async function runHttp(action: Extract<Action, { type: 'http' }>, env: ActionEnv): Promise<void> {
-  env.emit({ type: 'step.command', step: env.stepId, host: env.host, command: `${action.request.method} ${action.request.url}` });
+  env.emit({
+    type: 'step.command',
+    step: env.stepId,
+    host: env.host,
+    command: `${action.request.method} ${action.request.url}`,
+  });
   const res = await sendHttp(action.request, Math.min(remaining(env), 30_000), env.signal);
   if (!action.expectStatus.includes(res.status)) {
     throw new ActionFailed(
-      `${action.request.method} ${action.request.url} answered ${res.error ?? res.status}, expected ${action.expectStatus.join(' or ')}`,
+      `${action.request.method} ${action.request.url} answered ${res.error ?? res.status}, expected ${statusList(action.expectStatus)}`,
       { lastLines: res.body.split('\n').slice(0, 5) },
     );
   }
@@ -188,7 +234,9 @@ async function runWait(condition: WaitCondition, intervalMs: number, env: Action
     if (e instanceof WaitFailed) {
       const last = e.lastSeen.map((l) => env.redactor.redact(l));
       throw new ActionFailed(
-        e.reason === 'timeout' ? `${e.message}; last lines seen:\n${last.map((l) => `  | ${l}`).join('\n') || '  (none)'}` : e.message,
+        e.reason === 'timeout'
+          ? `${e.message}; last lines seen:\n${last.map((l) => `  | ${l}`).join('\n') || '  (none)'}`
+          : e.message,
         { lastLines: last },
       );
     }
@@ -196,14 +244,20 @@ async function runWait(condition: WaitCondition, intervalMs: number, env: Action
   }
 }
 
-async function waiter(condition: WaitCondition, env: ActionEnv): Promise<{ what: string; poll: () => Promise<PollResult> }> {
+async function waiter(
+  condition: WaitCondition,
+  env: ActionEnv,
+): Promise<{ what: string; poll: () => Promise<PollResult> }> {
   const timeout = () => Math.max(1, Math.min(remaining(env), 30_000));
   switch (condition.kind) {
     case 'command':
       return {
         what: condition.description,
         poll: async () => {
-          const res = await env.session.exec(condition.cmd.render('exec'), { timeoutMs: timeout(), signal: env.signal });
+          const res = await env.session.exec(condition.cmd.render('exec'), {
+            timeoutMs: timeout(),
+            signal: env.signal,
+          });
           const seen = (res.stdout + res.stderr).trim().split('\n').filter(Boolean).slice(-3);
           return { done: res.code === 0, seen };
         },
@@ -211,17 +265,23 @@ async function waiter(condition: WaitCondition, env: ActionEnv): Promise<{ what:
     case 'http': {
       const body = condition.bodyPattern ? new RegExp(condition.bodyPattern) : undefined;
       return {
-        what: `${condition.request.url} to answer ${condition.expectStatus.join('/')}${body ? ` with /${body.source}/` : ''}`,
+        what: `${condition.request.url} to answer ${statusList(condition.expectStatus)}${body ? ` with /${body.source}/` : ''}`,
         poll: async () => {
           const res = await sendHttp(condition.request, timeout(), env.signal);
           const ok = condition.expectStatus.includes(res.status) && (!body || body.test(res.body));
-          return { done: ok, seen: [`${res.error ?? res.status} ${res.body.split('\n')[0]?.slice(0, 200) ?? ''}`] };
+          return {
+            done: ok,
+            seen: [`${res.error ?? res.status} ${res.body.split('\n')[0]?.slice(0, 200) ?? ''}`],
+          };
         },
       };
     }
     case 'log': {
       const mark = env.marks[env.marks.length - 1];
-      if (!mark) throw new ActionFailed(`no log mark was recorded for ${String(condition.path)} before step ${condition.since}`);
+      if (!mark)
+        throw new ActionFailed(
+          `no log mark was recorded for ${String(condition.path)} before step ${condition.since}`,
+        );
       const follower = new LogFollower(env.session, condition.path, mark);
       const pattern = new RegExp(condition.pattern);
       const fails = condition.failPatterns.map((p) => new RegExp(p));
@@ -231,14 +291,25 @@ async function waiter(condition: WaitCondition, env: ActionEnv): Promise<{ what:
           const lines = await follower.poll(timeout(), env.signal);
           for (const line of lines) {
             const failed = fails.find((f) => f.test(line));
-            if (failed) return { done: false, failure: `failure pattern /${failed.source}/ matched: ${line}`, seen: lines };
+            if (failed)
+              return {
+                done: false,
+                failure: `failure pattern /${failed.source}/ matched: ${line}`,
+                seen: lines,
+              };
             if (pattern.test(line)) {
               env.outputs.matched = env.redactor.redact(line);
               return { done: true, seen: lines };
             }
           }
           if (lines.length) {
-            env.emit({ type: 'step.waiting', step: env.stepId, host: env.host, what: `/${condition.pattern}/`, lastLine: env.redactor.redact(lines[lines.length - 1] as string) });
+            env.emit({
+              type: 'step.waiting',
+              step: env.stepId,
+              host: env.host,
+              what: `/${condition.pattern}/`,
+              lastLine: env.redactor.redact(lines[lines.length - 1] as string),
+            });
           }
           return { done: false, seen: lines };
         },

@@ -89,7 +89,13 @@ export class Engine {
       operator: operator(),
       controller: hostname(),
       hosts: plan.hosts.map((h) => h.name),
-      steps: allSteps(plan).map((s) => ({ id: s.id, host: s.host, phase: s.phase, kind: s.kind, name: s.name })),
+      steps: allSteps(plan).map((s) => ({
+        id: s.id,
+        host: s.host,
+        phase: s.phase,
+        kind: s.kind,
+        name: s.name,
+      })),
     });
     return this.#run(false);
   }
@@ -156,7 +162,11 @@ export class Engine {
       throw e;
     }
     this.#emit({ type: 'rollback.finished', ok });
-    this.#emit({ type: 'run.finished', outcome: ok ? 'rolled-back' : 'failed', ...(ok ? {} : { error: 'some compensations failed' }) });
+    this.#emit({
+      type: 'run.finished',
+      outcome: ok ? 'rolled-back' : 'failed',
+      ...(ok ? {} : { error: 'some compensations failed' }),
+    });
     await this.close();
     return ok;
   }
@@ -198,7 +208,11 @@ export class Engine {
     return failures;
   }
 
-  async #afterCanary(phase: PlannedPhase, batch: string[], canary: NonNullable<PlannedPhase['rolling']['canary']>) {
+  async #afterCanary(
+    phase: PlannedPhase,
+    batch: string[],
+    canary: NonNullable<PlannedPhase['rolling']['canary']>,
+  ) {
     if (canary.pauseMs) await this.#clock.sleep(canary.pauseMs, this.#o.signal);
     if (canary.confirm) {
       const step = `${phase.id}/canary`;
@@ -206,7 +220,11 @@ export class Engine {
       this.#emit({ type: 'gate.pending', step, host: batch[0] ?? '', message });
       const approved = await this.#o.approveGate({ step, host: batch[0] ?? '', message });
       this.#emit({ type: 'gate.decided', step, host: batch[0] ?? '', approved, by: operator() });
-      if (!approved) throw new AbortedError(`canary gate of phase ${phase.id} was not approved`, 'Nothing else was started.');
+      if (!approved)
+        throw new AbortedError(
+          `canary gate of phase ${phase.id} was not approved`,
+          'Nothing else was started.',
+        );
     }
   }
 
@@ -225,7 +243,8 @@ export class Engine {
     this.#emit({ type: 'host.started', phase: phase.id, host: hostName });
     this.#busy.add(hostName);
     const host = this.#hosts.get(hostName) as Host;
-    const needsDrain = phase.drain && !(phase.drain.skipWhen && evaluate(phase.drain.skipWhen, this.#o.templateScope(host)));
+    const needsDrain =
+      phase.drain && !(phase.drain.skipWhen && evaluate(phase.drain.skipWhen, this.#o.templateScope(host)));
     let holdsSlot = false;
     try {
       if (needsDrain && !drainOpen) {
@@ -253,7 +272,12 @@ export class Engine {
     } catch (e) {
       if (e instanceof ResumeBlocked) throw e;
       await this.#saga(hostName);
-      this.#emit({ type: 'host.finished', phase: phase.id, host: hostName, outcome: e instanceof AbortedError ? 'aborted' : 'failed' });
+      this.#emit({
+        type: 'host.finished',
+        phase: phase.id,
+        host: hostName,
+        outcome: e instanceof AbortedError ? 'aborted' : 'failed',
+      });
       if (e instanceof AbortedError) throw e;
       return false;
     } finally {
@@ -287,7 +311,13 @@ export class Engine {
       this.#steps.set(drainId, step);
       await this.#executeStep(step, { neighbour: neighbour.name, upstream });
       this.#drained.add(host.name);
-      this.#emit({ type: 'drain.routed', host: host.name, neighbour: neighbour.name, upstream, step: drainId });
+      this.#emit({
+        type: 'drain.routed',
+        host: host.name,
+        neighbour: neighbour.name,
+        upstream,
+        step: drainId,
+      });
       return;
     }
     throw new StepFailedError(
@@ -325,7 +355,10 @@ export class Engine {
 
   // ---- steps ----
 
-  async #executeStep(step: PlannedStep, extraOutputs: Record<string, string> = {}): Promise<Record<string, string>> {
+  async #executeStep(
+    step: PlannedStep,
+    extraOutputs: Record<string, string> = {},
+  ): Promise<Record<string, string>> {
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;
     const ctx = this.#context(step);
     const prior = this.#refresh().steps.get(step.id);
@@ -336,19 +369,43 @@ export class Engine {
     await this.#markLogs(step);
     const attempts = step.retries + 1;
     for (let attempt = 1; ; attempt++) {
-      this.#emit({ type: 'step.started', step: step.id, host: step.host, attempt, kind: step.kind, name: step.name });
+      this.#emit({
+        type: 'step.started',
+        step: step.id,
+        host: step.host,
+        attempt,
+        kind: step.kind,
+        name: step.name,
+      });
       const started = this.#clock.now();
       const outputs: Record<string, string> = { ...extraOutputs };
       try {
         const planned = kind.plan(step.params, ctx);
         const env = await this.#actionEnv(step, ctx, outputs, started + step.timeoutMs);
         for (const action of planned.actions) await runAction(action, env);
-        this.#emit({ type: 'step.succeeded', step: step.id, host: step.host, outputs, durationMs: this.#clock.now() - started });
+        this.#emit({
+          type: 'step.succeeded',
+          step: step.id,
+          host: step.host,
+          outputs,
+          durationMs: this.#clock.now() - started,
+        });
         return outputs;
       } catch (e) {
         if (this.#o.signal?.aborted) {
-          this.#emit({ type: 'step.failed', step: step.id, host: step.host, error: 'aborted by the operator', attempt, final: true, outputs });
-          throw new AbortedError(`aborted during ${step.id}`, 'The saga put the host back; see `cutover status`.');
+          this.#emit({
+            type: 'step.failed',
+            step: step.id,
+            host: step.host,
+            error: 'aborted by the operator',
+            attempt,
+            final: true,
+            outputs,
+          });
+          throw new AbortedError(
+            `aborted during ${step.id}`,
+            'The saga put the host back; see `cutover status`.',
+          );
         }
         const final = attempt >= attempts;
         const detail = e instanceof ActionFailed ? e.detail : {};
@@ -363,7 +420,7 @@ export class Engine {
           outputs,
           ...(detail.lastLines ? { lastLines: detail.lastLines } : {}),
         });
-        if (final) throw new StepFailedError(`${step.host}/${step.id}: ${message}`, step.host, step.id, detail);
+        if (final) throw new StepFailedError(`${step.id}: ${message}`, step.host, step.id, detail);
         await this.#clock.sleep(step.retryDelayMs, this.#o.signal);
       }
     }
@@ -372,14 +429,21 @@ export class Engine {
   /** A step interrupted by a controller crash: ask its probe before anything is re-applied. */
   async #reprobe(step: PlannedStep, kind: StepKind<unknown>, ctx: StepContext, prior: StepState) {
     if (this.#o.markDone?.has(step.id)) {
-      this.#emit({ type: 'step.succeeded', step: step.id, host: step.host, outputs: prior.outputs, durationMs: 0, via: 'probe' });
+      this.#emit({
+        type: 'step.succeeded',
+        step: step.id,
+        host: step.host,
+        outputs: prior.outputs,
+        durationMs: 0,
+        via: 'probe',
+      });
       return prior.outputs;
     }
     if (this.#o.rerun?.has(step.id) || kind.readOnly) return undefined;
     const probe = kind.plan(step.params, ctx).probe;
     if (!probe) {
       throw new ResumeBlocked(
-        `${step.host}/${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
+        `${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
         `Check on ${step.host}, then resume with --rerun ${step.id} (run it again) or --mark-done ${step.id} (it finished).`,
       );
     }
@@ -391,12 +455,19 @@ export class Engine {
         const m = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(line.trim());
         if (m) outputs[m[1] as string] = this.#o.redactor.redact(m[2] as string);
       }
-      this.#emit({ type: 'step.succeeded', step: step.id, host: step.host, outputs, durationMs: 0, via: 'probe' });
+      this.#emit({
+        type: 'step.succeeded',
+        step: step.id,
+        host: step.host,
+        outputs,
+        durationMs: 0,
+        via: 'probe',
+      });
       return outputs;
     }
     if (res.code === 1) return undefined;
     throw new ResumeBlocked(
-      `${step.host}/${step.id}: its probe (${probe.description}) could not tell whether it finished (exit ${res.code}: ${this.#o.redactor.redact(res.stderr.trim())})`,
+      `${step.id}: its probe (${probe.description}) could not tell whether it finished (exit ${res.code}: ${this.#o.redactor.redact(res.stderr.trim())})`,
       `Check on ${step.host}, then resume with --rerun ${step.id} or --mark-done ${step.id}.`,
     );
   }
@@ -415,8 +486,12 @@ export class Engine {
     }
   }
 
-  async #actionEnv(step: PlannedStep, ctx: StepContext, outputs: Record<string, string>, deadline: number): Promise<ActionEnv> {
-    const self = this;
+  async #actionEnv(
+    step: PlannedStep,
+    ctx: StepContext,
+    outputs: Record<string, string>,
+    deadline: number,
+  ): Promise<ActionEnv> {
     return {
       session: await this.#session(step.host),
       clock: this.#clock,
@@ -428,7 +503,7 @@ export class Engine {
       marks: this.#state.steps.get(step.id)?.marks ?? [],
       outputs,
       redactor: this.#o.redactor,
-      emit: (e) => self.#emit(e),
+      emit: (e) => this.#emit(e),
       approveGate: async (gate) => {
         const approved = await this.#o.approveGate(gate);
         this.#emit({ type: 'gate.decided', step: gate.step, host: gate.host, approved, by: operator() });
@@ -467,7 +542,12 @@ export class Engine {
   async #compensate(s: StepState): Promise<boolean> {
     const step = this.#stepFor(s);
     if (!step) {
-      this.#emit({ type: 'compensation.failed', step: s.id, host: s.host, error: 'step is not in this plan' });
+      this.#emit({
+        type: 'compensation.failed',
+        step: s.id,
+        host: s.host,
+        error: 'step is not in this plan',
+      });
       return false;
     }
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;
@@ -483,7 +563,12 @@ export class Engine {
       this.#emit({ type: 'compensation.succeeded', step: s.id, host: s.host });
       return true;
     } catch (e) {
-      this.#emit({ type: 'compensation.failed', step: s.id, host: s.host, error: this.#o.redactor.redact((e as Error).message) });
+      this.#emit({
+        type: 'compensation.failed',
+        step: s.id,
+        host: s.host,
+        error: this.#o.redactor.redact((e as Error).message),
+      });
       return false;
     }
   }
@@ -508,10 +593,15 @@ export class Engine {
   async #connectAll(): Promise<void> {
     const results = await Promise.allSettled(this.#o.plan.hosts.map((h) => this.#session(h.name)));
     const failed = results
-      .map((r, i) => (r.status === 'rejected' ? `${this.#o.plan.hosts[i]?.name}: ${(r.reason as Error).message}` : ''))
+      .map((r, i) =>
+        r.status === 'rejected' ? `${this.#o.plan.hosts[i]?.name}: ${(r.reason as Error).message}` : '',
+      )
       .filter(Boolean);
     if (failed.length) {
-      throw new PreflightError(`cannot connect to ${failed.length} host(s):\n${failed.join('\n')}`, 'Nothing was changed. Fix SSH access (try `ssh` to the host by hand) and run again.');
+      throw new PreflightError(
+        `cannot connect to ${failed.length} host(s):\n${failed.join('\n')}`,
+        'Nothing was changed. Fix SSH access (try `ssh` to the host by hand) and run again.',
+      );
     }
   }
 
@@ -535,8 +625,16 @@ export class Engine {
       }),
     );
     const errors = results.filter((r) => r.status === 'rejected').map((r) => (r.reason as Error).message);
-    this.#emit({ type: 'preflight.finished', ok: errors.length === 0, ...(errors.length ? { error: errors.join('\n') } : {}) });
-    if (errors.length) throw new PreflightError(`preflight failed:\n${errors.join('\n')}`, 'Nothing was changed on any host. Fix the cause and run again.');
+    this.#emit({
+      type: 'preflight.finished',
+      ok: errors.length === 0,
+      ...(errors.length ? { error: errors.join('\n') } : {}),
+    });
+    if (errors.length)
+      throw new PreflightError(
+        `preflight failed:\n${errors.join('\n')}`,
+        'Nothing was changed on any host. Fix the cause and run again.',
+      );
   }
 
   #preflightPassed(): boolean {
@@ -544,13 +642,19 @@ export class Engine {
   }
 
   #throwIfAborted(): void {
-    if (this.#o.signal?.aborted) throw new AbortedError('aborted by the operator', 'Hosts in flight were put back by their compensations.');
+    if (this.#o.signal?.aborted)
+      throw new AbortedError(
+        'aborted by the operator',
+        'Hosts in flight were put back by their compensations.',
+      );
   }
 
   #firstFailure(): string | undefined {
-    const failed = [...this.#state.steps.values()].filter((s) => s.error && (s.status === 'failed' || s.status === 'compensated'));
+    const failed = [...this.#state.steps.values()].filter(
+      (s) => s.error && (s.status === 'failed' || s.status === 'compensated'),
+    );
     const first = failed.sort((a, b) => (a.completedSeq ?? 0) - (b.completedSeq ?? 0))[0];
-    return first ? `${first.host}/${first.id}: ${first.error}` : undefined;
+    return first ? `${first.id}: ${first.error}` : undefined;
   }
 
   #emit(body: JournalEventBody): void {
@@ -568,7 +672,11 @@ export class Engine {
 }
 
 function needsCompensation(s: StepState): boolean {
-  return s.status === 'succeeded' || s.status === 'compensation-failed' || (s.status === 'failed' && s.attempts > 0);
+  return (
+    s.status === 'succeeded' ||
+    s.status === 'compensation-failed' ||
+    (s.status === 'failed' && s.attempts > 0)
+  );
 }
 
 function operator(): string {

@@ -13,7 +13,11 @@ export interface HttpResult {
  * One HTTP request from the controller, no keep-alive, bounded by `timeoutMs`; never throws:
  * connection errors come back as status 0 with `error`. Example: `await sendHttp({ url, method: 'GET', headers: {}, insecure: false }, 5000)`.
  */
-export function sendHttp(spec: HttpRequestSpec, timeoutMs: number, signal?: AbortSignal): Promise<HttpResult> {
+export function sendHttp(
+  spec: HttpRequestSpec,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<HttpResult> {
   return new Promise((resolve) => {
     let url: URL;
     try {
@@ -22,7 +26,9 @@ export function sendHttp(spec: HttpRequestSpec, timeoutMs: number, signal?: Abor
       resolve({ status: 0, body: '', error: `invalid URL ${spec.url}` });
       return;
     }
-    const headers = Object.fromEntries(Object.entries(spec.headers).map(([k, v]) => [k, staticValue(v, true)]));
+    const headers = Object.fromEntries(
+      Object.entries(spec.headers).map(([k, v]) => [k, staticValue(v, true)]),
+    );
     const body = spec.body === undefined ? undefined : staticValue(spec.body, true);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(
@@ -42,7 +48,9 @@ export function sendHttp(spec: HttpRequestSpec, timeoutMs: number, signal?: Abor
           size += c.length;
           if (size <= 1 << 20) chunks.push(c);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', (e) => resolve({ status: 0, body: '', error: e.message }));
       },
     );

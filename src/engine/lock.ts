@@ -43,7 +43,13 @@ export class ClusterLock {
     }
   }
 
-  static acquire(stateDir: string, cluster: string, runId: string, owner: string, now = Date.now()): ClusterLock {
+  static acquire(
+    stateDir: string,
+    cluster: string,
+    runId: string,
+    owner: string,
+    now = Date.now(),
+  ): ClusterLock {
     const file = ClusterLock.path(stateDir, cluster);
     mkdirSync(join(stateDir, 'locks'), { recursive: true });
     const holder: LockHolder = {
@@ -59,7 +65,8 @@ export class ClusterLock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const current = ClusterLock.read(stateDir, cluster);
-      if (current && !(current.runId === runId && !holderAlive(current))) throw new LockHeldError(current, file);
+      if (current && !(current.runId === runId && !holderAlive(current)))
+        throw new LockHeldError(current, file);
       // Our own run's lease, left by a controller that died: take it over atomically.
       const tmp = `${file}.${process.pid}`;
       writeFileSync(tmp, JSON.stringify(holder, null, 2), { mode: 0o600 });
@@ -84,8 +91,11 @@ export class ClusterLock {
 
   release(): void {
     if (this.#timer) clearInterval(this.#timer);
-    const current = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as LockHolder) : undefined;
-    if (current && current.runId === this.holder.runId && current.pid === this.holder.pid) rmSync(this.file, { force: true });
+    const current = existsSync(this.file)
+      ? (JSON.parse(readFileSync(this.file, 'utf8')) as LockHolder)
+      : undefined;
+    if (current && current.runId === this.holder.runId && current.pid === this.holder.pid)
+      rmSync(this.file, { force: true });
   }
 
   /** Explicitly breaks whatever lock the cluster has; returns the holder it removed. */

@@ -60,7 +60,11 @@ export class LogFollower {
     return lines.map((l) => l.replace(/\r$/, ''));
   }
 
-  async #read(file: string, from: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+  async #read(
+    file: string,
+    from: number,
+    opts: { timeoutMs: number; signal?: AbortSignal },
+  ): Promise<string> {
     const res = await this.session.exec(
       sh`tail -c +${String(from + 1)} -- ${file} 2>/dev/null | head -c ${String(CHUNK)}`.render('exec'),
       opts,
@@ -69,4 +73,3 @@ export class LogFollower {
     return res.stdout;
   }
 }
-

@@ -30,7 +30,14 @@ export type JournalEventBody =
   | { type: 'step.command'; step: string; host: string; command: string }
   | { type: 'step.mark'; step: string; host: string; mark: LogMark }
   | { type: 'step.waiting'; step: string; host: string; what: string; lastLine?: string }
-  | { type: 'step.succeeded'; step: string; host: string; outputs: Record<string, string>; durationMs: number; via?: 'probe' }
+  | {
+      type: 'step.succeeded';
+      step: string;
+      host: string;
+      outputs: Record<string, string>;
+      durationMs: number;
+      via?: 'probe';
+    }
   | {
       type: 'step.failed';
       step: string;

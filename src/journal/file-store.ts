@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Redactor } from '../shell/secret.js';
 import type { JournalEvent, JournalEventBody, JournalStore } from './events.js';
@@ -54,7 +63,9 @@ export class FileJournal implements JournalStore {
   listRuns(): string[] {
     const dir = join(this.stateDir, 'runs');
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((d) => existsSync(join(dir, d, 'events.jsonl'))).sort();
+    return readdirSync(dir)
+      .filter((d) => existsSync(join(dir, d, 'events.jsonl')))
+      .sort();
   }
 
   close(): void {

@@ -1,6 +1,13 @@
 import type { JournalEvent, LogMark, Outcome } from './events.js';
 
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'compensating' | 'compensated' | 'compensation-failed';
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'compensating'
+  | 'compensated'
+  | 'compensation-failed';
 
 /** One step's state as the journal tells it. */
 export interface StepState {
@@ -46,7 +53,7 @@ export interface RunState {
 
 export function replay(events: readonly JournalEvent[]): RunState {
   const first = events[0];
-  if (!first || first.type !== 'run.started') throw new Error('journal does not start with run.started');
+  if (first?.type !== 'run.started') throw new Error('journal does not start with run.started');
   const state = newRunState(first);
   for (const e of events) applyEvent(state, e);
   return state;
@@ -81,79 +88,87 @@ export function applyEvent(state: RunState, e: JournalEvent): void {
   const get = (id: string, host: string, kind = '', name = id): StepState => {
     let s = state.steps.get(id);
     if (!s) {
-      s = { id, host, phase: id.split('/')[0] ?? '', kind, name, status: 'pending', attempts: 0, outputs: {}, marks: [] };
+      s = {
+        id,
+        host,
+        phase: id.split('/')[0] ?? '',
+        kind,
+        name,
+        status: 'pending',
+        attempts: 0,
+        outputs: {},
+        marks: [],
+      };
       state.steps.set(id, s);
       state.dynamicSteps.push(id);
     }
     return s;
   };
-  {
-    switch (e.type) {
-      case 'run.resumed':
-        state.outcome = undefined;
-        state.finishedAt = undefined;
-        state.error = undefined;
-        state.abortRequested = false;
-        break;
-      case 'run.finished':
-        state.outcome = e.outcome;
-        state.finishedAt = e.at;
-        state.error = e.error;
-        break;
-      case 'step.started': {
-        const s = get(e.step, e.host, e.kind, e.name);
-        s.status = 'running';
-        s.attempts = e.attempt;
-        s.startedAt ??= e.at;
-        break;
-      }
-      case 'step.mark':
-        get(e.step, e.host).marks.push(e.mark);
-        break;
-      case 'step.succeeded': {
-        const s = get(e.step, e.host);
-        s.status = 'succeeded';
-        s.outputs = e.outputs;
+  switch (e.type) {
+    case 'run.resumed':
+      state.outcome = undefined;
+      state.finishedAt = undefined;
+      state.error = undefined;
+      state.abortRequested = false;
+      break;
+    case 'run.finished':
+      state.outcome = e.outcome;
+      state.finishedAt = e.at;
+      state.error = e.error;
+      break;
+    case 'step.started': {
+      const s = get(e.step, e.host, e.kind, e.name);
+      s.status = 'running';
+      s.attempts = e.attempt;
+      s.startedAt ??= e.at;
+      break;
+    }
+    case 'step.mark':
+      get(e.step, e.host).marks.push(e.mark);
+      break;
+    case 'step.succeeded': {
+      const s = get(e.step, e.host);
+      s.status = 'succeeded';
+      s.outputs = e.outputs;
+      s.endedAt = e.at;
+      s.completedSeq = e.seq;
+      s.via = e.via;
+      break;
+    }
+    case 'step.failed': {
+      const s = get(e.step, e.host);
+      s.outputs = e.outputs;
+      s.error = e.error;
+      s.lastLines = e.lastLines;
+      if (e.final) {
+        s.status = 'failed';
         s.endedAt = e.at;
         s.completedSeq = e.seq;
-        s.via = e.via;
-        break;
       }
-      case 'step.failed': {
-        const s = get(e.step, e.host);
-        s.outputs = e.outputs;
-        s.error = e.error;
-        s.lastLines = e.lastLines;
-        if (e.final) {
-          s.status = 'failed';
-          s.endedAt = e.at;
-          s.completedSeq = e.seq;
-        }
-        break;
-      }
-      case 'compensation.started':
-        get(e.step, e.host).status = 'compensating';
-        break;
-      case 'compensation.succeeded':
-        get(e.step, e.host).status = 'compensated';
-        break;
-      case 'compensation.failed': {
-        const s = get(e.step, e.host);
-        s.status = 'compensation-failed';
-        s.error = e.error;
-        break;
-      }
-      case 'gate.pending':
-        state.pendingGates.push({ step: e.step, host: e.host, message: e.message });
-        break;
-      case 'gate.decided':
-        state.pendingGates = state.pendingGates.filter((g) => !(g.step === e.step && g.host === e.host));
-        break;
-      case 'abort.requested':
-        state.abortRequested = true;
-        break;
-      default:
-        break;
+      break;
     }
+    case 'compensation.started':
+      get(e.step, e.host).status = 'compensating';
+      break;
+    case 'compensation.succeeded':
+      get(e.step, e.host).status = 'compensated';
+      break;
+    case 'compensation.failed': {
+      const s = get(e.step, e.host);
+      s.status = 'compensation-failed';
+      s.error = e.error;
+      break;
+    }
+    case 'gate.pending':
+      state.pendingGates.push({ step: e.step, host: e.host, message: e.message });
+      break;
+    case 'gate.decided':
+      state.pendingGates = state.pendingGates.filter((g) => !(g.step === e.step && g.host === e.host));
+      break;
+    case 'abort.requested':
+      state.abortRequested = true;
+      break;
+    default:
+      break;
   }
 }

@@ -125,7 +125,12 @@ function selectPhaseHosts(
   try {
     return selectHosts(inventory, phase.hosts, (expr, host) => Boolean(evaluate(expr, scopeFor(host))));
   } catch (e) {
-    problems.push({ ...phase.loc, path: `phases/${phase.id}/hosts`, message: (e as Error).message, severity: 'error' });
+    problems.push({
+      ...phase.loc,
+      path: `phases/${phase.id}/hosts`,
+      message: (e as Error).message,
+      severity: 'error',
+    });
     return [];
   }
 }
@@ -144,7 +149,12 @@ function groupHosts(
     try {
       key = String(evaluate(groupBy, scopeFor(host)));
     } catch (e) {
-      problems.push({ ...phase.loc, path: `phases/${phase.id}/rolling/group_by`, message: (e as Error).message, severity: 'error' });
+      problems.push({
+        ...phase.loc,
+        path: `phases/${phase.id}/rolling/group_by`,
+        message: (e as Error).message,
+        severity: 'error',
+      });
       key = '?';
     }
     groups.set(key, [...(groups.get(key) ?? []), host.name]);
@@ -188,7 +198,12 @@ function compileStep(
       e instanceof z.ZodError
         ? e.issues.map((i) => `${[def.kind, ...i.path.map(String)].join('/')}: ${i.message}`).join('; ')
         : (e as Error).message;
-    problems.push({ ...def.loc, path: where, message: `for host ${host.name}: ${message}`, severity: 'error' });
+    problems.push({
+      ...def.loc,
+      path: where,
+      message: `for host ${host.name}: ${message}`,
+      severity: 'error',
+    });
     return undefined;
   }
   return {
@@ -211,7 +226,10 @@ function compileStep(
  * Template expansion keeps provenance (`Expanded`) so scripts can quote expanded values. Every
  * other field gets plain strings back, or a Word when it holds a secret or a host date.
  */
-function normaliseRendered(kind: StepKind<unknown>, params: Record<string, unknown>): Record<string, unknown> {
+function normaliseRendered(
+  kind: StepKind<unknown>,
+  params: Record<string, unknown>,
+): Record<string, unknown> {
   const scripts = scriptFields(kind);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(params)) out[key] = scripts.has(key) ? value : flatten(value);
@@ -234,8 +252,18 @@ function scriptFields(kind: StepKind<unknown>): Set<string> {
   const fields = new Set<string>();
   const shape = (kind.params as unknown as { shape?: Record<string, z.ZodType> }).shape;
   if (!shape) return fields;
-  for (const [key, schema] of Object.entries(shape)) if (unwrap(schema) === scriptText) fields.add(key);
+  for (const [key, schema] of Object.entries(shape)) if (isScript(unwrap(schema))) fields.add(key);
   return fields;
+}
+
+/** `scriptText` itself or a copy of it (`.describe()` clones a schema and links the original as its parent). */
+function isScript(schema: z.ZodType): boolean {
+  let s: { _zod: { parent?: unknown } } | undefined = schema as unknown as { _zod: { parent?: unknown } };
+  while (s) {
+    if ((s as unknown) === scriptText) return true;
+    s = s._zod.parent as typeof s;
+  }
+  return false;
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -282,7 +310,13 @@ export function planHash(plan: Omit<Plan, 'hash'>): string {
     runbook: plan.runbook.name,
     cluster: plan.inventory.cluster,
     params: plan.params,
-    hosts: plan.hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.user, roles: h.roles })),
+    hosts: plan.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      roles: h.roles,
+    })),
     preflight: plan.preflight.map(stepKey),
     phases: plan.phases.map((p) => ({
       id: p.id,
@@ -297,13 +331,24 @@ export function planHash(plan: Omit<Plan, 'hash'>): string {
 }
 
 function stepKey(s: PlannedStep): unknown {
-  return { id: s.id, kind: s.kind, params: s.params, timeoutMs: s.timeoutMs, retries: s.retries, since: s.since ?? null };
+  return {
+    id: s.id,
+    kind: s.kind,
+    params: s.params,
+    timeoutMs: s.timeoutMs,
+    retries: s.retries,
+    since: s.since ?? null,
+  };
 }
 
 function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     return v;
   });

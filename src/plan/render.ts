@@ -1,4 +1,5 @@
 import { formatDuration } from '../shared/duration.js';
+import { statusList } from '../shared/format.js';
 import { quote } from '../shell/quote.js';
 import { stepKinds } from '../steps/index.js';
 import type { Action, StepContext, StepKind } from '../steps/kind.js';
@@ -44,11 +45,12 @@ export function describeAction(a: Action): string {
       if (c.kind === 'log') {
         return `wait for /${c.pattern}/ in ${quote(c.path, 'display')}, only lines written after ${c.since} started${c.failPatterns.length ? `; fail at once on ${c.failPatterns.map((p) => `/${p}/`).join(', ')}` : ''}`;
       }
-      if (c.kind === 'http') return `wait for ${c.request.method} ${c.request.url} -> ${c.expectStatus.join('/')}${c.bodyPattern ? ` with /${c.bodyPattern}/` : ''}`;
+      if (c.kind === 'http')
+        return `wait for ${c.request.method} ${c.request.url} -> ${statusList(c.expectStatus)}${c.bodyPattern ? ` with /${c.bodyPattern}/` : ''}`;
       return `wait until $ ${String(c.cmd)}   (${c.description})`;
     }
     case 'http':
-      return `${a.request.method} ${a.request.url} from the controller, expect ${a.expectStatus.join('/')}`;
+      return `${a.request.method} ${a.request.url} from the controller, expect ${statusList(a.expectStatus)}`;
     case 'confirm':
       return `gate: "${a.message}" (an operator must approve)`;
   }
@@ -64,10 +66,14 @@ function describeEdit(spec: Extract<Action, { type: 'edit' }>['spec']): string {
 /** The text `cutover plan` prints: per phase, per host in execution order, every command. */
 export function renderPlan(plan: Plan, opts: { compensations?: boolean } = {}): string {
   const out: string[] = [];
-  out.push(`Plan ${plan.hash.slice(0, 12)} — runbook ${plan.runbook.name}, cluster ${plan.inventory.cluster}`);
+  out.push(
+    `Plan ${plan.hash.slice(0, 12)} — runbook ${plan.runbook.name}, cluster ${plan.inventory.cluster}`,
+  );
   const params = Object.entries(plan.params);
   if (params.length) out.push(`params: ${params.map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  out.push(`hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`);
+  out.push(
+    `hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`,
+  );
   if (plan.preflight.length) {
     out.push('', 'Preflight (read-only, on every host, before anything changes):');
     for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', false));
@@ -79,11 +85,20 @@ export function renderPlan(plan: Plan, opts: { compensations?: boolean } = {}): 
 function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): string[] {
   const r = phase.rolling;
   const out = [`Phase ${phase.id}: ${phase.name}`];
-  const policy = [`serial ${r.serial}`, `max unavailable ${r.maxUnavailable}`, `failure budget ${r.failureBudget}`];
-  if (r.canary) policy.push(`canary ${r.canary.hosts}${r.canary.pauseMs ? ` then pause ${formatDuration(r.canary.pauseMs)}` : ''}${r.canary.confirm ? ' then confirm' : ''}`);
+  const policy = [
+    `serial ${r.serial}`,
+    `max unavailable ${r.maxUnavailable}`,
+    `failure budget ${r.failureBudget}`,
+  ];
+  if (r.canary)
+    policy.push(
+      `canary ${r.canary.hosts}${r.canary.pauseMs ? ` then pause ${formatDuration(r.canary.pauseMs)}` : ''}${r.canary.confirm ? ' then confirm' : ''}`,
+    );
   out.push(`  rolling: ${policy.join(', ')}`);
   if (phase.groups.length > 1) {
-    out.push(`  ${phase.groups.length} groups run in parallel (by ${r.groupBy}): ${phase.groups.map((g) => `${g.key} [${g.hosts.join(' -> ')}]`).join('; ')}`);
+    out.push(
+      `  ${phase.groups.length} groups run in parallel (by ${r.groupBy}): ${phase.groups.map((g) => `${g.key} [${g.hosts.join(' -> ')}]`).join('; ')}`,
+    );
   } else if (phase.groups[0]) {
     out.push(`  order: ${phase.groups[0].hosts.join(' -> ')}`);
   }
@@ -97,7 +112,8 @@ function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): s
     for (const host of group.hosts) {
       out.push(`  ${host}:`);
       for (const s of phase.steps[host] ?? []) out.push(...renderStep(plan, s, '    ', compensations));
-      for (const skip of phase.skipped.filter((k) => k.host === host)) out.push(`    - ${skip.stepId}: skipped on ${host} (when ${skip.when} is false)`);
+      for (const skip of phase.skipped.filter((k) => k.host === host))
+        out.push(`    - ${skip.stepId}: skipped on ${host} (when ${skip.when} is false)`);
     }
   }
   return out;
@@ -111,10 +127,13 @@ function renderStep(plan: Plan, step: PlannedStep, indent: string, compensations
     step.timeoutMs !== 600_000 ? `timeout ${formatDuration(step.timeoutMs)}` : '',
     step.retries ? `retries ${step.retries}` : '',
   ].filter(Boolean);
-  const out = [`${indent}- ${step.stepId} [${step.kind}]${step.name !== step.stepId ? ` ${step.name}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`];
+  const out = [
+    `${indent}- ${step.stepId} [${step.kind}]${step.name !== step.stepId ? ` ${step.name}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`,
+  ];
   for (const a of planned.actions) out.push(`${indent}    ${describeAction(a)}`);
   if (planned.unpredictable) out.push(`${indent}    effect not predictable: ${planned.unpredictable}`);
-  if (planned.probe) out.push(`${indent}    probe: $ ${String(planned.probe.cmd)}   (${planned.probe.description})`);
+  if (planned.probe)
+    out.push(`${indent}    probe: $ ${String(planned.probe.cmd)}   (${planned.probe.description})`);
   if (compensations && kind.compensate) {
     const undo = kind.compensate(step.params, recordedOutputs, ctx);
     for (const a of undo) out.push(`${indent}    undo: ${describeAction(a)}`);

@@ -59,5 +59,8 @@ export interface Plan {
 
 /** Every step of the plan in execution-independent plan order. */
 export function allSteps(plan: Plan): PlannedStep[] {
-  return [...plan.preflight, ...plan.phases.flatMap((p) => p.groups.flatMap((g) => g.hosts.flatMap((h) => p.steps[h] ?? [])))];
+  return [
+    ...plan.preflight,
+    ...plan.phases.flatMap((p) => p.groups.flatMap((g) => g.hosts.flatMap((h) => p.steps[h] ?? []))),
+  ];
 }

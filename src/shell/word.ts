@@ -75,7 +75,8 @@ export function isStatic(word: Word): boolean {
 export function staticValue(word: Word, reveal = false): string {
   return partsOf(word)
     .map((p) => {
-      if (isHostDate(p)) throw new Error(`value ${String(word)} depends on the host clock and has no controller-side value`);
+      if (isHostDate(p))
+        throw new Error(`value ${String(word)} depends on the host clock and has no controller-side value`);
       if (p instanceof Secret) return reveal ? p.reveal() : p.toString();
       return String(p);
     })

@@ -48,7 +48,11 @@ describe('archive.extract, for real', () => {
     execFileSync('tar', ['-cf', `${t.path}/ecsc.tar`, '-C', `${t.path}/src`, 'ecsc']);
     mkdirSync(`${t.path}/home`);
     const planned = archiveExtract.plan(
-      archiveExtract.params.parse({ archive: `${t.path}/ecsc.tar`, dest: `${t.path}/home`, creates: `${t.path}/home/ecsc/index.html` }),
+      archiveExtract.params.parse({
+        archive: `${t.path}/ecsc.tar`,
+        dest: `${t.path}/home`,
+        creates: `${t.path}/home/ecsc/index.html`,
+      }),
       ctx,
     );
     expect(runForReal(planned.probe!.cmd).code).toBe(1);

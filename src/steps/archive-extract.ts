@@ -5,12 +5,21 @@ import { hostPath } from './support.js';
 
 const params = z
   .object({
-    archive: hostPath.describe('absolute path of the archive on the host (tar, optionally gzip/bzip2/xz compressed)'),
+    archive: hostPath.describe(
+      'absolute path of the archive on the host (tar, optionally gzip/bzip2/xz compressed)',
+    ),
     dest: hostPath.describe('absolute path of an existing folder to extract into'),
     creates: hostPath
       .optional()
-      .describe('a path the archive creates: when it exists the step is done and nothing is extracted (also the probe)'),
-    strip: z.number().int().min(0).optional().describe('leading path components to drop from every entry (tar --strip-components)'),
+      .describe(
+        'a path the archive creates: when it exists the step is done and nothing is extracted (also the probe)',
+      ),
+    strip: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('leading path components to drop from every entry (tar --strip-components)'),
   })
   .strict();
 
@@ -35,7 +44,9 @@ export const archiveExtract = defineKind({
     return {
       actions: [{ type: 'exec', cmd }],
       unpredictable: `writes the archive's entries under ${String(p.dest)}, replacing files of the same name (list them with tar -tf ${String(p.archive)})`,
-      ...(p.creates !== undefined ? { probe: { cmd: sh`test -e ${p.creates}`, description: `${String(p.creates)} exists` } } : {}),
+      ...(p.creates !== undefined
+        ? { probe: { cmd: sh`test -e ${p.creates}`, description: `${String(p.creates)} exists` } }
+        : {}),
     };
   },
 });

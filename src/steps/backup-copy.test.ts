@@ -14,31 +14,46 @@ const dated = (prefix: string) => new TemplatedWord([prefix, { hostDate: '%Y%m%d
 
 describe('backup.copy', () => {
   it('copies with cp -a, verifies both trees and records the resolved dest', () => {
-    const planned = backupCopy.plan(backupCopy.params.parse({ src: '/home/ecsc/', dest: dated('/home/ecsc_') }), ctx);
+    const planned = backupCopy.plan(
+      backupCopy.params.parse({ src: '/home/ecsc/', dest: dated('/home/ecsc_') }),
+      ctx,
+    );
     expect(commandsOf(planned.actions)).toEqual([
-      `s=/home/ecsc; b=/home/ecsc_"$(date +%Y%m%d)"; d=${DIR}; if [ ! -e "$s" ]; then printf 'backup.copy: %s does not exist; nothing to back up\\n' "$s" >&2; exit 2; fi; mkdir -p -- "$d" || exit 2; if [ -e "$b" ] || [ -L "$b" ]; then if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2; exit 1; fi; fi; printf '%s' "$b" > "$d/dest" && cp -a -- "$s" "$b" && cs=$( ${chk('s')} ) && cb=$( ${chk('b')} ) || exit 2; if [ "$cs" != "$cb" ]; then printf 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)\\n' "$b" "$cb" "$s" "$cs" >&2; exit 1; fi; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
+      `s=/home/ecsc; b=/home/ecsc_"$(date +%Y%m%d)"; d=${DIR}; if [ ! -e "$s" ]; then printf 'backup.copy: %s does not exist; nothing to back up\\n' "$s" >&2; exit 2; fi; mkdir -p -- "$d" || exit 2; if [ -e "$b" ] || [ -L "$b" ]; then if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2; exit 1; fi; fi; printf '%s' "$b" > "$d/dest" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$s" "$b" && cs=$( ${chk('s')} ) && cb=$( ${chk('b')} ) || exit 2; if [ "$cs" != "$cb" ]; then printf 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)\\n' "$b" "$cb" "$s" "$cs" >&2; exit 1; fi; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
     ]);
     expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
     expect(String(planned.probe?.cmd)).toBe(
-      `s=/home/ecsc; b=/home/ecsc_"$(date +%Y%m%d)"; [ -e "$b" ] || [ -L "$b" ] || exit 1; cs=$( ${chk('s')} ) || exit 2; cb=$( ${chk('b')} ) || exit 2; [ "$cs" = "$cb" ] || exit 1; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
+      `s=/home/ecsc; b=/home/ecsc_"$(date +%Y%m%d)"; d=${DIR}; if [ -e "$d/dest" ]; then b=$(cat "$d/dest"); fi; [ -e "$b" ] || [ -L "$b" ] || exit 1; cs=$( ${chk('s')} ) || exit 2; cb=$( ${chk('b')} ) || exit 2; [ "$cs" = "$cb" ] || exit 1; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
     );
   });
 
   it('replaces an existing dest only with overwrite', () => {
-    const [action] = backupCopy.plan(backupCopy.params.parse({ src: '/home/ecsc', dest: '/home/ecsc.bak', overwrite: true }), ctx).actions;
+    const [action] = backupCopy.plan(
+      backupCopy.params.parse({ src: '/home/ecsc', dest: '/home/ecsc.bak', overwrite: true }),
+      ctx,
+    ).actions;
     expect(action?.type === 'exec' && String(action.cmd)).toContain(
       `if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else rm -rf -- "$b" || exit 2; fi;`,
     );
   });
 
   it('keeps hostile paths one quoted word', () => {
-    const [action] = backupCopy.plan(backupCopy.params.parse({ src: "/home/a b'; touch /tmp/pwned", dest: '/home/x' }), ctx).actions;
-    expect(action?.type === 'exec' && action.cmd.render('exec')).toMatch(/^s='\/home\/a b'\\''; touch \/tmp\/pwned'; b=\/home\/x;/);
+    const [action] = backupCopy.plan(
+      backupCopy.params.parse({ src: "/home/a b'; touch /tmp/pwned", dest: '/home/x' }),
+      ctx,
+    ).actions;
+    expect(action?.type === 'exec' && action.cmd.render('exec')).toMatch(
+      /^s='\/home\/a b'\\''; touch \/tmp\/pwned'; b=\/home\/x;/,
+    );
   });
 
   it('restores the exact previous tree from the recorded dest and checksum', () => {
     const p = backupCopy.params.parse({ src: '/home/ecsc', dest: dated('/home/ecsc_') });
-    const undo = backupCopy.compensate!(p, { src: '/home/ecsc', dest: '/home/ecsc_20170324', checksum: 'c'.repeat(64) }, ctx);
+    const undo = backupCopy.compensate!(
+      p,
+      { src: '/home/ecsc', dest: '/home/ecsc_20170324', checksum: 'c'.repeat(64) },
+      ctx,
+    );
     expect(commandsOf(undo)).toEqual([
       `s=/home/ecsc; b=/home/ecsc_20170324; want=${'c'.repeat(64)}; t="$s.cutover-restore"; if [ ! -e "$b" ]; then printf 'backup.copy undo: the backup %s is gone; %s was left as it is\\n' "$b" "$s" >&2; exit 1; fi; rm -rf -- "$t" && cp -a -- "$b" "$t" && got=$( ${chk('t')} ) || exit 2; if [ "$got" != "$want" ]; then rm -rf -- "$t"; printf 'backup.copy undo: the backup %s has tree sha256 %s, not the recorded %s; %s was left as it is\\n' "$b" "$got" "$want" "$s" >&2; exit 1; fi; rm -rf -- "$s" && mv -T -- "$t" "$s" && got=$( ${chk('s')} ) || exit 2; if [ "$got" != "$want" ]; then printf 'backup.copy undo: %s has tree sha256 %s after the restore, expected %s\\n' "$s" "$got" "$want" >&2; exit 1; fi; printf 'restored %s from %s (tree sha256 %s)\\n' "$s" "$b" "$want"`,
     ]);
@@ -120,7 +135,9 @@ describe('backup.copy, for real', () => {
     const refused = runActionsForReal(backupCopy.plan(p, testContext({ runDir: `${t.path}/run1` })).actions);
     expect(refused.ok).toBe(false);
     expect(refused.last?.code).toBe(1);
-    expect(refused.last?.stderr).toContain('already exists; a backup is never overwritten unless overwrite: true');
+    expect(refused.last?.stderr).toContain(
+      'already exists; a backup is never overwritten unless overwrite: true',
+    );
     expect(readFileSync(`${src}.bak/older-backup`, 'utf8')).toBe('keep me');
 
     const c = testContext({ runDir: `${t.path}/run2` });

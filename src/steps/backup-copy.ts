@@ -6,8 +6,12 @@ import { treeChecksumOf } from './tree.js';
 
 const params = z
   .object({
-    src: replaceablePath.describe('absolute path of the folder (or file) to back up; the undo puts the backup back in its place'),
-    dest: replaceablePath.describe("absolute path of the copy, usually dated: /home/ecsc_{{ host.date('%Y%m%d') }}"),
+    src: replaceablePath.describe(
+      'absolute path of the folder (or file) to back up; the undo puts the backup back in its place',
+    ),
+    dest: replaceablePath.describe(
+      "absolute path of the copy, usually dated: /home/ecsc_{{ host.date('%Y%m%d') }}",
+    ),
     overwrite: z
       .boolean()
       .default(false)
@@ -42,11 +46,12 @@ export const backupCopy = defineKind({
           `printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2; exit 1`,
         );
     // A dest this very step wrote in an earlier attempt (recorded in its folder) is its own partial copy: redo it.
-    const cmd = sh`s=${src}; b=${dest}; d=${stepDir(ctx)}; if [ ! -e "$s" ]; then printf 'backup.copy: %s does not exist; nothing to back up\\n' "$s" >&2; exit 2; fi; mkdir -p -- "$d" || exit 2; if [ -e "$b" ] || [ -L "$b" ]; then if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else ${existing}; fi; fi; printf '%s' "$b" > "$d/dest" && cp -a -- "$s" "$b" && cs=$( ${checksum('s')} ) && cb=$( ${checksum('b')} ) || exit 2; if [ "$cs" != "$cb" ]; then printf 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)\\n' "$b" "$cb" "$s" "$cs" >&2; exit 1; fi; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`;
+    const cmd = sh`s=${src}; b=${dest}; d=${stepDir(ctx)}; if [ ! -e "$s" ]; then printf 'backup.copy: %s does not exist; nothing to back up\\n' "$s" >&2; exit 2; fi; mkdir -p -- "$d" || exit 2; if [ -e "$b" ] || [ -L "$b" ]; then if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else ${existing}; fi; fi; printf '%s' "$b" > "$d/dest" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$s" "$b" && cs=$( ${checksum('s')} ) && cb=$( ${checksum('b')} ) || exit 2; if [ "$cs" != "$cb" ]; then printf 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)\\n' "$b" "$cb" "$s" "$cs" >&2; exit 1; fi; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`;
     return {
       actions: [{ type: 'exec', cmd, capture: { keyValues: true }, description: 'copy and verify' }],
       probe: {
-        cmd: sh`s=${src}; b=${dest}; [ -e "$b" ] || [ -L "$b" ] || exit 1; cs=$( ${checksum('s')} ) || exit 2; cb=$( ${checksum('b')} ) || exit 2; [ "$cs" = "$cb" ] || exit 1; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
+        // The dest this step recorded wins over a fresh evaluation: a dated name may have moved on since.
+        cmd: sh`s=${src}; b=${dest}; d=${stepDir(ctx)}; if [ -e "$d/dest" ]; then b=$(cat "$d/dest"); fi; [ -e "$b" ] || [ -L "$b" ] || exit 1; cs=$( ${checksum('s')} ) || exit 2; cb=$( ${checksum('b')} ) || exit 2; [ "$cs" = "$cb" ] || exit 1; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
         description: `${String(dest)} exists with the same tree checksum as ${String(src)}`,
       },
     };

@@ -6,7 +6,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../shell/secret.js';
 import { TemplatedWord } from '../shell/word.js';
 import { curlConfigEscape, fileDownload } from './file-download.js';
-import { commandsOf, runActionsForReal, runForReal, runForRealAsync, tempDir, testContext } from './test-support.js';
+import {
+  commandsOf,
+  runActionsForReal,
+  runForReal,
+  runForRealAsync,
+  tempDir,
+  testContext,
+} from './test-support.js';
 
 const ctx = testContext();
 const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
@@ -39,21 +46,26 @@ describe('file.download', () => {
 
   it('puts a URL holding a secret in the stdin config, escaped', () => {
     const url = new TemplatedWord(['https://h/x?token=', new Secret('token', 'a"b\\c')]);
-    const planned = fileDownload.plan(fileDownload.params.parse({ url, dest: "/tmp/a b'; touch /tmp/pwned", insecure: true }), ctx);
+    const planned = fileDownload.plan(
+      fileDownload.params.parse({ url, dest: "/tmp/a b'; touch /tmp/pwned", insecure: true }),
+      ctx,
+    );
     const fetch = planned.actions[1];
     if (fetch?.type !== 'exec') throw new Error('expected exec');
     expect(fetch.cmd.render('exec')).toContain(
       `p='/tmp/a b'\\''; touch /tmp/pwned'; t="$p.cutover-part"; rm -f -- "$t" && curl --fail --location --silent --show-error --insecure --config - --output "$t" && mv`,
     );
     expect(fetch.cmd.stdinText()).toBe('url = "https://h/x?token=a\\"b\\\\c"\n');
-    expect(String(planned.probe?.cmd)).toContain(`[ -f "$p" ] || exit 1; if [ "$(cat "$d/existed" 2>/dev/null)" = 1 ] && [ ! -e "$d/done" ]; then exit 1; fi`);
+    expect(String(planned.probe?.cmd)).toContain(
+      `[ -f "$p" ] || exit 1; if [ "$(cat "$d/existed" 2>/dev/null)" = 1 ] && [ ! -e "$d/done" ]; then exit 1; fi`,
+    );
   });
 
   it('undoes from the recorded outputs, removing the temp file too', () => {
     const p = fileDownload.params.parse({ url: URL, dest: '/mnt/shared/cmw.tar.gz' });
-    expect(commandsOf(fileDownload.compensate!(p, { existed: '0', path: '/mnt/shared/cmw.tar.gz' }, ctx))).toEqual([
-      'p=/mnt/shared/cmw.tar.gz; rm -f -- "$p.cutover-part"; rm -f -- "$p"',
-    ]);
+    expect(
+      commandsOf(fileDownload.compensate!(p, { existed: '0', path: '/mnt/shared/cmw.tar.gz' }, ctx)),
+    ).toEqual(['p=/mnt/shared/cmw.tar.gz; rm -f -- "$p.cutover-part"; rm -f -- "$p"']);
     expect(commandsOf(fileDownload.compensate!(p, { existed: '1' }, ctx))).toEqual([
       `d=${DIR}; p=/mnt/shared/cmw.tar.gz; rm -f -- "$p.cutover-part"; cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
     ]);
@@ -61,7 +73,9 @@ describe('file.download', () => {
   });
 
   it('refuses a user without password, and non-http URLs', () => {
-    expect(() => fileDownload.params.parse({ url: URL, dest: '/x', user: 'u' })).toThrow(/user and password go together/);
+    expect(() => fileDownload.params.parse({ url: URL, dest: '/x', user: 'u' })).toThrow(
+      /user and password go together/,
+    );
     expect(() => fileDownload.params.parse({ url: 'ftp://x/y', dest: '/x' })).toThrow(/http/);
     expect(curlConfigEscape('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
   });
@@ -102,7 +116,13 @@ describe('file.download, for real against a local server', () => {
     const dest = `${t.path}/cmw.tar.gz`;
     writeFileSync(dest, 'previous version\n');
     const sha = createHash('sha256').update(body).digest('hex');
-    const p = fileDownload.params.parse({ url: `${base}/cmw.tar.gz`, dest, user: 'cmw-devops', password: new Secret('pw', tricky), sha256: sha });
+    const p = fileDownload.params.parse({
+      url: `${base}/cmw.tar.gz`,
+      dest,
+      user: 'cmw-devops',
+      password: new Secret('pw', tricky),
+      sha256: sha,
+    });
     const { saved, fetched, planned, c } = await run(p, `${t.path}/run`);
     expect(fetched.stderr).toBe('');
     expect(fetched.code).toBe(0);
@@ -117,11 +137,22 @@ describe('file.download, for real against a local server', () => {
     t = tempDir();
     const dest = `${t.path}/cmw.tar.gz`;
     writeFileSync(dest, 'previous version\n');
-    const wrongPw = fileDownload.params.parse({ url: `${base}/x`, dest, user: 'cmw-devops', password: new Secret('pw', 'nope') });
+    const wrongPw = fileDownload.params.parse({
+      url: `${base}/x`,
+      dest,
+      user: 'cmw-devops',
+      password: new Secret('pw', 'nope'),
+    });
     const denied = await run(wrongPw, `${t.path}/run1`);
     expect(denied.fetched.code).not.toBe(0);
     expect(denied.fetched.stderr).toContain('401');
-    const wrongSha = fileDownload.params.parse({ url: `${base}/x`, dest, user: 'cmw-devops', password: new Secret('pw', tricky), sha256: '0'.repeat(64) });
+    const wrongSha = fileDownload.params.parse({
+      url: `${base}/x`,
+      dest,
+      user: 'cmw-devops',
+      password: new Secret('pw', tricky),
+      sha256: '0'.repeat(64),
+    });
     const mismatch = await run(wrongSha, `${t.path}/run2`);
     expect(mismatch.fetched.code).toBe(1);
     expect(mismatch.fetched.stderr).toContain(`expected ${'0'.repeat(64)}; the old file is untouched`);

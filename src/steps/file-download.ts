@@ -13,7 +13,11 @@ const params = z
     url: word.describe('http(s) URL to fetch (it may hold a secret; it then travels on stdin too)'),
     dest: replaceablePath.describe('absolute path of the file to write on the host (not a folder)'),
     user: word.optional().describe('user for HTTP authentication (needs password)'),
-    password: word.optional().describe("password for HTTP authentication, usually '{{ secrets.x }}'; sent to curl on stdin, never in argv"),
+    password: word
+      .optional()
+      .describe(
+        "password for HTTP authentication, usually '{{ secrets.x }}'; sent to curl on stdin, never in argv",
+      ),
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex digits')
@@ -35,10 +39,15 @@ const params = z
       });
     }
     for (const key of ['user', 'password'] as const) {
-      if (!noHostDate(p[key])) ctx.addIssue({ code: 'custom', path: [key], message: 'cannot depend on the host clock' });
+      if (!noHostDate(p[key]))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'cannot depend on the host clock' });
     }
     if (holdsSecret(p.url) && !noHostDate(p.url)) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a URL holding a secret cannot also depend on the host clock' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'a URL holding a secret cannot also depend on the host clock',
+      });
     }
   });
 
@@ -46,7 +55,10 @@ type Params = z.output<typeof params>;
 
 /** Escapes text for a double-quoted value of a curl config file. Example: `a"b` -> `a\"b`. */
 export function curlConfigEscape(text: string): string {
-  return text.replace(/[\\"\n\r\t\v]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' })[c] ?? c);
+  return text.replace(
+    /[\\"\n\r\t\v]/g,
+    (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' })[c] ?? c,
+  );
 }
 
 /** A word as an escaped curl config value; secrets stay secrets (their escaped value). */
@@ -83,7 +95,9 @@ export const fileDownload = defineKind({
   plan(p, ctx) {
     const dir = stepDir(ctx);
     const config = curlConfig(p);
-    const flags = raw(`--fail --location --silent --show-error${p.insecure ? ' --insecure' : ''}${config ? ' --config -' : ''}`);
+    const flags = raw(
+      `--fail --location --silent --show-error${p.insecure ? ' --insecure' : ''}${config ? ' --config -' : ''}`,
+    );
     const url: Command = holdsSecret(p.url) ? raw('') : sh` ${p.url}`;
     const verify = p.sha256
       ? sh`h=$(sha256sum < "$t") && if [ "\${h%% *}" != ${p.sha256} ]; then printf 'file.download: the download for %s has sha256 %s, expected %s; the old file is untouched\\n' "$p" "\${h%% *}" ${p.sha256} >&2; rm -f -- "$t"; exit 1; fi && `
@@ -105,7 +119,9 @@ export const fileDownload = defineKind({
       ],
       probe: {
         cmd: sh`d=${dir}; p=${p.dest}; ${printSaved(['existed'])}; printf 'path=%s\\n' "$p"; [ -f "$p" ] || exit 1; ${check}`,
-        description: p.sha256 ? `${String(p.dest)} has sha256 ${p.sha256.slice(0, 12)}…` : `${String(p.dest)} was downloaded`,
+        description: p.sha256
+          ? `${String(p.dest)} has sha256 ${p.sha256.slice(0, 12)}…`
+          : `${String(p.dest)} was downloaded`,
       },
     };
   },

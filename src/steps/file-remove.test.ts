@@ -84,7 +84,9 @@ describe('file.remove, for real', () => {
 
   it('refuses to delete a folder without keep', () => {
     t = tempDir();
-    const run = runActionsForReal(fileRemove.plan(fileRemove.params.parse({ path: t.path, keep: false }), ctx).actions);
+    const run = runActionsForReal(
+      fileRemove.plan(fileRemove.params.parse({ path: t.path, keep: false }), ctx).actions,
+    );
     expect(run.ok).toBe(false);
     expect(run.last?.stderr).toContain('is a folder');
     expect(existsSync(t.path)).toBe(true);

@@ -9,7 +9,9 @@ const params = z
     keep: z
       .boolean()
       .default(true)
-      .describe('move it into the run folder instead of deleting it, so the undo puts it back byte-identical (default true)'),
+      .describe(
+        'move it into the run folder instead of deleting it, so the undo puts it back byte-identical (default true)',
+      ),
   })
   .strict();
 

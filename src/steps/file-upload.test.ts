@@ -17,11 +17,19 @@ describe('file.upload', () => {
     const planned = fileUpload.plan(p, ctx);
     expect(commandsOf(planned.actions)).toEqual([save('/home/ecsc.tar'), 'put']);
     expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
-    expect(planned.actions[1]).toEqual({ type: 'put', localPath: 'dist/ecsc.tar', remotePath: '/home/ecsc.tar', mode: '0644' });
+    expect(planned.actions[1]).toEqual({
+      type: 'put',
+      localPath: 'dist/ecsc.tar',
+      remotePath: '/home/ecsc.tar',
+      mode: '0644',
+    });
   });
 
   it('probes the host file against the controller checksum', () => {
-    const planned = fileUpload.plan(fileUpload.params.parse({ src: 'dist/ecsc.tar', dest: '/home/ecsc.tar' }), ctx);
+    const planned = fileUpload.plan(
+      fileUpload.params.parse({ src: 'dist/ecsc.tar', dest: '/home/ecsc.tar' }),
+      ctx,
+    );
     expect(String(planned.probe?.cmd)).toBe(
       `d=${DIR}; p=/home/ecsc.tar; if [ -e "$d/existed" ]; then printf 'existed=%s\\n' "$(cat "$d/existed")"; fi; printf 'path=%s\\n' "$p"; [ -f "$p" ] || exit 1; h=$(sha256sum < "$p") || exit 2; [ "\${h%% *}" = ${SHA} ]`,
     );
@@ -32,7 +40,9 @@ describe('file.upload', () => {
   it('keeps a hostile destination one quoted word', () => {
     const dest = "/home/a b'; touch /tmp/pwned";
     const [action] = fileUpload.plan(fileUpload.params.parse({ src: 'x', dest }), ctx).actions;
-    expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(`p='/home/a b'\\''; touch /tmp/pwned';`);
+    expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(
+      `p='/home/a b'\\''; touch /tmp/pwned';`,
+    );
   });
 
   it('undoes from the recorded outputs: restore, remove, or nothing', () => {
@@ -40,7 +50,9 @@ describe('file.upload', () => {
     expect(commandsOf(fileUpload.compensate!(p, { existed: '1', path: '/home/ecsc.tar' }, ctx))).toEqual([
       `d=${DIR}; p=/home/ecsc.tar; cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
     ]);
-    expect(commandsOf(fileUpload.compensate!(p, { existed: '0' }, ctx))).toEqual(['p=/home/ecsc.tar; rm -f -- "$p"']);
+    expect(commandsOf(fileUpload.compensate!(p, { existed: '0' }, ctx))).toEqual([
+      'p=/home/ecsc.tar; rm -f -- "$p"',
+    ]);
     expect(fileUpload.compensate!(p, {}, ctx)).toEqual([]);
   });
 
@@ -60,7 +72,11 @@ describe('file.upload, for real', () => {
     writeFileSync(dest, 'old\n');
     chmodSync(dest, 0o640);
     const sha = createHash('sha256').update('new\n').digest('hex');
-    const c = testContext({ runDir: `${t.path}/run`, controllerDir: t.path, localSha256: { [`${t.path}/new.conf`]: sha } });
+    const c = testContext({
+      runDir: `${t.path}/run`,
+      controllerDir: t.path,
+      localSha256: { [`${t.path}/new.conf`]: sha },
+    });
     const p = fileUpload.params.parse({ src: 'new.conf', dest });
     const planned = fileUpload.plan(p, c);
     const saved = runActionsForReal(planned.actions.slice(0, 1));
@@ -91,7 +107,9 @@ describe('file.upload, for real', () => {
   it('refuses a directory as destination', () => {
     t = tempDir();
     const c = testContext({ runDir: `${t.path}/run` });
-    const run = runActionsForReal(fileUpload.plan(fileUpload.params.parse({ src: 'x', dest: t.path }), c).actions.slice(0, 1));
+    const run = runActionsForReal(
+      fileUpload.plan(fileUpload.params.parse({ src: 'x', dest: t.path }), c).actions.slice(0, 1),
+    );
     expect(run.ok).toBe(false);
     expect(run.last?.stderr).toContain('is a directory; expected the path of a file');
   });

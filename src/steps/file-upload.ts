@@ -7,7 +7,9 @@ import { printSaved, replaceablePath, saveExisting, stepDir, undoReplace } from 
 const params = z
   .object({
     src: z.string().min(1).describe('file on the controller, relative to the runbook folder or absolute'),
-    dest: replaceablePath.describe('absolute path of the file on the host; an existing file there is kept for the undo'),
+    dest: replaceablePath.describe(
+      'absolute path of the file on the host; an existing file there is kept for the undo',
+    ),
     mode: z
       .string()
       .regex(/^[0-7]{3,4}$/, "expected an octal mode like '0644'")

@@ -126,6 +126,8 @@ export function isReadOnly<P>(kind: StepKind<P>, params: P): boolean {
 }
 
 /** Helper so each kind file keeps its param type inferred. */
-export function defineKind<S extends z.ZodType>(kind: StepKind<z.output<S>> & { params: S }): StepKind<z.output<S>> {
+export function defineKind<S extends z.ZodType>(
+  kind: StepKind<z.output<S>> & { params: S },
+): StepKind<z.output<S>> {
   return kind;
 }

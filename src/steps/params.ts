@@ -15,7 +15,10 @@ export const word = z
   .meta({ type: 'string' });
 
 /** An author-written shell script (`command:`); expanded template values in it are quoted. See `script()` in src/shell. */
-export const scriptText = word.meta({ type: 'string', description: 'a shell script; {{ }} values are inserted quoted' });
+export const scriptText = word.meta({
+  type: 'string',
+  description: 'a shell script; {{ }} values are inserted quoted',
+});
 
 /** A duration such as `30s`, `5m`, `1h30m`, or a number of milliseconds. */
 export const duration = z
@@ -32,13 +35,14 @@ export const duration = z
 
 /** A signal by name or number: TERM, SIGKILL, 9, 15. Normalised to the name without SIG. */
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15 };
-export const signal = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const text = String(v).toUpperCase().replace(/^SIG/, '');
-    if (text in SIGNALS) return text;
-    const byNumber = Object.entries(SIGNALS).find(([, n]) => String(n) === text);
-    if (byNumber) return byNumber[0];
-    ctx.addIssue({ code: 'custom', message: `unknown signal "${v}": expected one of ${Object.keys(SIGNALS).join(', ')} or their numbers` });
-    return z.NEVER;
+export const signal = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const text = String(v).toUpperCase().replace(/^SIG/, '');
+  if (text in SIGNALS) return text;
+  const byNumber = Object.entries(SIGNALS).find(([, n]) => String(n) === text);
+  if (byNumber) return byNumber[0];
+  ctx.addIssue({
+    code: 'custom',
+    message: `unknown signal "${v}": expected one of ${Object.keys(SIGNALS).join(', ')} or their numbers`,
   });
+  return z.NEVER;
+});

@@ -16,7 +16,7 @@ import { scriptEnv, shortSleep } from './support.js';
  * - `start_of PID`: prints its start time;
  * - `ours PID`: PID is this shell, one of its ancestors (whose command line may hold the very
  *   pattern being searched) or one of its descendants (the `$(...)` subshells).
- * Then `$anc` is filled with this shell's ancestors.
+ * Then `$anc` is filled with this shell's ancestors. Example: `sh`${PROC_FUNCTIONS}\nlive 1 && echo up``.
  */
 export const PROC_FUNCTIONS: Command = raw(
   [
@@ -48,13 +48,13 @@ export function findByPidfile(pidfile: Word, user?: string): Command {
   return sh`c=$(head -n 1 -- ${pidfile} 2>/dev/null | tr -d ' \\t\\r'); hits=; n=0; case $c in (''|*[!0-9]*) ;; (*) if ! ours "$c" && live "$c"${userCheck}; then hits=" $c"; n=1; fi;; esac`;
 }
 
-/** Shell lines listing `$hits` as `pid user command` on stderr. */
+/** Shell listing `$hits` on stderr, one `pid user command` line each, e.g. ` 4242 root java -jar ecsc.jar`. */
 export const LIST_HITS = raw(`for c in $hits; do ps -o pid=,user=,args= -p "$c"; done >&2`);
 
 /**
  * Stops `"$pid"` (start time `"$st"`): sends `signal`, waits at least `graceSeconds` (whole
  * seconds of the host clock, so up to one more), then KILL (no grace with KILL), and fails if
- * it outlives KILL by 10 s. Needs PROC_FUNCTIONS.
+ * it outlives KILL by 10 s. Needs PROC_FUNCTIONS. Example: `stopPid('process.stop', 'TERM', 30)`.
  */
 export function stopPid(kind: string, signal: string, graceSeconds: number): Command {
   const grace =
@@ -68,6 +68,7 @@ export function stopPid(kind: string, signal: string, graceSeconds: number): Com
  * Starts `script` detached so it survives the SSH session: own session (`setsid`), stdin from
  * /dev/null, output appended to `log`. The session leader writes its pid (= the session id) to
  * `pidFile`. cwd and env are set up in the foreground (a background list gets no stdin for secrets).
+ * Example: `launchDetached({ script: sh`sh startup.sh`, cwd: '/home/schedule', log: '/dev/null', pidFile: '/var/tmp/x/pid' })`.
  */
 export function launchDetached(opts: {
   script: Command;
@@ -83,7 +84,7 @@ export function launchDetached(opts: {
   return stdin === undefined ? { cmd } : { cmd, stdin };
 }
 
-/** `session_live SID [pgrep options]`: a live (non-zombie) process of session SID exists (matching the options). Needs PROC_FUNCTIONS. */
+/** `session_live SID [pgrep options]`: a live (non-zombie) process of session SID exists (matching the options), e.g. `session_live "$sid" -f -- java`. Needs PROC_FUNCTIONS. */
 export const SESSION_LIVE: Command = raw(
   `session_live() { z=$1; shift; for c in $(pgrep -s "$z" "$@"); do if live "$c"; then return 0; fi; done; return 1; }`,
 );
@@ -91,7 +92,7 @@ export const SESSION_LIVE: Command = raw(
 /**
  * Stops every live process of session `"$sid"`: TERM, then KILL after `graceSeconds`. With
  * `match`, a session running nothing that matches is left alone (its id may have been reused).
- * Needs PROC_FUNCTIONS and SESSION_LIVE.
+ * Needs PROC_FUNCTIONS and SESSION_LIVE. Example: `sh`sid=4242\n${PROC_FUNCTIONS}\n${SESSION_LIVE}\n${stopSession('process.start', 30)}``.
  */
 export function stopSession(kind: string, graceSeconds: number, match?: string): Command {
   const guard =

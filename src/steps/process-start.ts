@@ -20,14 +20,20 @@ const params = z
     // The bare `scriptText` schema: compile recognises script fields by identity (see shell.run).
     command: scriptText,
     cwd: hostPath.optional().describe('absolute folder to start it in'),
-    log: hostPath.optional().describe('absolute path of the file that gets its stdout and stderr, appended (default /dev/null)'),
-    env: envVars.optional().describe('environment variables; values holding secrets are passed on stdin, never in argv'),
+    log: hostPath
+      .optional()
+      .describe('absolute path of the file that gets its stdout and stderr, appended (default /dev/null)'),
+    env: envVars
+      .optional()
+      .describe('environment variables; values holding secrets are passed on stdin, never in argv'),
     match: hostRegex
       .optional()
       .describe(
         'POSIX extended regex over full command lines that recognises it running: the probe, a refusal to start a second instance, and a guard for the undo',
       ),
-    grace: duration.prefault('30s').describe('for the undo: how long to wait after TERM before KILL (default 30s)'),
+    grace: duration
+      .prefault('30s')
+      .describe('for the undo: how long to wait after TERM before KILL (default 30s)'),
   })
   .strict()
   .refine((p) => !holdsSecret(p.command), {
@@ -70,7 +76,13 @@ export const processStart = defineKind({
   plan(p, ctx) {
     const dir = stepDir(ctx);
     const pidFile = `${dir}/pid`;
-    const { cmd: launch, stdin } = launchDetached({ script: script(p.command), cwd: p.cwd, env: p.env, log: p.log ?? '/dev/null', pidFile });
+    const { cmd: launch, stdin } = launchDetached({
+      script: script(p.command),
+      cwd: p.cwd,
+      env: p.env,
+      log: p.log ?? '/dev/null',
+      pidFile,
+    });
     const running =
       p.match === undefined
         ? raw('')
@@ -82,17 +94,28 @@ if [ -s "$d/pid" ] && session_live "$(cat "$d/pid")"; then printf '%s: nothing t
 ${running}${launch}
 i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done; if [ ! -s "$d/pid" ]; then printf '%s: the command did not start within 5s\\n' ${KIND} >&2; exit 1; fi; printf 'pid=%s\\n' "$(cat "$d/pid")"`;
     return {
-      actions: [{ type: 'exec', cmd: stdin === undefined ? cmd : cmd.withStdin(stdin), capture: { keyValues: true }, description: 'start detached' }],
+      actions: [
+        {
+          type: 'exec',
+          cmd: stdin === undefined ? cmd : cmd.withStdin(stdin),
+          capture: { keyValues: true },
+          description: 'start detached',
+        },
+      ],
       probe: probe(p, dir),
     };
   },
-  compensate(p, outputs) {
+  compensate(p, outputs, ctx) {
     const pid = recorded(outputs, 'pid');
-    if (pid === undefined) return [];
+    // Without a recorded pid (the step failed before recording it) the pid file in the step folder decides.
+    const sid =
+      pid !== undefined
+        ? sh`sid=${pid}`
+        : sh`sid=$(cat ${`${stepDir(ctx)}/pid`} 2>/dev/null); if [ -z "$sid" ]; then printf '%s undo: this step started nothing\\n' ${KIND} >&2; exit 0; fi`;
     return [
       {
         type: 'exec',
-        cmd: sh`sid=${pid}
+        cmd: sh`${sid}
 ${PROC_FUNCTIONS}
 ${SESSION_LIVE}
 ${stopSession(KIND, graceSeconds(p.grace), p.match)}`,

@@ -21,7 +21,11 @@ const WAIT_GONE = `end=$(($(date +%s) + 10)); while alive "$pid" "$st" && [ "$(d
 
 describe('process.stop', () => {
   it('finds exactly one process by full command line and kills it (KILL: no grace)', () => {
-    const p = processStop.params.parse({ match: TOMCAT, signal: 9, restart: '/home/apache-tomcat-7.0.67/bin/startup.sh' });
+    const p = processStop.params.parse({
+      match: TOMCAT,
+      signal: 9,
+      restart: '/home/apache-tomcat-7.0.67/bin/startup.sh',
+    });
     const planned = processStop.plan(p, ctx);
     expect(commandsOf(planned.actions)).toEqual([
       `d=${DIR}; mkdir -p -- "$d" || exit 2
@@ -59,29 +63,57 @@ ${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
   });
 
   it('keeps a hostile regex one quoted word', () => {
-    const [action] = processStop.plan(processStop.params.parse({ match: "x'; touch /tmp/pwned" }), ctx).actions;
-    expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(`pids=$(pgrep -f -- 'x'\\''; touch /tmp/pwned');`);
+    const [action] = processStop.plan(
+      processStop.params.parse({ match: "x'; touch /tmp/pwned" }),
+      ctx,
+    ).actions;
+    expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(
+      `pids=$(pgrep -f -- 'x'\\''; touch /tmp/pwned');`,
+    );
   });
 
   it('undoes by running restart detached, then waits until it runs again', () => {
-    const p = processStop.params.parse({ match: TOMCAT, restart: 'bin/startup.sh', cwd: '/home/apache-tomcat-7.0.67' });
+    const p = processStop.params.parse({
+      match: TOMCAT,
+      restart: 'bin/startup.sh',
+      cwd: '/home/apache-tomcat-7.0.67',
+    });
     const undo = processStop.compensate!(p, { pid: '4242', command: 'java ...' }, ctx);
+    const launch = `rm -f -- ${DIR}/restart.pid; cd /home/apache-tomcat-7.0.67 || exit 2; setsid sh -c 'echo "$$" > ${DIR}/restart.pid; bin/startup.sh' < /dev/null >> ${DIR}/restart.log 2>&1 &`;
+    const alreadyRuns = `if [ "$n" -ge 1 ]; then printf '%s undo: it already runs again (pid%s); not starting another\\n' process.stop "$hits" >&2; exit 0; fi`;
     expect(commandsOf(undo)).toEqual([
-      `rm -f -- ${DIR}/restart.pid; cd /home/apache-tomcat-7.0.67 || exit 2; setsid sh -c 'echo "$$" > ${DIR}/restart.pid; bin/startup.sh' < /dev/null >> ${DIR}/restart.log 2>&1 &`,
+      `d=${DIR}\n${FUNCTIONS}\n${FIND_TOMCAT}; ${alreadyRuns}\n${launch}`,
       'wait',
     ]);
     const wait = undo[1] as Action;
     expect(wait.type === 'wait' && wait.condition.kind === 'command' && String(wait.condition.cmd)).toBe(
-      `${FUNCTIONS}\n${FIND_TOMCAT}; tail -n 2 ${DIR}/restart.log 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
+      `d=${DIR}\n${FUNCTIONS}\n${FIND_TOMCAT}; tail -n 2 ${DIR}/restart.log 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
     );
+    // Nothing stopped (missingOk), or no restart script: nothing to undo.
     expect(processStop.compensate!(p, { pid: '' }, ctx)).toEqual([]);
-    expect(processStop.compensate!(p, {}, ctx)).toEqual([]);
-    expect(processStop.compensate!(processStop.params.parse({ match: TOMCAT }), { pid: '4242' }, ctx)).toEqual([]);
+    expect(
+      processStop.compensate!(processStop.params.parse({ match: TOMCAT }), { pid: '4242' }, ctx),
+    ).toEqual([]);
+    // No outputs (the step failed before recording them): the step folder on the host decides.
+    const unknown = processStop.compensate!(p, {}, ctx);
+    const stoppedNothing = `if [ ! -s "$d/pid" ]; then echo 'process.stop undo: this step stopped nothing; nothing to start' >&2; exit 0; fi`;
+    expect(commandsOf(unknown)).toEqual([
+      `d=${DIR}\n${stoppedNothing}\n${FUNCTIONS}\n${FIND_TOMCAT}; ${alreadyRuns}\n${launch}`,
+      'wait',
+    ]);
+    const unknownWait = unknown[1] as Action;
+    expect(
+      unknownWait.type === 'wait' &&
+        unknownWait.condition.kind === 'command' &&
+        String(unknownWait.condition.cmd),
+    ).toMatch(/^d=\S+\nif \[ ! -s "\$d\/pid" \]; then exit 0; fi\nstat_of/);
   });
 
   it('validates its params', () => {
     expect(() => processStop.params.parse({})).toThrow(/exactly one of pidfile and match/);
-    expect(() => processStop.params.parse({ match: 'x', pidfile: '/x' })).toThrow(/exactly one of pidfile and match/);
+    expect(() => processStop.params.parse({ match: 'x', pidfile: '/x' })).toThrow(
+      /exactly one of pidfile and match/,
+    );
     expect(() => processStop.params.parse({ match: 'java \\d+' })).toThrow(/POSIX extended/);
     expect(() => processStop.params.parse({ match: 'x', signal: 'STOPP' })).toThrow(/unknown signal/);
     const p = processStop.params.parse({ match: 'x' });
@@ -133,7 +165,10 @@ describe('process.stop, for real', () => {
     const tag = uniqueTag();
     const child = startSleep(tag);
     const c = testContext({ runDir: `${t.path}/run` });
-    const planned = processStop.plan(processStop.params.parse({ match: `^sleep ${tag.replace('.', '\\.')}$` }), c);
+    const planned = processStop.plan(
+      processStop.params.parse({ match: `^sleep ${tag.replace('.', '\\.')}$` }),
+      c,
+    );
     expect(runForReal(planned.probe!.cmd).code).toBe(1);
     const run = runActionsForReal(planned.actions);
     expect(run.last?.stderr).toBe('');
@@ -154,7 +189,9 @@ describe('process.stop, for real', () => {
     expect(run.ok).toBe(false);
     expect(run.last?.stderr).toContain('no process matches /cutover-selftest.marker/; expected exactly one');
     const ok = processStop.params.parse({ match: 'cutover-selftest.marker', missingOk: true });
-    const accepted = runActionsForReal(processStop.plan(ok, testContext({ runDir: `${t.path}/run2` })).actions);
+    const accepted = runActionsForReal(
+      processStop.plan(ok, testContext({ runDir: `${t.path}/run2` })).actions,
+    );
     expect(accepted.ok).toBe(true);
     expect(accepted.outputs).toEqual({ pid: '' });
     expect(processStop.compensate!(ok, accepted.outputs, ctx)).toEqual([]);
@@ -184,7 +221,8 @@ describe('process.stop, for real', () => {
     const run = runActionsForReal(processStop.plan(p, c).actions);
     expect(run.ok).toBe(true);
     const [launch, wait] = processStop.compensate!(p, run.outputs, c);
-    if (launch?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command') throw new Error('unexpected undo');
+    if (launch?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command')
+      throw new Error('unexpected undo');
     expect(runForReal(launch.cmd).code).toBe(0);
     const deadline = Date.now() + 10_000;
     let polled = runForReal(wait.condition.cmd);
@@ -197,5 +235,28 @@ describe('process.stop, for real', () => {
     expect(isRunning(restarted)).toBe(true);
     process.kill(restarted, 'SIGKILL');
     expect(existsSync(`${t.path}/run/upgrade_step_web/restart.log`)).toBe(true);
+  });
+
+  it('restarts from the step folder when the outputs were lost, and never starts a second one', async () => {
+    t = tempDir();
+    const tag = uniqueTag();
+    const pattern = `^sleep ${tag.replace('.', '\\.')}$`;
+    const c = testContext({ runDir: `${t.path}/run` });
+    startSleep(tag);
+    const p = processStop.params.parse({ match: pattern, restart: `exec sleep ${tag}` });
+    expect(runActionsForReal(processStop.plan(p, c).actions).ok).toBe(true);
+    const [launch, wait] = processStop.compensate!(p, {}, c);
+    if (launch?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command')
+      throw new Error('unexpected undo');
+    expect(runForReal(launch.cmd).code).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (runForReal(wait.condition.cmd).code !== 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const restarted = Number(readFileSync(`${t.path}/run/upgrade_step_web/restart.pid`, 'utf8'));
+    expect(isRunning(restarted)).toBe(true);
+    const again = runForReal(launch.cmd);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`it already runs again (pid ${restarted}); not starting another`);
+    process.kill(restarted, 'SIGKILL');
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Command, script, sh } from '../shell/command.js';
+import { type Command, raw, script, sh } from '../shell/command.js';
 import { concat } from '../shell/word.js';
 import { type Action, defineKind } from './kind.js';
 import { duration, scriptText, signal } from './params.js';
@@ -12,7 +12,7 @@ import {
   PROC_FUNCTIONS,
   stopPid,
 } from './process-shell.js';
-import { hostPath, hostRegex, recorded, stepDir } from './support.js';
+import { hostPath, hostRegex, stepDir } from './support.js';
 
 const KIND = 'process.stop';
 
@@ -29,12 +29,21 @@ const params = z
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'expected a user name or uid')
       .optional()
       .describe('only processes run by this user (effective user)'),
-    signal: signal.prefault('TERM').describe('first signal: TERM (default), INT, HUP, QUIT, KILL, ... or its number'),
-    grace: duration.prefault('30s').describe('how long to wait after the first signal before KILL (default 30s; none with KILL)'),
-    missingOk: z.boolean().default(false).describe('succeed when no process matches (default false: that is an error)'),
+    signal: signal
+      .prefault('TERM')
+      .describe('first signal: TERM (default), INT, HUP, QUIT, KILL, ... or its number'),
+    grace: duration
+      .prefault('30s')
+      .describe('how long to wait after the first signal before KILL (default 30s; none with KILL)'),
+    missingOk: z
+      .boolean()
+      .default(false)
+      .describe('succeed when no process matches (default false: that is an error)'),
     restart: scriptText
       .optional()
-      .describe("how to start it again, e.g. '/home/apache-tomcat-7.0.67/bin/startup.sh': the compensation runs it detached"),
+      .describe(
+        "how to start it again, e.g. '/home/apache-tomcat-7.0.67/bin/startup.sh': the compensation runs it detached",
+      ),
     cwd: hostPath.optional().describe('absolute folder to run the restart script in'),
   })
   .strict()
@@ -90,15 +99,34 @@ ${finder(p)}; [ "$n" -eq 0 ] || exit 1`,
     };
   },
   compensate(p, outputs, ctx) {
-    if (p.restart === undefined || recorded(outputs, 'pid') === undefined) return [];
+    const pid = outputs.pid;
+    // pid '' = nothing was stopped (missingOk). No pid at all = the step failed before recording
+    // outputs (e.g. timed out while the process was dying): then the host's step folder decides.
+    if (p.restart === undefined || pid === '') return [];
     const dir = stepDir(ctx);
     const log = `${dir}/restart.log`;
-    const { cmd } = launchDetached({ script: script(p.restart), cwd: p.cwd, log, pidFile: `${dir}/restart.pid` });
+    const { cmd: launch } = launchDetached({
+      script: script(p.restart),
+      cwd: p.cwd,
+      log,
+      pidFile: `${dir}/restart.pid`,
+    });
+    const known = pid !== undefined;
+    const stoppedNothing = known
+      ? raw('')
+      : raw(
+          `if [ ! -s "$d/pid" ]; then echo 'process.stop undo: this step stopped nothing; nothing to start' >&2; exit 0; fi\n`,
+        );
+    const cmd = sh`d=${dir}
+${stoppedNothing}${PROC_FUNCTIONS}
+${finder(p)}; if [ "$n" -ge 1 ]; then printf '%s undo: it already runs again (pid%s); not starting another\\n' ${KIND} "$hits" >&2; exit 0; fi
+${launch}`;
     const running: Action = {
       type: 'wait',
       condition: {
         kind: 'command',
-        cmd: sh`${PROC_FUNCTIONS}
+        cmd: sh`d=${dir}
+${known ? raw('') : raw('if [ ! -s "$d/pid" ]; then exit 0; fi\n')}${PROC_FUNCTIONS}
 ${finder(p)}; tail -n 2 ${log} 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
         description: `${String(selection(p))} to run again`,
       },

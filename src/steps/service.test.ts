@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Action } from './kind.js';
 import { serviceRestart, serviceStart, serviceStop } from './service.js';
@@ -10,7 +12,9 @@ const unit = { unit: 'comindwarecmw' };
 const save = (verb: string) =>
   `d=${DIR}; mkdir -p -- "$d" || exit 2; if [ ! -e "$d/before" ]; then s=$(systemctl is-active comindwarecmw); if [ -z "$s" ]; then printf 'service.%s: cannot read the state of %s (systemctl is-active printed nothing)\\n' ${verb} comindwarecmw >&2; exit 2; fi; printf '%s\\n' "$s" > "$d/before"; fi; printf 'before=%s\\n' "$(cat "$d/before")"`;
 const waitCommand = (a: Action | undefined) =>
-  a?.type === 'wait' && a.condition.kind === 'command' ? `${String(a.condition.cmd)} (${a.condition.description})` : a?.type;
+  a?.type === 'wait' && a.condition.kind === 'command'
+    ? `${String(a.condition.cmd)} (${a.condition.description})`
+    : a?.type;
 const STOPPED_WAIT = `s=$(systemctl is-active comindwarecmw); echo "$s"; [ "$s" = inactive ] || [ "$s" = failed ] (comindwarecmw to be stopped (inactive or failed))`;
 const ACTIVE_WAIT = 'systemctl is-active comindwarecmw (comindwarecmw to be active)';
 
@@ -51,7 +55,10 @@ describe('service.stop|start|restart', () => {
     expect(commandsOf(stopAgain)).toEqual(['systemctl stop comindwarecmw', 'wait']);
     expect(waitCommand(stopAgain[1])).toBe(STOPPED_WAIT);
     expect(serviceStart.compensate!(p, { before: 'active' }, ctx)).toEqual([]);
-    expect(commandsOf(serviceRestart.compensate!(p, { before: 'failed' }, ctx))).toEqual(['systemctl stop comindwarecmw', 'wait']);
+    expect(commandsOf(serviceRestart.compensate!(p, { before: 'failed' }, ctx))).toEqual([
+      'systemctl stop comindwarecmw',
+      'wait',
+    ]);
     expect(serviceRestart.compensate!(p, { before: 'active' }, ctx)).toEqual([]);
     expect(serviceRestart.compensate!(p, {}, ctx)).toEqual([]);
   });
@@ -59,7 +66,9 @@ describe('service.stop|start|restart', () => {
   it('refuses unit names that are not unit names', () => {
     expect(() => serviceStop.params.parse({ unit: "nginx'; touch /tmp/pwned" })).toThrow(/systemd unit name/);
     expect(() => serviceStop.params.parse({ unit: '--all' })).toThrow(/systemd unit name/);
-    expect(serviceStop.params.parse({ unit: 'apigateway-cmw@1.service' }).unit).toBe('apigateway-cmw@1.service');
+    expect(serviceStop.params.parse({ unit: 'apigateway-cmw@1.service' }).unit).toBe(
+      'apigateway-cmw@1.service',
+    );
   });
 });
 
@@ -78,9 +87,17 @@ describe('service.*, for real with a systemctl stand-in', () => {
     chmodSync(`${t.path}/bin/systemctl`, 0o755);
     writeFileSync(`${t.path}/state`, 'active\n');
     const env = { PATH: `${t.path}/bin:${process.env.PATH}` };
-    const planned = serviceStop.plan(serviceStop.params.parse(unit), testContext({ runDir: `${t.path}/run` }));
+    const planned = serviceStop.plan(
+      serviceStop.params.parse(unit),
+      testContext({ runDir: `${t.path}/run` }),
+    );
     const [save, stop, wait] = planned.actions;
-    if (save?.type !== 'exec' || stop?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command') {
+    if (
+      save?.type !== 'exec' ||
+      stop?.type !== 'exec' ||
+      wait?.type !== 'wait' ||
+      wait.condition.kind !== 'command'
+    ) {
       throw new Error('unexpected actions');
     }
     expect(runForReal(planned.probe!.cmd, env).code).toBe(1);
@@ -96,3 +113,74 @@ describe('service.*, for real with a systemctl stand-in', () => {
     expect(runForReal(planned.probe!.cmd, env).code).toBe(2);
   });
 });
+
+describe.runIf(process.getuid?.() === 0)(
+  'service.stop and its undo, for real against the lab systemctl',
+  () => {
+    let t: ReturnType<typeof tempDir> | undefined;
+    afterEach(() => t?.remove());
+
+    it('stops a running unit, waits, probes done, and the undo starts it again', () => {
+      t = tempDir();
+      const c = testContext({ runDir: `${t.path}/run` });
+      const p = serviceStop.params.parse({ unit: 'demo' });
+      const planned = serviceStop.plan(p, c);
+      const [save, stop, wait] = planned.actions;
+      const [start, waitActive] = serviceStop.compensate!(p, { before: 'active' }, c);
+      const write = (name: string, action: Action | undefined) => {
+        const cmd =
+          action?.type === 'exec'
+            ? action.cmd
+            : action?.type === 'wait' && action.condition.kind === 'command'
+              ? action.condition.cmd
+              : undefined;
+        if (!cmd) throw new Error(`no command for ${name}`);
+        writeFileSync(`${t!.path}/${name}.sh`, cmd.render('exec'));
+      };
+      write('save', save);
+      write('stop', stop);
+      write('wait', wait);
+      write('start', start);
+      write('waitActive', waitActive);
+      writeFileSync(`${t.path}/probe.sh`, planned.probe!.cmd.render('exec'));
+      const run = (name: string) => `sh ${t!.path}/${name}.sh; echo "${name} rc=$?"`;
+      const poll = (name: string) =>
+        `i=0; until sh ${t!.path}/${name}.sh >/dev/null; do i=$((i + 1)); if [ $i -ge 100 ]; then break; fi; sleep 0.1; done; echo "${name} polls=$i"`;
+      // A private mount namespace gives the lab's systemctl stand-in its own unit and state folders.
+      const scriptText = [
+        'mount -t tmpfs tmpfs /etc/systemd/system && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/log || exit 99',
+        "printf '[Service]\\nExecStart=sleep 1000\\n' > /etc/systemd/system/demo.service",
+        `export PATH=${fileURLToPath(new URL('../../lab/bin', import.meta.url))}:$PATH`,
+        'systemctl start demo',
+        run('probe'),
+        run('save'),
+        run('stop'),
+        poll('wait'),
+        run('probe'),
+        run('save'),
+        run('start'),
+        poll('waitActive'),
+        'systemctl is-active demo; systemctl stop demo',
+      ].join('\n');
+      const res = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', scriptText], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(res.stderr).toBe('');
+      expect(res.stdout.split('\n').filter(Boolean)).toEqual([
+        'probe rc=1',
+        'before=active',
+        'save rc=0',
+        'stop rc=0',
+        expect.stringMatching(/^wait polls=\d$/),
+        'before=active',
+        'probe rc=0',
+        'before=active',
+        'save rc=0',
+        'start rc=0',
+        expect.stringMatching(/^waitActive polls=\d$/),
+        'active',
+      ]);
+    });
+  },
+);

@@ -10,9 +10,12 @@ const UNIT = /^[A-Za-z0-9@_:.\\-]+$/;
 const params = z
   .object({
     unit: word
-      .refine((w) => isStatic(w) && !holdsSecret(w) && UNIT.test(staticValue(w)) && !staticValue(w).startsWith('-'), {
-        message: 'expected a systemd unit name such as comindwarecmw or nginx.service',
-      })
+      .refine(
+        (w) => isStatic(w) && !holdsSecret(w) && UNIT.test(staticValue(w)) && !staticValue(w).startsWith('-'),
+        {
+          message: 'expected a systemd unit name such as comindwarecmw or nginx.service',
+        },
+      )
       .meta({ type: 'string' })
       .describe('systemd unit, e.g. apigateway{{ params.instance }}'),
   })
@@ -41,7 +44,11 @@ function waitStopped(unit: Word): Action {
 function waitActive(unit: Word): Action {
   return {
     type: 'wait',
-    condition: { kind: 'command', cmd: sh`systemctl is-active ${unit}`, description: `${String(unit)} to be active` },
+    condition: {
+      kind: 'command',
+      cmd: sh`systemctl is-active ${unit}`,
+      description: `${String(unit)} to be active`,
+    },
   };
 }
 
@@ -72,7 +79,12 @@ function serviceKind(verb: Verb, summary: string): StepKind<Params> {
       const check = probe(verb, p.unit, dir);
       return {
         actions: [
-          { type: 'exec', cmd: saveState(verb, p.unit, dir), capture: { keyValues: true }, description: 'record the state before' },
+          {
+            type: 'exec',
+            cmd: saveState(verb, p.unit, dir),
+            capture: { keyValues: true },
+            description: 'record the state before',
+          },
           { type: 'exec', cmd: sh`systemctl ${verb} ${p.unit}` },
           verb === 'stop' ? waitStopped(p.unit) : waitActive(p.unit),
         ],
@@ -84,9 +96,13 @@ function serviceKind(verb: Verb, summary: string): StepKind<Params> {
       if (before === undefined) return [];
       // Unknown words (not a systemd state) get the undo that restores the other state: safer than none.
       if (verb === 'stop') {
-        return STOPPED.has(before) ? [] : [{ type: 'exec', cmd: sh`systemctl start ${p.unit}` }, waitActive(p.unit)];
+        return STOPPED.has(before)
+          ? []
+          : [{ type: 'exec', cmd: sh`systemctl start ${p.unit}` }, waitActive(p.unit)];
       }
-      return RUNNING.has(before) ? [] : [{ type: 'exec', cmd: sh`systemctl stop ${p.unit}` }, waitStopped(p.unit)];
+      return RUNNING.has(before)
+        ? []
+        : [{ type: 'exec', cmd: sh`systemctl stop ${p.unit}` }, waitStopped(p.unit)];
     },
   });
 }

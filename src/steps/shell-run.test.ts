@@ -14,14 +14,20 @@ describe('shell.run', () => {
     const planned = plan({ command: 'bash version_install.sh\nbash version_list.sh' });
     expect(planned.actions).toHaveLength(1);
     const [action] = planned.actions;
-    expect(action?.type === 'exec' && String(action.cmd)).toBe('bash version_install.sh\nbash version_list.sh');
+    expect(action?.type === 'exec' && String(action.cmd)).toBe(
+      'bash version_install.sh\nbash version_list.sh',
+    );
     expect(planned.unpredictable).toBe('runs an arbitrary script');
     expect(planned.probe).toBeUndefined();
     expect(shellRun.compensate?.(shellRun.params.parse({ command: 'true' }), {}, ctx)).toEqual([]);
   });
 
   it('quotes expanded template values as one word', () => {
-    const command = new TemplatedWord(['bash instance_upgrade.sh -n=', new Expanded(evil), ' -vp=/var/www/.cmw_version/5.0']);
+    const command = new TemplatedWord([
+      'bash instance_upgrade.sh -n=',
+      new Expanded(evil),
+      ' -vp=/var/www/.cmw_version/5.0',
+    ]);
     const [action] = plan({ command }).actions;
     expect(action?.type === 'exec' && action.cmd.render('exec')).toBe(
       `bash instance_upgrade.sh -n='x'\\''; touch /tmp/pwned' -vp=/var/www/.cmw_version/5.0`,
@@ -67,7 +73,9 @@ describe('shell.run', () => {
       `cd /tmp && IFS= read -r TOKEN && export TOKEN && if {\nid cmw\n} >/dev/null; then echo 'shell.run: nothing to do: the unless check passed' >&2; else\nmkdir -p /var/tmp/cutover/r1/upgrade_step_web && : > /var/tmp/cutover/r1/upgrade_step_web/applied || exit 2\nuseradd cmw\nfi <<< <secret:token>'\n'`,
     );
     // The probe gets no stdin: cwd and plain env only.
-    expect(String(planned.probe?.cmd)).toBe('cd /tmp && if {\nid cmw\n} >/dev/null; then true; else false; fi');
+    expect(String(planned.probe?.cmd)).toBe(
+      'cd /tmp && if {\nid cmw\n} >/dev/null; then true; else false; fi',
+    );
     const [undo] = shellRun.compensate?.(p, {}, ctx) ?? [];
     expect(undo?.type === 'exec' && String(undo.cmd)).toBe(
       `cd /tmp && IFS= read -r TOKEN && export TOKEN && if [ -e /var/tmp/cutover/r1/upgrade_step_web/applied ]; then\nuserdel cmw\nelse echo 'shell.run: the script never ran on this host; nothing to undo' >&2; fi <<< <secret:token>'\n'`,
@@ -82,7 +90,9 @@ describe('shell.run', () => {
   it('refuses unknown params, relative paths and bad env names', () => {
     expect(() => shellRun.params.parse({ command: 'x', creats: '/a' })).toThrow(/creats/);
     expect(() => shellRun.params.parse({ command: 'x', cwd: 'scripts' })).toThrow(/absolute path/);
-    expect(() => shellRun.params.parse({ command: 'x', env: { 'A-B': '1' } })).toThrow(/environment variable name/);
+    expect(() => shellRun.params.parse({ command: 'x', env: { 'A-B': '1' } })).toThrow(
+      /environment variable name/,
+    );
   });
 });
 
@@ -93,7 +103,11 @@ describe('shell.run, for real', () => {
   it('keeps a hostile value one word and feeds secrets on stdin', () => {
     t = tempDir();
     const pwned = `${t.path}/pwned`;
-    const command = new TemplatedWord(['printf "%s|" ', new Expanded(`a b; touch ${pwned}`), '; printf "%s" "$PW"']);
+    const command = new TemplatedWord([
+      'printf "%s|" ',
+      new Expanded(`a b; touch ${pwned}`),
+      '; printf "%s" "$PW"',
+    ]);
     const [action] = plan({ command, cwd: t.path, env: { PW: new Secret('pw', "it's secret") } }).actions;
     if (action?.type !== 'exec') throw new Error('expected exec');
     const run = runForReal(action.cmd);
@@ -123,7 +137,11 @@ describe('shell.run, for real', () => {
   it('runs the undo after the script ran', () => {
     t = tempDir();
     const log = `${t.path}/log`;
-    const p = shellRun.params.parse({ command: `echo ran >> ${log}`, unless: 'false', undo: `echo undone >> ${log}` });
+    const p = shellRun.params.parse({
+      command: `echo ran >> ${log}`,
+      unless: 'false',
+      undo: `echo undone >> ${log}`,
+    });
     const c = testContext({ runDir: `${t.path}/run` });
     expect(runActionsForReal(shellRun.plan(p, c).actions).ok).toBe(true);
     expect(runActionsForReal(shellRun.compensate!(p, {}, c)).ok).toBe(true);

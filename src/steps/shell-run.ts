@@ -13,16 +13,24 @@ const params = z
     cwd: hostPath.optional().describe('absolute directory to run the script in'),
     env: envVars
       .optional()
-      .describe('environment variables for the script (and its undo); values holding secrets are passed on stdin, never in argv'),
+      .describe(
+        'environment variables for the script (and its undo); values holding secrets are passed on stdin, never in argv',
+      ),
     creates: hostPath
       .optional()
-      .describe('a path the script creates: when it exists the step is done and the script is not run (also the probe)'),
+      .describe(
+        'a path the script creates: when it exists the step is done and the script is not run (also the probe)',
+      ),
     unless: scriptText
       .optional()
-      .describe('a check script: when it exits 0 the step is done and the script is not run (also the probe)'),
+      .describe(
+        'a check script: when it exits 0 the step is done and the script is not run (also the probe)',
+      ),
     undo: scriptText
       .optional()
-      .describe('a script that reverses the effect: the compensation; runs with the same cwd and env, only if the script ran'),
+      .describe(
+        'a script that reverses the effect: the compensation; runs with the same cwd and env, only if the script ran',
+      ),
     okCodes: z
       .array(z.number().int().min(0).max(255))
       .min(1)
@@ -78,7 +86,8 @@ export const shellRun = defineKind({
     if (guard) {
       // With an undo, leave a mark that the script ran, so the undo never reverses work done by someone else.
       const dir = stepDir(ctx);
-      const mark = p.undo === undefined ? raw('') : sh`mkdir -p ${dir} && : > ${`${dir}/applied`} || exit 2\n`;
+      const mark =
+        p.undo === undefined ? raw('') : sh`mkdir -p ${dir} && : > ${`${dir}/applied`} || exit 2\n`;
       cmd = sh`${prefix}if ${guard}; then ${skipMessage(p)}; else\n${mark}${body}\nfi`;
     } else {
       cmd = inEnv(prefix, body);

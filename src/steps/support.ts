@@ -56,7 +56,8 @@ export function withoutTrailingSlash(w: Word): Word {
   return concat(...(parts as Word[]));
 }
 
-const ABSOLUTE = 'expected an absolute path on the host (starting with /); a relative path would depend on the SSH login directory';
+const ABSOLUTE =
+  'expected an absolute path on the host (starting with /); a relative path would depend on the SSH login directory';
 
 /** A path on the target host: a templated word that must be absolute. Example: `/home/ecsc_{{ host.date('%Y%m%d') }}`. */
 export const hostPath = word.refine(isAbsoluteWord, { message: ABSOLUTE }).meta({ type: 'string' });
@@ -73,7 +74,10 @@ export const jsRegex = z.string().superRefine((text, ctx) => {
   try {
     new RegExp(text);
   } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression /${text}/: ${(e as Error).message}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid regular expression /${text}/: ${(e as Error).message}`,
+    });
   }
 });
 
@@ -83,7 +87,8 @@ export const jsRegex = z.string().superRefine((text, ctx) => {
  */
 export const hostRegex = z.string().superRefine((text, ctx) => {
   if (text === '') ctx.addIssue({ code: 'custom', message: 'expected a non-empty regular expression' });
-  const js = /\\[dDpPkKbB]|\(\?/.exec(text);
+  // glibc's regex (pgrep) knows \w, \s and \b as GNU extensions, but reads \d as a plain d.
+  const js = /\\[dDpPk]|\(\?/.exec(text);
   if (js) {
     ctx.addIssue({
       code: 'custom',
@@ -94,20 +99,25 @@ export const hostRegex = z.string().superRefine((text, ctx) => {
   try {
     new RegExp(text);
   } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `invalid regular expression /${text}/: ${(e as Error).message}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid regular expression /${text}/: ${(e as Error).message}`,
+    });
   }
 });
 
 /** The name of a recorded output or variable. Example: `version`. */
-export const outputName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a name of letters, digits, _ . -');
+export const outputName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a name of letters, digits, _ . -');
 
-/** Environment variables for a script: name -> templated value (secrets allowed; they travel on stdin). */
+/** Environment variables for a script: name -> templated value (secrets allowed; they travel on stdin). Example: `{ JAVA_OPTS: '-Xmx2g' }`. */
 export const envVars = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits, _)'),
   word,
 );
 
-/** True when a word holds a secret part. */
+/** True when a word holds a secret part. Example: `holdsSecret(new Secret('pw', 'x'))` -> true. */
 export function holdsSecret(w: Word): boolean {
   return partsOf(w).some((p) => p instanceof Secret);
 }
@@ -117,7 +127,10 @@ export function holdsSecret(w: Word): boolean {
  * values read from stdin (so they are never in any process's argv). Example:
  * `scriptEnv({ cwd: '/srv', env: { A: '1', PW: secret } })` -> `cd /srv && export A=1 && IFS= read -r PW && export PW && ` with stdin `<secret>\n`.
  */
-export function scriptEnv(opts: { cwd?: Word | undefined; env?: Readonly<Record<string, Word>> | undefined }): {
+export function scriptEnv(opts: {
+  cwd?: Word | undefined;
+  env?: Readonly<Record<string, Word>> | undefined;
+}): {
   prefix: Command;
   /** The same steps joined with `&&`, without the trailing `&& `; undefined when there is nothing to set up. */
   setup?: Command;
@@ -148,7 +161,7 @@ function joinWith(cmds: Command[], sep: string): Command {
   return cmds.reduce((acc, c, i) => (i === 0 ? c : sh`${acc}${raw(sep)}${c}`), raw(''));
 }
 
-/** A recorded output, or undefined when it is missing or empty. */
+/** A recorded output, or undefined when it is missing or empty. Example: `recorded({ pid: '' }, 'pid')` -> undefined. */
 export function recorded(outputs: Readonly<Record<string, string>>, key: string): string | undefined {
   const value = outputs[key];
   return value === undefined || value === '' ? undefined : value;
@@ -159,10 +172,12 @@ export function recorded(outputs: Readonly<Record<string, string>>, key: string)
  * whose outputs feed the compensation on resume. Example: `printSaved('$d', ['existed'])`.
  */
 export function printSaved(keys: readonly string[]): Command {
-  return raw(keys.map((k) => `if [ -e "$d/${k}" ]; then printf '${k}=%s\\n' "$(cat "$d/${k}")"; fi`).join('; '));
+  return raw(
+    keys.map((k) => `if [ -e "$d/${k}" ]; then printf '${k}=%s\\n' "$(cat "$d/${k}")"; fi`).join('; '),
+  );
 }
 
-/** Shell that sleeps a fifth of a second where `sleep` takes fractions, else a second. */
+/** Shell that sleeps a fifth of a second where `sleep` takes fractions, else a second: `sleep 0.2 2>/dev/null || sleep 1`. */
 export const shortSleep = raw('sleep 0.2 2>/dev/null || sleep 1');
 
 /**
@@ -179,13 +194,20 @@ export function saveExisting(kind: string, path: Word, dir: string): Command {
  * (copy beside it, then rename over it) or remove the file the step created. `before` is shell
  * run first (it may use "$p"). [] when the step never recorded anything. Example: `undoReplace(outputs, '/home/ecsc.tar', dir)`.
  */
-export function undoReplace(outputs: Readonly<Record<string, string>>, path: Word, dir: string, before?: Command): Command[] {
+export function undoReplace(
+  outputs: Readonly<Record<string, string>>,
+  path: Word,
+  dir: string,
+  before?: Command,
+): Command[] {
   const existed = recorded(outputs, 'existed');
   if (existed === undefined) return [];
   const target = recorded(outputs, 'path') ?? path;
   const first = before ? sh`${before}; ` : raw('');
   if (existed === '0') return [sh`p=${target}; ${first}rm -f -- "$p"`];
-  return [sh`d=${dir}; p=${target}; ${first}cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`];
+  return [
+    sh`d=${dir}; p=${target}; ${first}cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
+  ];
 }
 
 /**

@@ -76,11 +76,16 @@ function keyValues(stdout: string): Record<string, string> {
 }
 
 /** Runs every exec action in order and stops at the first failure; returns the merged outputs and the last run. */
-export function runActionsForReal(actions: readonly Action[]): { ok: boolean; outputs: Record<string, string>; last?: RealRun } {
+export function runActionsForReal(actions: readonly Action[]): {
+  ok: boolean;
+  outputs: Record<string, string>;
+  last?: RealRun;
+} {
   const outputs: Record<string, string> = {};
   let last: RealRun | undefined;
   for (const action of actions) {
-    if (action.type !== 'exec') throw new Error(`runActionsForReal runs exec actions only, got ${action.type}`);
+    if (action.type !== 'exec')
+      throw new Error(`runActionsForReal runs exec actions only, got ${action.type}`);
     last = runForReal(action.cmd);
     if (!(action.okCodes ?? [0]).includes(last.code)) return { ok: false, outputs, last };
     if (action.capture && 'keyValues' in action.capture) Object.assign(outputs, last.outputs);

@@ -88,10 +88,21 @@ describe('treeChecksum, for real', () => {
     chmodSync(`${t.path}/b/locked`, 0o000);
     chmodSync(t.path, 0o755);
     // Root reads everything, so run it as nobody, who cannot enter the locked folder.
-    const res = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', treeChecksum(`${t.path}/b`).render('exec')], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const res = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'sh',
+        '-c',
+        treeChecksum(`${t.path}/b`).render('exec'),
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     chmodSync(`${t.path}/b/locked`, 0o755);
     expect(res.stderr).toMatch(/cannot checksum .*Permission denied/);
     expect(res.stdout).toBe('');

@@ -38,7 +38,14 @@ export async function planFixture(
   const redactor = new Redactor();
   for (const s of Object.values(secrets)) redactor.add(s);
   const input = { runbook, inventory, params: resolved, secrets };
-  return { dir, runbookFile, inventoryFile, plan: compile(input), redactor, scope: (h, n) => templateScope(input, h, n) };
+  return {
+    dir,
+    runbookFile,
+    inventoryFile,
+    plan: compile(input),
+    redactor,
+    scope: (h, n) => templateScope(input, h, n),
+  };
 }
 
 /** An inventory of `names` with addresses 10.9.0.1.. (never contacted: for the recording transport). */
@@ -46,7 +53,9 @@ export function fakeInventory(names: string[], roles: Record<string, string[]> =
   return [
     'cluster: test',
     'hosts:',
-    ...names.map((n, i) => `  ${n}: { address: 10.9.0.${i + 1}, roles: [${(roles[n] ?? ['app']).join(', ')}] }`),
+    ...names.map(
+      (n, i) => `  ${n}: { address: 10.9.0.${i + 1}, roles: [${(roles[n] ?? ['app']).join(', ')}] }`,
+    ),
     '',
   ].join('\n');
 }

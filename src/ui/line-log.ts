@@ -5,6 +5,8 @@ export interface LineLogOptions {
   color: boolean;
   /** Show command output lines (default true). */
   output?: boolean;
+  /** Show commands in full (default: cut to one screen line; the journal always has them whole). */
+  verbose?: boolean;
   /** Time zone for timestamps; UTC keeps snapshots stable. */
   utc?: boolean;
 }
@@ -27,11 +29,15 @@ export function formatEvent(e: JournalEvent, opts: LineLogOptions): string[] {
   const step = 'step' in e ? shortStep(e.step) : '';
   switch (e.type) {
     case 'run.started':
-      return [`${prefix('')}run ${e.run} started: ${e.steps.length} steps on ${e.hosts.length} hosts (plan ${e.planHash.slice(0, 12)})`];
+      return [
+        `${prefix('')}run ${e.run} started: ${e.steps.length} steps on ${e.hosts.length} hosts (plan ${e.planHash.slice(0, 12)})`,
+      ];
     case 'run.resumed':
       return [`${prefix('')}run ${e.run} resumed by ${e.operator}`];
     case 'run.finished':
-      return [`${prefix('')}run ${e.run} ${e.outcome === 'succeeded' ? c.green(e.outcome) : c.red(e.outcome)}${e.error ? `: ${e.error}` : ''}`];
+      return [
+        `${prefix('')}run ${e.run} ${e.outcome === 'succeeded' ? c.green(e.outcome) : c.red(e.outcome)}${e.error ? `: ${e.error}` : ''}`,
+      ];
     case 'preflight.started':
       return [`${prefix('')}preflight`];
     case 'preflight.finished':
@@ -43,11 +49,15 @@ export function formatEvent(e: JournalEvent, opts: LineLogOptions): string[] {
     case 'host.started':
       return [`${prefix(host)}${c.bold('started')} phase ${e.phase}`];
     case 'host.finished':
-      return [`${prefix(host)}${e.outcome === 'succeeded' ? c.green('done') : c.red(e.outcome)} phase ${e.phase}`];
+      return [
+        `${prefix(host)}${e.outcome === 'succeeded' ? c.green('done') : c.red(e.outcome)} phase ${e.phase}`,
+      ];
     case 'step.started':
       return [`${prefix(host)}▶ ${step} [${e.kind}]${e.attempt > 1 ? ` attempt ${e.attempt}` : ''}`];
-    case 'step.command':
-      return [`${prefix(host)}  ${c.dim(`$ ${e.command}`)}`];
+    case 'step.command': {
+      const text = opts.verbose ? e.command : oneLine(e.command, 110);
+      return [`${prefix(host)}  ${c.dim(`$ ${text}`)}`];
+    }
     case 'step.output':
       if (opts.output === false) return [];
       return e.text
@@ -59,7 +69,9 @@ export function formatEvent(e: JournalEvent, opts: LineLogOptions): string[] {
     case 'step.waiting':
       return [`${prefix(host)}  … ${e.lastLine ? `last: ${e.lastLine}` : `waiting for ${e.what}`}`];
     case 'step.succeeded':
-      return [`${prefix(host)}${c.green('✓')} ${step} (${e.via === 'probe' ? 'verified by probe' : formatDuration(e.durationMs)})`];
+      return [
+        `${prefix(host)}${c.green('✓')} ${step} (${e.via === 'probe' ? 'verified by probe' : formatDuration(e.durationMs)})`,
+      ];
     case 'step.failed':
       return [
         `${prefix(host)}${c.red('✗')} ${step}: ${e.error.split('\n')[0]}${e.final ? '' : ' (will retry)'}`,
@@ -80,10 +92,17 @@ export function formatEvent(e: JournalEvent, opts: LineLogOptions): string[] {
     case 'rollback.started':
       return [`${prefix('')}rollback started by ${e.operator}`];
     case 'rollback.finished':
-      return [`${prefix('')}rollback ${e.ok ? c.green('finished') : c.red('incomplete')}${e.error ? `: ${e.error}` : ''}`];
+      return [
+        `${prefix('')}rollback ${e.ok ? c.green('finished') : c.red('incomplete')}${e.error ? `: ${e.error}` : ''}`,
+      ];
     case 'abort.requested':
       return [`${prefix('')}${c.red('abort requested')} by ${e.by}`];
   }
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s*\n\s*/g, '; ').replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function shortStep(id: string): string {

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { defineKind } from './kind.js';
+import { hostPath, jsRegex } from './support.js';
+
+const params = z
+  .object({
+    path: hostPath.describe(
+      "absolute path of the log, may be dated: /var/log/comindware/cmw/heartbeat_{{ host.date('%Y-%m-%d') }}.log",
+    ),
+    pattern: jsRegex.describe(
+      'regex (JavaScript syntax) a new line must match, e.g. Skipping rebalancing \\(nothing scheduled\\)',
+    ),
+    fail: z
+      .array(jsRegex)
+      .optional()
+      .describe('regexes that end the wait at once as failed, e.g. [FATAL, OutOfMemoryError]'),
+    since: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'id of an earlier step of this phase: only lines written after it started count (default: the previous step that acts)',
+      ),
+  })
+  .strict();
+
+/**
+ * `wait.log`: waits for a line matching `pattern` among the lines written to a log after the
+ * triggering step started (the engine records the offset before it; rotation and a dated file
+ * name are followed); `fail` patterns end the wait at once. Example: `{ path: '/home/schedulelog/schedule.log', pattern: 'Started' }`.
+ */
+export const waitLog = defineKind({
+  name: 'wait.log',
+  summary:
+    'Wait for a log line matching a regex, among lines written after the triggering step started (rotation and dated names followed); fail patterns end the wait at once; on timeout the last lines are shown.',
+  params,
+  readOnly: true,
+  plan(p) {
+    return {
+      actions: [
+        {
+          type: 'wait',
+          // An empty `since` leaves the choice to the plan compiler (the previous acting step).
+          condition: {
+            kind: 'log',
+            path: p.path,
+            pattern: p.pattern,
+            failPatterns: p.fail ?? [],
+            since: p.since ?? '',
+          },
+        },
+      ],
+    };
+  },
+});
