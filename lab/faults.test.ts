@@ -12,7 +12,12 @@ const labDir = tempLabDir('faults');
 const layout = labLayout(labDir);
 await fs.writeFile(
   layout.state,
-  JSON.stringify({ version: 1, scenario: 'comindware', sharedStorage: true, hosts: [{ name: 'web', address: '127.0.10.10', roles: ['web'], vars: {} }] }),
+  JSON.stringify({
+    version: 1,
+    scenario: 'comindware',
+    sharedStorage: true,
+    hosts: [{ name: 'web', address: '127.0.10.10', roles: ['web'], vars: {} }],
+  }),
 );
 
 afterAll(async () => {
@@ -21,7 +26,13 @@ afterAll(async () => {
 
 describe('fault knobs', () => {
   it('knows the five knobs of the lab contract', () => {
-    expect(Object.keys(FAULT_KNOBS)).toEqual(['fail-start', 'no-rebalance', 'crash-after-start', 'slow-start', 'ignore-term']);
+    expect(Object.keys(FAULT_KNOBS)).toEqual([
+      'fail-start',
+      'no-rebalance',
+      'crash-after-start',
+      'slow-start',
+      'ignore-term',
+    ]);
   });
 
   it('writes each knob as a file in the host folder bound at /etc/lab/faults, and clears it', async () => {
@@ -47,7 +58,9 @@ describe('fault knobs', () => {
 
   it('refuses unknown knobs, hosts and values, saying what is allowed', async () => {
     await expect(setFault(labDir, 'web', 'fail-stop')).rejects.toThrow(/unknown fault knob "fail-stop"/);
-    await expect(setFault(labDir, 'web', 'fail-stop')).rejects.toMatchObject({ hint: expect.stringContaining('slow-start [SECONDS]') });
+    await expect(setFault(labDir, 'web', 'fail-stop')).rejects.toMatchObject({
+      hint: expect.stringContaining('slow-start [SECONDS]'),
+    });
     await expect(setFault(labDir, 'db', 'fail-start')).rejects.toThrow(/lab comindware has no host "db"/);
     await expect(setFault(labDir, 'web', 'fail-start', '3')).rejects.toThrow(/takes no value/);
     await expect(setFault(labDir, 'web', 'slow-start', 'soon')).rejects.toThrow(/not a number of seconds/);

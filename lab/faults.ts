@@ -15,7 +15,10 @@ import { labLayout } from './layout.js';
 export const FAULT_KNOBS = {
   'fail-start': { summary: 'the application exits 1 during startup', value: undefined },
   'no-rebalance': { summary: 'comindware never prints the "Skipping rebalancing" line', value: undefined },
-  'crash-after-start': { summary: 'the application dies a few seconds after reporting started', value: undefined },
+  'crash-after-start': {
+    summary: 'the application dies a few seconds after reporting started',
+    value: undefined,
+  },
   'slow-start': { summary: 'startup takes VALUE extra seconds (default 5)', value: 'seconds' },
   'ignore-term': { summary: 'the application ignores SIGTERM (only SIGKILL stops it)', value: undefined },
 } as const satisfies Record<string, { summary: string; value: 'seconds' | undefined }>;
@@ -40,10 +43,16 @@ export function faultContent(knob: string, value?: string): string {
   const spec = FAULT_KNOBS[knob];
   if (value === undefined || value === '') return '';
   if (spec.value === undefined) {
-    throw new UsageError(`fault knob ${knob} takes no value (got "${value}")`, `Run it without a value: cutover lab fault HOST ${knob}`);
+    throw new UsageError(
+      `fault knob ${knob} takes no value (got "${value}")`,
+      `Run it without a value: cutover lab fault HOST ${knob}`,
+    );
   }
   if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) {
-    throw new UsageError(`fault knob ${knob}: "${value}" is not a number of seconds`, `Example: cutover lab fault HOST ${knob} 7`);
+    throw new UsageError(
+      `fault knob ${knob}: "${value}" is not a number of seconds`,
+      `Example: cutover lab fault HOST ${knob} 7`,
+    );
   }
   return `${value}\n`;
 }
@@ -51,7 +60,11 @@ export function faultContent(knob: string, value?: string): string {
 async function faultDir(labDir: string, host: string): Promise<string> {
   const layout = labLayout(labDir);
   const state = await readLabState(layout);
-  if (!state) throw new UsageError(`${layout.dir} holds no lab (no lab.json)`, 'Start one with `cutover lab up --scenario NAME`.');
+  if (!state)
+    throw new UsageError(
+      `${layout.dir} holds no lab (no lab.json)`,
+      'Start one with `cutover lab up --scenario NAME`.',
+    );
   if (!state.hosts.some((h) => h.name === host)) {
     throw new UsageError(
       `lab ${state.scenario} has no host "${host}"`,

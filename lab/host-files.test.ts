@@ -8,7 +8,13 @@ import { tempLabDir } from './test-support.js';
 const spec = {
   name: 'web',
   address: '127.0.10.10',
-  overlays: [{ tree: 'usr/share', upper: "/tmp/it's lab/hosts/web/root/usr/share", work: '/tmp/lab/hosts/web/work/usr-share' }],
+  overlays: [
+    {
+      tree: 'usr/share',
+      upper: "/tmp/it's lab/hosts/web/root/usr/share",
+      work: '/tmp/lab/hosts/web/work/usr-share',
+    },
+  ],
   binds: [{ source: '/repo/lab/sim', target: '/opt/lab/sim', readOnly: true }],
   bootCommands: ['nginx', "echo 'quoted; not split'"],
   bootCommandTimeoutSec: 60,
@@ -59,7 +65,10 @@ describe('host config files', () => {
   it('/etc/hosts keeps the base and replaces its own block on every up', () => {
     const once = renderEtcHosts('127.0.0.1\tlocalhost\n', [{ name: 'web', address: '127.0.10.10' }]);
     expect(once).toBe('127.0.0.1\tlocalhost\n# cutover lab hosts\n127.0.10.10\tweb\n');
-    const twice = renderEtcHosts(once, [{ name: 'web', address: '127.0.10.10' }, { name: 'backup', address: '127.0.10.12' }]);
+    const twice = renderEtcHosts(once, [
+      { name: 'web', address: '127.0.10.10' },
+      { name: 'backup', address: '127.0.10.12' },
+    ]);
     expect(twice).toBe('127.0.0.1\tlocalhost\n# cutover lab hosts\n127.0.10.10\tweb\n127.0.10.12\tbackup\n');
   });
 

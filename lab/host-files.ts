@@ -35,7 +35,7 @@ export function renderInitScript(spec: InitSpec): string {
   const lines: string[] = [
     '#!/bin/sh',
     `# cutover lab host ${spec.name} (${spec.address}): PID 1 of the host's mount, UTS and PID namespaces.`,
-    "# Written by `cutover lab up` (lab/host-files.ts); killing this process powers the host off.",
+    '# Written by `cutover lab up` (lab/host-files.ts); killing this process powers the host off.',
     'set -u',
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'export PATH',
@@ -46,19 +46,26 @@ export function renderInitScript(spec: InitSpec): string {
   ];
   spec.binds.forEach((bind, i) => {
     const stage = `/run/lab/stage/${i}`;
-    lines.push(`mkdir -p ${stage} && mount --bind ${q(bind.source)} ${stage} || die ${q(`cannot bind ${bind.source}`)}`);
-    if (bind.readOnly) lines.push(`mount -o remount,bind,ro ${stage} || die ${q(`cannot make ${bind.target} read-only`)}`);
+    lines.push(
+      `mkdir -p ${stage} && mount --bind ${q(bind.source)} ${stage} || die ${q(`cannot bind ${bind.source}`)}`,
+    );
+    if (bind.readOnly)
+      lines.push(`mount -o remount,bind,ro ${stage} || die ${q(`cannot make ${bind.target} read-only`)}`);
   });
   for (const o of spec.overlays) {
     const options = `lowerdir=/${o.tree},upperdir=${o.upper},workdir=${o.work}`;
-    lines.push(`mount -t overlay lab-${o.tree.replace('/', '-')} -o ${q(options)} /${o.tree} || die ${q(`cannot mount the overlay on /${o.tree}`)}`);
+    lines.push(
+      `mount -t overlay lab-${o.tree.replace('/', '-')} -o ${q(options)} /${o.tree} || die ${q(`cannot mount the overlay on /${o.tree}`)}`,
+    );
   }
   lines.push(
     'mount -t tmpfs -o mode=1777,nosuid,nodev lab-tmp /tmp || die "cannot mount a tmpfs on /tmp"',
     'mount -t tmpfs -o mode=0755 lab-mnt /mnt || die "cannot mount a tmpfs on /mnt"',
   );
   spec.binds.forEach((bind, i) => {
-    lines.push(`mkdir -p ${q(bind.target)} && mount --move /run/lab/stage/${i} ${q(bind.target)} || die ${q(`cannot mount ${bind.target}`)}`);
+    lines.push(
+      `mkdir -p ${q(bind.target)} && mount --move /run/lab/stage/${i} ${q(bind.target)} || die ${q(`cannot mount ${bind.target}`)}`,
+    );
   });
   lines.push(
     'rm -rf /run/lab/stage',
@@ -123,7 +130,10 @@ export function renderSshdConfig(host: Pick<LabHostSpec, 'name' | 'address'>): s
 }
 
 /** The controller's /etc/hosts plus every lab host, so hosts reach each other by name. Example: renderEtcHosts(base, hosts). */
-export function renderEtcHosts(base: string, hosts: readonly Pick<LabHostSpec, 'name' | 'address'>[]): string {
+export function renderEtcHosts(
+  base: string,
+  hosts: readonly Pick<LabHostSpec, 'name' | 'address'>[],
+): string {
   const kept = base.replace(/\n?# cutover lab hosts[\s\S]*$/, '').replace(/\n*$/, '\n');
   return `${kept}# cutover lab hosts\n${hosts.map((h) => `${h.address}\t${h.name}`).join('\n')}\n`;
 }

@@ -10,7 +10,6 @@ import { clearFault, setFault } from './faults.js';
 import { PreflightError } from '../src/errors.js';
 import {
   checkPrerequisites,
-  type HostRun,
   isHostRunning,
   labDown,
   labStatus,
@@ -20,7 +19,7 @@ import {
 } from './hosts.js';
 import { labLayout } from './layout.js';
 import { plainScenario } from './scenarios/plain.js';
-import { eventually, leftovers, sshPool, tempLabDir } from './test-support.js';
+import { eventually, labProcesses, leftovers, sshPool, tempLabDir } from './test-support.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,8 +27,8 @@ const execFileAsync = promisify(execFile);
 const scenario = plainScenario({ hosts: 2, firstAddress: '127.0.20.10' });
 const labDir = tempLabDir('hosts');
 const layout = labLayout(labDir);
+const names = scenario.hosts.map((h) => h.name);
 const ssh = sshPool(labDir);
-const namespaces: string[] = [];
 
 /** A login exactly as a user would do it from the inventory: system ssh, lab key, lab known_hosts. */
 async function login(address: string, command: string, knownHosts = layout.knownHosts) {
@@ -37,13 +36,20 @@ async function login(address: string, command: string, knownHosts = layout.known
     const { stdout, stderr } = await execFileAsync(
       'ssh',
       [
-        '-F', '/dev/null',
-        '-i', layout.key,
-        '-o', `UserKnownHostsFile=${knownHosts}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'StrictHostKeyChecking=yes',
-        '-o', 'IdentitiesOnly=yes',
-        '-o', 'BatchMode=yes',
+        '-F',
+        '/dev/null',
+        '-i',
+        layout.key,
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'BatchMode=yes',
         `root@${address}`,
         command,
       ],
@@ -56,15 +62,8 @@ async function login(address: string, command: string, knownHosts = layout.known
   }
 }
 
-async function recordNamespaces(): Promise<HostRun[]> {
-  const runs = await Promise.all(scenario.hosts.map((h) => readHostRun(layout, h.name)));
-  for (const run of runs) if (run) namespaces.push(run.pidNs, run.mntNs);
-  return runs.filter((r): r is HostRun => r !== undefined);
-}
-
 beforeAll(async () => {
   await labUp({ scenario, labDir });
-  await recordNamespaces();
 });
 
 afterAll(async () => {
@@ -113,14 +112,17 @@ describe('lab up (plain, 2 hosts)', () => {
     expect(unknown.stderr).toContain('Host key verification failed');
   });
 
-  it("shows each host only its own processes", async () => {
+  it('shows each host only its own processes', async () => {
     await ssh.out('node1', 'setsid sleep 4242 </dev/null >/dev/null 2>&1 &');
     const one = await ssh.out('node1', 'ps -e -o pid=,args=');
     const two = await ssh.out('node2', 'ps -e -o pid=,args=');
     expect(one).toContain('sleep 4242');
     expect(two).not.toContain('sleep 4242');
     for (const table of [one, two]) {
-      const rows = table.trim().split('\n').map((l) => l.trim());
+      const rows = table
+        .trim()
+        .split('\n')
+        .map((l) => l.trim());
       // PID 1 is the host's own init; nothing of the controller (vitest runs in node) is visible.
       expect(rows.find((r) => r.startsWith('1 '))).toMatch(/^1 \/bin\/sh .*\/init\.sh$/);
       expect(rows.some((r) => /\bnode\b|vitest/.test(r))).toBe(false);
@@ -131,10 +133,17 @@ describe('lab up (plain, 2 hosts)', () => {
 
   it('keeps files in /etc, /home, /root and /var private to each host', async () => {
     const marker = `lab-marker-${process.pid}`;
-    await ssh.out('node1', `echo one > /etc/${marker} && echo one > /home/${marker} && echo one > /var/${marker} && echo one > /root/${marker}`);
-    const onNode2 = await ssh.out('node2', `ls /etc/${marker} /home/${marker} /var/${marker} /root/${marker} 2>/dev/null | wc -l`);
+    await ssh.out(
+      'node1',
+      `echo one > /etc/${marker} && echo one > /home/${marker} && echo one > /var/${marker} && echo one > /root/${marker}`,
+    );
+    const onNode2 = await ssh.out(
+      'node2',
+      `ls /etc/${marker} /home/${marker} /var/${marker} /root/${marker} 2>/dev/null | wc -l`,
+    );
     expect(onNode2.trim()).toBe('0');
-    for (const dir of ['/etc', '/home', '/var', '/root']) expect(existsSync(path.join(dir, marker))).toBe(false);
+    for (const dir of ['/etc', '/home', '/var', '/root'])
+      expect(existsSync(path.join(dir, marker))).toBe(false);
     // The controller sees the host's writes in the host's upper dir, laid out like `/`.
     expect(readFileSync(path.join(layout.host('node1').root, 'etc', marker), 'utf8')).toBe('one\n');
     expect(readFileSync(path.join(layout.host('node1').root, 'home', marker), 'utf8')).toBe('one\n');
@@ -147,8 +156,12 @@ describe('lab up (plain, 2 hosts)', () => {
   it("gives root a fresh home with Debian's dotfiles, not the controller's", async () => {
     const entries = (await ssh.out('node2', 'ls -A /root')).trim().split('\n');
     expect(entries.sort()).toEqual(['.bashrc', '.profile', '.ssh']);
-    expect(await ssh.out('node2', 'cat /root/.bashrc')).toBe(readFileSync('/usr/share/base-files/dot.bashrc', 'utf8'));
-    expect(await ssh.out('node2', 'stat -c %a /root /root/.ssh /root/.ssh/authorized_keys')).toBe('700\n700\n600\n');
+    expect(await ssh.out('node2', 'cat /root/.bashrc')).toBe(
+      readFileSync('/usr/share/base-files/dot.bashrc', 'utf8'),
+    );
+    expect(await ssh.out('node2', 'stat -c %a /root /root/.ssh /root/.ssh/authorized_keys')).toBe(
+      '700\n700\n600\n',
+    );
   });
 
   it('has the systemctl stand-in on PATH, the sims read-only, and no Debian default nginx site', async () => {
@@ -167,13 +180,16 @@ describe('lab up (plain, 2 hosts)', () => {
 
     // Power node2 off from outside, as a crash would; `up` boots just that one again.
     process.kill(before[1]!.init.pid, 'SIGKILL');
-    await eventually(async () => ((await isHostRunning(layout, 'node2')) ? undefined : true), 10_000, 'node2 to stop');
+    await eventually(
+      async () => ((await isHostRunning(layout, 'node2')) ? undefined : true),
+      10_000,
+      'node2 to stop',
+    );
     const third = await labUp({ scenario, labDir });
     expect(third.hosts.map((h) => [h.name, h.booted])).toEqual([
       ['node1', false],
       ['node2', true],
     ]);
-    await recordNamespaces();
     expect(readFileSync(layout.knownHosts, 'utf8')).toBe(knownHosts);
     // Its files survived the "crash" (the trees are its disk).
     expect(await ssh.run('node2', 'hostname')).toMatchObject({ code: 0, stdout: 'node2\n' });
@@ -203,7 +219,9 @@ describe('lab up (plain, 2 hosts)', () => {
   it('shows fault knobs inside the host at once, and clears them', async () => {
     await setFault(labDir, 'node1', 'slow-start', '7');
     await setFault(labDir, 'node1', 'fail-start');
-    expect(await ssh.out('node1', 'cat /etc/lab/faults/slow-start; ls /etc/lab/faults')).toBe('7\nfail-start\nslow-start\n');
+    expect(await ssh.out('node1', 'cat /etc/lab/faults/slow-start; ls /etc/lab/faults')).toBe(
+      '7\nfail-start\nslow-start\n',
+    );
     expect(await ssh.out('node2', 'ls /etc/lab/faults | wc -l')).toBe('0\n');
     await clearFault(labDir, 'node1', 'fail-start');
     expect(await ssh.out('node1', 'ls /etc/lab/faults')).toBe('slow-start\n');
@@ -215,20 +233,34 @@ describe('lab up (plain, 2 hosts)', () => {
   it('runs nginx as the unit `nginx`: start, serve on the host address, reload, stop', async () => {
     const site = (text: string) =>
       `server { listen 127.0.20.10:8088; location / { return 200 "${text}\\n"; } }`;
-    await ssh.out('node1', `echo '${site('first')}' > /etc/nginx/sites-enabled/lab-test && systemctl start nginx && systemctl is-active nginx`);
+    await ssh.out(
+      'node1',
+      `echo '${site('first')}' > /etc/nginx/sites-enabled/lab-test && systemctl start nginx && systemctl is-active nginx`,
+    );
     const get = () =>
       new Promise<string>((resolve, reject) => {
-        http.get('http://127.0.20.10:8088/', { agent: false }, (res) => {
-          let body = '';
-          res.on('data', (c) => {
-            body += c;
-          });
-          res.on('end', () => resolve(body));
-        }).on('error', reject);
+        http
+          .get('http://127.0.20.10:8088/', { agent: false }, (res) => {
+            let body = '';
+            res.on('data', (c) => {
+              body += c;
+            });
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
       });
     expect(await eventually(get, 10_000, 'nginx to answer')).toBe('first\n');
-    await ssh.out('node1', `echo '${site('second')}' > /etc/nginx/sites-enabled/lab-test && systemctl reload nginx`);
-    expect(await eventually(async () => ((await get()) === 'second\n' ? 'second\n' : undefined), 10_000, 'the reload')).toBe('second\n');
+    await ssh.out(
+      'node1',
+      `echo '${site('second')}' > /etc/nginx/sites-enabled/lab-test && systemctl reload nginx`,
+    );
+    expect(
+      await eventually(
+        async () => ((await get()) === 'second\n' ? 'second\n' : undefined),
+        10_000,
+        'the reload',
+      ),
+    ).toBe('second\n');
     // node2 has no such site and no nginx running.
     expect(await ssh.out('node2', 'systemctl is-active nginx || true')).toBe('inactive\n');
     await ssh.out('node1', 'systemctl stop nginx');
@@ -241,27 +273,40 @@ describe('lab down', () => {
   it('leaves no process, mount or listening address behind, and up again reuses the keys', async () => {
     await ssh.close();
     // The check sees a running lab (so a clean result below means something).
-    const running = await leftovers(labDir, namespaces, scenario.hosts);
+    const before = await labProcesses(labDir, names);
+    expect(before.length).toBeGreaterThanOrEqual(2 * 4); // unshare, init, sshd, sleep per host
+    const running = await leftovers(labDir, before, scenario.hosts);
     expect(running.processes.length).toBeGreaterThan(0);
     expect(running.mounts.length).toBeGreaterThan(0);
     expect(running.listening).toEqual(['127.0.20.10:22', '127.0.20.11:22']);
     const down = await labDown({ labDir });
     expect(down.hosts).toEqual(['node1', 'node2']);
-    expect(await leftovers(labDir, namespaces, scenario.hosts)).toEqual({ processes: [], mounts: [], listening: [] });
-    expect(await labStatus({ labDir })).toMatchObject({ hosts: [{ running: false, sshd: 'down' }, { running: false, sshd: 'down' }] });
+    const after = await leftovers(labDir, before, scenario.hosts);
+    expect(after, JSON.stringify(after, null, 1)).toEqual({ processes: [], mounts: [], listening: [] });
+    expect(await labStatus({ labDir })).toMatchObject({
+      hosts: [
+        { running: false, sshd: 'down' },
+        { running: false, sshd: 'down' },
+      ],
+    });
 
     const knownHosts = readFileSync(layout.knownHosts, 'utf8');
     const up = await labUp({ scenario, labDir });
     expect(up.hosts.every((h) => h.booted)).toBe(true);
-    await recordNamespaces();
     expect(readFileSync(layout.knownHosts, 'utf8')).toBe(knownHosts);
     expect(await login('127.0.20.10', 'hostname')).toMatchObject({ code: 0, stdout: 'node1\n' });
     const marker = `lab-marker-${process.pid}`;
     expect(readFileSync(path.join(layout.host('node1').root, 'etc', marker), 'utf8')).toBe('one\n');
     expect(await login('127.0.20.10', `cat /etc/${marker}`)).toMatchObject({ code: 0, stdout: 'one\n' });
 
+    const beforePurge = await labProcesses(labDir, names);
     await labDown({ labDir, purge: true });
-    expect(await leftovers(labDir, namespaces, scenario.hosts)).toEqual({ processes: [], mounts: [], listening: [] });
+    const afterPurge = await leftovers(labDir, beforePurge, scenario.hosts);
+    expect(afterPurge, JSON.stringify(afterPurge, null, 1)).toEqual({
+      processes: [],
+      mounts: [],
+      listening: [],
+    });
     expect(existsSync(layout.host('node1').root)).toBe(false);
     expect(existsSync(layout.key)).toBe(true);
     expect(readFileSync(layout.knownHosts, 'utf8')).toBe(knownHosts);
@@ -279,7 +324,9 @@ describe('lab preconditions', () => {
     const without = (missing: string[]) => (p: string) => !missing.includes(p);
     expect(() => checkPrerequisites(true, without([]))).not.toThrow();
     expect(() => checkPrerequisites(true, without(['/usr/sbin/sshd', '/usr/sbin/nginx']))).toThrow(
-      expect.objectContaining({ hint: 'Install the Debian packages: apt-get install -y openssh-server nginx (or run lab/setup.sh).' }),
+      expect.objectContaining({
+        hint: 'Install the Debian packages: apt-get install -y openssh-server nginx (or run lab/setup.sh).',
+      }),
     );
     expect(() => checkPrerequisites(false, without(['/usr/sbin/nginx']))).not.toThrow();
   });

@@ -24,7 +24,15 @@ import { LabError, PreflightError, UsageError } from '../src/errors.js';
 import { formatDuration } from '../src/shared/duration.js';
 import { NGINX_UNIT, renderEtcHosts, renderInitScript, renderSshdConfig } from './host-files.js';
 import { renderInventory, renderKnownHosts, renderSshConfig } from './inventory.js';
-import { checkLabDir, FRESH_TREES, type LabLayout, labLayout, labSourceDir, OVERLAY_TREES, PRIVATE_TREES } from './layout.js';
+import {
+  checkLabDir,
+  FRESH_TREES,
+  type LabLayout,
+  labLayout,
+  labSourceDir,
+  OVERLAY_TREES,
+  PRIVATE_TREES,
+} from './layout.js';
 import {
   childrenOf,
   isAlive,
@@ -133,7 +141,10 @@ export async function readLabState(layout: LabLayout): Promise<LabState | undefi
   try {
     return JSON.parse(text) as LabState;
   } catch (e) {
-    throw new LabError(`${layout.state}: not valid JSON (${(e as Error).message})`, 'Run `cutover lab down` and `lab up` again, or remove the folder.');
+    throw new LabError(
+      `${layout.state}: not valid JSON (${(e as Error).message})`,
+      'Run `cutover lab down` and `lab up` again, or remove the folder.',
+    );
   }
 }
 
@@ -148,6 +159,24 @@ export async function readHostRun(layout: LabLayout, name: string): Promise<Host
   return text === undefined ? undefined : (JSON.parse(text) as HostRun);
 }
 
+/**
+ * Every live process of a running host: those in its PID or mount namespace (nsenter'd ones
+ * included), read while its init holds them; [] when the host is down. Namespace ids are reused
+ * by the kernel once freed, so they are never trusted after the host stopped.
+ * Example: hostProcesses(await readHostRun(layout, 'web')).length -> 7.
+ */
+export function hostProcesses(run: HostRun | undefined): ProcessRef[] {
+  if (!run || !isAlive(run.init)) return [];
+  const namespaces = [namespaceOf(run.init.pid, 'pid'), namespaceOf(run.init.pid, 'mnt')].filter(
+    (ns): ns is string => ns !== undefined,
+  );
+  const refs = pidsInNamespaces(namespaces)
+    .map(processRef)
+    .filter((r): r is ProcessRef => r !== undefined);
+  // The namespaces must still be the init's: if it died during the scan, the ids may be someone else's.
+  return isAlive(run.init) ? refs : [];
+}
+
 /** True when the host's init (the one this lab started) still runs. Example: await isHostRunning(layout, 'web'). */
 export async function isHostRunning(layout: LabLayout, name: string): Promise<boolean> {
   const run = await readHostRun(layout, name);
@@ -158,12 +187,19 @@ function validateHosts(scenario: Scenario): void {
   const names = new Set<string>();
   const addresses = new Set<string>();
   for (const h of scenario.hosts) {
-    if (!HOST_NAME.test(h.name)) throw new UsageError(`scenario ${scenario.name}: host name "${h.name}" must be letters, digits, ., _ and -`);
+    if (!HOST_NAME.test(h.name))
+      throw new UsageError(
+        `scenario ${scenario.name}: host name "${h.name}" must be letters, digits, ., _ and -`,
+      );
     if (!LOOPBACK_V4.test(h.address) || h.address.split('.').some((n) => Number(n) > 255)) {
-      throw new UsageError(`scenario ${scenario.name}: host ${h.name}: address "${h.address}" is not a loopback IPv4 address (127.x.y.z)`);
+      throw new UsageError(
+        `scenario ${scenario.name}: host ${h.name}: address "${h.address}" is not a loopback IPv4 address (127.x.y.z)`,
+      );
     }
-    if (names.has(h.name)) throw new UsageError(`scenario ${scenario.name}: host name "${h.name}" is used twice`);
-    if (addresses.has(h.address)) throw new UsageError(`scenario ${scenario.name}: address ${h.address} is used twice`);
+    if (names.has(h.name))
+      throw new UsageError(`scenario ${scenario.name}: host name "${h.name}" is used twice`);
+    if (addresses.has(h.address))
+      throw new UsageError(`scenario ${scenario.name}: address ${h.address} is used twice`);
     names.add(h.name);
     addresses.add(h.address);
   }
@@ -225,7 +261,9 @@ async function prepareHost(
     if (source && !existsSync(root(`root/${dotfile}`))) await fs.copyFile(source, root(`root/${dotfile}`));
   }
   await writeFileMode(root('etc/hostname'), `${host.name}\n`, 0o644);
-  const currentHosts = await fs.readFile(root('etc/hosts'), 'utf8').catch(() => fs.readFile('/etc/hosts', 'utf8').catch(() => ''));
+  const currentHosts = await fs
+    .readFile(root('etc/hosts'), 'utf8')
+    .catch(() => fs.readFile('/etc/hosts', 'utf8').catch(() => ''));
   await writeFileMode(root('etc/hosts'), renderEtcHosts(currentHosts, scenario.hosts), 0o644);
   await writeFileMode(root('etc/ssh/sshd_config'), renderSshdConfig(host), 0o644);
   const keyDir = layout.hostKeyDir(host.name);
@@ -247,14 +285,23 @@ async function prepareHost(
 }
 
 /** Files a scenario writes outside the private trees would silently not exist in the host. */
-async function warnAboutInvisibleFiles(root: string, name: string, log: (line: string) => void): Promise<void> {
+async function warnAboutInvisibleFiles(
+  root: string,
+  name: string,
+  log: (line: string) => void,
+): Promise<void> {
   const tops = new Set(PRIVATE_TREES.map((t) => t.split('/')[0]));
   for (const entry of await fs.readdir(root)) {
-    if (!tops.has(entry)) log(`warning: ${name}: ${path.join(root, entry)} is outside the host's private trees; the host does not see it`);
+    if (!tops.has(entry))
+      log(
+        `warning: ${name}: ${path.join(root, entry)} is outside the host's private trees; the host does not see it`,
+      );
   }
   for (const entry of await fs.readdir(path.join(root, 'usr'))) {
     if (entry !== 'share' && entry !== 'local') {
-      log(`warning: ${name}: ${path.join(root, 'usr', entry)} is outside the host's private trees; the host does not see it`);
+      log(
+        `warning: ${name}: ${path.join(root, 'usr', entry)} is outside the host's private trees; the host does not see it`,
+      );
     }
   }
 }
@@ -286,15 +333,37 @@ function initSpecFor(layout: LabLayout, scenario: Scenario, host: LabHostSpec, c
 /** Starts a host's namespaces with its init and records its processes. */
 async function bootHost(layout: LabLayout, host: LabHostSpec): Promise<HostRun> {
   const h = layout.host(host.name);
-  const consoleFd = openSync(h.console, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, 0o644);
-  writeSync(consoleFd, `--- ${new Date().toISOString()} cutover lab: booting ${host.name} (${host.address})\n`);
+  const consoleFd = openSync(
+    h.console,
+    fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT,
+    0o644,
+  );
+  writeSync(
+    consoleFd,
+    `--- ${new Date().toISOString()} cutover lab: booting ${host.name} (${host.address})\n`,
+  );
   const child = spawn(
     'unshare',
-    ['--mount', '--uts', '--pid', '--fork', '--mount-proc', '--propagation', 'private', '--kill-child', '/bin/sh', h.init],
+    [
+      '--mount',
+      '--uts',
+      '--pid',
+      '--fork',
+      '--mount-proc',
+      '--propagation',
+      'private',
+      '--kill-child',
+      '/bin/sh',
+      h.init,
+    ],
     {
       detached: true,
       stdio: ['ignore', consoleFd, consoleFd],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' },
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: '/root',
+        LANG: 'C.UTF-8',
+      },
     },
   );
   closeSync(consoleFd);
@@ -304,13 +373,18 @@ async function bootHost(layout: LabLayout, host: LabHostSpec): Promise<HostRun> 
     exitCode = code ?? (signal ? 128 : -1);
   });
   const unsharePid = child.pid;
-  if (unsharePid === undefined) throw new LabError(`${host.name}: could not start unshare`, 'Check that util-linux is installed.');
+  if (unsharePid === undefined)
+    throw new LabError(`${host.name}: could not start unshare`, 'Check that util-linux is installed.');
   const unshare = processRef(unsharePid);
   let initPid: number | undefined;
-  await pollUntil(() => {
-    initPid = childrenOf(unsharePid)[0];
-    return initPid !== undefined || exitCode !== null;
-  }, 5000, 5);
+  await pollUntil(
+    () => {
+      initPid = childrenOf(unsharePid)[0];
+      return initPid !== undefined || exitCode !== null;
+    },
+    5000,
+    5,
+  );
   const init = initPid === undefined ? undefined : processRef(initPid);
   const pidNs = initPid === undefined ? undefined : namespaceOf(initPid, 'pid');
   const mntNs = initPid === undefined ? undefined : namespaceOf(initPid, 'mnt');
@@ -339,14 +413,22 @@ async function consoleTail(file: string, lines = 15): Promise<string> {
  * Waits until the host's sshd answers and a real login (lab key, checked host key) sees the
  * boot finished. Fails at once when the host's init dies, with the console's last lines.
  */
-async function waitForHost(layout: LabLayout, host: LabHostSpec, run: HostRun, deadline: number): Promise<void> {
+async function waitForHost(
+  layout: LabLayout,
+  host: LabHostSpec,
+  run: HostRun,
+  deadline: number,
+): Promise<void> {
   const h = layout.host(host.name);
   const died = async () =>
     new LabError(
       `${host.name}: the host stopped while booting (its init exited)\n${await consoleTail(h.console)}`,
       `See ${h.console}; fix the cause and run \`cutover lab up\` again.`,
     );
-  const bannerSeen = await pollUntil(async () => !isAlive(run.init) || (await sshBanner(host.address, 22, 500)) !== undefined, deadline - Date.now());
+  const bannerSeen = await pollUntil(
+    async () => !isAlive(run.init) || (await sshBanner(host.address, 22, 500)) !== undefined,
+    deadline - Date.now(),
+  );
   if (!isAlive(run.init)) throw await died();
   if (!bannerSeen) {
     throw new LabError(
@@ -368,7 +450,10 @@ async function waitForHost(layout: LabLayout, host: LabHostSpec, run: HostRun, d
     const status = result.stdout.trim();
     if (result.code === 0 && status === 'ready') return;
     if (result.code === 0 && status.startsWith('failed')) {
-      throw new LabError(`${host.name}: ${status}\n${await consoleTail(h.console)}`, `See ${h.console}; fix the scenario and run \`cutover lab up\` again.`);
+      throw new LabError(
+        `${host.name}: ${status}\n${await consoleTail(h.console)}`,
+        `See ${h.console}; fix the scenario and run \`cutover lab up\` again.`,
+      );
     }
     last = result.code === 0 ? `still ${status}` : `ssh exited ${result.code}: ${result.stderr.trim()}`;
     if (!isAlive(run.init)) throw await died();
@@ -426,7 +511,10 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     scenario.hosts.map(async (h) => ({
       name: h.name,
       address: h.address,
-      publicKey: await ensureKey(path.join(layout.hostKeyDir(h.name), 'ssh_host_ed25519_key'), `root@${h.name}`),
+      publicKey: await ensureKey(
+        path.join(layout.hostKeyDir(h.name), 'ssh_host_ed25519_key'),
+        `root@${h.name}`,
+      ),
     })),
   );
   await fs.writeFile(layout.knownHosts, renderKnownHosts(hostKeys));
@@ -446,7 +534,11 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   await Promise.all(
     toBoot.map(async (h) => {
       await prepareHost(layout, scenario, h, ctx, labPublicKey, log);
-      await writeFileMode(layout.host(h.name).init, renderInitScript(initSpecFor(layout, scenario, h, ctx)), 0o755);
+      await writeFileMode(
+        layout.host(h.name).init,
+        renderInitScript(initSpecFor(layout, scenario, h, ctx)),
+        0o755,
+      );
     }),
   );
   const runs = new Map<string, HostRun>();
@@ -472,13 +564,23 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     } else {
       if (prev) for (const p of prev.processes) signalIfAlive(p, 'SIGTERM');
       const { info, pids } = await scenario.startController(ctx);
-      state.controller = { info, processes: pids.map(processRef).filter((r): r is ProcessRef => r !== undefined) };
+      state.controller = {
+        info,
+        processes: pids.map(processRef).filter((r): r is ProcessRef => r !== undefined),
+      };
       await writeJson(layout.state, state);
       controller = { info, started: true };
-      log(`controller services started: ${Object.entries(info).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      log(
+        `controller services started: ${Object.entries(info)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
     }
   }
-  await fs.writeFile(layout.inventory, renderInventory(scenario.name, layout, scenario.hosts, scenario.inventoryVars?.(ctx) ?? {}));
+  await fs.writeFile(
+    layout.inventory,
+    renderInventory(scenario.name, layout, scenario.hosts, scenario.inventoryVars?.(ctx) ?? {}),
+  );
   return {
     labDir: dir,
     scenario: scenario.name,
@@ -494,7 +596,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
 /** Refuses to boot a host whose address already has an sshd (another lab, or a stale one). */
 async function assertAddressesFree(hosts: readonly LabHostSpec[], dir: string): Promise<void> {
   const busy = (
-    await Promise.all(hosts.map(async (h) => ((await sshBanner(h.address, 22, 300)) !== undefined ? h : undefined)))
+    await Promise.all(
+      hosts.map(async (h) => ((await sshBanner(h.address, 22, 300)) !== undefined ? h : undefined)),
+    )
   ).filter((h): h is LabHostSpec => h !== undefined);
   if (busy.length === 0) return;
   throw new UsageError(
@@ -533,7 +637,10 @@ export async function labStatus(opts: { labDir: string }): Promise<LabStatus> {
   const layout = labLayout(opts.labDir);
   const state = await readLabState(layout);
   if (!state) {
-    throw new UsageError(`${layout.dir} holds no lab (no lab.json)`, 'Start one with `cutover lab up --scenario NAME --dir DIR`.');
+    throw new UsageError(
+      `${layout.dir} holds no lab (no lab.json)`,
+      'Start one with `cutover lab up --scenario NAME --dir DIR`.',
+    );
   }
   const hosts = await Promise.all(
     state.hosts.map(async (h): Promise<HostStatus> => {
@@ -541,7 +648,9 @@ export async function labStatus(opts: { labDir: string }): Promise<LabStatus> {
       const sshd = running && (await sshBanner(h.address, 22, 1000)) !== undefined ? 'up' : 'down';
       const status: HostStatus = { name: h.name, address: h.address, roles: h.roles, running, sshd };
       if (sshd === 'up') {
-        const r = await labSsh(layout.sshConfig, h.name, 'systemctl list-units --no-legend', { timeoutMs: 15_000 });
+        const r = await labSsh(layout.sshConfig, h.name, 'systemctl list-units --no-legend', {
+          timeoutMs: 15_000,
+        });
         if (r.code === 0) {
           status.units = r.stdout
             .split('\n')
@@ -599,20 +708,18 @@ export async function labDown(opts: { labDir: string; purge?: boolean }): Promis
       const run = await readHostRun(layout, name);
       if (!run) return;
       if (isAlive(run.init) || isAlive(run.unshare)) stopped.push(name);
-      const namespaces = [run.pidNs, run.mntNs];
+      // Processes that only entered the host's mount namespace (nsenter) would keep its mounts:
+      // find them while init lives (namespace ids are only trustworthy while they are held).
+      const members = hostProcesses(run);
       const gone = await pollUntil(() => {
-        signalIfAlive(run.init, 'SIGKILL');
-        signalIfAlive(run.unshare, 'SIGKILL');
-        // Processes that only entered the host's mount namespace (nsenter) would keep its mounts.
-        for (const pid of pidsInNamespaces(namespaces)) {
-          const ref = processRef(pid);
-          if (ref) signalIfAlive(ref, 'SIGKILL');
-        }
-        return !isAlive(run.init) && !isAlive(run.unshare) && pidsInNamespaces(namespaces).length === 0;
+        for (const ref of [run.init, run.unshare, ...members]) signalIfAlive(ref, 'SIGKILL');
+        // When a PID namespace's init dies the kernel kills the rest of it, so these suffice.
+        return [run.init, run.unshare, ...members].every((ref) => !isAlive(ref));
       }, 10_000);
       if (!gone) {
+        const left = [run.init, run.unshare, ...members].filter(isAlive).map((r) => r.pid);
         throw new LabError(
-          `${name}: processes of the host are still running 10s after SIGKILL: ${pidsInNamespaces(namespaces).join(', ')}`,
+          `${name}: processes of the host are still running 10s after SIGKILL: ${left.join(', ')}`,
           'Look at them with `ps -p PID -o pid,stat,cmd`; a process stuck in the kernel (state D) ends when its I/O does.',
         );
       }
@@ -632,7 +739,13 @@ export async function labDown(opts: { labDir: string; purge?: boolean }): Promis
   }
   if (opts.purge) {
     // Everything but the keys: known_hosts stays valid for the next `lab up`.
-    const keep = new Set([path.basename(layout.key), `${path.basename(layout.key)}.pub`, 'host_keys', 'known_hosts', 'ssh_config']);
+    const keep = new Set([
+      path.basename(layout.key),
+      `${path.basename(layout.key)}.pub`,
+      'host_keys',
+      'known_hosts',
+      'ssh_config',
+    ]);
     for (const entry of await fs.readdir(layout.dir).catch(() => [] as string[])) {
       if (!keep.has(entry)) await fs.rm(path.join(layout.dir, entry), { recursive: true, force: true });
     }

@@ -50,9 +50,11 @@ describe('lab inventory files', () => {
   });
 
   it('writes known_hosts by address and name, and an ssh_config with host key checking on', () => {
-    expect(renderKnownHosts([{ name: 'web', address: '127.0.10.10', publicKey: 'ssh-ed25519 AAAAkey root@web\n' }])).toBe(
-      '127.0.10.10,web ssh-ed25519 AAAAkey\n',
-    );
+    expect(
+      renderKnownHosts([
+        { name: 'web', address: '127.0.10.10', publicKey: 'ssh-ed25519 AAAAkey root@web\n' },
+      ]),
+    ).toBe('127.0.10.10,web ssh-ed25519 AAAAkey\n');
     const config = renderSshConfig('comindware', layout, hosts);
     expect(config).toContain('Host web\n  HostName 127.0.10.10\n');
     expect(config).toContain('  IdentityFile "/srv/lab x/comindware/id_ed25519"\n');

@@ -72,7 +72,9 @@ export function renderInventory(
     cluster: `lab-${scenario}`,
     defaults: { user: 'root', port: 22, ssh_options: labSshOptions(layout) },
     vars,
-    hosts: Object.fromEntries(hosts.map((h) => [h.name, { address: h.address, roles: h.roles, vars: h.vars }])),
+    hosts: Object.fromEntries(
+      hosts.map((h) => [h.name, { address: h.address, roles: h.roles, vars: h.vars }]),
+    ),
   };
   const header = [
     `# Inventory of the cutover lab "${scenario}", written by \`cutover lab up\` (rewritten on every up).`,

@@ -29,10 +29,19 @@ describe('lab layout', () => {
     expect(checkLabDir('/srv/lab')).toBe('/srv/lab');
     expect(checkLabDir('/tmp/x')).toBe('/tmp/x');
     expect(checkLabDir('/root/cutover/.lab/plain')).toBe('/root/cutover/.lab/plain');
-    for (const bad of ['/etc/lab', '/var/lib/lab', '/home/me/.lab/x', '/usr/share/lab', '/opt/lab', '/run/lab']) {
+    for (const bad of [
+      '/etc/lab',
+      '/var/lib/lab',
+      '/home/me/.lab/x',
+      '/usr/share/lab',
+      '/opt/lab',
+      '/run/lab',
+    ]) {
       expect(() => checkLabDir(bad)).toThrow(UsageError);
     }
-    expect(() => checkLabDir('/home/me/.lab')).toThrow(/inside \/home, which every lab host mounts privately/);
+    expect(() => checkLabDir('/home/me/.lab')).toThrow(
+      /inside \/home, which every lab host mounts privately/,
+    );
     expect(() => checkLabDir('/srv/a,b')).toThrow(/comma, colon/);
   });
 

@@ -102,7 +102,10 @@ export function labSourceDir(): string {
     if (path.basename(dir) === 'lab' && existsSync(path.join(dir, 'bin', 'systemctl'))) return dir;
     if (existsSync(path.join(dir, 'lab', 'bin', 'systemctl'))) return path.join(dir, 'lab');
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the lab/ folder (with bin/systemctl) above this module: is the package complete?');
+    if (parent === dir)
+      throw new Error(
+        'cannot find the lab/ folder (with bin/systemctl) above this module: is the package complete?',
+      );
     dir = parent;
   }
 }

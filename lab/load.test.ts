@@ -17,7 +17,9 @@ interface TestServer {
 const servers: TestServer[] = [];
 
 /** A real HTTP server on 127.0.0.1; `handler` may leave a request unanswered to make it time out. */
-async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<TestServer> {
+async function serve(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<TestServer> {
   const requests: TestServer['requests'] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
@@ -68,7 +70,11 @@ describe('startLoad', () => {
       expect(t.sent).toBeLessThanOrEqual(20);
       expect(t.ok).toBe(t.sent);
     }
-    expect(report.total).toMatchObject({ sent: user!.sent + integration!.sent, ok: user!.ok + integration!.ok, failed: 0 });
+    expect(report.total).toMatchObject({
+      sent: user!.sent + integration!.sent,
+      ok: user!.ok + integration!.ok,
+      failed: 0,
+    });
     expect(server.requests.filter((r) => r.path === '/').length).toBe(user!.sent);
     expect(server.requests.filter((r) => r.path === '/async').length).toBe(integration!.sent);
     // No keep-alive: every request came on its own socket and asked to close it.
@@ -80,7 +86,11 @@ describe('startLoad', () => {
 
   it('counts failures, with reasons and times, when the server goes away mid-run', async () => {
     const server = await serve((_req, res) => res.end('ok'));
-    const load = startLoad({ targets: [{ name: 'user', url: `${server.url}/` }], ratePerSecond: 50, durationMs: 60_000 });
+    const load = startLoad({
+      targets: [{ name: 'user', url: `${server.url}/` }],
+      ratePerSecond: 50,
+      durationMs: 60_000,
+    });
     await eventually(() => (load.snapshot().total.ok >= 5 ? true : undefined), 10_000, 'five successes');
     await server.close();
     await eventually(() => (load.snapshot().total.failed >= 5 ? true : undefined), 10_000, 'five failures');
@@ -139,19 +149,36 @@ describe('startLoad', () => {
       requestTimeoutMs: 1000,
       maxInFlight: 2,
     });
-    await eventually(() => (load.snapshot().total.failed >= 1 ? true : undefined), 10_000, 'a not-sent failure');
+    await eventually(
+      () => (load.snapshot().total.failed >= 1 ? true : undefined),
+      10_000,
+      'a not-sent failure',
+    );
     const report = await load.stop();
     expect(server.requests.length).toBeLessThanOrEqual(2);
     expect(report.targets[0]!.failures[0]!.reason).toBe('not sent: 2 requests already in flight');
   });
 
   it('refuses targets that are not loopback, and bad rates', () => {
-    expect(() => startLoad({ targets: [{ name: 'x', url: 'http://10.0.0.10/' }], ratePerSecond: 1 })).toThrow(UsageError);
-    expect(() => startLoad({ targets: [{ name: 'x', url: 'http://example.com/' }], ratePerSecond: 1 })).toThrow(/not a loopback address/);
-    expect(() => startLoad({ targets: [{ name: 'x', url: 'ftp://127.0.0.1/' }], ratePerSecond: 1 })).toThrow(/not http/);
-    expect(() => startLoad({ targets: [{ name: 'x', url: 'http://127.0.0.1/' }], ratePerSecond: 0 })).toThrow(/rate/);
+    expect(() => startLoad({ targets: [{ name: 'x', url: 'http://10.0.0.10/' }], ratePerSecond: 1 })).toThrow(
+      UsageError,
+    );
+    expect(() =>
+      startLoad({ targets: [{ name: 'x', url: 'http://example.com/' }], ratePerSecond: 1 }),
+    ).toThrow(/not a loopback address/);
+    expect(() => startLoad({ targets: [{ name: 'x', url: 'ftp://127.0.0.1/' }], ratePerSecond: 1 })).toThrow(
+      /not http/,
+    );
+    expect(() => startLoad({ targets: [{ name: 'x', url: 'http://127.0.0.1/' }], ratePerSecond: 0 })).toThrow(
+      /rate/,
+    );
     expect(() => startLoad({ targets: [], ratePerSecond: 1 })).toThrow(/no targets/);
-    expect(['127.0.10.10', 'localhost', '[::1]', '::1'].map(isLoopbackHost)).toEqual([true, true, true, true]);
+    expect(['127.0.10.10', 'localhost', '[::1]', '::1'].map(isLoopbackHost)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(['10.0.0.1', '128.0.0.1', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false]);
   });
 });
@@ -182,7 +209,10 @@ describe('labLoadTargets', () => {
       { name: 'ecsc-1', url: 'http://127.0.10.21:8080/ecsc/' },
       { name: 'schedule-1', url: 'http://127.0.10.25:8080/version' },
     ]);
-    await fs.writeFile(path.join(dir, 'inventory.yml'), 'cluster: lab-plain\nhosts:\n  node1: { address: 127.0.10.10 }\n');
+    await fs.writeFile(
+      path.join(dir, 'inventory.yml'),
+      'cluster: lab-plain\nhosts:\n  node1: { address: 127.0.10.10 }\n',
+    );
     await expect(labLoadTargets(dir)).rejects.toThrow(/serves no HTTP traffic/);
     await fs.rm(dir, { recursive: true });
     await expect(labLoadTargets(dir)).rejects.toThrow(/does not exist/);

@@ -96,7 +96,10 @@ export function isLoopbackHost(hostname: string): boolean {
 function checkOptions(opts: LoadOptions): URL[] {
   if (opts.targets.length === 0) throw new UsageError('load: no targets', 'Give at least one { name, url }.');
   if (!(opts.ratePerSecond > 0 && opts.ratePerSecond <= 1000)) {
-    throw new UsageError(`load: rate ${opts.ratePerSecond} per second is out of range`, 'Use a rate from 0.1 to 1000 requests per second per target.');
+    throw new UsageError(
+      `load: rate ${opts.ratePerSecond} per second is out of range`,
+      'Use a rate from 0.1 to 1000 requests per second per target.',
+    );
   }
   const duration = opts.durationMs ?? 60_000;
   if (!(duration > 0 && duration <= MAX_DURATION_MS)) {
@@ -281,7 +284,10 @@ export function startLoad(opts: LoadOptions): LoadHandle {
   return { stop, done, snapshot: report };
 }
 
-function longestGap(successTimes: readonly number[], end: number): { longestGapMs: number; longestGapStartMs: number } {
+function longestGap(
+  successTimes: readonly number[],
+  end: number,
+): { longestGapMs: number; longestGapStartMs: number } {
   let previous = 0;
   let longest = 0;
   let start = 0;
@@ -306,14 +312,22 @@ export async function labLoadTargets(labDir: string): Promise<LoadTarget[]> {
   const layout = labLayout(labDir);
   const text = await fs.readFile(layout.inventory, 'utf8').catch(() => undefined);
   if (text === undefined) {
-    throw new UsageError(`${layout.inventory} does not exist`, 'Bring the lab up first: cutover lab up --scenario NAME.');
+    throw new UsageError(
+      `${layout.inventory} does not exist`,
+      'Bring the lab up first: cutover lab up --scenario NAME.',
+    );
   }
   const inv = parse(text) as {
     cluster?: string;
     hosts?: Record<string, { address: string; roles?: string[]; vars?: Record<string, unknown> }>;
   };
   const scenario = String(inv.cluster ?? '').replace(/^lab-/, '');
-  const hosts = Object.entries(inv.hosts ?? {}).map(([name, h]) => ({ name, ...h, roles: h.roles ?? [], vars: h.vars ?? {} }));
+  const hosts = Object.entries(inv.hosts ?? {}).map(([name, h]) => ({
+    name,
+    ...h,
+    roles: h.roles ?? [],
+    vars: h.vars ?? {},
+  }));
   const byRole = (role: string, name: string, pathname: string) => {
     const matching = hosts.filter((h) => h.roles.includes(role));
     return matching.map((h) => ({
@@ -321,7 +335,8 @@ export async function labLoadTargets(labDir: string): Promise<LoadTarget[]> {
       url: `http://${h.address}${pathname}`,
     }));
   };
-  if (scenario === 'comindware') return [...byRole('web', 'user', '/'), ...byRole('integration', 'integration', '/async')];
+  if (scenario === 'comindware')
+    return [...byRole('web', 'user', '/'), ...byRole('integration', 'integration', '/async')];
   if (scenario === 'ecsc') {
     return hosts.map((h) => {
       const service = String(h.vars.service ?? h.roles[0] ?? '');
@@ -344,15 +359,38 @@ export async function labLoadTargets(labDir: string): Promise<LoadTarget[]> {
 export function formatLoadReport(report: LoadReport): string {
   const rows = [
     ['TARGET', 'URL', 'SENT', 'OK', 'FAILED', 'LONGEST GAP'],
-    ...report.targets.map((t) => [t.name, t.url, String(t.sent), String(t.ok), String(t.failed), formatDuration(t.longestGapMs)]),
-    ['total', '', String(report.total.sent), String(report.total.ok), String(report.total.failed), formatDuration(report.total.longestGapMs)],
+    ...report.targets.map((t) => [
+      t.name,
+      t.url,
+      String(t.sent),
+      String(t.ok),
+      String(t.failed),
+      formatDuration(t.longestGapMs),
+    ]),
+    [
+      'total',
+      '',
+      String(report.total.sent),
+      String(report.total.ok),
+      String(report.total.failed),
+      formatDuration(report.total.longestGapMs),
+    ],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
-  lines.unshift(`load for ${formatDuration(report.durationMs)} at ${report.ratePerSecond}/s per target, started ${report.startedAt}`);
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+  lines.unshift(
+    `load for ${formatDuration(report.durationMs)} at ${report.ratePerSecond}/s per target, started ${report.startedAt}`,
+  );
   for (const t of report.targets) {
-    for (const f of t.failures) lines.push(`  ${t.name} +${formatDuration(f.offsetMs)} (${f.at}): ${f.reason}`);
-    if (t.failed > t.failures.length) lines.push(`  ${t.name}: ... and ${t.failed - t.failures.length} more failures`);
+    for (const f of t.failures)
+      lines.push(`  ${t.name} +${formatDuration(f.offsetMs)} (${f.at}): ${f.reason}`);
+    if (t.failed > t.failures.length)
+      lines.push(`  ${t.name}: ... and ${t.failed - t.failures.length} more failures`);
   }
   return lines.join('\n');
 }

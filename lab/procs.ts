@@ -68,6 +68,7 @@ export function cmdlineOf(pid: number): string {
 /**
  * Live (non-zombie) pids whose pid or mount namespace is one of `namespaces`. Zombies are left out:
  * they hold no mounts and run nothing, and reaping orphans is the controller's PID 1's job.
+ * The kernel reuses the ids of freed namespaces: only ask about namespaces something still holds.
  * Example: pidsInNamespaces(['pid:[4026532301]']).
  */
 export function pidsInNamespaces(namespaces: readonly string[]): number[] {

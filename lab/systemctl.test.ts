@@ -45,16 +45,22 @@ describe('systemctl stand-in', () => {
   it('starts a unit detached, with its WorkingDirectory and Environment, and reports it active', async () => {
     await out('systemctl start demo');
     expect(await run('systemctl is-active demo')).toMatchObject({ code: 0, stdout: 'active\n' });
-    expect(await eventually(async () => (await run('cat /tmp/demo.started')).stdout || undefined, 5000, 'demo to start')).toBe(
-      '/var/tmp big world 1\n',
-    );
+    expect(
+      await eventually(
+        async () => (await run('cat /tmp/demo.started')).stdout || undefined,
+        5000,
+        'demo to start',
+      ),
+    ).toBe('/var/tmp big world 1\n');
     const pid = await mainPid('demo');
     expect(await out(`cat /run/lab-units/demo.service.pid`)).toBe(`${pid}\n`);
     // The ssh session that started it has ended; the unit still runs (its own session).
     expect(await run(`kill -0 ${pid}`)).toMatchObject({ code: 0 });
     const status = await run('systemctl status demo');
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/^● demo\.service - Demo service\n\s+Loaded: loaded \(\/etc\/systemd\/system\/demo\.service; disabled; preset: enabled\)\n\s+Active: active \(running\) since .+ ago\n\s+Main PID: \d+ \(sh\)\n/);
+    expect(status.stdout).toMatch(
+      /^● demo\.service - Demo service\n\s+Loaded: loaded \(\/etc\/systemd\/system\/demo\.service; disabled; preset: enabled\)\n\s+Active: active \(running\) since .+ ago\n\s+Main PID: \d+ \(sh\)\n/,
+    );
     expect(status.stdout).toContain('systemd[1]: Started Demo service.');
   });
 
@@ -70,9 +76,19 @@ describe('systemctl stand-in', () => {
   });
 
   it('reloads with ExecReload and $MAINPID', async () => {
-    await eventually(async () => ((await run('cat /tmp/demo.started')).stdout ? true : undefined), 5000, 'demo to start');
+    await eventually(
+      async () => ((await run('cat /tmp/demo.started')).stdout ? true : undefined),
+      5000,
+      'demo to start',
+    );
     await out('systemctl reload demo');
-    expect(await eventually(async () => ((await out('cat /tmp/demo.started')).includes('reloaded') ? true : undefined), 5000, 'the reload')).toBe(true);
+    expect(
+      await eventually(
+        async () => ((await out('cat /tmp/demo.started')).includes('reloaded') ? true : undefined),
+        5000,
+        'the reload',
+      ),
+    ).toBe(true);
     const noReload = await run('systemctl reload nginx');
     expect(noReload.code).toBe(1);
     expect(noReload.stderr).toContain('nginx.service is not active, cannot reload');
@@ -95,7 +111,11 @@ describe('systemctl stand-in', () => {
   });
 
   it('KILLs a unit that ignores TERM once TimeoutStopSec has passed, and marks it failed', async () => {
-    await unit('stubborn', ['[Service]', 'ExecStart=/bin/sh -c \'trap "" TERM; while :; do sleep 0.2; done\'', 'TimeoutStopSec=1']);
+    await unit('stubborn', [
+      '[Service]',
+      'ExecStart=/bin/sh -c \'trap "" TERM; while :; do sleep 0.2; done\'',
+      'TimeoutStopSec=1',
+    ]);
     await out('systemctl start stubborn');
     const pid = await mainPid('stubborn');
     await out('systemctl stop stubborn');
@@ -108,7 +128,11 @@ describe('systemctl stand-in', () => {
     // A failed unit starts again normally.
     await out('systemctl start stubborn');
     expect(await run('systemctl is-active stubborn')).toMatchObject({ code: 0 });
-    await unit('stubborn', ['[Service]', 'ExecStart=/bin/sh -c \'trap "" TERM; while :; do sleep 0.2; done\'', 'KillSignal=SIGKILL']);
+    await unit('stubborn', [
+      '[Service]',
+      'ExecStart=/bin/sh -c \'trap "" TERM; while :; do sleep 0.2; done\'',
+      'KillSignal=SIGKILL',
+    ]);
     await out('systemctl stop stubborn');
     expect(await out('systemctl is-active stubborn || true')).toBe('inactive\n');
   });
@@ -116,8 +140,16 @@ describe('systemctl stand-in', () => {
   it('marks a unit whose process exits non-zero as failed, with the exit status', async () => {
     await unit('crasher', ['[Service]', "ExecStart=/bin/sh -c 'echo starting; exit 3'"]);
     await out('systemctl start crasher');
-    expect(await eventually(async () => ((await out('systemctl is-active crasher || true')) === 'failed\n' ? true : undefined), 5000, 'crasher to fail')).toBe(true);
-    expect(await out('systemctl show -p Result,ExecMainStatus crasher')).toBe('Result=exit-code\nExecMainStatus=3\n');
+    expect(
+      await eventually(
+        async () => ((await out('systemctl is-active crasher || true')) === 'failed\n' ? true : undefined),
+        5000,
+        'crasher to fail',
+      ),
+    ).toBe(true);
+    expect(await out('systemctl show -p Result,ExecMainStatus crasher')).toBe(
+      'Result=exit-code\nExecMainStatus=3\n',
+    );
     const status = await run('systemctl status crasher');
     expect(status.code).toBe(3);
     expect(status.stdout).toContain('Active: failed (Result: exit-code)');
@@ -127,12 +159,18 @@ describe('systemctl stand-in', () => {
   });
 
   it('answers like systemd for unknown units and several units', async () => {
-    expect(await run('systemctl start nothere')).toMatchObject({ code: 5, stderr: 'Failed to start nothere.service: Unit nothere.service not found.\n' });
+    expect(await run('systemctl start nothere')).toMatchObject({
+      code: 5,
+      stderr: 'Failed to start nothere.service: Unit nothere.service not found.\n',
+    });
     expect(await run('systemctl status nothere')).toMatchObject({ code: 4 });
     expect(await run('systemctl is-active nothere')).toMatchObject({ code: 3, stdout: 'inactive\n' });
     await out('systemctl start demo');
     // is-active: 0 when at least one is active; one line per unit.
-    expect(await run('systemctl is-active demo crasher')).toMatchObject({ code: 0, stdout: 'active\nfailed\n' });
+    expect(await run('systemctl is-active demo crasher')).toMatchObject({
+      code: 0,
+      stdout: 'active\nfailed\n',
+    });
     expect(await run('systemctl is-active --quiet crasher nothere')).toMatchObject({ code: 3, stdout: '' });
     await out('systemctl stop demo.service crasher');
     expect(await run('systemctl is-active demo')).toMatchObject({ code: 3 });
@@ -150,7 +188,9 @@ describe('systemctl stand-in', () => {
     // Failed units stay failed (a stop does not clear that) until started again or reset-failed.
     expect(units).toMatch(/^crasher\.service\s+loaded\s+failed\s+failed/m);
     expect(units).not.toMatch(/^(nginx|stubborn)\.service/m);
-    expect(await out('systemctl list-units --all --no-legend')).toMatch(/^stubborn\.service\s+loaded\s+inactive\s+dead/m);
+    expect(await out('systemctl list-units --all --no-legend')).toMatch(
+      /^stubborn\.service\s+loaded\s+inactive\s+dead/m,
+    );
     await out('systemctl reset-failed crasher');
     expect(await run('systemctl is-active crasher')).toMatchObject({ code: 3, stdout: 'inactive\n' });
     await out('systemctl disable --now demo');
@@ -159,13 +199,13 @@ describe('systemctl stand-in', () => {
   });
 
   it('sees a PIDFile= daemon started by hand as active, and stops it', async () => {
-    await unit('handmade', [
-      '[Service]',
-      'ExecStart=/bin/sleep 1000',
-      'PIDFile=/run/handmade.pid',
-    ]);
+    await unit('handmade', ['[Service]', 'ExecStart=/bin/sleep 1000', 'PIDFile=/run/handmade.pid']);
     await out("setsid sh -c 'echo $$ > /run/handmade.pid; exec sleep 999' </dev/null >/dev/null 2>&1 &");
-    const pid = await eventually(async () => (await run('cat /run/handmade.pid')).stdout.trim() || undefined, 5000, 'the pid file');
+    const pid = await eventually(
+      async () => (await run('cat /run/handmade.pid')).stdout.trim() || undefined,
+      5000,
+      'the pid file',
+    );
     expect(await run('systemctl is-active handmade')).toMatchObject({ code: 0, stdout: 'active\n' });
     expect(await mainPid('handmade')).toBe(pid);
     await out('systemctl start handmade'); // already active: no second copy

@@ -1,12 +1,13 @@
 // The seed scenarios brought up for real by the lab machinery, used a little, and brought down.
+// They run on their own addresses (127.0.40.x, 127.0.41.x; last octet kept) so that this file
+// runs while someone has the scenario's lab up on 127.0.10.x, as developers and e2e tests do.
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setFault, clearFault } from '../faults.js';
-import { type HostRun, labDown, labStatus, labUp, readHostRun } from '../hosts.js';
-import { labLayout } from '../layout.js';
+import { labDown, labStatus, labUp } from '../hosts.js';
 import { labLoadTargets, startLoad } from '../load.js';
-import { eventually, leftovers, sshPool, tempLabDir, waitForAddressesFree } from '../test-support.js';
+import { eventually, labProcesses, leftovers, relocate, sshPool, tempLabDir } from '../test-support.js';
 import { makeScenario, scenarioNames, scenarios } from './index.js';
 
 const labs: { labDir: string; close: () => Promise<void> }[] = [];
@@ -33,11 +34,6 @@ function httpStatus(url: string): Promise<number> {
   });
 }
 
-async function namespacesOf(labDir: string, names: string[]): Promise<string[]> {
-  const runs = await Promise.all(names.map((n) => readHostRun(labLayout(labDir), n)));
-  return runs.filter((r): r is HostRun => r !== undefined).flatMap((r) => [r.pidNs, r.mntNs]);
-}
-
 describe('scenario index', () => {
   it('names every scenario and builds plain with options only', () => {
     expect(scenarioNames).toEqual(['comindware', 'ecsc', 'plain']);
@@ -52,34 +48,41 @@ describe('comindware lab', () => {
   const labDir = tempLabDir('comindware');
   const ssh = sshPool(labDir);
   labs.push({ labDir, close: () => ssh.close() });
-  const hosts = scenarios.comindware.hosts;
-  let namespaces: string[] = [];
+  const scenario = relocate(scenarios.comindware, '127.0.40');
+  const hosts = scenario.hosts;
 
   it('comes up with its units active, shared storage on every host and an artifact server', async () => {
-    await waitForAddressesFree(hosts.map((h) => h.address), 60_000);
-    const up = await labUp({ scenario: scenarios.comindware, labDir });
-    namespaces = await namespacesOf(labDir, hosts.map((h) => h.name));
+    const up = await labUp({ scenario, labDir });
     expect(up.hosts.map((h) => [h.name, h.address, h.booted])).toEqual([
-      ['web', '127.0.10.10', true],
-      ['integration', '127.0.10.11', true],
-      ['backup', '127.0.10.12', true],
+      ['web', '127.0.40.10', true],
+      ['integration', '127.0.40.11', true],
+      ['backup', '127.0.40.12', true],
     ]);
     expect(up.controller?.info.artifactServer).toMatch(/^http:\/\/127\.0\.10\.1:\d+\//);
     const status = await labStatus({ labDir });
     for (const h of status.hosts) {
       expect(h.sshd).toBe('up');
-      expect(h.units).toEqual(expect.arrayContaining(['apigatewaycmw.service', 'comindwarecmw.service', 'adapterhostcmw.service']));
+      expect(h.units).toEqual(
+        expect.arrayContaining(['apigatewaycmw.service', 'comindwarecmw.service', 'adapterhostcmw.service']),
+      );
     }
     expect(status.controller).toMatchObject({ running: 1, total: 1 });
     await ssh.out('web', 'echo from-web > /mnt/shared/lab-test');
     expect(await ssh.out('backup', 'cat /mnt/shared/lab-test')).toBe('from-web\n');
-    expect(await ssh.out('integration', 'hostname; ls /usr/share/comindware/configs/instance/')).toBe('integration\ncmw.yml\n');
+    expect(await ssh.out('integration', 'hostname; ls /usr/share/comindware/configs/instance/')).toBe(
+      'integration\ncmw.yml\n',
+    );
   });
 
   it("serves user and integration traffic through each host's nginx under load", async () => {
     const targets = await labLoadTargets(labDir);
-    expect(targets.map((t) => t.url)).toEqual(['http://127.0.10.10/', 'http://127.0.10.11/async']);
-    for (const t of targets) await eventually(async () => ((await httpStatus(t.url)) === 200 ? true : undefined), 30_000, `${t.url} to answer 200`);
+    expect(targets.map((t) => t.url)).toEqual(['http://127.0.40.10/', 'http://127.0.40.11/async']);
+    for (const t of targets)
+      await eventually(
+        async () => ((await httpStatus(t.url)) === 200 ? true : undefined),
+        30_000,
+        `${t.url} to answer 200`,
+      );
     const report = await startLoad({ targets, ratePerSecond: 20, durationMs: 500 }).done;
     expect(report.total.sent).toBeGreaterThan(0);
     expect(report.total.failed).toBe(0);
@@ -88,20 +91,36 @@ describe('comindware lab', () => {
   it('a fault knob set on the controller makes the next start fail, and clearing it heals', async () => {
     await setFault(labDir, 'backup', 'fail-start');
     await ssh.out('backup', 'systemctl restart comindwarecmw');
-    await eventually(async () => ((await ssh.out('backup', 'systemctl is-active comindwarecmw || true')) === 'failed\n' ? true : undefined), 30_000, 'comindwarecmw to fail');
+    await eventually(
+      async () =>
+        (await ssh.out('backup', 'systemctl is-active comindwarecmw || true')) === 'failed\n'
+          ? true
+          : undefined,
+      30_000,
+      'comindwarecmw to fail',
+    );
     // Only backup has the knob.
     expect(await ssh.out('web', 'systemctl is-active comindwarecmw')).toBe('active\n');
     await clearFault(labDir, 'backup', 'fail-start');
     await ssh.out('backup', 'systemctl start comindwarecmw');
-    await eventually(async () => ((await httpStatus('http://127.0.10.12/')) === 200 ? true : undefined), 30_000, 'backup to serve again');
+    await eventually(
+      async () => ((await httpStatus('http://127.0.40.12/')) === 200 ? true : undefined),
+      30_000,
+      'backup to serve again',
+    );
   });
 
   it('goes down without leftovers', async () => {
     await ssh.close();
+    const before = await labProcesses(
+      labDir,
+      hosts.map((h) => h.name),
+    );
     const down = await labDown({ labDir });
     expect(down).toMatchObject({ hosts: ['backup', 'integration', 'web'], controllerProcesses: 1 });
-    expect(await leftovers(labDir, namespaces, hosts)).toEqual({ processes: [], mounts: [], listening: [] });
-    expect(await httpStatus('http://127.0.10.10/')).toBe(0);
+    const after = await leftovers(labDir, before, hosts);
+    expect(after, JSON.stringify(after, null, 1)).toEqual({ processes: [], mounts: [], listening: [] });
+    expect(await httpStatus('http://127.0.40.10/')).toBe(0);
   });
 });
 
@@ -109,15 +128,20 @@ describe('ecsc lab', () => {
   const labDir = tempLabDir('ecsc');
   const ssh = sshPool(labDir);
   labs.push({ labDir, close: () => ssh.close() });
-  const hosts = scenarios.ecsc.hosts;
-  let namespaces: string[] = [];
+  const scenario = relocate(scenarios.ecsc, '127.0.41');
+  const hosts = scenario.hosts;
 
   it('comes up with eight hosts, java processes and service pages under load', async () => {
-    await waitForAddressesFree(hosts.map((h) => h.address), 60_000);
-    const up = await labUp({ scenario: scenarios.ecsc, labDir });
-    namespaces = await namespacesOf(labDir, hosts.map((h) => h.name));
+    const up = await labUp({ scenario, labDir });
     expect(up.hosts.map((h) => h.name)).toEqual([
-      'ecsc-1', 'ecsc-2', 'ecmc-1', 'ecmc-2', 'schedule-1', 'schedule-2', 'schedule-res-1', 'schedule-res-2',
+      'ecsc-1',
+      'ecsc-2',
+      'ecmc-1',
+      'ecmc-2',
+      'schedule-1',
+      'schedule-2',
+      'schedule-res-1',
+      'schedule-res-2',
     ]);
     expect(up.hosts.every((h) => h.booted)).toBe(true);
     // Several java processes per host, each host seeing only its own.
@@ -127,7 +151,12 @@ describe('ecsc lab', () => {
     expect(java).not.toContain('schedule');
     const targets = await labLoadTargets(labDir);
     expect(targets).toHaveLength(8);
-    for (const t of targets) await eventually(async () => ((await httpStatus(t.url)) === 200 ? true : undefined), 30_000, `${t.url} to answer 200`);
+    for (const t of targets)
+      await eventually(
+        async () => ((await httpStatus(t.url)) === 200 ? true : undefined),
+        30_000,
+        `${t.url} to answer 200`,
+      );
     const report = await startLoad({ targets, ratePerSecond: 5, durationMs: 400 }).done;
     expect(report.total.sent).toBeGreaterThan(0);
     expect(report.total.failed).toBe(0);
@@ -135,8 +164,13 @@ describe('ecsc lab', () => {
 
   it('goes down without leftovers', async () => {
     await ssh.close();
+    const before = await labProcesses(
+      labDir,
+      hosts.map((h) => h.name),
+    );
     const down = await labDown({ labDir });
     expect(down.hosts).toHaveLength(8);
-    expect(await leftovers(labDir, namespaces, hosts)).toEqual({ processes: [], mounts: [], listening: [] });
+    const after = await leftovers(labDir, before, hosts);
+    expect(after, JSON.stringify(after, null, 1)).toEqual({ processes: [], mounts: [], listening: [] });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -138,5 +138,6 @@ describe('resolveLabDir', () => {
     mkdirSync(path.join(cwd, '.lab', 'ecsc'), { recursive: true });
     writeFileSync(path.join(cwd, '.lab', 'ecsc', 'lab.json'), '{}');
     expect(() => resolveLabDir(undefined, cwd)).toThrow(/several labs under .*: comindware, ecsc/);
+    rmSync(cwd, { recursive: true, force: true });
   });
 });

@@ -248,7 +248,8 @@ async function waiter(
   condition: WaitCondition,
   env: ActionEnv,
 ): Promise<{ what: string; poll: () => Promise<PollResult> }> {
-  const timeout = () => Math.max(1, Math.min(remaining(env), 30_000));
+  // A poll made at the deadline still gets its answer: the wait, not the poll, reports the timeout.
+  const timeout = () => Math.max(2_000, Math.min(env.deadline - env.clock.now(), 30_000));
   switch (condition.kind) {
     case 'command':
       return {

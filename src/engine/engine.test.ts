@@ -78,7 +78,7 @@ describe('engine', () => {
     const journal = new MemoryJournal();
     const run = engineFor(fx, rec, journal).apply();
     await expect(run).rejects.toBeInstanceOf(StepFailedError);
-    await expect(run).rejects.toThrow(/up\/three@b: command exited 1/);
+    await expect(run).rejects.toThrow(/up\/three@b: command `echo three` exited 1: disk full/);
     expect(timeline(rec)).toEqual([
       'a: echo one',
       'a: echo two',

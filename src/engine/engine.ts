@@ -18,6 +18,9 @@ import { type Clock, systemClock } from './clock.js';
 import { sendHttp } from './http.js';
 import { markCommand, parseMark } from './log-follow.js';
 import { Semaphore } from './semaphore.js';
+import { waitFor } from './wait.js';
+
+const DRAIN_HEALTH_TIMEOUT_MS = 5 * 60_000;
 
 /** A manual approval request; the CLI prompts, the dashboard clicks, tests decide. */
 export type GateApprover = (gate: { step: string; host: string; message: string }) => Promise<boolean>;
@@ -155,6 +158,15 @@ export class Engine {
         .filter((s) => s.phase !== 'preflight' && needsCompensation(s))
         .sort((a, b) => (b.completedSeq ?? 0) - (a.completedSeq ?? 0));
       for (const s of todo) ok = (await this.#compensate(s)) && ok;
+      // Verify: every host that was put back answers its phase's health check again.
+      const touched = new Map(todo.map((s) => [`${s.phase}\u0000${s.host}`, s]));
+      for (const s of touched.values()) {
+        const unhealthy = await this.#untilHealthy(s.phase, s.host);
+        if (unhealthy) {
+          ok = false;
+          this.#emit({ type: 'compensation.failed', step: s.id, host: s.host, error: unhealthy });
+        }
+      }
     } catch (e) {
       ok = false;
       this.#emit({ type: 'rollback.finished', ok, error: (e as Error).message });
@@ -550,6 +562,13 @@ export class Engine {
       });
       return false;
     }
+    if (s.id.includes('/drain@')) {
+      const unhealthy = await this.#untilHealthy(step.phase, step.host);
+      if (unhealthy) {
+        this.#emit({ type: 'compensation.failed', step: s.id, host: s.host, error: unhealthy });
+        return false;
+      }
+    }
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;
     const ctx = this.#context(step);
     const actions: readonly Action[] = kind.compensate?.(step.params, s.outputs, ctx) ?? [];
@@ -570,6 +589,34 @@ export class Engine {
         error: this.#o.redactor.redact((e as Error).message),
       });
       return false;
+    }
+  }
+
+  /**
+   * Before traffic goes back to a host, its own instance must answer the drain's health check:
+   * routing users to a node that is still starting would fail their requests. If it never does,
+   * traffic stays on the neighbour and the undo is reported as failed (a later rollback retries).
+   */
+  async #untilHealthy(phaseId: string, hostName: string): Promise<string | undefined> {
+    const phase = this.#o.plan.phases.find((p) => p.id === phaseId);
+    const host = this.#hosts.get(hostName);
+    if (!phase?.drain?.health || !host) return undefined;
+    const health = phase.drain.health;
+    const url = staticValue(renderTemplate(health.url, this.#o.templateScope(host, host)));
+    let last = '';
+    try {
+      await waitFor(
+        this.#clock,
+        { deadline: this.#clock.now() + DRAIN_HEALTH_TIMEOUT_MS, intervalMs: 250, what: `${url} before restoring traffic` },
+        async () => {
+          const res = await sendHttp({ url, method: 'GET', headers: {}, insecure: true }, 5000);
+          last = `${res.error ?? res.status}`;
+          return { done: health.expectStatus.includes(res.status) };
+        },
+      );
+      return undefined;
+    } catch {
+      return `${host.name} is not healthy: ${url} did not answer ${health.expectStatus.join('/')} within ${DRAIN_HEALTH_TIMEOUT_MS / 1000}s (last: ${last}); its traffic stays where it is. Fix the node, then run \`cutover rollback ${this.#o.runId}\`.`;
     }
   }
 

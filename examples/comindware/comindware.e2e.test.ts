@@ -1,0 +1,227 @@
+/**
+ * Seed 000 end to end in the lab: real sshd hosts, real nginx, the Comindware simulator, the
+ * real CLI, and user + integration traffic the whole time (issue 4).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { setFault } from '../../lab/faults.js';
+import { labDown, labUp } from '../../lab/hosts.js';
+import { type LoadHandle, type LoadReport, startLoad } from '../../lab/load.js';
+import { CMW_VERSIONS, comindwareScenario } from '../../lab/scenarios/comindware.js';
+import { sshPool } from '../../lab/test-support.js';
+import { cutover, journalEvents, runIdFrom } from '../../test/cli.js';
+
+const RUNBOOK = resolve(import.meta.dirname, 'runbook.yml');
+const HOSTS = ['web', 'integration', 'backup'] as const;
+const ADDRESS = { web: '127.0.10.10', integration: '127.0.10.11', backup: '127.0.10.12' } as const;
+const NGINX = '/etc/nginx/sites-enabled/comindwarecmw';
+const CONFIG = '/usr/share/comindware/configs/instance/cmw.yml';
+const IGNITE = '/var/log/comindware/cmw/igniteClient_$(date +%F).log';
+
+const labDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-cmw-'));
+let ssh: ReturnType<typeof sshPool>;
+let inventory: string;
+let password: string;
+let distrUrl: string;
+let stateDir: string;
+
+async function freshLab(): Promise<void> {
+  await ssh?.close();
+  await labDown({ labDir, purge: true }).catch(() => undefined);
+  const up = await labUp({ scenario: comindwareScenario, labDir });
+  inventory = up.inventory;
+  password = readFileSync(join(labDir, 'secrets', 'distr_password'), 'utf8').trim();
+  distrUrl = String(up.controller?.info.artifactServer);
+  ssh = sshPool(labDir);
+  stateDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-state-'));
+  await untilRunning();
+}
+
+/** The lab is up when sshd answers; the platform takes a moment more to load. */
+async function untilRunning(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const states = await Promise.all(HOSTS.map((h) => version(h).then((v) => v.state).catch(() => 'down')));
+    if (states.every((s) => s === 'running')) return;
+    if (Date.now() > deadline) throw new Error(`the lab's platforms did not start: ${states.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function snapshot(paths: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const host of HOSTS) for (const p of paths) out[`${host}:${p}`] = await ssh.out(host, `cat ${p}`);
+  return out;
+}
+
+async function version(host: keyof typeof ADDRESS): Promise<{ version: string; state: string }> {
+  const res = await fetch(`http://${ADDRESS[host]}:8080/api/version`);
+  return (await res.json()) as { version: string; state: string };
+}
+
+function load(): LoadHandle {
+  return startLoad({
+    targets: [
+      { name: 'user', url: `http://${ADDRESS.web}/` },
+      { name: 'integration', url: `http://${ADDRESS.integration}/async` },
+    ],
+    ratePerSecond: 20,
+    durationMs: 300_000,
+  });
+}
+
+function expectNoFailures(report: LoadReport): void {
+  expect(report.total.sent).toBeGreaterThan(50);
+  expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
+  expect(report.total.failed).toBe(0);
+}
+
+function apply(runbook = RUNBOOK, extra: { onSpawn?: (pid: number) => void } = {}) {
+  return cutover(
+    [
+      '--state-dir',
+      stateDir,
+      'apply',
+      '-r',
+      runbook,
+      '-i',
+      inventory,
+      '-p',
+      `version=${CMW_VERSIONS.holdLock}`,
+      '-p',
+      `distr_url=${distrUrl}`,
+      '--yes',
+      '--approve-gates',
+    ],
+    { env: { CMW_DISTR_PASSWORD: password }, ...extra },
+  );
+}
+
+describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }, () => {
+  beforeEach(freshLab, 60_000);
+  afterAll(async () => {
+    await ssh?.close();
+    await labDown({ labDir, purge: true });
+  }, 60_000);
+
+  it('upgrades backup, integration, web under load with 0 failed requests', async () => {
+    const before = await snapshot([NGINX, CONFIG]);
+    const staleIgnite = await ssh.out('integration', `cat ${IGNITE}`);
+    expect(staleIgnite).toContain('Skipping rebalancing (nothing scheduled)');
+
+    const traffic = load();
+    const run = await apply();
+    const report = await traffic.stop();
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expectNoFailures(report);
+
+    for (const host of HOSTS) expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
+    const after = await snapshot([NGINX, CONFIG]);
+    for (const host of HOSTS) {
+      expect(after[`${host}:${NGINX}`]).toBe(before[`${host}:${NGINX}`]);
+      const config = after[`${host}:${CONFIG}`] as string;
+      expect(config).toMatch(/^db\.holdLock: true$/m);
+      expect(config).not.toMatch(/isContainerEnvironment|clusterNodes|waitForClusterActivation/);
+      expect(config).toContain('# Не загружает платформу пока существует файл db.workDir/hold.lock');
+      // Every comment line that did not belong to a removed directive is still there.
+      const kept = (before[`${host}:${CONFIG}`] as string).split('\n').filter((l) => /^\s*#/.test(l) && !/isContainer|clusterNodes|контейнер|узл/i.test(l));
+      for (const line of kept) expect(config).toContain(line);
+    }
+
+    // hold.lock went only after a rebalancing line written after this upgrade started.
+    const events = journalEvents(stateDir, runIdFrom(run.stdout));
+    for (const host of HOSTS) {
+      const matched = events.find((e) => e.type === 'step.succeeded' && e.step === `upgrade/wait-rebalance@${host}`);
+      const line = matched?.type === 'step.succeeded' ? matched.outputs.matched : undefined;
+      expect(line).toMatch(/Skipping rebalancing \(nothing scheduled\)/);
+      if (host === 'integration') expect(staleIgnite).not.toContain(line);
+      const rebalanced = events.indexOf(matched as never);
+      const removed = events.findIndex((e) => e.type === 'step.started' && e.step === `upgrade/release-hold@${host}`);
+      expect(removed).toBeGreaterThan(rebalanced);
+    }
+  });
+
+  it('puts the integration node back when it never rebalances, leaves web alone, and rolls back the rest', async () => {
+    await setFault(labDir, 'integration', 'no-rebalance');
+    // The fault is read at start: restart the integration node's platform with it.
+    await ssh.out('integration', 'systemctl restart comindwarecmw');
+    await untilRunning();
+    const before = await snapshot([NGINX, CONFIG, '/var/lib/comindware/cmw/version']);
+    // Same runbook, a short rebalancing timeout so the test does not wait ten minutes.
+    const runbook = join(stateDir, 'runbook.yml');
+    writeFileSync(
+      runbook,
+      readFileSync(RUNBOOK, 'utf8').replace(/(pattern: 'Skipping rebalancing[^\n]*\n\s+since: upgrade\n\s+timeout: )10m/, '$18s'),
+    );
+    expect(readFileSync(runbook, 'utf8')).toContain('timeout: 8s');
+
+    const traffic = load();
+    const run = await apply(runbook);
+    if (run.code !== 1) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+    expect(run.stderr).toMatch(/upgrade\/wait-rebalance@integration: timed out waiting for \/Skipping rebalancing/);
+    expect(run.stderr).toContain('Still waiting for initial partition map exchange');
+    const runId = runIdFrom(run.stdout);
+
+    // integration is back: old version running, config, nginx and data as before.
+    expect(await version('integration')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
+    const after = await snapshot([NGINX, CONFIG, '/var/lib/comindware/cmw/version']);
+    for (const host of ['integration', 'web']) {
+      for (const p of [NGINX, CONFIG, '/var/lib/comindware/cmw/version']) expect(after[`${host}:${p}`]).toBe(before[`${host}:${p}`]);
+    }
+    // web was never touched.
+    expect(await version('web')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
+    const events = journalEvents(stateDir, runId);
+    expect(events.filter((e) => 'host' in e && e.host === 'web' && e.type === 'step.started' && e.step.startsWith('upgrade/'))).toEqual([]);
+    // backup was upgraded before the failure.
+    expect(await version('backup')).toMatchObject({ version: CMW_VERSIONS.holdLock });
+
+    const rollback = await cutover(['--state-dir', stateDir, 'rollback', runId, '--yes'], { env: { CMW_DISTR_PASSWORD: password } });
+    const report = await traffic.stop();
+    expect(rollback.code).toBe(0);
+    expect(await version('backup')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
+    const rolledBack = await snapshot([NGINX, CONFIG, '/var/lib/comindware/cmw/version']);
+    expect(rolledBack).toEqual(before);
+    expectNoFailures(report);
+  });
+
+  it('resumes after the controller is killed while waiting on the integration node', async () => {
+    const traffic = load();
+    let pid = 0;
+    const first = apply(RUNBOOK, { onSpawn: (p) => (pid = p) });
+    // Kill -9 as soon as the journal shows the controller waiting on integration's rebalancing line.
+    const deadline = Date.now() + 60_000;
+    let runId = '';
+    for (;;) {
+      const runs = await import('node:fs').then((fs) => (fs.existsSync(join(stateDir, 'runs')) ? fs.readdirSync(join(stateDir, 'runs')) : []));
+      runId = runs[0] ?? '';
+      if (runId) {
+        const waiting = journalEvents(stateDir, runId).some((e) => e.type === 'step.waiting' && e.step === 'upgrade/wait-rebalance@integration');
+        if (waiting) break;
+      }
+      if (Date.now() > deadline) throw new Error('the controller never waited on integration');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    process.kill(pid, 'SIGKILL');
+    const killed = await first;
+    expect(killed.signal).toBe('SIGKILL');
+    const status = await cutover(['--state-dir', stateDir, 'status', runId]);
+    expect(status.stdout).toMatch(/stopped while .*wait-rebalance@integration/);
+
+    const resumed = await cutover(['--state-dir', stateDir, 'resume', runId, '--approve-gates'], { env: { CMW_DISTR_PASSWORD: password } });
+    const report = await traffic.stop();
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expectNoFailures(report);
+    for (const host of HOSTS) expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
+
+    // No completed step ran twice: only the interrupted wait started again.
+    const starts = new Map<string, number>();
+    for (const e of journalEvents(stateDir, runId)) if (e.type === 'step.started') starts.set(e.step, (starts.get(e.step) ?? 0) + 1);
+    const twice = [...starts].filter(([, n]) => n > 1).map(([s]) => s);
+    expect(twice).toEqual(['upgrade/wait-rebalance@integration']);
+  });
+});
