@@ -542,7 +542,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     }),
   );
   const runs = new Map<string, HostRun>();
-  for (const h of toBoot) runs.set(h.name, await bootHost(layout, h));
+  await Promise.all(toBoot.map(async (h) => runs.set(h.name, await bootHost(layout, h))));
   for (const h of scenario.hosts) {
     if (!runs.has(h.name)) {
       const run = await readHostRun(layout, h.name);

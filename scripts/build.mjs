@@ -1,9 +1,9 @@
-// Bundles the CLI into dist/cli.js so `cutover` starts fast without a TypeScript loader.
+// Bundles the CLI (dist/cli.js) and the demo (dist/demo.js) so they start fast without a TypeScript loader.
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cli.js',
+  entryPoints: { cli: 'src/cli/main.ts', demo: 'scripts/demo.ts' },
+  outdir: 'dist',
   bundle: true,
   platform: 'node',
   target: 'node20',

@@ -44,7 +44,13 @@ async function freshLab(): Promise<void> {
 async function untilRunning(): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const states = await Promise.all(HOSTS.map((h) => version(h).then((v) => v.state).catch(() => 'down')));
+    const states = await Promise.all(
+      HOSTS.map((h) =>
+        version(h)
+          .then((v) => v.state)
+          .catch(() => 'down'),
+      ),
+    );
     if (states.every((s) => s === 'running')) return;
     if (Date.now() > deadline) throw new Error(`the lab's platforms did not start: ${states.join(', ')}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -119,7 +125,8 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     expect(run.code).toBe(0);
     expectNoFailures(report);
 
-    for (const host of HOSTS) expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
+    for (const host of HOSTS)
+      expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
     const after = await snapshot([NGINX, CONFIG]);
     for (const host of HOSTS) {
       expect(after[`${host}:${NGINX}`]).toBe(before[`${host}:${NGINX}`]);
@@ -128,19 +135,25 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
       expect(config).not.toMatch(/isContainerEnvironment|clusterNodes|waitForClusterActivation/);
       expect(config).toContain('# Не загружает платформу пока существует файл db.workDir/hold.lock');
       // Every comment line that did not belong to a removed directive is still there.
-      const kept = (before[`${host}:${CONFIG}`] as string).split('\n').filter((l) => /^\s*#/.test(l) && !/isContainer|clusterNodes|контейнер|узл/i.test(l));
+      const kept = (before[`${host}:${CONFIG}`] as string)
+        .split('\n')
+        .filter((l) => /^\s*#/.test(l) && !/isContainer|clusterNodes|контейнер|узл/i.test(l));
       for (const line of kept) expect(config).toContain(line);
     }
 
     // hold.lock went only after a rebalancing line written after this upgrade started.
     const events = journalEvents(stateDir, runIdFrom(run.stdout));
     for (const host of HOSTS) {
-      const matched = events.find((e) => e.type === 'step.succeeded' && e.step === `upgrade/wait-rebalance@${host}`);
+      const matched = events.find(
+        (e) => e.type === 'step.succeeded' && e.step === `upgrade/wait-rebalance@${host}`,
+      );
       const line = matched?.type === 'step.succeeded' ? matched.outputs.matched : undefined;
       expect(line).toMatch(/Skipping rebalancing \(nothing scheduled\)/);
       if (host === 'integration') expect(staleIgnite).not.toContain(line);
       const rebalanced = events.indexOf(matched as never);
-      const removed = events.findIndex((e) => e.type === 'step.started' && e.step === `upgrade/release-hold@${host}`);
+      const removed = events.findIndex(
+        (e) => e.type === 'step.started' && e.step === `upgrade/release-hold@${host}`,
+      );
       expect(removed).toBeGreaterThan(rebalanced);
     }
   });
@@ -155,14 +168,19 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     const runbook = join(stateDir, 'runbook.yml');
     writeFileSync(
       runbook,
-      readFileSync(RUNBOOK, 'utf8').replace(/(pattern: 'Skipping rebalancing[^\n]*\n\s+since: upgrade\n\s+timeout: )10m/, '$18s'),
+      readFileSync(RUNBOOK, 'utf8').replace(
+        /(pattern: 'Skipping rebalancing[^\n]*\n\s+since: upgrade\n\s+timeout: )10m/,
+        '$18s',
+      ),
     );
     expect(readFileSync(runbook, 'utf8')).toContain('timeout: 8s');
 
     const traffic = load();
     const run = await apply(runbook);
     if (run.code !== 1) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-    expect(run.stderr).toMatch(/upgrade\/wait-rebalance@integration: timed out waiting for \/Skipping rebalancing/);
+    expect(run.stderr).toMatch(
+      /upgrade\/wait-rebalance@integration: timed out waiting for \/Skipping rebalancing/,
+    );
     expect(run.stderr).toContain('Still waiting for initial partition map exchange');
     const runId = runIdFrom(run.stdout);
 
@@ -170,16 +188,23 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     expect(await version('integration')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
     const after = await snapshot([NGINX, CONFIG, '/var/lib/comindware/cmw/version']);
     for (const host of ['integration', 'web']) {
-      for (const p of [NGINX, CONFIG, '/var/lib/comindware/cmw/version']) expect(after[`${host}:${p}`]).toBe(before[`${host}:${p}`]);
+      for (const p of [NGINX, CONFIG, '/var/lib/comindware/cmw/version'])
+        expect(after[`${host}:${p}`]).toBe(before[`${host}:${p}`]);
     }
     // web was never touched.
     expect(await version('web')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
     const events = journalEvents(stateDir, runId);
-    expect(events.filter((e) => 'host' in e && e.host === 'web' && e.type === 'step.started' && e.step.startsWith('upgrade/'))).toEqual([]);
+    expect(
+      events.filter(
+        (e) => 'host' in e && e.host === 'web' && e.type === 'step.started' && e.step.startsWith('upgrade/'),
+      ),
+    ).toEqual([]);
     // backup was upgraded before the failure.
     expect(await version('backup')).toMatchObject({ version: CMW_VERSIONS.holdLock });
 
-    const rollback = await cutover(['--state-dir', stateDir, 'rollback', runId, '--yes'], { env: { CMW_DISTR_PASSWORD: password } });
+    const rollback = await cutover(['--state-dir', stateDir, 'rollback', runId, '--yes'], {
+      env: { CMW_DISTR_PASSWORD: password },
+    });
     const report = await traffic.stop();
     expect(rollback.code).toBe(0);
     expect(await version('backup')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
@@ -196,10 +221,14 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     const deadline = Date.now() + 60_000;
     let runId = '';
     for (;;) {
-      const runs = await import('node:fs').then((fs) => (fs.existsSync(join(stateDir, 'runs')) ? fs.readdirSync(join(stateDir, 'runs')) : []));
+      const runs = await import('node:fs').then((fs) =>
+        fs.existsSync(join(stateDir, 'runs')) ? fs.readdirSync(join(stateDir, 'runs')) : [],
+      );
       runId = runs[0] ?? '';
       if (runId) {
-        const waiting = journalEvents(stateDir, runId).some((e) => e.type === 'step.waiting' && e.step === 'upgrade/wait-rebalance@integration');
+        const waiting = journalEvents(stateDir, runId).some(
+          (e) => e.type === 'step.waiting' && e.step === 'upgrade/wait-rebalance@integration',
+        );
         if (waiting) break;
       }
       if (Date.now() > deadline) throw new Error('the controller never waited on integration');
@@ -211,16 +240,20 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     const status = await cutover(['--state-dir', stateDir, 'status', runId]);
     expect(status.stdout).toMatch(/stopped while .*wait-rebalance@integration/);
 
-    const resumed = await cutover(['--state-dir', stateDir, 'resume', runId, '--approve-gates'], { env: { CMW_DISTR_PASSWORD: password } });
+    const resumed = await cutover(['--state-dir', stateDir, 'resume', runId, '--approve-gates'], {
+      env: { CMW_DISTR_PASSWORD: password },
+    });
     const report = await traffic.stop();
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
     expectNoFailures(report);
-    for (const host of HOSTS) expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
+    for (const host of HOSTS)
+      expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
 
     // No completed step ran twice: only the interrupted wait started again.
     const starts = new Map<string, number>();
-    for (const e of journalEvents(stateDir, runId)) if (e.type === 'step.started') starts.set(e.step, (starts.get(e.step) ?? 0) + 1);
+    for (const e of journalEvents(stateDir, runId))
+      if (e.type === 'step.started') starts.set(e.step, (starts.get(e.step) ?? 0) + 1);
     const twice = [...starts].filter(([, n]) => n > 1).map(([s]) => s);
     expect(twice).toEqual(['upgrade/wait-rebalance@integration']);
   });

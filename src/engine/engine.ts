@@ -607,7 +607,11 @@ export class Engine {
     try {
       await waitFor(
         this.#clock,
-        { deadline: this.#clock.now() + DRAIN_HEALTH_TIMEOUT_MS, intervalMs: 250, what: `${url} before restoring traffic` },
+        {
+          deadline: this.#clock.now() + DRAIN_HEALTH_TIMEOUT_MS,
+          intervalMs: 250,
+          what: `${url} before restoring traffic`,
+        },
         async () => {
           const res = await sendHttp({ url, method: 'GET', headers: {}, insecure: true }, 5000);
           last = `${res.error ?? res.status}`;
