@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NGINX_UNIT, renderEtcHosts, renderInitScript, renderSshdConfig } from './host-files.js';
@@ -28,6 +28,7 @@ describe('renderInitScript', () => {
     const dir = tempLabDir('init');
     writeFileSync(path.join(dir, 'init.sh'), script);
     expect(() => execFileSync('sh', ['-n', path.join(dir, 'init.sh')])).not.toThrow();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('mounts /run first, stages binds, overlays with quoted paths, then private /tmp and /mnt', () => {

@@ -61,6 +61,7 @@ export interface LabState {
 export interface HostRun {
   unshare: ProcessRef;
   init: ProcessRef;
+  /** The host's namespaces at boot, for people reading the file; ids are reused once a host stops. */
   pidNs: string;
   mntNs: string;
   bootedAt: string;

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -38,7 +38,8 @@ describe('lab inventory files', () => {
   });
 
   it("is accepted by cutover's inventory loader", () => {
-    const file = path.join(tempLabDir('inventory'), 'inventory.yml');
+    const dir = tempLabDir('inventory');
+    const file = path.join(dir, 'inventory.yml');
     const text = renderInventory('comindware', layout, hosts, {});
     writeFileSync(file, text);
     const { inventory, problems } = parseInventory(text, file);
@@ -47,6 +48,7 @@ describe('lab inventory files', () => {
       ['web', '127.0.10.10', 'yes'],
       ['backup', '127.0.10.12', 'yes'],
     ]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes known_hosts by address and name, and an ssh_config with host key checking on', () => {

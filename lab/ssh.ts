@@ -61,18 +61,3 @@ export function sshBanner(address: string, port = 22, timeoutMs = 1000): Promise
     socket.on('end', () => done(undefined));
   });
 }
-
-/** True when a TCP connection to address:port is accepted. Example: await isListening('127.0.10.10', 22). */
-export function isListening(address: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: address, port });
-    const done = (value: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(value);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.on('connect', () => done(true));
-    socket.on('error', () => done(false));
-  });
-}

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../errors.js';
 import { labDown } from '../../lab/hosts.js';
-import { registerLabCommands, resolveLabDir } from './lab.js';
+import { planExample, registerLabCommands, resolveLabDir } from './lab.js';
 
 const labDir = mkdtempSync('/tmp/cutover-lab-cli-');
 
@@ -124,6 +124,23 @@ describe('cutover lab (CLI)', () => {
     expect(await cli('lab', 'down', '--dir', labDir)).toBe(`lab at ${labDir} is down: stopped node1\n`);
     expect(await cli('lab', 'down', '--dir', labDir)).toBe(`lab at ${labDir} is down: no host was running\n`);
     expect(await cli('lab', 'status', '--dir', labDir)).toContain('node1  127.0.22.10  off   -');
+  });
+});
+
+describe('planExample', () => {
+  it("fills the example runbook's required params from the lab's inventory vars", () => {
+    const dir = mkdtempSync('/tmp/cutover-lab-plan-');
+    const inventory = path.join(dir, 'inventory.yml');
+    writeFileSync(
+      inventory,
+      'cluster: lab-comindware\nvars:\n  distr_url: http://127.0.10.1:8111/x\nhosts:\n  web: { address: 127.0.10.10 }\n',
+    );
+    const line = planExample({ scenario: 'comindware', inventory });
+    expect(line).toMatch(/^cutover plan -r \S*examples\/comindware\/runbook\.yml -i \S+inventory\.yml/);
+    expect(line).toContain('-p version=VERSION');
+    expect(line).toContain('-p distr_url=http://127.0.10.1:8111/x');
+    expect(planExample({ scenario: 'plain', inventory })).toBe(`cutover plan -r RUNBOOK.yml -i ${inventory}`);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parse } from 'yaml';
 import { labSourceDir } from '../../lab/layout.js';
 import { clearFault, FAULT_KNOBS, listFaults, setFault } from '../../lab/faults.js';
 import { type LabStatus, type LabUpResult, labDown, labStatus, labUp } from '../../lab/hosts.js';
@@ -81,17 +82,41 @@ export function formatUp(r: LabUpResult, elapsedMs: number): string {
     lines.push(`controller${r.controller.started ? '' : ' (already running)'}:`);
     for (const [k, v] of Object.entries(r.controller.info)) lines.push(`  ${k}: ${v}`);
   }
-  const example = path.join(path.dirname(labSourceDir()), 'examples', r.scenario, 'runbook.yml');
-  const runbook = existsSync(example) ? path.relative(process.cwd(), example) : 'RUNBOOK.yml';
   lines.push(
     '',
     `inventory: ${r.inventory}`,
     `log in:    ssh -F ${r.sshConfig} ${r.hosts[0]?.name ?? 'HOST'}`,
-    `plan:      cutover plan -r ${runbook} -i ${r.inventory}`,
+    `plan:      ${planExample(r)}`,
     `status:    cutover lab status --dir ${r.labDir}`,
     `stop:      cutover lab down --dir ${r.labDir}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A `cutover plan` line for the scenario's example runbook, if the repo has one: its required
+ * params filled from the lab's inventory vars of the same name, else left as NAME=VALUE.
+ * Example: planExample(r) -> 'cutover plan -r examples/comindware/runbook.yml -i .../inventory.yml -p version=VERSION -p distr_url=http://...'.
+ */
+export function planExample(r: Pick<LabUpResult, 'scenario' | 'inventory'>): string {
+  const example = path.join(path.dirname(labSourceDir()), 'examples', r.scenario, 'runbook.yml');
+  if (!existsSync(example)) return `cutover plan -r RUNBOOK.yml -i ${r.inventory}`;
+  const read = (file: string) => {
+    try {
+      return (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  };
+  const params = (read(example).params ?? {}) as Record<string, { required?: boolean }>;
+  const vars = (read(r.inventory).vars ?? {}) as Record<string, unknown>;
+  const flags = Object.entries(params)
+    .filter(([, spec]) => spec?.required)
+    .map(([name]) => {
+      const value = vars[name];
+      return `-p ${name}=${typeof value === 'string' || typeof value === 'number' ? value : name.toUpperCase()}`;
+    });
+  return ['cutover plan -r', path.relative(process.cwd(), example), '-i', r.inventory, ...flags].join(' ');
 }
 
 /** The `lab status` table. Example: formatStatus(status) -> 'lab comindware at ...\nHOST  ADDRESS  SSHD  UNITS\n...'. */
@@ -234,9 +259,8 @@ export function registerLabCommands(program: Command, write: Write = (t) => proc
           return;
         }
         const file = await setFault(labDir, host, knob, value);
-        write(
-          `${host}: ${knob}${value ? ` ${value}` : ''} set (${file}); the simulators read it when they next start\n`,
-        );
+        const when = knob === 'ignore-term' ? 'when SIGTERM arrives' : 'when they next start';
+        write(`${host}: ${knob}${value ? ` ${value}` : ''} set (${file}); the simulators read it ${when}\n`);
       },
     );
 

@@ -252,16 +252,18 @@ export class Engine {
       this.#completed.add(hostName);
       return true;
     }
-    this.#emit({ type: 'host.started', phase: phase.id, host: hostName });
-    this.#busy.add(hostName);
     const host = this.#hosts.get(hostName) as Host;
-    const needsDrain =
-      phase.drain && !(phase.drain.skipWhen && evaluate(phase.drain.skipWhen, this.#o.templateScope(host)));
+    const needsDrain = phase.drainConfig[hostName] !== undefined;
     let holdsSlot = false;
     try {
       if (needsDrain && !drainOpen) {
+        // A host waiting for a drain slot is untouched, so it can still take a neighbour's traffic.
         await drainSlots.acquire();
         holdsSlot = true;
+      }
+      this.#emit({ type: 'host.started', phase: phase.id, host: hostName });
+      this.#busy.add(hostName);
+      if (needsDrain && !drainOpen) {
         await this.#drain(phase, host, drainId);
       } else if (drainOpen) {
         this.#drained.add(hostName);
@@ -332,8 +334,18 @@ export class Engine {
       });
       return;
     }
+    const error = `no healthy neighbour to take ${host.name}'s traffic: ${tried.join('; ') || 'every candidate is drained or being upgraded'}`;
+    this.#emit({
+      type: 'step.failed',
+      step: drainId,
+      host: host.name,
+      error,
+      attempt: 0,
+      final: true,
+      outputs: {},
+    });
     throw new StepFailedError(
-      `no healthy neighbour to take ${host.name}'s traffic: ${tried.join('; ') || 'every candidate is drained or being upgraded'}`,
+      `${drainId}: ${error}`,
       host.name,
       drainId,
       {},
@@ -343,7 +355,6 @@ export class Engine {
 
   #drainStep(phase: PlannedPhase, host: Host, upstream: string): PlannedStep {
     const spec = phase.drain!;
-    const scope = this.#o.templateScope(host);
     return {
       id: `${phase.id}/drain@${host.name}`,
       phase: phase.id,
@@ -352,7 +363,7 @@ export class Engine {
       kind: 'nginx.route',
       name: `route ${spec.locations.join(', ')} to ${upstream}`,
       params: (stepKinds.get('nginx.route') as StepKind<unknown>).params.parse({
-        config: staticValue(renderTemplate(spec.config, scope)),
+        config: phase.drainConfig[host.name] as string,
         locations: spec.locations,
         upstream,
         ...(spec.validate ? { validate: spec.validate } : {}),

@@ -7,9 +7,9 @@ import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { evaluate } from '../runbook/expr.js';
 import type { PhaseDef, Runbook, StepDef } from '../runbook/model.js';
-import { renderParams, type TemplateScope } from '../runbook/template.js';
+import { renderParams, renderTemplate, type TemplateScope } from '../runbook/template.js';
 import type { Secret } from '../shell/secret.js';
-import { concat, Expanded, partsOf, TemplatedWord, type Word } from '../shell/word.js';
+import { concat, Expanded, partsOf, staticValue, TemplatedWord, type Word } from '../shell/word.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import { scriptText } from '../steps/params.js';
@@ -48,9 +48,24 @@ export function compile(input: CompileInput): Plan {
       groups,
       steps: {},
       skipped: [],
+      drainConfig: {},
     };
     for (const host of hosts) {
       usedHosts.add(host.name);
+      if (phase.drain) {
+        try {
+          const scope = scopeFor(host);
+          const skip = phase.drain.skipWhen ? Boolean(evaluate(phase.drain.skipWhen, scope)) : false;
+          if (!skip) planned.drainConfig[host.name] = staticValue(renderTemplate(phase.drain.config, scope));
+        } catch (e) {
+          problems.push({
+            ...phase.loc,
+            path: `phases/${phase.id}/drain`,
+            message: `for host ${host.name}: ${(e as Error).message}`,
+            severity: 'error',
+          });
+        }
+      }
       const steps: PlannedStep[] = [];
       for (const def of phase.steps) {
         const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped);
@@ -322,6 +337,7 @@ export function planHash(plan: Omit<Plan, 'hash'>): string {
       id: p.id,
       rolling: p.rolling,
       drain: p.drain ?? null,
+      drainConfig: p.drainConfig,
       groups: p.groups,
       steps: Object.fromEntries(Object.entries(p.steps).map(([h, s]) => [h, s.map(stepKey)])),
     })),

@@ -105,12 +105,20 @@ function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): s
   if (phase.drain) {
     const d = phase.drain;
     out.push(
-      `  drain: before its steps, each host's nginx ${d.config} routes ${d.locations.join(', ')} to ${d.upstream} for a healthy neighbour among ${[...(d.neighbours.roles ?? []), ...(d.neighbours.hosts ?? [])].join(', ')} (chosen at run time: not drained, not being upgraded${d.health ? `, ${d.health.url} answering ${d.health.expectStatus.join('/')}` : ''}); at most ${d.maxDrained} drained at once; restored byte-identical after the host's steps${d.skipWhen ? `; no drain when ${d.skipWhen}` : ''}`,
+      `  drain: before its steps, each host's nginx routes ${d.locations.join(', ')} to ${d.upstream} for a healthy neighbour among ${[...(d.neighbours.roles ?? []), ...(d.neighbours.hosts ?? [])].join(', ')} (chosen at run time: not drained, not being upgraded${d.health ? `, ${d.health.url} answering ${d.health.expectStatus.join('/')}` : ''}); at most ${d.maxDrained} drained at once; restored byte-identical after the host's steps${d.skipWhen ? `; no drain when ${d.skipWhen}` : ''}`,
     );
   }
   for (const group of phase.groups) {
     for (const host of group.hosts) {
       out.push(`  ${host}:`);
+      if (phase.drain) {
+        const config = phase.drainConfig[host];
+        out.push(
+          config
+            ? `    - drain: route ${phase.drain.locations.join(', ')} in ${config} to a healthy neighbour (chosen at run time), nginx -t, reload; restored byte-identical after the last step`
+            : `    - no drain (${phase.drain.skipWhen ?? 'skip_when'} holds)`,
+        );
+      }
       for (const s of phase.steps[host] ?? []) out.push(...renderStep(plan, s, '    ', compensations));
       for (const skip of phase.skipped.filter((k) => k.host === host))
         out.push(`    - ${skip.stepId}: skipped on ${host} (when ${skip.when} is false)`);

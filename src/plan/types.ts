@@ -39,6 +39,8 @@ export interface PlannedPhase {
   steps: Record<string, PlannedStep[]>;
   /** Steps skipped by `when`, for the plan view. */
   skipped: { stepId: string; host: string; when: string }[];
+  /** Per host: the nginx file its drain edits, rendered for that host; absent when `skip_when` holds. */
+  drainConfig: Record<string, string>;
 }
 
 /**

@@ -1,0 +1,208 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JournalEvent } from '../journal/events.js';
+import { MemoryJournal } from '../journal/file-store.js';
+import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
+import { RecordingTransport } from '../transport/recording.js';
+import { FakeClock } from './clock.js';
+import { Engine } from './engine.js';
+
+// Health answers for neighbours come from a real local server; hosts themselves are recorded.
+const unhealthy = new Set<string>();
+let server: Server;
+let port = 0;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const name = req.url?.split('/').pop() ?? '';
+    res.writeHead(unhealthy.has(name) ? 503 : 200).end(name);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const SITE = `server {
+    listen 80;
+    location / {
+        proxy_pass http://127.0.0.1:8080;
+    }
+}
+`;
+
+function drainRunbook(rolling: string): string {
+  return `
+name: drain
+phases:
+  - id: up
+    name: upgrade
+    hosts: { roles: [app] }
+    rolling: ${rolling}
+    drain:
+      config: /etc/nginx/site
+      locations: [/]
+      upstream: "http://{{ neighbour.address }}:8080"
+      neighbours: { roles: [app] }
+      health: { url: "http://127.0.0.1:${port}/health/{{ neighbour.name }}", status: [200] }
+      max_drained: 1
+    steps:
+      - id: work
+        shell.run: { command: "upgrade-{{ host.name }}" }
+`;
+}
+
+async function run(rolling: string, setup: (rec: RecordingTransport) => void = () => {}) {
+  const fx = await planFixture(drainRunbook(rolling), fakeInventory(['a', 'b', 'c']));
+  const rec = new RecordingTransport();
+  for (const h of ['a', 'b', 'c']) rec.setFile(h, '/etc/nginx/site', SITE);
+  setup(rec);
+  const journal = new MemoryJournal();
+  const clock = new FakeClock();
+  const engine = new Engine({
+    plan: fx.plan,
+    runId: 'r1',
+    journal,
+    connect: (h) => rec.connect({ name: h.name, address: h.address }),
+    redactor: fx.redactor,
+    approveGate: async () => true,
+    templateScope: fx.scope,
+    clock,
+  });
+  const outcome = await engine.apply().catch((e: Error) => e);
+  return { rec, events: journal.read('r1'), outcome, clock };
+}
+
+function routes(events: JournalEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'drain.routed' ? [`${e.host}->${e.neighbour}`] : []));
+}
+
+describe('rolling policy and drain budget', () => {
+  it('routes each host to a healthy neighbour that is not being upgraded, and restores it after', async () => {
+    unhealthy.clear();
+    unhealthy.add('b');
+    // b is unhealthy while a is drained, and recovers while a works.
+    const { rec, events, outcome } = await run('{ serial: 1 }', (r) =>
+      r.respond('a', 'upgrade-a', () => {
+        unhealthy.delete('b');
+        return {};
+      }),
+    );
+    expect(outcome).toBe('succeeded');
+    // a: b is unhealthy, so c; b and c: a is healthy and done by then.
+    expect(routes(events)).toEqual(['a->c', 'b->a', 'c->a']);
+    // a's nginx was rewritten to c's address, validated and reloaded, all before a's own work.
+    const a = rec.calls.filter((c) => c.host === 'a');
+    const put = a.find((c) => c.type === 'put' && c.path === '/etc/nginx/site');
+    expect(put?.type === 'put' && put.data.toString()).toContain('proxy_pass http://10.9.0.3:8080;');
+    const scripts = a.flatMap((c) => (c.type === 'exec' ? [c.script] : []));
+    const order = ['nginx -t', 'nginx -s reload', 'upgrade-a'].map((s) =>
+      scripts.findIndex((x) => x.includes(s)),
+    );
+    expect(order).toEqual([...order].sort((x, y) => x - y));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    // Traffic came back (the undo restores the original byte-identical copy) before b was touched.
+    const restoredA = events.findIndex((e) => e.type === 'compensation.succeeded' && e.step === 'up/drain@a');
+    const firstB = events.findIndex((e) => e.type === 'host.started' && e.host === 'b');
+    expect(restoredA).toBeGreaterThan(0);
+    expect(restoredA).toBeLessThan(firstB);
+  });
+
+  it('fails a host, without touching it, when no neighbour is healthy', async () => {
+    unhealthy.clear();
+    for (const h of ['b', 'c']) unhealthy.add(h);
+    const { rec, events, outcome } = await run('{ serial: 1 }');
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String(outcome)).toMatch(/no healthy neighbour to take a's traffic: b \(.*503\); c \(.*503\)/);
+    expect(rec.calls.filter((c) => c.host === 'a' && c.type !== 'exec')).toEqual([]);
+    expect(events.some((e) => e.type === 'host.started' && e.host === 'b')).toBe(false);
+  });
+
+  it('never drains more than max_drained hosts at once, even with serial 3', async () => {
+    unhealthy.clear();
+    const { events, outcome } = await run('{ serial: 3 }');
+    expect(outcome).toBe('succeeded');
+    let drained = 0;
+    let most = 0;
+    for (const e of events) {
+      if (e.type === 'drain.routed') drained += 1;
+      if (e.type === 'compensation.succeeded' && e.step.includes('/drain@')) drained -= 1;
+      most = Math.max(most, drained);
+    }
+    expect(most).toBe(1);
+    // Nobody is routed to a host that is itself drained or being upgraded at that moment.
+    expect(routes(events).every((r) => r.split('->')[0] !== r.split('->')[1])).toBe(true);
+  });
+
+  it('runs a canary, pauses on the clock, then the rest in one batch', async () => {
+    unhealthy.clear();
+    const fx = await planFixture(
+      `
+name: canary
+phases:
+  - name: p
+    hosts: all
+    rolling: { serial: 2, canary: { hosts: 1, pause: 10m } }
+    steps:
+      - shell.run: { command: "work" }
+`,
+      fakeInventory(['a', 'b', 'c']),
+    );
+    const journal = new MemoryJournal();
+    const clock = new FakeClock();
+    const times: Record<string, number> = {};
+    await new Engine({
+      plan: fx.plan,
+      runId: 'r1',
+      journal,
+      connect: (h) => new RecordingTransport().connect({ name: h.name, address: h.address }),
+      redactor: fx.redactor,
+      approveGate: async () => true,
+      templateScope: fx.scope,
+      clock,
+      onEvent: (e) => {
+        if (e.type === 'host.started') times[e.host] = clock.now();
+      },
+    }).apply();
+    expect((times.b as number) - (times.a as number)).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(times.c).toBe(times.b);
+    const started = journal.read('r1').filter((e) => e.type === 'host.started' || e.type === 'host.finished');
+    expect(started.map((e) => `${e.type}:${'host' in e ? e.host : ''}`).slice(2, 4)).toEqual([
+      'host.started:b',
+      'host.started:c',
+    ]);
+  });
+
+  it('goes on within the failure budget and stops beyond it', async () => {
+    unhealthy.clear();
+    const book = (budget: number) => `
+name: budget
+phases:
+  - name: p
+    hosts: all
+    rolling: { serial: 1, failure_budget: ${budget} }
+    steps:
+      - shell.run: { command: "work-{{ host.name }}" }
+`;
+    for (const [budget, expected] of [
+      [1, ['a', 'b', 'c']],
+      [0, ['a']],
+    ] as const) {
+      const fx = await planFixture(book(budget), fakeInventory(['a', 'b', 'c']));
+      const rec = new RecordingTransport().fail('a', 'work-a', { code: 1 });
+      const journal = new MemoryJournal();
+      await expect(
+        new Engine({
+          plan: fx.plan,
+          runId: 'r1',
+          journal,
+          connect: (h) => rec.connect({ name: h.name, address: h.address }),
+          redactor: fx.redactor,
+          approveGate: async () => true,
+          templateScope: fx.scope,
+          clock: new FakeClock(),
+        }).apply(),
+      ).rejects.toThrow(/work-a/);
+      expect([...new Set(rec.calls.map((c) => c.host))]).toEqual(expected);
+    }
+  });
+});
