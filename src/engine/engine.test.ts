@@ -238,3 +238,41 @@ phases:
     expect(existsSync(join(fx.dir, 'runs', 'r1', 'events.jsonl'))).toBe(true);
   });
 });
+
+describe('engine abort', () => {
+  it('stops new work and puts every host in flight back, in every group, before it returns', async () => {
+    const fx = await planFixture(
+      `
+name: abort
+phases:
+  - name: p
+    hosts: all
+    rolling: { serial: 1, group_by: host.name }
+    steps:
+      - id: one
+        shell.run: { command: "one-{{ host.name }}", undo: "undo-one-{{ host.name }}" }
+      - id: two
+        shell.run: { command: "two-{{ host.name }}" }
+      - id: three
+        shell.run: { command: "three-{{ host.name }}" }
+`,
+      fakeInventory(['a', 'b']),
+    );
+    const abort = new AbortController();
+    const rec = new RecordingTransport().respond('a', 'two-a', () => {
+      abort.abort(new Error('operator pressed Ctrl-C'));
+      return { code: 0 };
+    });
+    const journal = new MemoryJournal();
+    const run = engineFor(fx, rec, journal, { signal: abort.signal }).apply();
+    await expect(run).rejects.toThrow(/aborted/);
+    const scripts = timeline(rec);
+    expect(scripts).toContain('a: undo-one-a');
+    expect(scripts).toContain('b: undo-one-b');
+    expect(scripts.some((s) => s.startsWith('a: three'))).toBe(false);
+    expect(scripts.some((s) => s.startsWith('b: three'))).toBe(false);
+    const state = replay(journal.read('r1'));
+    expect(state.outcome).toBe('aborted');
+    expect(state.steps.get('p/one@a')?.status).toBe('compensated');
+  });
+});

@@ -196,6 +196,9 @@ export class Engine {
     const drainSlots = new Semaphore(phase.drain?.maxDrained ?? 1);
     let failures = 0;
     let stop = false;
+    // An abort or a blocked resume stops new hosts everywhere, but hosts in flight (in any group)
+    // finish their own saga first: the sessions must stay open until every one has settled.
+    let fatal: unknown;
     const rollGroup = async (hosts: string[]) => {
       const { serial, maxUnavailable, canary } = phase.rolling;
       const size = Math.max(1, Math.min(serial, maxUnavailable || serial));
@@ -208,15 +211,31 @@ export class Engine {
       for (let i = 0; i < rest.length; i += size) batches.push(rest.slice(i, i + size));
       for (const [index, batch] of batches.entries()) {
         if (stop) return;
-        const results = await Promise.all(batch.map((h) => this.#runHost(phase, h, drainSlots)));
-        failures += results.filter((ok) => !ok).length;
-        if (failures > phase.rolling.failureBudget || this.#o.signal?.aborted) stop = true;
+        const results = await Promise.allSettled(batch.map((h) => this.#runHost(phase, h, drainSlots)));
+        for (const r of results) {
+          if (r.status === 'rejected') fatal ??= r.reason;
+          else if (!r.value) failures += 1;
+        }
+        if (fatal || failures > phase.rolling.failureBudget || this.#o.signal?.aborted) stop = true;
         if (stop) return;
-        if (index === 0 && canary && batches.length > 1) await this.#afterCanary(phase, batch, canary);
+        if (index === 0 && canary && batches.length > 1) {
+          try {
+            await this.#afterCanary(phase, batch, canary);
+          } catch (e) {
+            fatal ??= e;
+            stop = true;
+            return;
+          }
+        }
       }
     };
-    await Promise.all(phase.groups.map((g) => rollGroup(g.hosts)));
-    this.#emit({ type: 'phase.finished', phase: phase.id, outcome: failures > 0 ? 'failed' : 'succeeded' });
+    await Promise.allSettled(phase.groups.map((g) => rollGroup(g.hosts)));
+    this.#emit({
+      type: 'phase.finished',
+      phase: phase.id,
+      outcome: fatal instanceof AbortedError ? 'aborted' : failures > 0 || fatal ? 'failed' : 'succeeded',
+    });
+    if (fatal) throw fatal;
     return failures;
   }
 
@@ -733,9 +752,11 @@ export class Engine {
   }
 }
 
+/** Completed, partly done, or an undo that was interrupted or failed (undos are safe to run again). */
 function needsCompensation(s: StepState): boolean {
   return (
     s.status === 'succeeded' ||
+    s.status === 'compensating' ||
     s.status === 'compensation-failed' ||
     (s.status === 'failed' && s.attempts > 0)
   );
