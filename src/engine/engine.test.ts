@@ -8,7 +8,8 @@ import { replay } from '../journal/replay.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { FakeClock } from './clock.js';
-import { Engine, type EngineOptions, ResumeBlocked } from './engine.js';
+import { ResumeBlocked } from './engine.js';
+import { engineFor } from '../testing/engine-fixture.js';
 
 const RUNBOOK = `
 name: demo
@@ -25,25 +26,6 @@ phases:
       - id: three
         shell.run: { command: "echo three" }
 `;
-
-function engineFor(
-  fx: Awaited<ReturnType<typeof planFixture>>,
-  rec: RecordingTransport,
-  journal: JournalStore,
-  extra: Partial<EngineOptions> = {},
-) {
-  return new Engine({
-    plan: fx.plan,
-    runId: 'r1',
-    journal,
-    connect: (h) => rec.connect({ name: h.name, address: h.address }),
-    redactor: fx.redactor,
-    approveGate: async () => true,
-    templateScope: fx.scope,
-    clock: new FakeClock(),
-    ...extra,
-  });
-}
 
 /** The scripts run on each host, in global order, as `host: script`. */
 function timeline(rec: RecordingTransport): string[] {

@@ -6,7 +6,7 @@ import { MemoryJournal } from '../journal/file-store.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { FakeClock } from './clock.js';
-import { Engine } from './engine.js';
+import { engineFor } from '../testing/engine-fixture.js';
 
 // Health answers for neighbours come from a real local server; hosts themselves are recorded.
 const unhealthy = new Set<string>();
@@ -57,19 +57,10 @@ async function run(rolling: string, setup: (rec: RecordingTransport) => void = (
   for (const h of ['a', 'b', 'c']) rec.setFile(h, '/etc/nginx/site', SITE);
   setup(rec);
   const journal = new MemoryJournal();
-  const clock = new FakeClock();
-  const engine = new Engine({
-    plan: fx.plan,
-    runId: 'r1',
-    journal,
-    connect: (h) => rec.connect({ name: h.name, address: h.address }),
-    redactor: fx.redactor,
-    approveGate: async () => true,
-    templateScope: fx.scope,
-    clock,
-  });
-  const outcome = await engine.apply().catch((e: Error) => e);
-  return { rec, events: journal.read('r1'), outcome, clock };
+  const outcome = await engineFor(fx, rec, journal)
+    .apply()
+    .catch((e: Error) => e);
+  return { rec, events: journal.read('r1'), outcome };
 }
 
 function routes(events: JournalEvent[]): string[] {
@@ -150,14 +141,7 @@ phases:
     const journal = new MemoryJournal();
     const clock = new FakeClock();
     const times: Record<string, number> = {};
-    await new Engine({
-      plan: fx.plan,
-      runId: 'r1',
-      journal,
-      connect: (h) => new RecordingTransport().connect({ name: h.name, address: h.address }),
-      redactor: fx.redactor,
-      approveGate: async () => true,
-      templateScope: fx.scope,
+    await engineFor(fx, new RecordingTransport(), journal, {
       clock,
       onEvent: (e) => {
         if (e.type === 'host.started') times[e.host] = clock.now();
@@ -190,18 +174,7 @@ phases:
       const fx = await planFixture(book(budget), fakeInventory(['a', 'b', 'c']));
       const rec = new RecordingTransport().fail('a', 'work-a', { code: 1 });
       const journal = new MemoryJournal();
-      await expect(
-        new Engine({
-          plan: fx.plan,
-          runId: 'r1',
-          journal,
-          connect: (h) => rec.connect({ name: h.name, address: h.address }),
-          redactor: fx.redactor,
-          approveGate: async () => true,
-          templateScope: fx.scope,
-          clock: new FakeClock(),
-        }).apply(),
-      ).rejects.toThrow(/work-a/);
+      await expect(engineFor(fx, rec, journal).apply()).rejects.toThrow(/work-a/);
       expect([...new Set(rec.calls.map((c) => c.host))]).toEqual(expected);
     }
   });

@@ -1,0 +1,25 @@
+import { Engine, type EngineOptions } from '../engine/engine.js';
+import { FakeClock } from '../engine/clock.js';
+import type { JournalStore } from '../journal/events.js';
+import type { RecordingTransport } from '../transport/recording.js';
+import type { Fixture } from './plan-fixture.js';
+
+/** An engine over a recording transport and a fake clock, run id `r1`, gates approved. */
+export function engineFor(
+  fx: Fixture,
+  rec: RecordingTransport,
+  journal: JournalStore,
+  extra: Partial<EngineOptions> = {},
+) {
+  return new Engine({
+    plan: fx.plan,
+    runId: 'r1',
+    journal,
+    connect: (h) => rec.connect({ name: h.name, address: h.address }),
+    redactor: fx.redactor,
+    approveGate: async () => true,
+    templateScope: fx.scope,
+    clock: new FakeClock(),
+    ...extra,
+  });
+}
