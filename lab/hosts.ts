@@ -315,6 +315,10 @@ function initSpecFor(layout: LabLayout, scenario: Scenario, host: LabHostSpec, c
   ];
   const simDir = path.join(ctx.labSourceDir, 'sim');
   if (existsSync(simDir)) binds.push({ source: simDir, target: '/opt/lab/sim', readOnly: true });
+  // The simulators' one package, found by Node's resolution from /opt/lab/sim wherever the repo lives
+  // (a checkout under /tmp, /root or /mnt is hidden inside hosts).
+  const yamlDir = path.join(ctx.labSourceDir, '..', 'node_modules', 'yaml');
+  if (existsSync(yamlDir)) binds.push({ source: yamlDir, target: '/opt/lab/node_modules/yaml', readOnly: true });
   if (scenario.sharedStorage) binds.push({ source: ctx.sharedDir, target: '/mnt/shared', readOnly: false });
   return {
     name: host.name,

@@ -89,9 +89,10 @@ function isTrue(value) {
 
 async function loadYaml() {
   // The yaml package is not installed inside lab hosts: the unit passes the repo's copy.
+  // Inside lab hosts the repo's copy is bound at /opt/lab/node_modules/yaml, which Node finds by itself.
   const spec = process.env.LAB_YAML_MODULE;
   try {
-    const mod = spec ? await import(pathToFileURL(spec).href) : await import('yaml');
+    const mod = await (spec ? import(pathToFileURL(spec).href).catch(() => import('yaml')) : import('yaml'));
     return mod.parseDocument ? mod : mod.default;
   } catch (err) {
     refuse(

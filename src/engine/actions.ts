@@ -96,8 +96,13 @@ async function runExec(action: Extract<Action, { type: 'exec' }>, env: ActionEnv
   if (res.timedOut) throw new ActionFailed(`${what(action)} timed out`, failure(action.cmd, res));
   if (!ok.includes(res.code)) {
     const detail = failure(action.cmd, res);
-    const last = detail.stderrTail.split('\n').filter(Boolean).at(-1);
-    throw new ActionFailed(`${what(action)} exited ${res.code}${last ? `: ${last}` : ''}`, detail);
+    const lines = detail.stderrTail.split('\n').filter(Boolean);
+    const last = lines.at(-1);
+    // The whole tail goes to the journal too, so progress and `status` show e.g. which processes matched.
+    throw new ActionFailed(`${what(action)} exited ${res.code}${last ? `: ${last}` : ''}`, {
+      ...detail,
+      ...(lines.length > 1 ? { lastLines: lines } : {}),
+    });
   }
   if (action.capture && 'as' in action.capture)
     env.outputs[action.capture.as] = env.redactor.redact(res.stdout.trim());
@@ -233,10 +238,10 @@ async function runWait(condition: WaitCondition, intervalMs: number, env: Action
   } catch (e) {
     if (e instanceof WaitFailed) {
       const last = e.lastSeen.map((l) => env.redactor.redact(l));
+      const seen = `last lines seen:\n${last.map((l) => `  | ${l}`).join('\n') || '  (none)'}`;
+      // A failure pattern names its line; the lines before it often say why (e.g. the cause of an ERROR).
       throw new ActionFailed(
-        e.reason === 'timeout'
-          ? `${e.message}; last lines seen:\n${last.map((l) => `  | ${l}`).join('\n') || '  (none)'}`
-          : e.message,
+        e.reason === 'timeout' ? `${e.message}; ${seen}` : last.length > 1 ? `${e.message}\n${seen}` : e.message,
         { lastLines: last },
       );
     }
