@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { PlanMismatchError, UsageError } from '../errors.js';
@@ -123,6 +124,8 @@ async function execute(
   const journal = openJournal(global, prepared.redactor);
   const transports = connector();
   const abort = new AbortController();
+  // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
+  setMaxListeners(0, abort.signal);
   let interrupts = 0;
   const onSigint = () => {
     interrupts += 1;

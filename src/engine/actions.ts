@@ -241,7 +241,11 @@ async function runWait(condition: WaitCondition, intervalMs: number, env: Action
       const seen = `last lines seen:\n${last.map((l) => `  | ${l}`).join('\n') || '  (none)'}`;
       // A failure pattern names its line; the lines before it often say why (e.g. the cause of an ERROR).
       throw new ActionFailed(
-        e.reason === 'timeout' ? `${e.message}; ${seen}` : last.length > 1 ? `${e.message}\n${seen}` : e.message,
+        e.reason === 'timeout'
+          ? `${e.message}; ${seen}`
+          : last.length > 1
+            ? `${e.message}\n${seen}`
+            : e.message,
         { lastLines: last },
       );
     }

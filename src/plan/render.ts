@@ -64,7 +64,13 @@ function describeEdit(spec: Extract<Action, { type: 'edit' }>['spec']): string {
 }
 
 /** The text `cutover plan` prints: per phase, per host in execution order, every command. */
-export function renderPlan(plan: Plan, opts: { compensations?: boolean } = {}): string {
+/** Options of the plan view. `findings` (from `plan --probe`) are shown under each step id. */
+export interface RenderOptions {
+  compensations?: boolean;
+  findings?: ReadonlyMap<string, readonly string[]>;
+}
+
+export function renderPlan(plan: Plan, opts: RenderOptions = {}): string {
   const out: string[] = [];
   out.push(
     `Plan ${plan.hash.slice(0, 12)} — runbook ${plan.runbook.name}, cluster ${plan.inventory.cluster}`,
@@ -76,13 +82,13 @@ export function renderPlan(plan: Plan, opts: { compensations?: boolean } = {}): 
   );
   if (plan.preflight.length) {
     out.push('', 'Preflight (read-only, on every host, before anything changes):');
-    for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', false));
+    for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', { ...opts, compensations: false }));
   }
-  for (const phase of plan.phases) out.push('', ...renderPhase(plan, phase, opts.compensations ?? true));
+  for (const phase of plan.phases) out.push('', ...renderPhase(plan, phase, opts));
   return `${out.join('\n')}\n`;
 }
 
-function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): string[] {
+function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): string[] {
   const r = phase.rolling;
   const out = [`Phase ${phase.id}: ${phase.name}`];
   const policy = [
@@ -119,7 +125,7 @@ function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): s
             : `    - no drain (${phase.drain.skipWhen ?? 'skip_when'} holds)`,
         );
       }
-      for (const s of phase.steps[host] ?? []) out.push(...renderStep(plan, s, '    ', compensations));
+      for (const s of phase.steps[host] ?? []) out.push(...renderStep(plan, s, '    ', opts));
       for (const skip of phase.skipped.filter((k) => k.host === host))
         out.push(`    - ${skip.stepId}: skipped on ${host} (when ${skip.when} is false)`);
     }
@@ -127,7 +133,7 @@ function renderPhase(plan: Plan, phase: PlannedPhase, compensations: boolean): s
   return out;
 }
 
-function renderStep(plan: Plan, step: PlannedStep, indent: string, compensations: boolean): string[] {
+function renderStep(plan: Plan, step: PlannedStep, indent: string, opts: RenderOptions): string[] {
   const kind = stepKinds.get(step.kind) as StepKind<unknown>;
   const ctx = stepContext(plan, step);
   const planned = kind.plan(step.params, ctx);
@@ -142,7 +148,8 @@ function renderStep(plan: Plan, step: PlannedStep, indent: string, compensations
   if (planned.unpredictable) out.push(`${indent}    effect not predictable: ${planned.unpredictable}`);
   if (planned.probe)
     out.push(`${indent}    probe: $ ${String(planned.probe.cmd)}   (${planned.probe.description})`);
-  if (compensations && kind.compensate) {
+  for (const line of opts.findings?.get(step.id) ?? []) out.push(`${indent}    now: ${line}`);
+  if ((opts.compensations ?? true) && kind.compensate) {
     const undo = kind.compensate(step.params, recordedOutputs, ctx);
     for (const a of undo) out.push(`${indent}    undo: ${describeAction(a)}`);
   }
