@@ -2,10 +2,13 @@ import { setMaxListeners } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { PlanMismatchError, UsageError } from '../errors.js';
+import { ControlWatcher, controlFile, raceGate } from '../engine/control.js';
 import { ClusterLock } from '../engine/lock.js';
 import { Engine, type GateApprover } from '../engine/engine.js';
 import { replay } from '../journal/replay.js';
 import { renderPlan } from '../plan/render.js';
+import type { EventPrinter } from '../ui/printer.js';
+import { askYesNo } from '../ui/prompt.js';
 import {
   connector,
   eventPrinter,
@@ -22,6 +25,7 @@ import {
 interface RunFlags {
   yes?: boolean;
   approveGates?: boolean;
+  awaitApproval?: boolean;
   pollInterval?: string;
   rerun?: string[];
   markDone?: string[];
@@ -37,6 +41,7 @@ export function registerRunCommands(program: Command): void {
     .option('-p, --param <key=value...>', 'runbook params')
     .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
     .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
+    .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)
     .option('--show-plan', 'print the whole plan before starting')
     .action(async (opts: InputOptions & RunFlags & { showPlan?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
@@ -64,6 +69,7 @@ export function registerRunCommands(program: Command): void {
     )
     .option('-y, --yes', 'accepted for symmetry; resume does not ask')
     .option('--approve-gates', 'approve every gate without asking')
+    .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)
     .option('--rerun <step...>', 'plan step ids to run again although their probe cannot tell')
     .option('--mark-done <step...>', 'plan step ids the operator verified as done')
     .action(async (run: string, opts: RunFlags, cmd: Command) => {
@@ -127,24 +133,37 @@ async function execute(
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
   setMaxListeners(0, abort.signal);
   let interrupts = 0;
+  const printer = eventPrinter(global);
+  // The dashboard (`cutover serve`) asks through the run's control file: gate decisions and aborts.
+  const control = new ControlWatcher(controlFile(dir, runId)).start();
+  const requestAbort = (by: string) => {
+    if (abort.signal.aborted) return;
+    const resume = printer.pause();
+    process.stderr.write(
+      `\nAborting (asked by ${by}): hosts in flight will be put back by their compensations${by === operatorName() ? ' (Ctrl-C again to quit at once)' : ''}.\n`,
+    );
+    resume();
+    onEvent(journal.append(runId, { type: 'abort.requested', by }));
+    abort.abort(new Error('aborted by the operator'));
+  };
   const onSigint = () => {
     interrupts += 1;
     if (interrupts > 1) process.exit(130);
-    process.stderr.write(
-      '\nAborting: hosts in flight will be put back by their compensations (Ctrl-C again to quit at once).\n',
-    );
-    journal.append(runId, { type: 'abort.requested', by: process.env.USER ?? 'operator' });
-    abort.abort(new Error('aborted by the operator'));
+    requestAbort(operatorName());
   };
   process.on('SIGINT', onSigint);
-  const printer = eventPrinter(global);
+  control.onAbort((by) => requestAbort(by));
+  const onEvent = (e: Parameters<EventPrinter>[0]) => {
+    control.observe(e);
+    printer(e);
+  };
   const engine = new Engine({
     plan: prepared.plan,
     runId,
     journal,
     connect: transports.connect,
     redactor: prepared.redactor,
-    approveGate: gateApprover(flags),
+    approveGate: gateApprover(flags, control, abort.signal, printer),
     templateScope: (host, neighbour) =>
       templateScope(
         {
@@ -159,13 +178,15 @@ async function execute(
     signal: abort.signal,
     ...(flags.rerun ? { rerun: new Set(flags.rerun) } : {}),
     ...(flags.markDone ? { markDone: new Set(flags.markDone) } : {}),
-    onEvent: printer,
+    onEvent,
   });
   try {
     if (mode === 'rollback') return (await engine.rollback()) ? 0 : 1;
     await (mode === 'apply' ? engine.apply() : engine.resume());
     return 0;
   } finally {
+    control.stop();
+    printer.close();
     process.off('SIGINT', onSigint);
     await transports.close();
     journal.close();
@@ -173,17 +194,41 @@ async function execute(
   }
 }
 
-function gateApprover(flags: RunFlags): GateApprover {
-  return async (gate) => {
-    if (flags.approveGates) return true;
-    if (!process.stdin.isTTY) {
-      process.stderr.write(
-        `gate on ${gate.host}: ${gate.message}\nNo terminal to ask on and --approve-gates not given: declining.\n`,
-      );
-      return false;
-    }
-    return ask(`\n[${gate.host}] ${gate.message} Approve? [y/N] `);
-  };
+const AWAIT_APPROVAL = '--await-approval';
+const AWAIT_APPROVAL_HELP =
+  'with no terminal, wait at each gate for a decision from the dashboard (cutover serve) instead of declining';
+
+/**
+ * `--approve-gates` wins; otherwise the terminal prompt (if there is a terminal) races the
+ * dashboard's requests on the control channel, and the first answer decides.
+ */
+function gateApprover(flags: RunFlags, control: ControlWatcher, signal: AbortSignal, printer: EventPrinter): GateApprover {
+  return raceGate(control, {
+    approveAll: flags.approveGates ?? false,
+    awaitRemote: flags.awaitApproval ?? false,
+    signal,
+    notice: (text) => {
+      const resume = printer.pause();
+      process.stderr.write(text);
+      resume();
+    },
+    ...(process.stdin.isTTY
+      ? {
+          prompt: async (gate, cancel) => {
+            const resume = printer.pause();
+            try {
+              return await askYesNo(`\n[${gate.host}] ${gate.message} Approve? [y/N] `, cancel);
+            } finally {
+              resume();
+            }
+          },
+        }
+      : {}),
+  });
+}
+
+function operatorName(): string {
+  return process.env.USER ?? 'operator';
 }
 
 async function ask(question: string): Promise<boolean> {
