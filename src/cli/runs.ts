@@ -83,14 +83,25 @@ export function renderStatus(s: RunState): string {
   const hosts = [...new Set([...s.steps.values()].map((st) => st.host))];
   for (const host of hosts) {
     out.push('', `${host}:`);
-    for (const st of s.steps.values()) {
-      if (st.host !== host) continue;
+    // In the order they ran (drains are added at run time); steps not reached yet keep plan order.
+    const mine = [...s.steps.values()].filter((st) => st.host === host);
+    const ran = mine
+      .filter((st) => st.startedAt)
+      .sort((a, b) => (a.startedAt as string).localeCompare(b.startedAt as string));
+    for (const st of [...ran, ...mine.filter((x) => !x.startedAt)]) {
       const took =
         st.startedAt && st.endedAt
           ? ` ${formatDuration(Date.parse(st.endedAt) - Date.parse(st.startedAt))}`
           : '';
+      const drain = st.id.includes('/drain@');
+      const restored = drain && st.status === 'compensated';
+      const status = restored
+        ? 'traffic drained, then restored'
+        : drain && st.status === 'succeeded'
+          ? 'traffic drained (not restored yet)'
+          : st.status;
       out.push(
-        `  ${marks[st.status]} ${st.id.replace(/@.*$/, '').padEnd(40)} ${st.status}${took}${st.via === 'probe' ? ' (verified by probe)' : ''}`,
+        `  ${restored ? '✓' : marks[st.status]} ${st.id.replace(/@.*$/, '').padEnd(40)} ${status}${took}${st.via === 'probe' ? ' (verified by probe)' : ''}`,
       );
       if (st.error && st.status !== 'succeeded') out.push(`      ${st.error.split('\n')[0]}`);
       for (const l of st.status === 'succeeded' ? [] : (st.lastLines ?? []).slice(-10))
