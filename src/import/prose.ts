@@ -1,0 +1,131 @@
+/**
+ * Recognisers for the prose around the commands, in English, Russian and Chinese: which hosts a
+ * section runs on, "repeat on host -2" / "выполнить последовательность из П.5" / "重复以上步骤",
+ * the message a log wait is for, an upload, a verification, the folder a command runs in.
+ * Pure functions over text; the phrase lists are deliberately small and listed here.
+ */
+import type { InlineCode } from './markdown.js';
+
+/** A host name as runbooks write them (`ecsc-1`, `schedule-res-2`, `es-3`) or an IPv4 address. Example: isHostName('ecsc-1') -> true. */
+export function isHostName(text: string): boolean {
+  return (
+    /^[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-\d+$/.test(text) || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(text)
+  );
+}
+
+/** Host names among inline code spans, in order, without repeats. Example: [`ecsc-1`, `ecsc.tar`] -> ['ecsc-1']. */
+export function hostNames(codes: readonly InlineCode[]): string[] {
+  return [...new Set(codes.map((c) => c.value.trim()).filter(isHostName))];
+}
+
+const ALL_HOSTS =
+  /\b(?:each|every|all)\s+(?:of\s+the\s+)?(?:nodes?|hosts?|servers?|machines?)\b|на\s+(?:каждом|всех)\s+(?:узл|сервер|хост)|каждом\s+узле|每个节点|所有节点|每台/i;
+
+/** True when the text says "on every node". Example: 'На каждом узле перейти ...' -> true. */
+export function saysAllHosts(text: string): boolean {
+  return ALL_HOSTS.test(text);
+}
+
+/** A repeat directive: run an earlier section (or the steps above) again on more hosts. Example: `{ ref: '5', hosts: [] }` for "выполнить последовательность из П.5". */
+export interface RepeatDirective {
+  /** The section number referred to; undefined for "the steps above". */
+  ref?: string;
+  hosts: string[];
+}
+
+const REPEAT = /\brepeat\b|повтор|выполнить\s+последоват\S*|重复|再次执行/i;
+const REFERENCE =
+  /(?<!\p{L})(?:п\.?|пункт\p{L}*|шаг\p{L}*|section|step|item)\s*(\d+(?:\.\d+)*)|第\s*(\d+(?:\.\d+)*)/iu;
+
+/** Reads a repeat directive from a prose line. Example: repeatDirective('Repeat section 3 on `es-2`', codes) -> { ref: '3', hosts: ['es-2'] }. */
+export function repeatDirective(text: string, codes: readonly InlineCode[]): RepeatDirective | undefined {
+  if (!REPEAT.test(text)) return undefined;
+  const m = REFERENCE.exec(text);
+  const ref = m?.[1] ?? m?.[2];
+  return { ...(ref !== undefined ? { ref } : {}), hosts: hostNames(codes) };
+}
+
+const VERIFY_START =
+  /^\s*(?:\d+\.\s*)?(?:[-*]\s*)?(?:verify|make sure|ensure|check that|confirm|убедиться|убедитесь|проверить\s+работоспособность|确认|验证)/i;
+
+/** True for a line asking a person to verify something. Example: 'Убедиться в работоспособности узла' -> true. */
+export function asksToVerify(text: string): boolean {
+  return VERIFY_START.test(text);
+}
+
+const VERIFY_TITLE = /verif|validat|smoke|check|验证|检查|провер/i;
+
+/** True for a section title about verification. Example: '正确验证' -> true. */
+export function isVerificationTitle(title: string): boolean {
+  return VERIFY_TITLE.test(title);
+}
+
+const ROLLBACK_TITLE = /roll\s*-?back|revert|回滚|回退|откат/i;
+
+/** True for a section title about rolling back. Example: '回滚' -> true. */
+export function isRollbackTitle(title: string): boolean {
+  return ROLLBACK_TITLE.test(title);
+}
+
+const WAIT_WORDS = /\bwait|\buntil\b|\blook for\b|\bappears?\b|дожд|ожидай|等待|直到|出现/i;
+
+/** The message a line of prose says to wait for. Example: { text: 'Wait for `started`' } -> { text: 'started', line }. */
+export interface ProseMessage {
+  text: string;
+  line: number;
+}
+
+/** The quoted message in a "wait for ..." line: its first inline code, or text in “”, «», "", 「」. Example: 'дождаться сообщения `hold.lock`' -> 'hold.lock'. */
+export function waitMessage(
+  line: { line: number; text: string },
+  codes: readonly InlineCode[],
+): ProseMessage | undefined {
+  if (!WAIT_WORDS.test(line.text)) return undefined;
+  const code = codes.find((c) => c.line === line.line);
+  if (code) return { text: code.value, line: line.line };
+  const quoted = /“([^”]+)”|«([^»]+)»|"([^"]+)"|「([^」]+)」/.exec(line.text);
+  const text = quoted?.slice(1).find((g) => g !== undefined);
+  return text ? { text, line: line.line } : undefined;
+}
+
+/** True when a message names a file or key rather than quoting a log line. Example: 'db.workDir/hold.lock' -> true. */
+export function namesAThing(message: string): boolean {
+  return !/\s/.test(message) && (/\//.test(message) || /\.[A-Za-z]{1,5}$/.test(message));
+}
+
+const UPLOAD =
+  /(?:upload|copy|scp|上传|拷贝|загрузить|скопировать)\s*`([^`/\s]+)`[^`]*?(?:\bto\b|\binto\b|到|в|на)\s*`(\/[^`]*)`/i;
+
+/** "upload `ecsc.tar` to `/home`". Example: uploadOf('上传`ecsc.tar`文件到`/home`目录下') -> { file: 'ecsc.tar', dir: '/home' }. */
+export function uploadOf(text: string): { file: string; dir: string } | undefined {
+  const m = UPLOAD.exec(text);
+  return m ? { file: m[1] as string, dir: m[2] as string } : undefined;
+}
+
+/** The folder a paragraph names for the commands after it: its only inline code that is an absolute path without an extension. Example: '在`/home`目录下解压`ecsc.tar`' -> '/home'. */
+export function folderOf(codes: readonly InlineCode[]): string | undefined {
+  const dirs = codes
+    .map((c) => c.value.trim())
+    .filter((v) => v.startsWith('/') && !/\s/.test(v) && !/\.[A-Za-z0-9]{1,5}$/.test(v));
+  return dirs.length === 1 ? dirs[0] : undefined;
+}
+
+const EDIT = /\b(?:edit|change|modify|update)\b|измени|отредакт|修改|编辑/i;
+
+/** A config file a line says to edit: an absolute YAML or nginx path in inline code. Example: 'Edit `/etc/app/app.yml`' -> '/etc/app/app.yml'. */
+export function editedConfig(text: string, codes: readonly InlineCode[]): string | undefined {
+  if (!EDIT.test(text)) return undefined;
+  return codes
+    .map((c) => c.value.trim())
+    .find((v) => v.startsWith('/') && (/\.ya?ml$/.test(v) || /nginx/.test(v)));
+}
+
+/** `location /async` spans in prose: the nginx locations to re-point. Example: [`location /async`, `location /`] -> ['/async', '/']. */
+export function nginxLocations(codes: readonly InlineCode[]): string[] {
+  const out: string[] = [];
+  for (const c of codes) {
+    const m = /^location\s+(?:[=~^*]+\s*)?(\S+)/.exec(c.value.trim());
+    if (m && !out.includes(m[1] as string)) out.push(m[1] as string);
+  }
+  return out;
+}
