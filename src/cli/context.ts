@@ -5,7 +5,6 @@ import { createInterface } from 'node:readline';
 import { type InputProblem, InputError, UsageError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { loadInventory } from '../inventory/load.js';
-import type { JournalEvent } from '../journal/events.js';
 import { FileJournal } from '../journal/file-store.js';
 import { compile, templateScope } from '../plan/compile.js';
 import type { Plan } from '../plan/types.js';
@@ -15,7 +14,7 @@ import type { Runbook } from '../runbook/model.js';
 import { Redactor, Secret } from '../shell/secret.js';
 import { createTransport } from '../transport/index.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { formatEvent, wantsColor } from '../ui/line-log.js';
+import { createEventPrinter, type EventPrinter } from '../ui/printer.js';
 
 /** Options every command that reads a runbook shares. */
 export interface InputOptions {
@@ -177,14 +176,13 @@ export function connector(): { connect: (host: Host) => Promise<Session>; close:
   };
 }
 
-/** The event printer for apply/resume/rollback: JSON lines, or the host-prefixed line log. */
-export function eventPrinter(opts: GlobalOptions): (e: JournalEvent) => void {
-  if (opts.json) return (e) => process.stdout.write(`${JSON.stringify(e)}\n`);
-  const color = wantsColor(process.stdout);
-  return (e) => {
-    for (const line of formatEvent(e, { color, verbose: opts.verbose ?? false }))
-      process.stdout.write(`${line}\n`);
-  };
+/** The event printer for apply/resume/rollback: JSON lines, the live per-host view on a terminal, or the host-prefixed line log. */
+export function eventPrinter(opts: GlobalOptions): EventPrinter {
+  return createEventPrinter({
+    json: opts.json ?? false,
+    verbose: opts.verbose ?? false,
+    stream: process.stdout,
+  });
 }
 
 export { templateScope };

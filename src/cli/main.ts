@@ -2,10 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { CutoverError, ExitCode } from '../errors.js';
 import { registerDocs } from './docs.js';
 import { EXIT_CODES_DOC } from './exit-codes.js';
+import { registerImport } from './import.js';
 import { registerLabCommands } from './lab.js';
 import { registerPlan } from './plan.js';
 import { registerRunCommands } from './run.js';
+import { registerReport } from './report.js';
 import { registerRunViews } from './runs.js';
+import { registerServe } from './serve.js';
 import { registerUnlock } from './unlock.js';
 import { registerValidate } from './validate.js';
 
@@ -27,9 +30,12 @@ registerValidate(program);
 registerPlan(program);
 registerRunCommands(program);
 registerRunViews(program);
+registerReport(program);
+registerServe(program);
 registerUnlock(program);
 registerDocs(program);
 registerLabCommands(program);
+registerImport(program);
 
 // `cutover plan | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -134,6 +134,7 @@ async function execute(
   setMaxListeners(0, abort.signal);
   let interrupts = 0;
   const printer = eventPrinter(global);
+  if (mode !== 'apply') printer.history(journal.read(runId));
   // The dashboard (`cutover serve`) asks through the run's control file: gate decisions and aborts.
   const control = new ControlWatcher(controlFile(dir, runId)).start();
   const requestAbort = (by: string) => {
@@ -202,7 +203,12 @@ const AWAIT_APPROVAL_HELP =
  * `--approve-gates` wins; otherwise the terminal prompt (if there is a terminal) races the
  * dashboard's requests on the control channel, and the first answer decides.
  */
-function gateApprover(flags: RunFlags, control: ControlWatcher, signal: AbortSignal, printer: EventPrinter): GateApprover {
+function gateApprover(
+  flags: RunFlags,
+  control: ControlWatcher,
+  signal: AbortSignal,
+  printer: EventPrinter,
+): GateApprover {
   return raceGate(control, {
     approveAll: flags.approveGates ?? false,
     awaitRemote: flags.awaitApproval ?? false,

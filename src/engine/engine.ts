@@ -22,8 +22,16 @@ import { waitFor } from './wait.js';
 
 const DRAIN_HEALTH_TIMEOUT_MS = 5 * 60_000;
 
-/** A manual approval request; the CLI prompts, the dashboard clicks, tests decide. */
-export type GateApprover = (gate: { step: string; host: string; message: string }) => Promise<boolean>;
+/**
+ * A manual approval request; the CLI prompts, the dashboard clicks, tests decide. Resolves with the
+ * answer, or with who gave it (journaled as `gate.decided.by`; a plain boolean is the operator's).
+ * Example: `async () => ({ approved: true, by: 'dashboard (127.0.0.1)' })`.
+ */
+export type GateApprover = (gate: {
+  step: string;
+  host: string;
+  message: string;
+}) => Promise<boolean | { approved: boolean; by: string }>;
 
 export interface EngineOptions {
   plan: Plan;
@@ -249,8 +257,8 @@ export class Engine {
       const step = `${phase.id}/canary`;
       const message = `Canary ${batch.join(', ')} upgraded in phase "${phase.name}". Continue with the other hosts?`;
       this.#emit({ type: 'gate.pending', step, host: batch[0] ?? '', message });
-      const approved = await this.#o.approveGate({ step, host: batch[0] ?? '', message });
-      this.#emit({ type: 'gate.decided', step, host: batch[0] ?? '', approved, by: operator() });
+      const { approved, by } = decided(await this.#o.approveGate({ step, host: batch[0] ?? '', message }));
+      this.#emit({ type: 'gate.decided', step, host: batch[0] ?? '', approved, by });
       if (!approved)
         throw new AbortedError(
           `canary gate of phase ${phase.id} was not approved`,
@@ -547,8 +555,8 @@ export class Engine {
       redactor: this.#o.redactor,
       emit: (e) => this.#emit(e),
       approveGate: async (gate) => {
-        const approved = await this.#o.approveGate(gate);
-        this.#emit({ type: 'gate.decided', step: gate.step, host: gate.host, approved, by: operator() });
+        const { approved, by } = decided(await this.#o.approveGate(gate));
+        this.#emit({ type: 'gate.decided', step: gate.step, host: gate.host, approved, by });
         return approved;
       },
       pollIntervalMs: this.#o.pollIntervalMs ?? 250,
@@ -760,6 +768,11 @@ function needsCompensation(s: StepState): boolean {
     s.status === 'compensation-failed' ||
     (s.status === 'failed' && s.attempts > 0)
   );
+}
+
+/** An approver's answer with who gave it (a plain boolean is the operator's). */
+function decided(answer: boolean | { approved: boolean; by: string }): { approved: boolean; by: string } {
+  return typeof answer === 'boolean' ? { approved: answer, by: operator() } : answer;
 }
 
 function operator(): string {

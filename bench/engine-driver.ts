@@ -1,0 +1,38 @@
+/**
+ * Runs a plan through cutover's engine with a chosen poll interval, as `cutover apply --yes`
+ * does otherwise (the CLI has no flag for the interval): for the log-wait benchmark only.
+ * Usage: node --import tsx bench/engine-driver.ts RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS
+ */
+import { ClusterLock } from '../src/engine/lock.js';
+import { Engine } from '../src/engine/engine.js';
+import { connector, newRunId, openJournal, prepare, templateScope } from '../src/cli/context.js';
+
+const [runbook, inventory, stateDir, interval] = process.argv.slice(2);
+if (!runbook || !inventory || !stateDir || !/^\d+$/.test(interval ?? '')) {
+  process.stderr.write(
+    'usage: node --import tsx bench/engine-driver.ts RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS\n',
+  );
+  process.exit(2);
+}
+const prepared = await prepare({ runbook, inventory });
+const runId = newRunId();
+const lock = ClusterLock.acquire(stateDir, prepared.plan.inventory.cluster, runId, 'bench');
+const journal = openJournal({ stateDir }, prepared.redactor);
+const transports = connector();
+const engine = new Engine({
+  plan: prepared.plan,
+  runId,
+  journal,
+  connect: transports.connect,
+  redactor: prepared.redactor,
+  approveGate: async () => false,
+  templateScope: (host, neighbour) => templateScope(prepared, host, neighbour),
+  pollIntervalMs: Number(interval),
+});
+try {
+  await engine.apply();
+} finally {
+  await transports.close();
+  journal.close();
+  lock.release();
+}

@@ -1,0 +1,113 @@
+/**
+ * Item 2 of issue 8, fan-out: one step on 3, 30 and 100 lab hosts with a concurrency limit of
+ * 10 (cutover `rolling: { serial: 10 }`, Ansible `forks = 10`): wall time, controller CPU and
+ * peak memory, and how they grow. Run alone: `node bench/run.mjs --only fanout`.
+ */
+import os from 'node:os';
+import { join } from 'node:path';
+import { type BenchContext, benchDir, type TableBody, writeIn } from './lib/context.js';
+import { engineSpan, readRuns } from './lib/journal.js';
+import { measure, type ResourceUse } from './lib/process.js';
+import { iniInventory, stepsPlaybook, stepsRunbook } from './lib/render.js';
+import { formatMs, median, ratio, spread, summarize } from './lib/stats.js';
+import { ansibleEnv } from './step-overhead.js';
+
+/** Host counts measured. Example: FANOUT_HOSTS[2] -> 100. */
+export const FANOUT_HOSTS = [3, 30, 100] as const;
+/** Hosts worked on at once, by either tool. Example: 10 (cutover `serial: 10`, Ansible `forks = 10`). */
+export const CONCURRENCY = 10;
+
+/** Measures item 2 and returns its table. Example: `await fanout(ctx)`. */
+export async function fanout(ctx: BenchContext): Promise<TableBody> {
+  const dir = benchDir(ctx, 'fanout');
+  const runs = Math.max(3, ctx.runs - 2);
+  const runbook = writeIn(dir, 'one-step.yml', stepsRunbook(1, CONCURRENCY));
+  const playbook = writeIn(dir, 'one-step.playbook.yml', stepsPlaybook(1));
+  const rows: string[][] = [];
+  const walls: Record<string, Record<number, number>> = { cutover: {}, ansible: {} };
+  const cpus: Record<string, Record<number, number>> = { cutover: {}, ansible: {} };
+  for (const n of FANOUT_HOSTS) {
+    if (ctx.plain.hosts.length < n)
+      throw new Error(`fan-out needs ${n} lab hosts, the lab has ${ctx.plain.hosts.length}`);
+    const ini = writeIn(dir, `fanout${n}.ini`, iniInventory(ctx.plain.hosts.slice(0, n), ctx.plain.access));
+    const stateDir = join(dir, `state-${n}`);
+    const tools: [string, string[], Record<string, string> | undefined][] = [
+      [
+        'cutover',
+        [...ctx.cli, '--state-dir', stateDir, 'apply', '-r', runbook, '-i', ini, '--yes'],
+        undefined,
+      ],
+      [
+        'ansible',
+        ['ansible-playbook', '-i', ini, playbook],
+        ansibleEnv(dir, { ANSIBLE_FORKS: String(CONCURRENCY) }),
+      ],
+    ];
+    for (const [tool, argv, env] of tools) {
+      ctx.log(`fan-out: ${tool} on ${n} hosts, ${runs} runs`);
+      const uses: ResourceUse[] = [];
+      // One unmeasured run before a tool's first size warms the page cache and Python's bytecode.
+      const warmup = n === FANOUT_HOSTS[0] ? 1 : 0;
+      for (let i = 0; i < warmup + runs; i++) {
+        const use = await measure(argv, { workDir: dir, cwd: dir, ...(env ? { env } : {}) });
+        if (i >= warmup) uses.push(use);
+      }
+      const wall = summarize(uses.map((u) => u.wallMs));
+      const cpuAll = uses.every((u) => u.cpuMs !== undefined)
+        ? median(uses.map((u) => u.cpuMs as number))
+        : undefined;
+      const tree = median(uses.map((u) => u.treeCpuMs));
+      const rss = median(uses.map((u) => u.maxRssKiB));
+      walls[tool]![n] = wall.median;
+      cpus[tool]![n] = cpuAll ?? tree;
+      let engine = '';
+      if (tool === 'cutover') {
+        const spans = readRuns(stateDir).map((r) => engineSpan(r.events));
+        if (spans.some((s) => s.outcome !== 'succeeded'))
+          throw new Error(`a cutover run on ${n} hosts did not succeed; see ${stateDir}`);
+        engine = formatMs(median(spans.slice(1).map((s) => s.ms)));
+      }
+      rows.push([
+        String(n),
+        tool === 'cutover'
+          ? `cutover (serial ${CONCURRENCY})`
+          : `Ansible (forks ${CONCURRENCY}, default settings)`,
+        formatMs(wall.median),
+        spread(wall),
+        engine,
+        cpuAll === undefined ? '–' : formatMs(cpuAll),
+        formatMs(tree),
+        `${Math.round(rss / 1024)} MiB`,
+        formatMs(wall.median / n),
+        formatMs((cpuAll ?? tree) / n),
+      ]);
+    }
+  }
+  const cores = os.cpus().length;
+  const busy = (tool: string) => `${Math.round((100 * cpus[tool]![100]!) / (walls[tool]![100]! * cores))} %`;
+  const growth = (tool: string) =>
+    `${tool}: wall ${ratio(walls[tool]![100]!, walls[tool]![3]!)} and CPU ${ratio(cpus[tool]![100]!, cpus[tool]![3]!)} from 3 to 100 hosts (${ratio(walls[tool]![100]!, walls[tool]![30]!)} wall from 30 to 100)`;
+  return {
+    id: 'fanout',
+    title: '2. Fan-out: one step on 3, 30 and 100 hosts, 10 at a time',
+    setup: `One \`shell.run true\` step (Ansible: one shell task) on the first N hosts of the plain lab (${ctx.plain.hosts[0]?.address} upward), at most ${CONCURRENCY} hosts at once: cutover \`rolling: { serial: ${CONCURRENCY} }\` (batches of ${CONCURRENCY}), Ansible \`forks = ${CONCURRENCY}\` (a pool of ${CONCURRENCY}). ${runs} measured runs per row (one unmeasured run before each tool's first size). "engine" is cutover's journal from run.started to run.finished. CPU "all" is user+system time of every process the run started, its detached ssh ControlMasters included (a cpuacct cgroup per run); "tree" is what GNU time sees (the process and the children it waited for); max RSS is the largest single process (GNU time).`,
+    columns: [
+      'hosts',
+      'tool',
+      'wall median',
+      'wall min–max',
+      'engine',
+      'CPU all',
+      'CPU tree',
+      'max RSS',
+      'wall per host',
+      'CPU per host',
+    ],
+    rows,
+    notes: [
+      growth('cutover'),
+      growth('ansible'),
+      `At 100 hosts the controller side alone kept ${busy('cutover')} (cutover) and ${busy('ansible')} (Ansible) of this machine's ${cores} cores busy for the whole run, and the hosts' sshd run on the same cores: both tools are CPU-bound here, so the wall time follows the CPU each host costs (an SSH connection: key exchange and a few ssh client processes) more than the concurrency limit.`,
+    ],
+  };
+}

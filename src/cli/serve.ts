@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { isLoopback, startDashboard } from '../ui/dashboard/server.js';
+import { type GlobalOptions, stateDir } from './context.js';
+
+/** `cutover serve`: the live dashboard of the runs in the state folder. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'live dashboard of the runs in the state folder (timeline, per-host log tail, approve gates, abort); 127.0.0.1 by default',
+    )
+    .option('--port <port>', 'port to listen on (0 picks a free one)', '8717')
+    .option('--host <address>', 'address to bind; anything but loopback requires --token', '127.0.0.1')
+    .option('--token <token>', 'require this token on every request (or set $CUTOVER_SERVE_TOKEN)')
+    .action(async (opts: { port: string; host: string; token?: string }, cmd: Command) => {
+      const global = cmd.optsWithGlobals() as GlobalOptions;
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new UsageError(`--port ${opts.port}: expected a port number 0-65535`, 'Example: --port 8717');
+      const token = opts.token ?? process.env.CUTOVER_SERVE_TOKEN;
+      if (!isLoopback(opts.host) && !token)
+        throw new UsageError(
+          `--host ${opts.host} is reachable from other machines, and anyone reaching the dashboard can approve gates and abort runs`,
+          'Pass --token <long random string> (or $CUTOVER_SERVE_TOKEN) and open the URL with ?token=…, or bind 127.0.0.1 and use an SSH tunnel.',
+        );
+      if (token !== undefined && token.length < 16)
+        throw new UsageError(
+          '--token is too short: use at least 16 characters',
+          'Example: --token "$(openssl rand -hex 16)"',
+        );
+      const dashboard = await startDashboard({
+        stateDir: stateDir(global),
+        host: opts.host,
+        port,
+        ...(token ? { token } : {}),
+      }).catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(
+          `cannot listen on ${opts.host}:${port}: ${e.code ?? e.message}`,
+          e.code === 'EADDRINUSE'
+            ? 'Another process uses that port: pick another with --port.'
+            : 'Check --host and --port.',
+        );
+      });
+      // The token is the operator's own secret: name where it goes, never print it.
+      process.stdout.write(
+        `cutover dashboard on ${dashboard.url}${token ? '?token=<your token>' : ''} (state folder ${stateDir(global)}); Ctrl-C to stop\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void dashboard.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}
