@@ -3,6 +3,7 @@
  * does otherwise (the CLI has no flag for the interval): for the log-wait benchmark only.
  * Usage: node --import tsx bench/engine-driver.ts RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS
  */
+import { CutoverError } from '../src/errors.js';
 import { ClusterLock } from '../src/engine/lock.js';
 import { Engine } from '../src/engine/engine.js';
 import { connector, newRunId, openJournal, prepare, templateScope } from '../src/cli/context.js';
@@ -14,7 +15,10 @@ if (!runbook || !inventory || !stateDir || !/^\d+$/.test(interval ?? '')) {
   );
   process.exit(2);
 }
-const prepared = await prepare({ runbook, inventory });
+const prepared = await prepare({ runbook, inventory }).catch((e: unknown) => {
+  process.stderr.write(`engine-driver: ${e instanceof CutoverError ? e.describe() : String(e)}\n`);
+  process.exit(e instanceof CutoverError ? e.exitCode : 70);
+});
 const runId = newRunId();
 const lock = ClusterLock.acquire(stateDir, prepared.plan.inventory.cluster, runId, 'bench');
 const journal = openJournal({ stateDir }, prepared.redactor);

@@ -16,7 +16,7 @@ import {
   logWaitSamples,
   readRuns,
 } from './lib/journal.js';
-import { run } from './lib/process.js';
+import { measure, run } from './lib/process.js';
 import {
   CALLBACK_PLUGIN,
   iniInventory,
@@ -24,10 +24,16 @@ import {
   logWaitPlaybook,
   logWaitRunbook,
 } from './lib/render.js';
-import { formatMs, summarize } from './lib/stats.js';
+import { formatMs, median, summarize } from './lib/stats.js';
 import { ansibleEnv } from './step-overhead.js';
 
 const LOG = '/var/log/bench/wait.log';
+/** Lines per run: cutover's runs are quick, Ansible's take a few seconds per line. */
+const CUTOVER_LINES = 20;
+const ANSIBLE_LINES = 6;
+/** How long one host waits while the controller's CPU is measured. */
+const IDLE_WAIT_MS = 12_000;
+
 /** The engine's default poll interval (src/engine/engine.ts), which `cutover apply` uses. Example: 250. */
 export const DEFAULT_POLL_MS = 250;
 
@@ -45,9 +51,21 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
   const dir = benchDir(ctx, 'log-wait');
   const host = ctx.plain.hosts[0]!;
   const ini = writeIn(dir, 'logwait.ini', iniInventory([host], ctx.plain.access));
-  const runs = 2;
-  const cutoverLines = iterations(20, 300, 500, 3);
-  const runbook = writeIn(dir, 'log-wait.yml', logWaitRunbook(LOG, cutoverLines));
+  const runs = 3;
+  // New delays every round: the wait polls from the moment it starts, so the delay alone sets
+  // where the append falls in the poll cycle, and repeating the same delays would repeat the phases.
+  const runbook = (round: number) =>
+    writeIn(
+      dir,
+      `log-wait-${round}.yml`,
+      logWaitRunbook(LOG, iterations(CUTOVER_LINES, 300, 500, 100 + round)),
+    );
+  const playbook = (round: number) =>
+    writeIn(
+      dir,
+      `log-wait-${round}.playbook.yml`,
+      logWaitPlaybook(LOG, iterations(ANSIBLE_LINES, 1500, 1000, 200 + round)),
+    );
   const rows: string[][] = [];
   const medians: Record<string, number> = {};
   const add = (what: string, poll: string, all: LogWaitSample[]) => {
@@ -73,31 +91,38 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
       return logWaitSamples(r.events);
     });
 
-  const ansibleLines = iterations(8, 1500, 1000, 4);
-  const playbook = writeIn(dir, 'log-wait.playbook.yml', logWaitPlaybook(LOG, ansibleLines));
   const plugins = join(dir, 'callback_plugins');
   mkdirSync(plugins, { recursive: true });
   writeIn(plugins, 'bench_times.py', CALLBACK_PLUGIN);
   const records: AnsibleTimeRecord[] = [];
   const driver = join(ctx.root, 'bench', 'engine-driver.ts');
-  const viaEngine = (interval: number) => async () => {
+  const viaEngine = (interval: number) => async (round: number) => {
     await run(
       process.execPath,
-      ['--import', 'tsx', driver, runbook, ini, join(dir, `state-${interval}`), String(interval)],
+      ['--import', 'tsx', driver, runbook(round), ini, join(dir, `state-${interval}`), String(interval)],
       { cwd: ctx.root },
     );
   };
   const variants: {
     what: string;
     poll: string;
-    once: () => Promise<void>;
+    once: (round: number) => Promise<void>;
     samples: () => LogWaitSample[];
   }[] = [
     {
       what: 'cutover `wait.log` (`cutover apply`)',
       poll: `${DEFAULT_POLL_MS} ms (default)`,
-      once: async () => {
-        const apply = ['--state-dir', join(dir, 'state-cli'), 'apply', '-r', runbook, '-i', ini, '--yes'];
+      once: async (round) => {
+        const apply = [
+          '--state-dir',
+          join(dir, 'state-cli'),
+          'apply',
+          '-r',
+          runbook(round),
+          '-i',
+          ini,
+          '--yes',
+        ];
         await run(ctx.cli[0]!, [...ctx.cli.slice(1), ...apply]);
       },
       samples: () => collect(join(dir, 'state-cli')),
@@ -111,14 +136,14 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
     {
       what: 'Ansible `wait_for: search_regex`',
       poll: '1 s (its default `sleep`)',
-      once: async () => {
-        const times = join(dir, `ansible-times-${records.length}.jsonl`);
+      once: async (round) => {
+        const times = join(dir, `ansible-times-${round}.jsonl`);
         const env = ansibleEnv(dir, {
           ANSIBLE_CALLBACK_PLUGINS: plugins,
           ANSIBLE_CALLBACKS_ENABLED: 'bench_times',
           BENCH_TIMES_FILE: times,
         });
-        await run('ansible-playbook', ['-i', ini, playbook], { env, cwd: dir });
+        await run('ansible-playbook', ['-i', ini, playbook(round)], { env, cwd: dir });
         records.push(
           ...readFileSync(times, 'utf8')
             .split('\n')
@@ -132,20 +157,47 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
   // Rounds of every variant in turn, so a passing burst of load hits all of them alike.
   for (let i = 0; i < runs; i++) {
     ctx.log(`log wait: round ${i + 1} of ${runs}: ${variants.map((v) => v.poll.split(' (')[0]).join(', ')}`);
-    for (const v of variants) await v.once();
+    for (const v of variants) await v.once(i);
   }
   for (const v of variants) add(v.what, v.poll, v.samples());
+
+  // What polling costs the controller: one host waiting IDLE_WAIT_MS at each interval, less a
+  // run whose line comes at once (start, plan, connect, close), per second of waiting.
+  ctx.log(`log wait: controller CPU while one host waits ${IDLE_WAIT_MS / 1000} s, per poll interval`);
+  const once = (file: string, interval: number) =>
+    measure(
+      [process.execPath, '--import', 'tsx', driver, file, ini, join(dir, 'state-cpu'), String(interval)],
+      {
+        workDir: dir,
+        cwd: ctx.root,
+      },
+    );
+  const quick = writeIn(dir, 'quick-wait.yml', logWaitRunbook(LOG, [{ id: 1, delayMs: 50 }]));
+  const idle = writeIn(dir, 'idle-wait.yml', logWaitRunbook(LOG, [{ id: 1, delayMs: IDLE_WAIT_MS }]));
+  const base = median([
+    (await once(quick, DEFAULT_POLL_MS)).cpuMs ?? Number.NaN,
+    (await once(quick, DEFAULT_POLL_MS)).cpuMs ?? Number.NaN,
+  ]);
+  const pollCost: string[] = [];
+  for (const interval of [DEFAULT_POLL_MS, 100, 50]) {
+    const cpu = (await once(idle, interval)).cpuMs ?? Number.NaN;
+    const perSecond = (cpu - base) / (IDLE_WAIT_MS / 1000);
+    pollCost.push(
+      `${formatMs(Math.max(0, perSecond))} per second (${(Math.max(0, perSecond) / 10).toFixed(1)} % of a core) at ${interval} ms`,
+    );
+  }
 
   const m = (poll: string) => formatMs(medians[poll] ?? Number.NaN);
   return {
     id: 'logwait',
     title: '3. Log-wait latency: line appended → wait returns',
-    setup: `On ${host.name} (${host.address}): per sample, a step starts a detached writer that appends \`bench-N READY <ns>\` to ${LOG} after a random delay (cutover 0.3–0.8 s, Ansible 1.5–2.5 s so wait_for is surely polling), then \`wait.log\` (Ansible: \`wait_for: search_regex\`) waits for that line. Latency = the time the wait step succeeded in cutover's journal (Ansible: a callback plugin's timestamp of the task result) minus the writer's timestamp in the line. Samples where the wait had not yet started when the line was written are left out. ${runs} runs per row.`,
+    setup: `On ${host.name} (${host.address}): per sample, a step starts a detached writer that appends \`bench-N READY <ns>\` to ${LOG} after a random delay (cutover 0.3–0.8 s, Ansible 1.5–2.5 s so wait_for is surely polling), then \`wait.log\` (Ansible: \`wait_for: search_regex\`) waits for that line. Latency = the time the wait step succeeded in cutover's journal (Ansible: a callback plugin's timestamp of the task result) minus the writer's timestamp in the line. Samples where the wait had not yet started when the line was written are left out. ${runs} rounds of every row (cutover ${CUTOVER_LINES} lines per run, Ansible ${ANSIBLE_LINES}), new random delays each round.`,
     columns: ['what', 'poll interval', 'samples', 'median', 'p95', 'min–max'],
     rows,
     notes: [
       `A poll is two commands over the host's long-lived \`sh\` (stat the file; read the new bytes), a few ms, so the latency is about half the interval plus a poll, and at most one interval plus a poll: medians ${m(`${DEFAULT_POLL_MS} ms (default)`)} (\`cutover apply\`) and ${m(`${DEFAULT_POLL_MS} ms`)} (same interval through bench/engine-driver.ts, the control) at ${DEFAULT_POLL_MS} ms, ${m('100 ms')} at 100 ms, ${m('50 ms')} at 50 ms; Ansible ${m('1 s (its default `sleep`)')}.`,
       'The variants ran in rounds (each once, then again), so load that came and went hit them alike.',
+      `Controller CPU (cgroup: Node and its ssh processes) while one host waits: ${pollCost.join(', ')}. Each poll also runs \`stat\`, \`tail\` and \`head\` on the host.`,
     ],
   };
 }

@@ -318,7 +318,8 @@ function initSpecFor(layout: LabLayout, scenario: Scenario, host: LabHostSpec, c
   // The simulators' one package, found by Node's resolution from /opt/lab/sim wherever the repo lives
   // (a checkout under /tmp, /root or /mnt is hidden inside hosts).
   const yamlDir = path.join(ctx.labSourceDir, '..', 'node_modules', 'yaml');
-  if (existsSync(yamlDir)) binds.push({ source: yamlDir, target: '/opt/lab/node_modules/yaml', readOnly: true });
+  if (existsSync(yamlDir))
+    binds.push({ source: yamlDir, target: '/opt/lab/node_modules/yaml', readOnly: true });
   if (scenario.sharedStorage) binds.push({ source: ctx.sharedDir, target: '/mnt/shared', readOnly: false });
   return {
     name: host.name,

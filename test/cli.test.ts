@@ -3,17 +3,33 @@
  * secret redaction, on the controller itself (`transport: local`), with no mocks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cutover, runIdFrom } from './cli.js';
 
-function workspace(runbook: string, inventory = LOCAL_INVENTORY): { dir: string; runbook: string; inventory: string; state: string } {
+function workspace(
+  runbook: string,
+  inventory = LOCAL_INVENTORY,
+): { dir: string; runbook: string; inventory: string; state: string } {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-cli-'));
   writeFileSync(join(dir, 'runbook.yml'), runbook);
   writeFileSync(join(dir, 'inventory.yml'), inventory);
-  return { dir, runbook: join(dir, 'runbook.yml'), inventory: join(dir, 'inventory.yml'), state: join(dir, 'state') };
+  return {
+    dir,
+    runbook: join(dir, 'runbook.yml'),
+    inventory: join(dir, 'inventory.yml'),
+    state: join(dir, 'state'),
+  };
 }
 
 const LOCAL_INVENTORY = `cluster: local-test
@@ -50,21 +66,41 @@ describe('cutover CLI', () => {
     for (const line of lines) expect(line).toMatch(/^\/.+runbook\.yml:\d+:\d+: /);
     expect(res.stderr).toMatch(/runbook\.yml:8:\d+: .*(flow|close|missing|unexpected|end)/i);
     expect(res.stderr).toMatch(/runbook\.yml:5:\d+: phases\/0\/rolling\/serial: /);
-    expect(res.stderr).toMatch(/runbook\.yml:7:\d+: phases\/0\/steps\/0.*unknown step kind "sevice\.stop".*service\.stop/);
+    expect(res.stderr).toMatch(
+      /runbook\.yml:7:\d+: phases\/0\/steps\/0.*unknown step kind "sevice\.stop".*service\.stop/,
+    );
     expect(res.stderr).toMatch(/runbook\.yml:4:\d+: phases\/0\/hosts\/roles\/0: .*databse/);
     expect(res.stderr).toContain('nothing was changed');
   });
 
   it('apply on a locked cluster exits 3 and names the holder', async () => {
-    const ws = workspace('name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "true" }\n');
+    const ws = workspace(
+      'name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "true" }\n',
+    );
     const holder = spawn('sleep', ['30']);
     try {
       mkdirSync(join(ws.state, 'locks'), { recursive: true });
       writeFileSync(
         join(ws.state, 'locks', 'local-test.json'),
-        JSON.stringify({ owner: 'alice', runId: '20261122-010101-abcd', pid: holder.pid, hostname: hostname(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+        JSON.stringify({
+          owner: 'alice',
+          runId: '20261122-010101-abcd',
+          pid: holder.pid,
+          hostname: hostname(),
+          acquiredAt: new Date().toISOString(),
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        }),
       );
-      const res = await cutover(['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory, '--yes']);
+      const res = await cutover([
+        '--state-dir',
+        ws.state,
+        'apply',
+        '-r',
+        ws.runbook,
+        '-i',
+        ws.inventory,
+        '--yes',
+      ]);
       expect(res.code).toBe(3);
       expect(res.stderr).toMatch(/locked by alice \(run 20261122-010101-abcd, pid \d+/);
       expect(res.stderr).toContain('cutover unlock --force');
@@ -91,7 +127,18 @@ describe('cutover CLI', () => {
     );
     const marker = join(ws.dir, 'pwned');
     const hostile = `x; touch ${marker}; echo $(touch ${marker}) \`touch ${marker}\` '"`;
-    const res = await cutover(['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory, '-p', `instance=${hostile}`, '--yes']);
+    const res = await cutover([
+      '--state-dir',
+      ws.state,
+      'apply',
+      '-r',
+      ws.runbook,
+      '-i',
+      ws.inventory,
+      '-p',
+      `instance=${hostile}`,
+      '--yes',
+    ]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(existsSync(marker)).toBe(false);
@@ -119,24 +166,58 @@ describe('cutover CLI', () => {
     );
     const env = { CLI_TEST_TOKEN: secret };
     const plan = await cutover(['plan', '-r', ws.runbook, '-i', ws.inventory], { env });
-    const run = await cutover(['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory, '--yes'], { env });
+    const run = await cutover(
+      ['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory, '--yes'],
+      { env },
+    );
     expect(run.code).toBe(1);
     const runId = runIdFrom(run.stdout);
     const json = await cutover(['--state-dir', ws.state, '--json', 'status', runId], { env });
-    const texts = [plan.stdout, plan.stderr, run.stdout, run.stderr, json.stdout, ...filesUnder(ws.state).map((f) => readFileSync(f, 'utf8'))];
+    const texts = [
+      plan.stdout,
+      plan.stderr,
+      run.stdout,
+      run.stderr,
+      json.stdout,
+      ...filesUnder(ws.state).map((f) => readFileSync(f, 'utf8')),
+    ];
     expect(run.stdout).toContain('token is <secret:token>');
     expect(run.stdout).toContain('also <secret:token>');
     for (const text of texts) expect(text).not.toContain(secret);
   });
 
   it('--json prints one event per line; the plain log has no control codes', async () => {
-    const ws = workspace('name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "echo hello" }\n');
-    const json = await cutover(['--state-dir', ws.state, '--json', 'apply', '-r', ws.runbook, '-i', ws.inventory, '--yes']);
+    const ws = workspace(
+      'name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "echo hello" }\n',
+    );
+    const json = await cutover([
+      '--state-dir',
+      ws.state,
+      '--json',
+      'apply',
+      '-r',
+      ws.runbook,
+      '-i',
+      ws.inventory,
+      '--yes',
+    ]);
     expect(json.code).toBe(0);
-    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const events = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(events[0]?.type).toBe('run.started');
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'succeeded' });
-    const plain = await cutover(['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory, '--yes']);
+    const plain = await cutover([
+      '--state-dir',
+      ws.state,
+      'apply',
+      '-r',
+      ws.runbook,
+      '-i',
+      ws.inventory,
+      '--yes',
+    ]);
     expect(plain.stdout).toMatch(/^\d\d:\d\d:\d\d ctl +\| hello$/m);
     expect(plain.stdout).not.toMatch(/\x1b\[/);
     const runs = await cutover(['--state-dir', ws.state, 'runs']);
@@ -144,8 +225,12 @@ describe('cutover CLI', () => {
   });
 
   it('refuses to start without --yes when nobody can answer, and changes nothing', async () => {
-    const ws = workspace('name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "touch done" }\n');
-    const res = await cutover(['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory], { cwd: ws.dir });
+    const ws = workspace(
+      'name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "touch done" }\n',
+    );
+    const res = await cutover(['--state-dir', ws.state, 'apply', '-r', ws.runbook, '-i', ws.inventory], {
+      cwd: ws.dir,
+    });
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('--yes');
     expect(existsSync(join(ws.dir, 'done'))).toBe(false);

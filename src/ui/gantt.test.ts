@@ -51,6 +51,23 @@ describe('ganttSvg', () => {
     expect(svg).toContain('>+1m00s<');
   });
 
+  it('stacks the names of phases that start together, and keeps the rest as lines with a tooltip', async () => {
+    const { events } = await sampleRun();
+    const view = runView(events);
+    view.phases = ['distribution', 'install', 'upgrade', 'verify'].map((id, i) => ({
+      id,
+      start: view.startedAt + i,
+    }));
+    const svg = ganttSvg(view);
+    expect(
+      [...svg.matchAll(/<text x="[\d.]+" y="(\d+)" class="g-phase-label">(\w+)</g)].map(
+        (m) => `${m[2]}@${m[1]}`,
+      ),
+    ).toEqual(['distribution@10', 'install@21', 'upgrade@32']);
+    expect(svg.match(/class="g-phase"/g)).toHaveLength(4);
+    expect(svg).toContain('<title>phase verify</title>');
+  });
+
   it('escapes host names, step names and errors', async () => {
     const { events } = await sampleRun();
     const hostile = JSON.parse(

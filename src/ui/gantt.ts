@@ -16,7 +16,7 @@ export interface GanttOptions {
 }
 
 const LABEL_W = 150;
-const AXIS_H = 34;
+const AXIS_H = 56;
 const ROW_H = 40;
 const BAR_H = 20;
 const UNDO_H = 8;
@@ -75,12 +75,21 @@ export function ganttSvg(view: RunView, opts: GanttOptions = {}): string {
   }
   out.push('</g>');
 
-  // Phase starts.
+  // Phase starts; phases that start close together stack their names (up to three rows; more
+  // keep only their line, named in its tooltip).
+  const labelEnds = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
   for (const p of view.phases) {
     const px = x(p.start);
+    const row = labelEnds.findIndex((end) => px + 3 > end);
+    const title = `<title>phase ${escapeHtml(p.id)}</title>`;
+    if (row < 0) {
+      out.push(`<line x1="${f(px)}" y1="2" x2="${f(px)}" y2="${height - 4}" class="g-phase">${title}</line>`);
+      continue;
+    }
+    labelEnds[row] = px + 3 + p.id.length * 6 + 6;
     out.push(
-      `<line x1="${f(px)}" y1="${AXIS_H - 2}" x2="${f(px)}" y2="${height - 4}" class="g-phase"/>`,
-      `<text x="${f(px + 3)}" y="11" class="g-phase-label">${escapeHtml(p.id)}</text>`,
+      `<line x1="${f(px)}" y1="${2 + row * 11}" x2="${f(px)}" y2="${height - 4}" class="g-phase">${title}</line>`,
+      `<text x="${f(px + 3)}" y="${10 + row * 11}" class="g-phase-label">${escapeHtml(p.id)}</text>`,
     );
   }
 

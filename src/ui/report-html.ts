@@ -10,7 +10,7 @@ import { formatDuration } from '../shared/duration.js';
 import type { Redactor } from '../shell/secret.js';
 import { ganttSvg } from './gantt.js';
 import { escapeHtml } from './html.js';
-import { type RunView, runView, type StepBar } from './run-view.js';
+import { isDrain, type RunView, runView, type StepBar } from './run-view.js';
 import { hasVersions, hostSummaries } from './summary.js';
 
 /** Options of the report. Example: `{ redactor, generatedAt: new Date() }`. */
@@ -124,6 +124,14 @@ function stepDuration(view: RunView, s: StepState): string {
   return last.end !== undefined ? formatDuration(last.end - first.start) : 'running';
 }
 
+/** A step's status as the operator reads it: a drain that was undone is traffic restored, not a failure. */
+function statusLabel(s: StepState): string {
+  if (s.via === 'probe') return 'verified by probe';
+  if (isDrain(s.id) && s.status === 'compensated') return 'traffic restored';
+  if (isDrain(s.id) && s.status === 'succeeded') return 'drained';
+  return s.status;
+}
+
 function anchor(id: string): string {
   return `step-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
@@ -137,7 +145,7 @@ function planHtml(view: RunView): string {
       '<table class="plan"><thead><tr><th>#</th><th>step</th><th>kind</th><th>what</th><th>status</th><th>attempts</th><th>took</th></tr></thead><tbody>',
       ...steps.map(
         (s, i) =>
-          `<tr><td>${i + 1}</td><td><a href="#${anchor(s.id)}">${escapeHtml(s.id.replace(/@[^@]*$/, ''))}</a></td><td>${escapeHtml(s.kind)}</td><td>${escapeHtml(s.name)}</td><td><span class="badge s-${s.status}">${escapeHtml(s.via === 'probe' ? 'verified by probe' : s.status)}</span></td><td>${s.attempts}</td><td>${escapeHtml(stepDuration(view, s))}</td></tr>`,
+          `<tr><td>${i + 1}</td><td><a href="#${anchor(s.id)}">${escapeHtml(s.id.replace(/@[^@]*$/, ''))}</a></td><td>${escapeHtml(s.kind)}</td><td>${escapeHtml(s.name)}</td><td><span class="badge s-${s.status}">${escapeHtml(statusLabel(s))}</span></td><td>${s.attempts}</td><td>${escapeHtml(stepDuration(view, s))}</td></tr>`,
       ),
       '</tbody></table>',
     );
@@ -155,7 +163,7 @@ function stepsHtml(view: RunView): string {
     const open = s.status !== 'succeeded' && (d?.errors.length ?? 0) > 0;
     const parts: string[] = [
       `<details id="${anchor(s.id)}" class="step st-${s.status}"${open ? ' open' : ''}>`,
-      `<summary><span class="badge s-${s.status}">${escapeHtml(s.status)}</span> <b>${escapeHtml(s.id)}</b> <span class="kind">${escapeHtml(s.kind)}</span> ${escapeHtml(s.name)} <span class="took">${escapeHtml(stepDuration(view, s))}</span></summary>`,
+      `<summary><span class="badge s-${s.status}">${escapeHtml(statusLabel(s))}</span> <b>${escapeHtml(s.id)}</b> <span class="kind">${escapeHtml(s.kind)}</span> ${escapeHtml(s.name)} <span class="took">${escapeHtml(stepDuration(view, s))}</span></summary>`,
     ];
     if (d?.commands.length)
       parts.push('<h4>Commands</h4>', ...d.commands.map((c) => `<pre class="cmd">$ ${escapeHtml(c)}</pre>`));

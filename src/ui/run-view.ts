@@ -78,7 +78,7 @@ export interface HostView {
   current?: HostActivity;
   firstStart?: number;
   lastEnd?: number;
-  /** Plan steps (and drain steps) by status. */
+  /** Plan steps by status (drains are on the timeline, not in the counts; a failed drain counts as failed). */
   done: number;
   failed: number;
   undone: number;
@@ -490,7 +490,8 @@ export class RunViewBuilder {
     const byName = new Map(v.hosts.map((h) => [h.name, h]));
     for (const s of v.state.steps.values()) {
       const h = byName.get(s.host);
-      if (!h) continue;
+      // A drain is undone on every success (traffic comes back): not a step of the count.
+      if (!h || isDrain(s.id)) continue;
       h.total += 1;
       const status: StepStatus = s.status;
       if (status === 'succeeded') h.done += 1;
@@ -505,6 +506,11 @@ export function runView(events: readonly JournalEvent[]): RunView {
   for (const e of events) b.add(e);
   if (!b.view) throw new Error('journal does not start with run.started');
   return b.view;
+}
+
+/** Whether a step is a drain the engine added (`<phase>/drain@<host>`). Example: `isDrain('upgrade/drain@web')` -> true. */
+export function isDrain(id: string): boolean {
+  return id.includes('/drain@');
 }
 
 /** Whether a step kind waits on the outside world (its bar is hatched). Example: `isWaitKind('wait.log')` -> true. */

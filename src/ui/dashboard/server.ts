@@ -15,7 +15,7 @@ import { ClusterLock } from '../../engine/lock.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ganttSvg } from '../gantt.js';
 import { renderReport, summaryHtml } from '../report-html.js';
-import { type HostView, type RunView, RunViewBuilder, shortStep } from '../run-view.js';
+import { type HostView, isDrain, type RunView, RunViewBuilder, shortStep } from '../run-view.js';
 import { dashboardPage } from './page.js';
 import { JournalTail } from './tail.js';
 
@@ -312,7 +312,7 @@ function snapshot(view: RunView, stateDir: string, now: number) {
       undone: h.undone,
       total: h.total,
       steps: [...view.state.steps.values()]
-        .filter((s) => s.host === h.name)
+        .filter((s) => s.host === h.name && !isDrain(s.id))
         .map((s) => ({ id: s.id, short: shortStep(s.id), status: s.status })),
       log: h.log.slice(-80),
     })),
