@@ -1,7 +1,8 @@
 /**
  * Runs a plan through cutover's engine with a chosen poll interval, as `cutover apply --yes`
  * does otherwise (the CLI has no flag for the interval): for the log-wait benchmark only.
- * Usage: node --import tsx bench/engine-driver.ts RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS
+ * bench/log-wait.ts bundles it like the CLI (`bundleDriver`); `node --import tsx bench/engine-driver.ts` works too.
+ * Usage: engine-driver RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS
  */
 import { CutoverError } from '../src/errors.js';
 import { ClusterLock } from '../src/engine/lock.js';
@@ -10,9 +11,7 @@ import { connector, newRunId, openJournal, prepare, templateScope } from '../src
 
 const [runbook, inventory, stateDir, interval] = process.argv.slice(2);
 if (!runbook || !inventory || !stateDir || !/^\d+$/.test(interval ?? '')) {
-  process.stderr.write(
-    'usage: node --import tsx bench/engine-driver.ts RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS\n',
-  );
+  process.stderr.write('usage: engine-driver RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS\n');
   process.exit(2);
 }
 const prepared = await prepare({ runbook, inventory }).catch((e: unknown) => {

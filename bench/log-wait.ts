@@ -6,6 +6,7 @@
  * this machine's. Run alone: `node bench/run.mjs --only logwait`.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { build } from 'esbuild';
 import { join } from 'node:path';
 import { type BenchContext, benchDir, seeded, type TableBody, writeIn } from './lib/context.js';
 import {
@@ -24,7 +25,7 @@ import {
   logWaitPlaybook,
   logWaitRunbook,
 } from './lib/render.js';
-import { formatMs, median, summarize } from './lib/stats.js';
+import { formatMs, summarize } from './lib/stats.js';
 import { ansibleEnv } from './step-overhead.js';
 
 const LOG = '/var/log/bench/wait.log';
@@ -32,7 +33,7 @@ const LOG = '/var/log/bench/wait.log';
 const CUTOVER_LINES = 20;
 const ANSIBLE_LINES = 6;
 /** How long one host waits while the controller's CPU is measured. */
-const IDLE_WAIT_MS = 12_000;
+const IDLE_WAIT_MS = 10_000;
 
 /** The engine's default poll interval (src/engine/engine.ts), which `cutover apply` uses. Example: 250. */
 export const DEFAULT_POLL_MS = 250;
@@ -44,6 +45,25 @@ function iterations(count: number, minMs: number, spanMs: number, seed: number):
     id: i + 1,
     delayMs: Math.round(minMs + rnd() * spanMs),
   }));
+}
+
+/**
+ * Bundles bench/engine-driver.ts as scripts/build.mjs bundles the CLI (so it starts like the CLI,
+ * without a TypeScript loader), next to node_modules so its packages resolve. Example: await bundleDriver(root).
+ */
+export async function bundleDriver(root: string): Promise<string> {
+  const outfile = join(root, 'node_modules', '.cache', 'cutover-bench', 'engine-driver.mjs');
+  await build({
+    entryPoints: [join(root, 'bench', 'engine-driver.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
 }
 
 /** Measures item 3 and returns its table. Example: `await logWait(ctx)`. */
@@ -95,11 +115,11 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
   mkdirSync(plugins, { recursive: true });
   writeIn(plugins, 'bench_times.py', CALLBACK_PLUGIN);
   const records: AnsibleTimeRecord[] = [];
-  const driver = join(ctx.root, 'bench', 'engine-driver.ts');
+  const driver = await bundleDriver(ctx.root);
   const viaEngine = (interval: number) => async (round: number) => {
     await run(
       process.execPath,
-      ['--import', 'tsx', driver, runbook(round), ini, join(dir, `state-${interval}`), String(interval)],
+      [driver, runbook(round), ini, join(dir, `state-${interval}`), String(interval)],
       { cwd: ctx.root },
     );
   };
@@ -161,30 +181,22 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
   }
   for (const v of variants) add(v.what, v.poll, v.samples());
 
-  // What polling costs the controller: one host waiting IDLE_WAIT_MS at each interval, less a
-  // run whose line comes at once (start, plan, connect, close), per second of waiting.
+  // What polling costs the controller: one host waiting IDLE_WAIT_MS at each interval, against
+  // the same wait polled once a second (start, plan, connect and close cost the same in each).
   ctx.log(`log wait: controller CPU while one host waits ${IDLE_WAIT_MS / 1000} s, per poll interval`);
-  const once = (file: string, interval: number) =>
-    measure(
-      [process.execPath, '--import', 'tsx', driver, file, ini, join(dir, 'state-cpu'), String(interval)],
-      {
+  const idle = writeIn(dir, 'idle-wait.yml', logWaitRunbook(LOG, [{ id: 1, delayMs: IDLE_WAIT_MS }]));
+  const cpuOf = async (interval: number) =>
+    (
+      await measure([process.execPath, driver, idle, ini, join(dir, 'state-cpu'), String(interval)], {
         workDir: dir,
         cwd: ctx.root,
-      },
-    );
-  const quick = writeIn(dir, 'quick-wait.yml', logWaitRunbook(LOG, [{ id: 1, delayMs: 50 }]));
-  const idle = writeIn(dir, 'idle-wait.yml', logWaitRunbook(LOG, [{ id: 1, delayMs: IDLE_WAIT_MS }]));
-  const base = median([
-    (await once(quick, DEFAULT_POLL_MS)).cpuMs ?? Number.NaN,
-    (await once(quick, DEFAULT_POLL_MS)).cpuMs ?? Number.NaN,
-  ]);
+      })
+    ).cpuMs ?? Number.NaN;
+  const base = await cpuOf(1000);
   const pollCost: string[] = [];
   for (const interval of [DEFAULT_POLL_MS, 100, 50]) {
-    const cpu = (await once(idle, interval)).cpuMs ?? Number.NaN;
-    const perSecond = (cpu - base) / (IDLE_WAIT_MS / 1000);
-    pollCost.push(
-      `${formatMs(Math.max(0, perSecond))} per second (${(Math.max(0, perSecond) / 10).toFixed(1)} % of a core) at ${interval} ms`,
-    );
+    const perSecond = ((await cpuOf(interval)) - base) / (IDLE_WAIT_MS / 1000);
+    pollCost.push(`${formatMs(perSecond)}/s (${(perSecond / 10).toFixed(1)} % of a core) at ${interval} ms`);
   }
 
   const m = (poll: string) => formatMs(medians[poll] ?? Number.NaN);
@@ -195,9 +207,9 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
     columns: ['what', 'poll interval', 'samples', 'median', 'p95', 'min–max'],
     rows,
     notes: [
-      `A poll is two commands over the host's long-lived \`sh\` (stat the file; read the new bytes), a few ms, so the latency is about half the interval plus a poll, and at most one interval plus a poll: medians ${m(`${DEFAULT_POLL_MS} ms (default)`)} (\`cutover apply\`) and ${m(`${DEFAULT_POLL_MS} ms`)} (same interval through bench/engine-driver.ts, the control) at ${DEFAULT_POLL_MS} ms, ${m('100 ms')} at 100 ms, ${m('50 ms')} at 50 ms; Ansible ${m('1 s (its default `sleep`)')}.`,
+      `A poll is two commands over the host's long-lived \`sh\` (stat the file; read the new bytes), a few ms, so the latency is about half the interval plus a poll, and at most one interval plus a poll: medians ${m(`${DEFAULT_POLL_MS} ms (default)`)} (\`cutover apply\`) and ${m(`${DEFAULT_POLL_MS} ms`)} (the same interval through bench/engine-driver.ts: the control) at ${DEFAULT_POLL_MS} ms, ${m('100 ms')} at 100 ms, ${m('50 ms')} at 50 ms; Ansible ${m('1 s (its default `sleep`)')}.`,
       'The variants ran in rounds (each once, then again), so load that came and went hit them alike.',
-      `Controller CPU (cgroup: Node and its ssh processes) while one host waits: ${pollCost.join(', ')}. Each poll also runs \`stat\`, \`tail\` and \`head\` on the host.`,
+      `What polling costs the controller (cgroup CPU of Node and its ssh processes while one host waits ${IDLE_WAIT_MS / 1000} s, one run each, minus the same wait polled every second): ${pollCost.join(', ')}; differences under ~0.5 % of a core are within the noise. Each poll also runs \`stat\`, \`tail\` and \`head\` on the host.`,
     ],
   };
 }
