@@ -26,7 +26,6 @@ interface RunFlags {
   yes?: boolean;
   approveGates?: boolean;
   awaitApproval?: boolean;
-  pollInterval?: string;
   rerun?: string[];
   markDone?: string[];
 }

@@ -27,6 +27,19 @@ phases:
         shell.run: { command: "echo three" }
 `;
 
+/** A journal whose controller dies right after `step.started` of `step`: nothing more is written. */
+function crashAfterStart(journal: MemoryJournal, step: string): JournalStore {
+  return {
+    append(run: string, e: JournalEventBody) {
+      const last = journal.read(run).at(-1);
+      if (last?.type === 'step.started' && last.step === step) throw new Error('controller killed');
+      return journal.append(run, e);
+    },
+    read: (r) => journal.read(r),
+    listRuns: () => journal.listRuns(),
+  };
+}
+
 /** The scripts run on each host, in global order, as `host: script`. */
 function timeline(rec: RecordingTransport): string[] {
   return rec.calls
@@ -118,16 +131,7 @@ phases:
     );
     const journal = new MemoryJournal();
     // The controller "dies" right after journaling that install started on b: nothing more is written.
-    const dying: JournalStore = {
-      append(run: string, e: JournalEventBody) {
-        const last = journal.read(run).at(-1);
-        if (last?.type === 'step.started' && last.step === 'p/install@b')
-          throw new Error('controller killed');
-        return journal.append(run, e);
-      },
-      read: (r) => journal.read(r),
-      listRuns: () => journal.listRuns(),
-    };
+    const dying = crashAfterStart(journal, 'p/install@b');
     await expect(engineFor(fx, new RecordingTransport(), dying).apply()).rejects.toThrow('controller killed');
     expect(replay(journal.read('r1')).steps.get('p/install@b')?.status).toBe('running');
 
@@ -156,15 +160,7 @@ phases:
       fakeInventory(['a']),
     );
     const journal = new MemoryJournal();
-    const crashAt = (step: string): JournalStore => ({
-      append(run, e) {
-        const last = journal.read(run).at(-1);
-        if (last?.type === 'step.started' && last.step === step) throw new Error('controller killed');
-        return journal.append(run, e);
-      },
-      read: (r) => journal.read(r),
-      listRuns: () => journal.listRuns(),
-    });
+    const crashAt = (step: string) => crashAfterStart(journal, step);
     await expect(engineFor(fx, new RecordingTransport(), crashAt('p/install@a')).apply()).rejects.toThrow(
       'killed',
     );
