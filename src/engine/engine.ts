@@ -56,6 +56,12 @@ export interface EngineOptions {
 }
 
 /** A step could not be resumed safely: the run stops without compensating anything. */
+/** How a host tells its phase that it failed, and learns that the phase stops starting hosts. */
+interface Rollout {
+  stopped(): boolean;
+  hostFailed(): void;
+}
+
 export class ResumeBlocked extends CutoverError {
   readonly exitCode = 1 as const;
 }
@@ -207,6 +213,15 @@ export class Engine {
     // An abort or a blocked resume stops new hosts everywhere, but hosts in flight (in any group)
     // finish their own saga first: the sessions must stay open until every one has settled.
     let fatal: unknown;
+    // A failure counts the moment a host's step fails, not when its saga is done: a saga can take
+    // minutes, and no other group may start a host in the meantime.
+    const rollout: Rollout = {
+      stopped: () => stop,
+      hostFailed: () => {
+        failures += 1;
+        if (failures > phase.rolling.failureBudget) stop = true;
+      },
+    };
     const rollGroup = async (hosts: string[]) => {
       const { serial, maxUnavailable, canary } = phase.rolling;
       const size = Math.max(1, Math.min(serial, maxUnavailable || serial));
@@ -219,12 +234,11 @@ export class Engine {
       for (let i = 0; i < rest.length; i += size) batches.push(rest.slice(i, i + size));
       for (const [index, batch] of batches.entries()) {
         if (stop) return;
-        const results = await Promise.allSettled(batch.map((h) => this.#runHost(phase, h, drainSlots)));
-        for (const r of results) {
-          if (r.status === 'rejected') fatal ??= r.reason;
-          else if (!r.value) failures += 1;
-        }
-        if (fatal || failures > phase.rolling.failureBudget || this.#o.signal?.aborted) stop = true;
+        const results = await Promise.allSettled(
+          batch.map((h) => this.#runHost(phase, h, drainSlots, rollout)),
+        );
+        for (const r of results) if (r.status === 'rejected') fatal ??= r.reason;
+        if (fatal || this.#o.signal?.aborted) stop = true;
         if (stop) return;
         if (index === 0 && canary && batches.length > 1) {
           try {
@@ -268,7 +282,12 @@ export class Engine {
   }
 
   /** One host through one phase: drain, steps, undrain; on failure its saga. Returns false if it failed. */
-  async #runHost(phase: PlannedPhase, hostName: string, drainSlots: Semaphore): Promise<boolean> {
+  async #runHost(
+    phase: PlannedPhase,
+    hostName: string,
+    drainSlots: Semaphore,
+    rollout: Rollout,
+  ): Promise<boolean> {
     const steps = phase.steps[hostName] ?? [];
     const drainId = `${phase.id}/drain@${hostName}`;
     const state = this.#refresh();
@@ -287,6 +306,8 @@ export class Engine {
         // A host waiting for a drain slot is untouched, so it can still take a neighbour's traffic.
         await drainSlots.acquire();
         holdsSlot = true;
+        // Another host may have failed while this one waited for the slot.
+        if (rollout.stopped()) return true;
       }
       this.#emit({ type: 'host.started', phase: phase.id, host: hostName });
       this.#busy.add(hostName);
@@ -312,6 +333,7 @@ export class Engine {
       return true;
     } catch (e) {
       if (e instanceof ResumeBlocked) throw e;
+      if (!(e instanceof AbortedError)) rollout.hostFailed();
       await this.#saga(hostName);
       this.#emit({
         type: 'host.finished',

@@ -179,3 +179,70 @@ phases:
     }
   });
 });
+
+describe('a failure stops the rollout at once', () => {
+  it('starts no host in another group while the failed host is still being put back', async () => {
+    const fx = await planFixture(
+      `
+name: groups
+phases:
+  - name: p
+    hosts: all
+    rolling: { serial: 1, group_by: host.vars.svc, failure_budget: 0 }
+    steps:
+      - shell.run: { command: "work-{{ host.name }}", undo: "undo-{{ host.name }}" }
+`,
+      [
+        'cluster: test',
+        'hosts:',
+        '  x1: { address: 10.9.0.1, vars: { svc: x } }',
+        '  x2: { address: 10.9.0.2, vars: { svc: x } }',
+        '  y1: { address: 10.9.0.3, vars: { svc: y } }',
+        '  y2: { address: 10.9.0.4, vars: { svc: y } }',
+        '',
+      ].join('\n'),
+    );
+    // y1 fails at once; its undo lasts until x1, still working when y1 failed, has finished.
+    let undoStarted!: () => void;
+    const yUndoing = new Promise<void>((r) => {
+      undoStarted = r;
+    });
+    let x1Done!: () => void;
+    const x1Finished = new Promise<void>((r) => {
+      x1Done = r;
+    });
+    const ticks = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+    };
+    const rec = new RecordingTransport()
+      .fail('y1', 'work-y1', { stderr: 'boom' })
+      .respond('x1', 'work-x1', async () => {
+        await yUndoing;
+        return {};
+      })
+      .respond('y1', 'undo-y1', async () => {
+        undoStarted();
+        await x1Finished;
+        await ticks(20);
+        return {};
+      });
+    const journal = new MemoryJournal();
+    const outcome = await engineFor(fx, rec, journal, {
+      onEvent: (e) => {
+        if (e.type === 'host.finished' && e.host === 'x1') x1Done();
+      },
+    })
+      .apply()
+      .catch((e: Error) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    const events = journal.read('r1');
+    const hosts = events.flatMap((e) => (e.type === 'host.started' ? [e.host] : []));
+    expect(hosts.sort()).toEqual(['x1', 'y1']);
+    // x1 was in flight: it finished its own steps and was not undone.
+    expect(events.find((e) => e.type === 'host.finished' && e.host === 'x1')).toMatchObject({
+      outcome: 'succeeded',
+    });
+    expect(rec.scripts('x1').some((s) => s.includes('undo-x1'))).toBe(false);
+    expect(rec.scripts('y1').some((s) => s.includes('undo-y1'))).toBe(true);
+  });
+});
