@@ -136,7 +136,7 @@ Operators, loosest first: \`or\`; \`and\`; \`not\`; comparisons \`==\`, \`!=\`, 
 - Two dotted versions (\`5.0.23654.0\` and \`5.0.9999.12\`, any number of parts) compare part by part as numbers, so \`5.0.23654.0 > 5.0.9999.12\`.
 - Numbers (or texts that are numbers) compare as numbers; anything else compares as text.
 - \`x in list\` is membership, \`x in 'text'\` is a substring test, \`'k' in host.vars\` tests that a var exists.
-- In a script (\`shell.run\` \`command:\`), every \`{{ }}\` value is inserted as one quoted word: a param \`x; touch /tmp/pwned\` stays harmless text.
+- In a script (\`shell.run\` \`command:\`), every \`{{ }}\` value is quoted for where it lands (a word of its own, inside '…', inside "…"): a param \`x; touch /tmp/pwned\` stays harmless text. A value in a comment, inside backticks or after a here-document (\`<<\`) is refused.
 - A literal \`{{\` in a template: \`{{ '{{' }}\`.`;
 
 const ANSIBLE = `Ansible inventories are read as they are, detected by content:

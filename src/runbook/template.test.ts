@@ -134,6 +134,41 @@ describe('renderTemplate inside script()', () => {
     expect(existsSync(join(dir, 'pwned2')) || existsSync(join(dir, 'pwned3'))).toBe(false);
   });
 
+  it('keeps a value text where the author put it inside quotes', () => {
+    const hostile = `x'; touch ${join(dir, 'pwned4')}; echo '"$(touch ${join(dir, 'pwned5')})\\\`touch ${join(dir, 'pwned6')}\``;
+    for (const command of [
+      "printf %s '<{{ params.instance }}>'",
+      'printf %s "<{{ params.instance }}>"',
+      'printf %s "<$(printf %s {{ params.instance }})>"',
+      'printf %s "<\'{{ params.instance }}\'>"',
+    ]) {
+      const rendered = script(renderTemplate(command, scope({ instance: hostile }))).render();
+      const expected = command.includes('"<\'') ? `<'${hostile}'>` : `<${hostile}>`;
+      expect(sh(rendered), command).toBe(expected);
+    }
+    for (const n of [4, 5, 6]) expect(existsSync(join(dir, `pwned${n}`))).toBe(false);
+    const secret = script(renderTemplate('printf %s "{{ secrets.distr_password }}"', scope()));
+    expect(secret.toString()).toBe('printf %s "<secret:distr_password>"');
+    expect(sh(secret.render('exec'))).toBe('Pa55word!');
+    const date = script(
+      renderTemplate(`echo -n "d={{ host.date('%Y%m%d') }}" 'e={{ host.date('%Y') }}'`, scope()),
+    );
+    expect(date.render()).toBe(`echo -n "d=$(date +%Y%m%d)" 'e='"$(date +%Y)"''`);
+    expect(sh(date.render())).toMatch(/^d=\d{8} e=\d{4}$/);
+  });
+
+  it('refuses a value where no quoting keeps it text: comments, backticks, here-documents', () => {
+    const refused = (command: string) => () => script(renderTemplate(command, scope()));
+    expect(refused('true # {{ params.instance }}')).toThrow('in a comment');
+    expect(refused('echo `echo {{ params.instance }}`')).toThrow('inside backticks');
+    expect(refused('cat <<EOF\n{{ params.instance }}\nEOF')).toThrow('after a here-document');
+    expect(refused('echo \\{{ params.instance }}')).toThrow('after a backslash');
+    // Not comments: a # inside a word or quotes, and a value after the comment's line.
+    expect(sh(script(renderTemplate('echo -n a#{{ params.instance }}', scope())).render())).toBe('a#cmw');
+    expect(sh(script(renderTemplate("echo -n '#'{{ params.instance }}", scope())).render())).toBe('#cmw');
+    expect(sh(script(renderTemplate('# note\necho -n {{ params.instance }}', scope())).render())).toBe('cmw');
+  });
+
   it('evaluates host.date() in the shell that runs the command', () => {
     const command = script(renderTemplate("echo -n /home/ecsc_{{ host.date('%Y%m%d') }}", scope()));
     expect(command.render()).toBe('echo -n /home/ecsc_"$(date +%Y%m%d)"');

@@ -8,15 +8,29 @@ const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const DATE_FORMAT = /^[%A-Za-z0-9_:.,+ -]*$/;
 
 /**
- * The one shell-quoting function: POSIX single quotes for literal text and secrets, a
- * `$(date +FMT)` expansion inside double quotes for host-clock parts.
- * Example: quote('a b') -> `'a b'`; quote("it's") -> `'it'\''s'`.
+ * Where in the author's shell text a value lands: as a word of its own (or part of one), inside
+ * '…', or inside "…". `script()` finds it; the value is quoted so it stays text in each.
  */
-export function quote(word: Word, mode: RenderMode = 'exec'): string {
+export type QuoteContext = 'word' | 'single' | 'double';
+
+/**
+ * The one shell-quoting function: POSIX single quotes for literal text and secrets, a
+ * `$(date +FMT)` expansion inside double quotes for host-clock parts. Inside the author's '…' it
+ * closes and reopens the quotes around the value; inside "…" it backslash-escapes `$ \` " \`.
+ * Example: quote('a b') -> `'a b'`; quote("it's") -> `'it'\''s'`; quote('$x', 'exec', 'double') -> `\$x`.
+ */
+export function quote(word: Word, mode: RenderMode = 'exec', within: QuoteContext = 'word'): string {
   const parts = partsOf(word);
-  if (parts.length === 0) return "''";
+  if (within === 'double') return parts.map((p) => quoteInDouble(p, mode)).join('');
   const rendered = parts.map((p) => quotePart(p, mode)).join('');
+  if (within === 'single') return `'${rendered}'`;
   return rendered === '' ? "''" : rendered;
+}
+
+function quoteInDouble(p: Part, mode: RenderMode): string {
+  if (isHostDate(p)) return quotePart(p, mode).slice(1, -1);
+  const text = p instanceof Secret ? (mode === 'exec' ? p.reveal() : p.toString()) : String(p);
+  return text.replace(/[\\"$`]/g, '\\$&');
 }
 
 function quotePart(p: Part, mode: RenderMode): string {
