@@ -77,17 +77,32 @@ export async function execOnHost(
 ): Promise<ExecResult> {
   if (!opts.quiet) env.emit({ type: 'step.command', step: env.stepId, host: env.host, command: String(cmd) });
   const stdin = cmd.stdinText();
-  return env.session.exec(cmd.render('exec'), {
-    timeoutMs: remaining(env),
-    signal: env.signal,
-    ...(stdin !== undefined ? { stdin } : {}),
-    ...(opts.quiet
-      ? {}
-      : {
-          onOutput: (stream: 'stdout' | 'stderr', text: string) =>
-            env.emit({ type: 'step.output', step: env.stepId, host: env.host, stream, text }),
-        }),
-  });
+  // Output goes to the journal in whole lines, so a secret split across two chunks of a pipe is
+  // still one string when the journal redacts it.
+  const pending = { stdout: '', stderr: '' };
+  const emit = (stream: 'stdout' | 'stderr', text: string) => {
+    if (text) env.emit({ type: 'step.output', step: env.stepId, host: env.host, stream, text });
+  };
+  try {
+    return await env.session.exec(cmd.render('exec'), {
+      timeoutMs: remaining(env),
+      signal: env.signal,
+      ...(stdin !== undefined ? { stdin } : {}),
+      ...(opts.quiet
+        ? {}
+        : {
+            onOutput: (stream: 'stdout' | 'stderr', text: string) => {
+              const all = pending[stream] + text;
+              const end = all.lastIndexOf('\n') + 1;
+              pending[stream] = all.slice(end);
+              emit(stream, all.slice(0, end));
+            },
+          }),
+    });
+  } finally {
+    emit('stdout', pending.stdout);
+    emit('stderr', pending.stderr);
+  }
 }
 
 async function runExec(action: Extract<Action, { type: 'exec' }>, env: ActionEnv): Promise<void> {

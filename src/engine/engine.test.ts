@@ -177,10 +177,15 @@ phases:
     expect(timeline(rec2)).toEqual([]);
   });
 
-  it('never writes a secret value to the journal or the event stream', async () => {
-    const secret = 'hunter2-very-secret';
-    const fx = await planFixture(
-      `
+  it.each([
+    ['a plain secret', 'hunter2-very-secret'],
+    // JSON escapes these, so redacting the serialised line would miss them.
+    ['a secret with quotes, a backslash and a tab', 'pa"ss\\wo\trd-42'],
+  ])(
+    'never writes %s to the journal or the event stream, even split across output chunks',
+    async (_, secret) => {
+      const fx = await planFixture(
+        `
 name: secrets
 secrets:
   token: { from: [ { env: DEMO_TOKEN } ] }
@@ -193,28 +198,36 @@ phases:
       - id: fail
         shell.run: { command: "broken" }
 `,
-      fakeInventory(['a']),
-      {},
-      { DEMO_TOKEN: secret },
-    );
-    const rec = new RecordingTransport()
-      .respond('a', 'login', { stdout: `logged in with ${secret}\n`, stderr: `debug: ${secret}` })
-      .fail('a', 'broken', { code: 2, stderr: `error: token ${secret} rejected` });
-    const journal = new FileJournal(fx.dir, fx.redactor);
-    const seen: string[] = [];
-    await expect(
-      engineFor(fx, rec, journal, { onEvent: (e) => seen.push(JSON.stringify(e)) }).apply(),
-    ).rejects.toThrow(StepFailedError);
-    // The command really carried the secret to the host...
-    expect(timeline(rec)[0]).toContain(secret);
-    // ...but nothing written or printed holds it.
-    const files = readdirSync(join(fx.dir, 'runs', 'r1')).map((f) =>
-      readFileSync(join(fx.dir, 'runs', 'r1', f), 'utf8'),
-    );
-    for (const text of [...files, ...seen]) expect(text).not.toContain(secret);
-    expect(files.join('')).toContain('<secret:token>');
-    expect(existsSync(join(fx.dir, 'runs', 'r1', 'events.jsonl'))).toBe(true);
-  });
+        fakeInventory(['a']),
+        {},
+        { DEMO_TOKEN: secret },
+      );
+      // Chunks of 4 characters: the secret reaches the engine in pieces, as through a pipe.
+      const rec = new RecordingTransport({ chunkSize: 4 })
+        .respond('a', 'login', { stdout: `logged in with ${secret}\n`, stderr: `debug: ${secret}` })
+        .fail('a', 'broken', { code: 2, stderr: `error: token ${secret} rejected` });
+      const journal = new FileJournal(fx.dir, fx.redactor);
+      const seen: string[] = [];
+      await expect(
+        engineFor(fx, rec, journal, { onEvent: (e) => seen.push(JSON.stringify(e)) }).apply(),
+      ).rejects.toThrow(StepFailedError);
+      // The command really carried the secret to the host...
+      expect(timeline(rec)[0]).toContain(secret);
+      // ...but nothing written or printed holds it.
+      const files = readdirSync(join(fx.dir, 'runs', 'r1')).map((f) =>
+        readFileSync(join(fx.dir, 'runs', 'r1', f), 'utf8'),
+      );
+      for (const text of [...files, ...seen]) {
+        expect(text).not.toContain(secret);
+        expect(text).not.toContain(JSON.stringify(secret).slice(1, -1));
+      }
+      expect(files.join('')).toContain('<secret:token>');
+      // The output is all there, in whole lines, with the secret replaced.
+      const out = journal.read('r1').flatMap((e) => (e.type === 'step.output' ? [e.text] : []));
+      expect(out.join('')).toContain('logged in with <secret:token>\n');
+      expect(existsSync(join(fx.dir, 'runs', 'r1', 'events.jsonl'))).toBe(true);
+    },
+  );
 });
 
 describe('engine abort', () => {

@@ -33,31 +33,23 @@ export class FileJournal implements JournalStore {
     if (!handle) {
       mkdirSync(this.runDir(run), { recursive: true });
       const file = join(this.runDir(run), 'events.jsonl');
-      const seq = existsSync(file) ? this.read(run).length : 0;
-      handle = { fd: openSync(file, 'a', 0o600), seq };
+      const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      handle = { fd: openSync(file, 'a', 0o600), seq: parseLines(existing).length };
+      // A line torn by a crash mid-write is ended, so the next event starts a line of its own.
+      if (existing !== '' && !existing.endsWith('\n')) writeSync(handle.fd, '\n');
       this.#fds.set(run, handle);
     }
     handle.seq += 1;
-    const event = { ...body, seq: handle.seq, at: new Date().toISOString(), run } as JournalEvent;
-    const line = `${this.redactor ? this.redactor.redact(JSON.stringify(event)) : JSON.stringify(event)}\n`;
-    writeSync(handle.fd, line);
+    const raw = { ...body, seq: handle.seq, at: new Date().toISOString(), run } as JournalEvent;
+    const event = this.redactor ? this.redactor.redactValue(raw) : raw;
+    writeSync(handle.fd, `${JSON.stringify(event)}\n`);
     fsyncSync(handle.fd);
-    return this.redactor ? (JSON.parse(line) as JournalEvent) : event;
+    return event;
   }
 
   read(run: string): JournalEvent[] {
     const file = join(this.runDir(run), 'events.jsonl');
-    if (!existsSync(file)) return [];
-    const events: JournalEvent[] = [];
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        events.push(JSON.parse(line) as JournalEvent);
-      } catch {
-        // A torn last line from a crash mid-write: everything before it is intact.
-      }
-    }
-    return events;
+    return existsSync(file) ? parseLines(readFileSync(file, 'utf8')) : [];
   }
 
   listRuns(): string[] {
@@ -90,4 +82,17 @@ export class MemoryJournal implements JournalStore {
   listRuns(): string[] {
     return [...this.runs.keys()].sort();
   }
+}
+
+function parseLines(text: string): JournalEvent[] {
+  const events: JournalEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line) as JournalEvent);
+    } catch {
+      // A line torn by a crash mid-write: everything before it is intact.
+    }
+  }
+  return events;
 }

@@ -41,9 +41,23 @@ export class Redactor {
     for (const s of this.#secrets) out = out.split(s.reveal()).join(s.toString());
     return out;
   }
-  /** Deep-redacts strings inside a JSON-like value. */
+  /**
+   * Deep-redacts the strings inside a JSON-like value, each as the text it is: redacting its JSON
+   * form instead would miss a secret holding `"`, `\\` or a control character, which JSON escapes.
+   */
   redactValue<T>(value: T): T {
     if (this.#secrets.length === 0) return value;
-    return JSON.parse(this.redact(JSON.stringify(value))) as T;
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') return this.redact(v);
+      if (Array.isArray(v)) return v.map(walk);
+      if (v === null || typeof v !== 'object') return v;
+      // As JSON.stringify sees it: a value with toJSON (Command, Secret, Date) is what that gives.
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+        return walk((v as { toJSON(): unknown }).toJSON());
+      return Object.fromEntries(
+        Object.entries(v).flatMap(([k, x]) => (x === undefined ? [] : [[k, walk(x)]])),
+      );
+    };
+    return walk(value) as T;
   }
 }

@@ -48,6 +48,8 @@ export interface RecordingOptions {
    * injected clock. Rejecting (e.g. with the abort reason) makes the call reject.
    */
   delay?: (call: RecordedCall, signal?: AbortSignal) => Promise<void> | void;
+  /** Streams output to `onOutput` in chunks of this many characters, as a pipe may; default whole. */
+  chunkSize?: number;
 }
 
 interface Rule {
@@ -146,8 +148,10 @@ export class RecordingTransport implements Transport {
         await this.#wait(call, opts.signal);
         const result = await this.#answer(call);
         if (opts.onOutput) {
-          if (result.stdout) opts.onOutput('stdout', result.stdout);
-          if (result.stderr) opts.onOutput('stderr', result.stderr);
+          const size = this.#options.chunkSize ?? Number.POSITIVE_INFINITY;
+          for (const stream of ['stdout', 'stderr'] as const)
+            for (let i = 0; i < result[stream].length; i += size)
+              opts.onOutput(stream, result[stream].slice(i, i + size));
         }
         return result;
       },
