@@ -120,12 +120,40 @@ async function execute(
   global: GlobalOptions,
 ): Promise<number> {
   const dir = stateDir(global);
+  // Set once the abort machinery exists; a lease broken before that cannot happen (renewals are 20 s apart).
+  let lockLost = (_by: string) => {};
   const lock = ClusterLock.acquire(
     dir,
     prepared.plan.inventory.cluster,
     runId,
     process.env.CUTOVER_OPERATOR ?? process.env.USER ?? 'operator',
+    {
+      onLost: (current) =>
+        lockLost(
+          current
+            ? `cutover unlock --force: the cluster lock is now held by ${current.owner}, run ${current.runId}`
+            : 'cutover unlock --force: the cluster lock was broken',
+        ),
+    },
   );
+  try {
+    return await executeLocked(mode, runId, prepared, flags, global, (onLost) => {
+      lockLost = onLost;
+    });
+  } finally {
+    lock.release();
+  }
+}
+
+async function executeLocked(
+  mode: 'apply' | 'resume' | 'rollback',
+  runId: string,
+  prepared: Prepared,
+  flags: RunFlags,
+  global: GlobalOptions,
+  onLockLost: (abort: (by: string) => void) => void,
+): Promise<number> {
+  const dir = stateDir(global);
   const journal = openJournal(global, prepared.redactor);
   const transports = connector();
   const abort = new AbortController();
@@ -153,6 +181,8 @@ async function execute(
   };
   process.on('SIGINT', onSigint);
   control.onAbort((by) => requestAbort(by));
+  // Another operator broke the lease to take the cluster: stop starting anything, put hosts back.
+  onLockLost((why) => requestAbort(why));
   const onEvent = (e: Parameters<EventPrinter>[0]) => {
     control.observe(e);
     printer(e);
@@ -190,7 +220,6 @@ async function execute(
     process.off('SIGINT', onSigint);
     await transports.close();
     journal.close();
-    lock.release();
   }
 }
 

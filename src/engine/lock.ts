@@ -24,23 +24,21 @@ const RENEW_MS = 20_000;
  */
 export class ClusterLock {
   #timer?: NodeJS.Timeout;
+  #onLost: (current: LockHolder | undefined) => void = () => {};
   private constructor(
     readonly file: string,
     readonly holder: LockHolder,
   ) {}
+
+  /** True once someone broke this lease (`cutover unlock --force`): it is never taken back. */
+  lost = false;
 
   static path(stateDir: string, cluster: string): string {
     return join(stateDir, 'locks', `${cluster.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
   }
 
   static read(stateDir: string, cluster: string): LockHolder | undefined {
-    const file = ClusterLock.path(stateDir, cluster);
-    if (!existsSync(file)) return undefined;
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
-    } catch {
-      return undefined;
-    }
+    return ClusterLock.#readFile(ClusterLock.path(stateDir, cluster));
   }
 
   static acquire(
@@ -48,8 +46,9 @@ export class ClusterLock {
     cluster: string,
     runId: string,
     owner: string,
-    now = Date.now(),
+    opts: { now?: number; onLost?: (current: LockHolder | undefined) => void } = {},
   ): ClusterLock {
+    const now = opts.now ?? Date.now();
     const file = ClusterLock.path(stateDir, cluster);
     mkdirSync(join(stateDir, 'locks'), { recursive: true });
     const holder: LockHolder = {
@@ -73,12 +72,25 @@ export class ClusterLock {
       renameSync(tmp, file);
     }
     const lock = new ClusterLock(file, holder);
+    if (opts.onLost) lock.#onLost = opts.onLost;
     lock.#timer = setInterval(() => lock.renew(), RENEW_MS);
     lock.#timer.unref();
     return lock;
   }
 
+  /**
+   * Extends the lease, unless it was broken: then the new holder (or nobody) keeps the file,
+   * renewals stop and `onLost` says so, since two runs must never hold one cluster.
+   */
   renew(now = Date.now()): void {
+    if (this.lost) return;
+    const current = ClusterLock.#readFile(this.file);
+    if (!current || !this.#isMine(current)) {
+      this.lost = true;
+      if (this.#timer) clearInterval(this.#timer);
+      this.#onLost(current);
+      return;
+    }
     this.holder.expiresAt = new Date(now + LEASE_MS).toISOString();
     try {
       const tmp = `${this.file}.${process.pid}`;
@@ -91,11 +103,21 @@ export class ClusterLock {
 
   release(): void {
     if (this.#timer) clearInterval(this.#timer);
-    const current = existsSync(this.file)
-      ? (JSON.parse(readFileSync(this.file, 'utf8')) as LockHolder)
-      : undefined;
-    if (current && current.runId === this.holder.runId && current.pid === this.holder.pid)
-      rmSync(this.file, { force: true });
+    const current = ClusterLock.#readFile(this.file);
+    if (current && this.#isMine(current)) rmSync(this.file, { force: true });
+  }
+
+  #isMine(current: LockHolder): boolean {
+    const h = this.holder;
+    return current.runId === h.runId && current.pid === h.pid && current.acquiredAt === h.acquiredAt;
+  }
+
+  static #readFile(file: string): LockHolder | undefined {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Explicitly breaks whatever lock the cluster has; returns the holder it removed. */
