@@ -1,4 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StepFailedError } from '../errors.js';
@@ -175,6 +177,40 @@ phases:
     const error = (await blocked.catch((e) => e)) as ResumeBlocked;
     expect(error.describe()).toMatch(/--rerun p\/migrate@a .*--mark-done p\/migrate@a/);
     expect(timeline(rec2)).toEqual([]);
+  });
+
+  it('re-runs an interrupted read-only request (GET) on resume instead of refusing it', async () => {
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(String(req.method));
+      res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const fx = await planFixture(
+        `
+name: crash3
+phases:
+  - name: p
+    hosts: all
+    steps:
+      - id: poke
+        http.request: { url: "http://127.0.0.1:${port}/", status: [200] }
+`,
+        fakeInventory(['a']),
+      );
+      const journal = new MemoryJournal();
+      await expect(
+        engineFor(fx, new RecordingTransport(), crashAfterStart(journal, 'p/poke@a')).apply(),
+      ).rejects.toThrow('killed');
+      expect(hits).toEqual([]);
+      await engineFor(fx, new RecordingTransport(), journal).resume();
+      expect(hits).toEqual(['GET']);
+      expect(replay(journal.read('r1')).steps.get('p/poke@a')?.status).toBe('succeeded');
+    } finally {
+      server.close();
+    }
   });
 
   it.each([

@@ -9,7 +9,7 @@ import { renderTemplate, type TemplateScope } from '../runbook/template.js';
 import type { Redactor } from '../shell/secret.js';
 import { staticValue } from '../shell/word.js';
 import { stepKinds } from '../steps/index.js';
-import type { Action, StepContext, StepKind } from '../steps/kind.js';
+import { type Action, isReadOnly, type StepContext, type StepKind } from '../steps/kind.js';
 import type { Plan, PlannedPhase, PlannedStep } from '../plan/types.js';
 import { allSteps } from '../plan/types.js';
 import type { Session } from '../transport/transport.js';
@@ -511,7 +511,7 @@ export class Engine {
       });
       return prior.outputs;
     }
-    if (this.#o.rerun?.has(step.id) || kind.readOnly) return undefined;
+    if (this.#o.rerun?.has(step.id) || isReadOnly(kind, step.params)) return undefined;
     const probe = kind.plan(step.params, ctx).probe;
     if (!probe) {
       throw new ResumeBlocked(

@@ -129,7 +129,7 @@ Conditions: \`when\` (steps), \`hosts.where\`, \`drain.skip_when\`, \`rolling.gr
 
 Roots: ${[...ROOTS].map((r) => `\`${r}\``).join(', ')}.
 
-Literals: \`'text'\` or \`"text"\`, numbers (\`3\`, \`1.5\`), versions (\`5.0.23654.0\`), \`true\`, \`false\`, lists (\`['web', 'db']\`).
+Literals: \`'text'\` or \`"text"\`, numbers (\`3\`), dotted versions (\`5.0.23654.0\`, \`5.10\`: after \`5.9\`, and against a number it orders as that number), \`true\`, \`false\`, lists (\`['web', 'db']\`).
 
 Operators, loosest first: \`or\`; \`and\`; \`not\`; comparisons \`==\`, \`!=\`, \`<\`, \`<=\`, \`>\`, \`>=\`, \`in\`, \`not in\`; parentheses group.
 

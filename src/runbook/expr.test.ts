@@ -39,6 +39,11 @@ describe('evaluate', () => {
     expect(evaluate('params.version < 5.0.9999.12', scope())).toBe(false);
     expect(evaluate("'5.0.9999.12' < params.version", scope())).toBe(true);
     expect(evaluate("params.version == '5.0.23654.0.0'", scope())).toBe(true);
+    // Two parts unquoted: 5.10 is the version after 5.9, not the number 5.1.
+    const two = scope({ params: { version: '5.9' } });
+    expect(evaluate('params.version >= 5.10', two)).toBe(false);
+    expect(evaluate('params.version < 5.10', two)).toBe(true);
+    expect(evaluate('params.version == 5.9', two)).toBe(true);
   });
 
   it('compares numbers numerically, numeric texts too, and other texts as text', () => {
@@ -120,8 +125,12 @@ describe('parseExpression', () => {
     expect(e.offset).toBe(offset);
   });
 
-  it('parses version literals as text and plain decimals as numbers', () => {
+  it('parses dotted literals as text (versions) and whole numbers as numbers', () => {
     expect(parseExpression('5.0.23654.0')).toMatchObject({ type: 'literal', value: '5.0.23654.0' });
-    expect(parseExpression('1.5')).toMatchObject({ type: 'literal', value: 1.5 });
+    expect(parseExpression('1.5')).toMatchObject({ type: 'literal', value: '1.5' });
+    expect(parseExpression('15')).toMatchObject({ type: 'literal', value: 15 });
+    // Against a number, a dotted literal still orders as a number.
+    expect(evaluate('params.replicas > 2.5', scope())).toBe(true);
+    expect(evaluate('params.replicas < 3.5', scope())).toBe(true);
   });
 });

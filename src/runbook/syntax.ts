@@ -96,8 +96,9 @@ function lex(text: string, base: number): Token[] {
     if (number) {
       const literal = number[0];
       const end = start + literal.length;
-      // Two or more dots: a version literal (5.0.23654.0), kept as text and compared as a version.
-      if ((literal.match(/\./g) ?? []).length >= 2) tokens.push({ type: 'ver', value: literal, start, end });
+      // Dotted: a version literal (5.0.23654.0, and 5.10 too, which as a number would be 5.1), kept
+      // as text: it orders as a version against a version and as a number against a number.
+      if (literal.includes('.')) tokens.push({ type: 'ver', value: literal, start, end });
       else tokens.push({ type: 'num', value: Number(literal), start, end });
       i += literal.length;
       continue;
