@@ -1,6 +1,7 @@
 // Benchmark of the lab's cost: how long `lab up` and `lab down` take for the comindware scenario
 // (cold: a new lab folder; warm: keys, artifacts and host trees kept from an earlier up), how long
-// until its nginx answers 200 on `/` and `/async`, and how `up` scales with plain hosts.
+// until its nginx answers 200 on `/` and `/async`; the same for the ecsc scenario (cold), until
+// every service answers its version; and how `up` scales with plain hosts.
 // Needs root. Usage: node bench/lab.mjs [--runs 5] [--prefix 127.0.50]
 //   --prefix moves the hosts to other loopback addresses (last octet kept), e.g. when a lab is
 //   already up on 127.0.10.x; the cost is the same.
@@ -91,6 +92,27 @@ for (let i = 0; i < runs; i++) {
     await until200(urls);
     record('comindware: again, until `/` and `/async` answer 200', performance.now() - t1);
     await labDown({ labDir });
+  } finally {
+    await labDown({ labDir }).catch(() => {});
+    fs.rmSync(labDir, { recursive: true, force: true });
+  }
+}
+
+// ecsc: eight hosts, each a Tomcat-like or nohup'd java service answering its version on :8080.
+const ecsc = relocate(scenarios.ecsc);
+const ecscUrls = ecsc.hosts.map((h) => {
+  const svc = String(h.vars.service);
+  return `http://${h.address}:8080${svc === 'ecsc' || svc === 'ecmc' ? `/${svc}/version` : '/version'}`;
+});
+for (let i = 0; i < runs; i++) {
+  const labDir = fs.mkdtempSync('/tmp/cutover-bench-lab-');
+  try {
+    const t0 = performance.now();
+    await labUp({ scenario: ecsc, labDir });
+    record('ecsc: `lab up`, new lab folder (8 hosts, keys, artifacts)', performance.now() - t0);
+    await until200(ecscUrls);
+    record('ecsc: new lab folder until every service answers its version', performance.now() - t0);
+    record('ecsc: `lab down`', await time(() => labDown({ labDir })));
   } finally {
     await labDown({ labDir }).catch(() => {});
     fs.rmSync(labDir, { recursive: true, force: true });

@@ -68,24 +68,51 @@ async function version(host: keyof typeof ADDRESS): Promise<{ version: string; s
   return (await res.json()) as { version: string; state: string };
 }
 
+/**
+ * User and integration traffic through the nginx of the nodes that take traffic, web and
+ * integration, on both seed locations each (the balancer upstream never sends any to backup).
+ */
 function load(): LoadHandle {
   return startLoad({
-    targets: [
-      { name: 'user', url: `http://${ADDRESS.web}/` },
-      { name: 'integration', url: `http://${ADDRESS.integration}/async` },
-    ],
-    ratePerSecond: 20,
+    targets: (['web', 'integration'] as const).flatMap((h) => [
+      { name: `${h} /`, url: `http://${ADDRESS[h]}/` },
+      { name: `${h} /async`, url: `http://${ADDRESS[h]}/async` },
+    ]),
+    ratePerSecond: 15,
     durationMs: 300_000,
   });
 }
 
+/** Which node answers a request to each host's nginx, per location: after a run, the host itself. */
+async function answeringNodes(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of HOSTS)
+    for (const loc of ['/', '/async']) {
+      const res = await fetch(`http://${ADDRESS[h]}${loc}`);
+      await res.arrayBuffer();
+      out[`${h} ${loc}`] = res.headers.get('x-cmw-node') ?? '?';
+    }
+  return out;
+}
+
+const SELF = Object.fromEntries(
+  HOSTS.flatMap((h) => [
+    [`${h} /`, h],
+    [`${h} /async`, h],
+  ]),
+);
+
 function expectNoFailures(report: LoadReport): void {
-  expect(report.total.sent).toBeGreaterThan(50);
+  for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(10);
   expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
   expect(report.total.failed).toBe(0);
 }
 
-function apply(runbook = RUNBOOK, extra: { onSpawn?: (pid: number) => void } = {}) {
+function apply(
+  runbook = RUNBOOK,
+  extra: { onSpawn?: (pid: number) => void } = {},
+  target: string = CMW_VERSIONS.holdLock,
+) {
   return cutover(
     [
       '--state-dir',
@@ -96,7 +123,7 @@ function apply(runbook = RUNBOOK, extra: { onSpawn?: (pid: number) => void } = {
       '-i',
       inventory,
       '-p',
-      `version=${CMW_VERSIONS.holdLock}`,
+      `version=${target}`,
       '-p',
       `distr_url=${distrUrl}`,
       '--yes',
@@ -114,6 +141,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
   }, 60_000);
 
   it('upgrades backup, integration, web under load with 0 failed requests', async () => {
+    expect(await answeringNodes()).toEqual(SELF);
     const before = await snapshot([NGINX, CONFIG]);
     const staleIgnite = await ssh.out('integration', `cat ${IGNITE}`);
     expect(staleIgnite).toContain('Skipping rebalancing (nothing scheduled)');
@@ -137,9 +165,12 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
       // Every comment line that did not belong to a removed directive is still there.
       const kept = (before[`${host}:${CONFIG}`] as string)
         .split('\n')
-        .filter((l) => /^\s*#/.test(l) && !/isContainer|clusterNodes|контейнер|узл/i.test(l));
+        .filter((l) => /^\s*#/.test(l) && !/в контейнере|Узлы кластера Ignite/.test(l));
+      expect(kept.length).toBeGreaterThan(3);
       for (const line of kept) expect(config).toContain(line);
     }
+    // Traffic really went back: each nginx answers from its own node again, on both locations.
+    expect(await answeringNodes()).toEqual(SELF);
 
     // hold.lock went only after a rebalancing line written after this upgrade started.
     const events = journalEvents(stateDir, runIdFrom(run.stdout));
@@ -156,6 +187,36 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
       );
       expect(removed).toBeGreaterThan(rebalanced);
     }
+  });
+
+  it('upgrades to a file-activation version: config migrated for it, each node activated after it rebalanced', async () => {
+    const traffic = load();
+    const run = await apply(RUNBOOK, {}, CMW_VERSIONS.fileActivation);
+    const report = await traffic.stop();
+    if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+    expectNoFailures(report);
+    const events = journalEvents(stateDir, runIdFrom(run.stdout));
+    const ran = (host: string) =>
+      events.flatMap((e) =>
+        e.type === 'step.succeeded' && e.host === host ? [e.step.split(/[/@]/)[1]] : [],
+      );
+    for (const host of HOSTS) {
+      expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.fileActivation, state: 'running' });
+      const config = await ssh.out(host, `cat ${CONFIG}`);
+      expect(config).toMatch(/^db\.waitForClusterActivation: true$/m);
+      expect(config).toMatch(/^db\.waitForFileActivation: \/var\/www\/\.cmw_environment\/cmw$/m);
+      expect(config).toContain('# Ожидает наличие файла перед запуском');
+      expect(config).not.toMatch(/isContainerEnvironment|clusterNodes|holdLock/);
+      const steps = ran(host);
+      expect(steps).not.toContain('wait-hold');
+      expect(steps).not.toContain('release-hold');
+      const order = ['wait-activation', 'poke', 'wait-rebalance', 'activate', 'wait-login'].map((s) =>
+        steps.indexOf(s),
+      );
+      expect(order.every((i) => i >= 0)).toBe(true);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    expect(await answeringNodes()).toEqual(SELF);
   });
 
   it('puts the integration node back when it never rebalances, leaves web alone, and rolls back the rest', async () => {
