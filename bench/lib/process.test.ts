@@ -50,8 +50,9 @@ describe("reading measurement tools' output", () => {
 
 describe('measuring a real process', () => {
   it('measures CPU and memory of a busy child', async () => {
+    // Busy for 300 ms of its own CPU time, not of wall time, so a loaded machine cannot shorten it.
     const busy =
-      'let x = 0; const end = Date.now() + 300; while (Date.now() < end) x++; const keep = Buffer.alloc(64 * 2 ** 20, 1); console.log(keep.length + x * 0)';
+      'let x = 0; const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }; while (cpu() < 300) x++; const keep = Buffer.alloc(64 * 2 ** 20, 1); console.log(keep.length + x * 0)';
     const use = await measure([process.execPath, '-e', busy], { workDir });
     expect(use.treeCpuMs).toBeGreaterThanOrEqual(250);
     expect(use.maxRssKiB).toBeGreaterThan(64 * 1024);

@@ -148,6 +148,29 @@ describe('LiveProgress (terminal)', () => {
     live.close();
   });
 
+  it('shows, while waiting, what for and the last line the host wrote that did not match', async () => {
+    const { events } = await sampleRun();
+    const term = terminal(160);
+    const live = new LiveProgress(term, { color: false, tickMs: 0 });
+    const i = events.findIndex((e) => e.type === 'step.waiting');
+    for (const e of events.slice(0, i + 1)) live.onEvent(e);
+    const waiting = events[i] as JournalEvent & { type: 'step.waiting' };
+    live.onEvent({
+      ...waiting,
+      seq: 998,
+      what: '/Skipping rebalancing \\(nothing scheduled\\)/',
+      lastLine: 'WARN Still waiting for initial partition map exchange',
+    });
+    // The first waiting event named the whole condition; later ones bring the last line seen.
+    expect(live.lines()[1]).toMatch(
+      /waiting for \/run\/app\.pid to be gone · last: WARN Still waiting for initial partition map exchange$/,
+    );
+    // A later poll with nothing new keeps the last line seen.
+    live.onEvent({ ...waiting, seq: 999, what: '/Skipping rebalancing \\(nothing scheduled\\)/' });
+    expect(live.lines()[1]).toContain('· last: WARN Still waiting for initial partition map exchange');
+    live.close();
+  });
+
   it('cleans control codes a host printed and never wraps a line', async () => {
     const { events } = await sampleRun();
     const term = terminal(60);
