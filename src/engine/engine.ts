@@ -78,6 +78,9 @@ export class Engine {
   readonly #hosts: Map<string, Host>;
   readonly #busy = new Set<string>();
   readonly #drained = new Set<string>();
+  /** Drained host -> the neighbour taking its traffic; that neighbour must not start meanwhile. */
+  readonly #carriedBy = new Map<string, string>();
+  #carryWaiters: Array<() => void> = [];
   readonly #completed = new Set<string>();
   readonly #steps = new Map<string, PlannedStep>();
   #state!: RunState;
@@ -306,15 +309,19 @@ export class Engine {
         // A host waiting for a drain slot is untouched, so it can still take a neighbour's traffic.
         await drainSlots.acquire();
         holdsSlot = true;
-        // Another host may have failed while this one waited for the slot.
-        if (rollout.stopped()) return true;
       }
+      // A host carrying a drained neighbour's traffic waits until that traffic has gone home.
+      await this.#untilCarryingNothing(hostName);
+      // Another host may have failed while this one waited.
+      if (rollout.stopped()) return true;
       this.#emit({ type: 'host.started', phase: phase.id, host: hostName });
       this.#busy.add(hostName);
       if (needsDrain && !drainOpen) {
         await this.#drain(phase, host, drainId);
       } else if (drainOpen) {
         this.#drained.add(hostName);
+        const neighbour = drainState?.outputs.neighbour;
+        if (neighbour) this.#carriedBy.set(hostName, neighbour);
       }
       for (const step of steps) {
         if (done(step.id)) continue;
@@ -327,6 +334,7 @@ export class Engine {
           throw new StepFailedError(`could not restore traffic on ${hostName}`, hostName, drainId);
         }
         this.#drained.delete(hostName);
+        this.#stopCarrying(hostName);
       }
       this.#emit({ type: 'host.finished', phase: phase.id, host: hostName, outcome: 'succeeded' });
       this.#completed.add(hostName);
@@ -346,6 +354,7 @@ export class Engine {
     } finally {
       this.#busy.delete(hostName);
       this.#drained.delete(hostName);
+      this.#stopCarrying(hostName);
       if (holdsSlot) drainSlots.release();
     }
   }
@@ -357,9 +366,10 @@ export class Engine {
       { file: '', cluster: '', hosts: this.#o.plan.hosts },
       spec.neighbours,
       (expr, h) => Boolean(evaluate(expr, this.#o.templateScope(h))),
-    ).filter((h) => h.name !== host.name && !this.#busy.has(h.name) && !this.#drained.has(h.name));
+    ).filter((h) => h.name !== host.name);
+    const available = (h: Host) => !this.#busy.has(h.name) && !this.#drained.has(h.name);
     const tried: string[] = [];
-    for (const neighbour of candidates) {
+    for (const neighbour of candidates.filter(available)) {
       const scope = this.#o.templateScope(host, neighbour);
       if (spec.health) {
         const url = staticValue(renderTemplate(spec.health.url, scope));
@@ -369,6 +379,13 @@ export class Engine {
           continue;
         }
       }
+      // It may have started its own upgrade during the probe.
+      if (!available(neighbour)) {
+        tried.push(`${neighbour.name} (started its own upgrade meanwhile)`);
+        continue;
+      }
+      // Reserved before the route is written: from now on it does not start until this traffic is back.
+      this.#carriedBy.set(host.name, neighbour.name);
       const upstream = staticValue(renderTemplate(spec.upstream, scope));
       const step = this.#drainStep(phase, host, upstream);
       this.#steps.set(drainId, step);
@@ -400,6 +417,19 @@ export class Engine {
       {},
       'Bring a neighbour back to health (or widen drain.neighbours), then resume.',
     );
+  }
+
+  async #untilCarryingNothing(hostName: string): Promise<void> {
+    while ([...this.#carriedBy.values()].includes(hostName)) {
+      await new Promise<void>((resolve) => this.#carryWaiters.push(resolve));
+    }
+  }
+
+  #stopCarrying(drainedHost: string): void {
+    if (!this.#carriedBy.delete(drainedHost)) return;
+    const waiters = this.#carryWaiters;
+    this.#carryWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   #drainStep(phase: PlannedPhase, host: Host, upstream: string): PlannedStep {
