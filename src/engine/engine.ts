@@ -211,6 +211,8 @@ export class Engine {
   async #runPhase(phase: PlannedPhase): Promise<number> {
     this.#emit({ type: 'phase.started', phase: phase.id });
     const drainSlots = new Semaphore(phase.drain?.maxDrained ?? 1);
+    // Across groups: at most max_unavailable hosts of the phase out of service at once.
+    const unavailableSlots = new Semaphore(phase.rolling.maxUnavailable ?? Number.MAX_SAFE_INTEGER);
     let failures = 0;
     let stop = false;
     // An abort or a blocked resume stops new hosts everywhere, but hosts in flight (in any group)
@@ -227,7 +229,7 @@ export class Engine {
     };
     const rollGroup = async (hosts: string[]) => {
       const { serial, maxUnavailable, canary } = phase.rolling;
-      const size = Math.max(1, Math.min(serial, maxUnavailable || serial));
+      const size = Math.max(1, Math.min(serial, maxUnavailable ?? serial));
       const batches: string[][] = [];
       let rest = hosts;
       if (canary && canary.hosts > 0) {
@@ -238,7 +240,14 @@ export class Engine {
       for (const [index, batch] of batches.entries()) {
         if (stop) return;
         const results = await Promise.allSettled(
-          batch.map((h) => this.#runHost(phase, h, drainSlots, rollout)),
+          batch.map(async (h) => {
+            await unavailableSlots.acquire();
+            try {
+              return rollout.stopped() ? true : await this.#runHost(phase, h, drainSlots, rollout);
+            } finally {
+              unavailableSlots.release();
+            }
+          }),
         );
         for (const r of results) if (r.status === 'rejected') fatal ??= r.reason;
         if (fatal || this.#o.signal?.aborted) stop = true;

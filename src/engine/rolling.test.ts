@@ -276,3 +276,51 @@ phases:
     expect(rec.scripts('y1').some((s) => s.includes('undo-y1'))).toBe(true);
   });
 });
+
+describe('max_unavailable across groups', () => {
+  it('caps the hosts of all groups in flight at once; without it each group rolls on its own', async () => {
+    const inventory = [
+      'cluster: test',
+      'hosts:',
+      ...['x', 'y', 'z'].flatMap((g, i) => [
+        `  ${g}1: { address: 10.9.1.${i * 2 + 1}, vars: { svc: ${g} } }`,
+        `  ${g}2: { address: 10.9.1.${i * 2 + 2}, vars: { svc: ${g} } }`,
+      ]),
+      '',
+    ].join('\n');
+    const most = async (rolling: string) => {
+      const fx = await planFixture(
+        `
+name: groups
+phases:
+  - name: p
+    hosts: all
+    rolling: ${rolling}
+    steps:
+      - shell.run: { command: "work-{{ host.name }}" }
+`,
+        inventory,
+      );
+      const clock = new FakeClock();
+      const journal = new MemoryJournal();
+      // Every command takes a minute of virtual time, so hosts overlap as they would for real.
+      const rec = new RecordingTransport({ delay: () => clock.sleep(60_000) });
+      await engineFor(fx, rec, journal, { clock }).apply();
+      let inFlight = 0;
+      let peak = 0;
+      for (const e of journal.read('r1')) {
+        if (e.type === 'host.started') inFlight += 1;
+        if (e.type === 'host.finished') inFlight -= 1;
+        peak = Math.max(peak, inFlight);
+      }
+      const started = journal.read('r1').filter((e) => e.type === 'host.started');
+      return { peak, started: started.length, plan: fx.plan };
+    };
+    const free = await most('{ serial: 1, group_by: host.vars.svc }');
+    expect(free).toMatchObject({ peak: 3, started: 6 });
+    const capped = await most('{ serial: 1, group_by: host.vars.svc, max_unavailable: 2 }');
+    expect(capped).toMatchObject({ peak: 2, started: 6 });
+    expect(free.plan.phases[0]?.rolling.maxUnavailable).toBeUndefined();
+    expect(capped.plan.phases[0]?.rolling.maxUnavailable).toBe(2);
+  });
+});

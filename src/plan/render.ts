@@ -93,7 +93,9 @@ function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): stri
   const out = [`Phase ${phase.id}: ${phase.name}`];
   const policy = [
     `serial ${r.serial}`,
-    `max unavailable ${r.maxUnavailable}`,
+    r.maxUnavailable !== undefined
+      ? `max unavailable ${r.maxUnavailable}`
+      : `max unavailable ${r.serial} per group`,
     `failure budget ${r.failureBudget}`,
   ];
   if (r.canary)

@@ -204,9 +204,9 @@ phases:
     const [upgrade, verify, third] = runbook.phases;
     expect(upgrade?.id).toBe('upgrade-node-by-node');
     expect(upgrade?.hosts).toEqual({ roles: ['backup', 'integration', 'web'] });
+    // With group_by and no max_unavailable, serial is per group and nothing caps the phase.
     expect(upgrade?.rolling).toEqual({
       serial: 2,
-      maxUnavailable: 2,
       failureBudget: 0,
       canary: { hosts: 1, pauseMs: 300_000, confirm: true },
       groupBy: 'host.vars.service',

@@ -329,7 +329,10 @@ function rollingOf(input: z.output<typeof rollingSchema> | undefined): RollingPo
   const canary = input?.canary;
   return {
     serial,
-    maxUnavailable: input?.max_unavailable ?? serial,
+    // With groups, serial is per group; only an explicit max_unavailable caps the phase as a whole.
+    ...(input?.max_unavailable !== undefined || input?.group_by === undefined
+      ? { maxUnavailable: input?.max_unavailable ?? serial }
+      : {}),
     failureBudget: input?.failure_budget ?? 0,
     ...(canary
       ? {

@@ -44,7 +44,8 @@ export interface HostSelector {
  */
 export interface RollingPolicy {
   serial: number;
-  maxUnavailable: number;
+  /** Hosts out of service at once across the whole phase (all groups); absent with groups = `serial` per group. */
+  maxUnavailable?: number;
   /** How many hosts may fail before the phase stops (0 = stop at the first failure). */
   failureBudget: number;
   canary?: { hosts: number; pauseMs?: number; confirm?: boolean };

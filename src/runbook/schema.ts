@@ -107,7 +107,13 @@ export const hostSelectorSchema = z
 export const rollingSchema = z
   .strictObject({
     serial: z.int().min(1).default(1).describe('hosts upgraded at the same time (a batch)'),
-    max_unavailable: z.int().min(1).optional().describe('hosts out of service at once; default: serial'),
+    max_unavailable: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'hosts out of service at once in the whole phase, across groups; default: serial (per group)',
+      ),
     failure_budget: z
       .int()
       .min(0)
