@@ -98,6 +98,9 @@ const PREREQUISITES = [
   { path: '/usr/bin/unshare', pkg: 'util-linux' },
   { path: '/usr/bin/flock', pkg: 'util-linux' },
   { path: '/usr/bin/setsid', pkg: 'util-linux' },
+  // Hosts share the controller's /usr: file.download runs curl on them; the seed's own command is wget.
+  { path: '/usr/bin/curl', pkg: 'curl' },
+  { path: '/usr/bin/wget', pkg: 'wget' },
 ];
 const NGINX = { path: '/usr/sbin/nginx', pkg: 'nginx' };
 

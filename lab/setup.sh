@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the cutover lab needs: openssh-server (each lab host runs its own
-# sshd), openssh-client, nginx (scenario hosts proxy through it) and util-linux (unshare, flock,
-# setsid). Run as root: `sudo sh lab/setup.sh`. Idempotent: says so and does nothing when all
+# sshd), openssh-client, nginx (scenario hosts proxy through it), util-linux (unshare, flock,
+# setsid), curl and wget. Run as root: `sudo sh lab/setup.sh`. Idempotent: says so and does nothing when all
 # are there. The lab starts its own sshd and nginx inside each host, on the host's address only;
 # a system nginx or sshd listening on every address (0.0.0.0) would take those ports, so a
 # system nginx this script installs is stopped and disabled, and a wildcard listener is reported.
@@ -11,6 +11,9 @@ missing=''
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 [ -x /usr/bin/ssh ] && [ -x /usr/bin/ssh-keygen ] || missing="$missing openssh-client"
 [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+# Lab hosts share the controller's /usr: file.download runs curl on them; the seed's command is wget.
+[ -x /usr/bin/curl ] || missing="$missing curl"
+[ -x /usr/bin/wget ] || missing="$missing wget"
 for tool in unshare flock setsid nsenter; do
   command -v "$tool" >/dev/null 2>&1 || {
     missing="$missing util-linux"
@@ -19,7 +22,7 @@ for tool in unshare flock setsid nsenter; do
 done
 
 if [ -z "$missing" ]; then
-  echo "lab/setup.sh: openssh-server, openssh-client, nginx and util-linux are installed; nothing to install."
+  echo "lab/setup.sh: openssh-server, openssh-client, nginx, util-linux, curl and wget are installed; nothing to install."
 else
   if [ "$(id -u)" != 0 ]; then
     echo "lab/setup.sh: missing Debian packages:$missing. Run as root: sudo sh lab/setup.sh" >&2

@@ -12,7 +12,10 @@ import { CMW_VERSIONS, comindwareScenario } from '../lab/scenarios/comindware.js
 import { formatDuration } from '../src/shared/duration.js';
 
 const root = resolve(import.meta.dirname, '..');
+// The lab folder is the one examples/comindware/inventory.lab.yml names; CUTOVER_STATE_DIR moves
+// the journal (the demo's own test uses it).
 const labDir = join(root, '.lab', 'comindware');
+const stateDir = process.env.CUTOVER_STATE_DIR ?? join(root, '.cutover');
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 
 if (process.getuid?.() !== 0) {
@@ -29,13 +32,18 @@ const distrUrl = String(lab.controller?.info.artifactServer);
 const password = readFileSync(join(labDir, 'secrets', 'distr_password'), 'utf8').trim();
 await untilServing();
 
-say(`upgrade to ${CMW_VERSIONS.holdLock} under load (20 req/s to web /, 20 req/s to integration /async)`);
+say(
+  `upgrade to ${CMW_VERSIONS.holdLock} under load (15 req/s to each of / and /async on web and on integration)`,
+);
 const traffic = startLoad({
-  targets: [
-    { name: 'user', url: 'http://127.0.10.10/' },
-    { name: 'integration', url: 'http://127.0.10.11/async' },
-  ],
-  ratePerSecond: 20,
+  targets: ['web', 'integration'].flatMap((host) => {
+    const address = lab.hosts.find((h) => h.name === host)?.address;
+    return [
+      { name: `${host} /`, url: `http://${address}/` },
+      { name: `${host} /async`, url: `http://${address}/async` },
+    ];
+  }),
+  ratePerSecond: 15,
   durationMs: 30 * 60_000,
 });
 const started = Date.now();
@@ -45,7 +53,7 @@ const code = await new Promise<number>((done) => {
     [
       join(root, 'bin', 'cutover.js'),
       '--state-dir',
-      join(root, '.cutover'),
+      stateDir,
       'apply',
       '-r',
       join(root, 'examples', 'comindware', 'runbook.yml'),
@@ -77,7 +85,7 @@ for (const host of ['web', 'integration', 'backup']) {
 process.stdout.write(`${formatLoadReport(report)}\n`);
 process.stdout.write(`  upgrade took ${formatDuration(took)}, cutover exit code ${code}\n`);
 process.stdout.write(
-  `\nThe lab stays up: try \`./bin/cutover.js runs\`, \`./bin/cutover.js status <run>\`, \`ssh -F ${labDir}/ssh_config web\`; stop it with \`./bin/cutover.js lab down\`.\n`,
+  `\nThe lab stays up: try \`./bin/cutover.js --state-dir ${stateDir} runs\`, \`./bin/cutover.js --state-dir ${stateDir} status <run>\`, \`ssh -F ${labDir}/ssh_config web\`; stop it with \`./bin/cutover.js lab down --dir ${labDir}\`.\n`,
 );
 process.exit(code === 0 && report.total.failed === 0 ? 0 : 1);
 

@@ -121,7 +121,8 @@ describe('cutover CLI', () => {
         '    hosts: all',
         '    steps:',
         '      - id: greet',
-        '        shell.run: { command: "printf \'<%s>\\\\n\' {{ params.instance }} instance-{{ params.instance }}" }',
+        // As a word, inside a word, inside the author's '…' and inside the author's "…".
+        '        shell.run: { command: "printf \'<%s>\\\\n\' {{ params.instance }} instance-{{ params.instance }} \'[{{ params.instance }}]\' \\"({{ params.instance }})\\"" }',
         '',
       ].join('\n'),
     );
@@ -144,6 +145,18 @@ describe('cutover CLI', () => {
     expect(existsSync(marker)).toBe(false);
     expect(res.stdout).toContain(`<${hostile}>`);
     expect(res.stdout).toContain(`<instance-${hostile}>`);
+    expect(res.stdout).toContain(`<[${hostile}]>`);
+    expect(res.stdout).toContain(`<(${hostile})>`);
+  });
+
+  it('--help lists every command; --version prints the version', async () => {
+    const help = await cutover(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['validate', 'plan', 'apply', 'resume', 'rollback', 'runs', 'status', 'docs'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(help.stdout).toContain('Exit codes');
+    const version = await cutover(['--version']);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('never prints or journals a secret value, even when a command echoes it', async () => {
