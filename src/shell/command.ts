@@ -1,4 +1,5 @@
 import { type QuoteContext, quote, type RenderMode } from './quote.js';
+import { ShellScanner } from './scanner.js';
 import { Secret } from './secret.js';
 import { Expanded, partsOf, TemplatedWord, type Word } from './word.js';
 
@@ -125,8 +126,8 @@ export function raw(text: string): Command {
  * Turns an author-written script (a runbook `command:`) into a Command: the text the author
  * wrote is trusted shell, every expanded template value is quoted for where it lands (a word,
  * inside '…', inside "…"), so a param like `x; touch /tmp/pwned` stays harmless text even in
- * `echo '{{ params.instance }}'`. A value in a comment, in backticks or after a here-document
- * operator cannot be kept text, so it is refused. Example: script `bash up.sh -n={{ params.instance }}`.
+ * `echo '{{ params.instance }}'`. Where no quoting keeps it text (a comment, backticks, arithmetic,
+ * a here-document, a script a second shell parses: `sh -c "…"`, `eval`, `ssh`) it is refused; see ShellScanner. Example: script `bash up.sh -n={{ params.instance }}`.
  */
 export function script(word: Word): Command {
   const pieces: Piece[] = [];
@@ -140,77 +141,4 @@ export function script(word: Word): Command {
     }
   }
   return new Command(pieces);
-}
-
-/**
- * Follows POSIX shell quoting through the author's text, just far enough to know what a value
- * inserted at the current point would be part of.
- */
-class ShellScanner {
-  // Innermost last: `(` is a command substitution or subshell, `"`/`'` quotes, `#` a comment.
-  #stack: Array<'(' | '"' | "'" | '#' | '`'> = [];
-  #escaped = false;
-  #wordStart = true;
-  #heredoc = false;
-
-  feed(text: string): void {
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i] as string;
-      const top = this.#stack[this.#stack.length - 1];
-      if (this.#escaped) {
-        this.#escaped = false;
-        this.#wordStart = false;
-        continue;
-      }
-      if (top === "'") {
-        if (c === "'") this.#stack.pop();
-        continue;
-      }
-      if (top === '#') {
-        if (c === '\n') this.#stack.pop();
-        this.#wordStart = true;
-        continue;
-      }
-      if (c === '\\') {
-        this.#escaped = true;
-        continue;
-      }
-      if (top === '"') {
-        if (c === '"') this.#stack.pop();
-        else if (c === '`') this.#stack.push('`');
-        else if (c === '$' && text[i + 1] === '(') {
-          this.#stack.push('(');
-          i++;
-        }
-        continue;
-      }
-      // Unquoted (top level, inside $( ) or ` `).
-      if (c === "'" || c === '"') this.#stack.push(c);
-      else if (c === '`') {
-        if (top === '`') this.#stack.pop();
-        else this.#stack.push('`');
-      } else if (c === '(') this.#stack.push('(');
-      else if (c === ')' && top === '(') this.#stack.pop();
-      else if (c === '#' && this.#wordStart) this.#stack.push('#');
-      else if (c === '<' && text[i + 1] === '<' && text[i + 2] !== '<') this.#heredoc = true;
-      this.#wordStart = /[\s;&|()<>]/.test(c);
-    }
-  }
-
-  context(): QuoteContext {
-    const top = this.#stack[this.#stack.length - 1];
-    const refuse = (where: string) => {
-      throw new Error(
-        `a {{ }} value ${where} cannot be quoted safely; put it where it is a word of its own, or inside '…' or "…"`,
-      );
-    };
-    if (this.#escaped) refuse('right after a backslash');
-    if (top === '#') refuse('in a comment');
-    if (this.#stack.includes('`')) refuse('inside backticks (use $( ) instead)');
-    if (this.#heredoc) refuse('after a here-document (<<)');
-    this.#wordStart = false;
-    if (top === "'") return 'single';
-    if (top === '"') return 'double';
-    return 'word';
-  }
 }
