@@ -77,8 +77,8 @@ export async function execOnHost(
 ): Promise<ExecResult> {
   if (!opts.quiet) env.emit({ type: 'step.command', step: env.stepId, host: env.host, command: String(cmd) });
   const stdin = cmd.stdinText();
-  // Output goes to the journal in whole lines, so a secret split across two chunks of a pipe is
-  // still one string when the journal redacts it.
+  // Output goes to the journal as it comes, except an end that may be the start of a secret: it
+  // waits for the next piece, so a secret split across two chunks of a pipe is still redacted.
   const pending = { stdout: '', stderr: '' };
   const emit = (stream: 'stdout' | 'stderr', text: string) => {
     if (text) env.emit({ type: 'step.output', step: env.stepId, host: env.host, stream, text });
@@ -93,9 +93,9 @@ export async function execOnHost(
         : {
             onOutput: (stream: 'stdout' | 'stderr', text: string) => {
               const all = pending[stream] + text;
-              const end = all.lastIndexOf('\n') + 1;
-              pending[stream] = all.slice(end);
-              emit(stream, all.slice(0, end));
+              const ready = env.redactor.safeLength(all);
+              pending[stream] = all.slice(ready);
+              emit(stream, all.slice(0, ready));
             },
           }),
     });

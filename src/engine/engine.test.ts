@@ -217,6 +217,7 @@ phases:
     ['a plain secret', 'hunter2-very-secret'],
     // JSON escapes these, so redacting the serialised line would miss them.
     ['a secret with quotes, a backslash and a tab', 'pa"ss\\wo\trd-42'],
+    ['a multi-line secret', 'line-one-secret\nline-two-secret'],
   ])(
     'never writes %s to the journal or the event stream, even split across output chunks',
     async (_, secret) => {

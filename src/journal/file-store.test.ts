@@ -56,3 +56,36 @@ describe('FileJournal', () => {
     expect(text).toContain('token=<secret:pw>!');
   });
 });
+
+describe('Redactor.safeLength', () => {
+  const redactor = new Redactor();
+  redactor.add(new Secret('a', 'abcd'));
+  redactor.add(new Secret('b', 'cdxy'));
+  redactor.add(new Secret('pem', 'line-one\nline-two'));
+
+  it('holds back an end that may begin a secret, and never cuts through a whole one', () => {
+    expect(redactor.safeLength('hello')).toBe(5);
+    expect(redactor.safeLength('pw=ab')).toBe(3);
+    // "cd" may begin b, but it ends a: the cut goes before a.
+    expect(redactor.safeLength('x abcd')).toBe(2);
+    expect(redactor.safeLength('key:\nline-one\nline')).toBe(5);
+  });
+
+  it('redacts a secret fed in any chunking, multi-line ones too', () => {
+    const text = 'user abcd, then cdxy, key:\nline-one\nline-two\nend\n';
+    for (const size of [1, 2, 3, 5, 7, 11]) {
+      let pending = '';
+      const out: string[] = [];
+      for (let i = 0; i < text.length; i += size) {
+        const all = pending + text.slice(i, i + size);
+        const ready = redactor.safeLength(all);
+        out.push(redactor.redact(all.slice(0, ready)));
+        pending = all.slice(ready);
+      }
+      out.push(redactor.redact(pending));
+      expect(out.join(''), `chunks of ${size}`).toBe(
+        'user <secret:a>, then <secret:b>, key:\n<secret:pem>\nend\n',
+      );
+    }
+  });
+});

@@ -70,7 +70,9 @@ describe('script(): refused where no quoting keeps a value text', () => {
     ['echo $((V + 1))', /inside \$\(\( \)\)/],
     ['(( V > 1 ))', /inside \$\(\( \)\) or \(\( \)\)/],
     ['[[ 1 -eq V ]]', /inside \[\[ \]\]/],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
     ['echo "${X:-"V"}"', /inside \$\{…\}/],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
     ['echo ${X:-V}', /inside \$\{…\}/],
     ["echo $'it\\'s V'", /inside \$'…'/],
     ['sh -c "echo V"', /a second shell parses again/],

@@ -101,6 +101,7 @@ export class ShellScanner {
     if (kinds.has('bt')) refuse('inside backticks', 'use $( ) instead of backticks');
     if (kinds.has('arith')) refuse('inside $(( )) or (( ))', 'compare it with test/[ ] instead');
     if (kinds.has('test')) refuse('inside [[ ]]', 'use test or [ ] instead');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
     if (kinds.has('brace')) refuse('inside ${…}');
     if (kinds.has('ansi')) refuse("inside $'…'");
     if (this.#heredoc) refuse('after a here-document (<<)', 'pass it as an argument, not in the document');

@@ -36,6 +36,40 @@ export class Redactor {
   get size(): number {
     return this.#secrets.length;
   }
+  /**
+   * For text that arrives in pieces (a pipe): how much of `text` can be redacted and passed on now
+   * without cutting a secret in two. What is held back is an end that may be the start of a
+   * secret, or a secret that straddles the cut; it goes out with the next piece (or the last one).
+   * Example: with the secret `s3cr3t`, safeLength('pw=s3c') -> 3.
+   */
+  safeLength(text: string): number {
+    let cut = text.length;
+    for (const s of this.#secrets) {
+      const value = s.reveal();
+      // An end of the text that is the beginning of this secret.
+      for (let k = Math.min(value.length - 1, text.length); k > 0; k--) {
+        if (text.endsWith(value.slice(0, k))) {
+          cut = Math.min(cut, text.length - k);
+          break;
+        }
+      }
+    }
+    // Never through a whole secret: move the cut to its start (which may reach another one).
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const s of this.#secrets) {
+        const value = s.reveal();
+        for (let at = text.indexOf(value); at >= 0 && at < cut; at = text.indexOf(value, at + 1)) {
+          if (at + value.length > cut) {
+            cut = at;
+            moved = true;
+          }
+        }
+      }
+    }
+    return cut;
+  }
+
   redact(text: string): string {
     let out = text;
     for (const s of this.#secrets) out = out.split(s.reveal()).join(s.toString());
