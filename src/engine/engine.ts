@@ -211,6 +211,16 @@ export class Engine {
   async #runPhase(phase: PlannedPhase): Promise<number> {
     this.#emit({ type: 'phase.started', phase: phase.id });
     const drainSlots = new Semaphore(phase.drain?.maxDrained ?? 1);
+    // Resumed with traffic still drained: those neighbours carry it before any host starts.
+    const journaled = this.#refresh();
+    for (const host of Object.keys(phase.drainConfig)) {
+      const drain = journaled.steps.get(`${phase.id}/drain@${host}`);
+      if (drain?.status !== 'succeeded') continue;
+      this.#drained.add(host);
+      if (drain.outputs.neighbour) this.#carriedBy.set(host, drain.outputs.neighbour);
+      // It counts against the drain budget until it is restored (its #runHost releases the place).
+      drainSlots.take();
+    }
     // Across groups: at most max_unavailable hosts of the phase out of service at once.
     const unavailableSlots = new Semaphore(phase.rolling.maxUnavailable ?? Number.MAX_SAFE_INTEGER);
     let failures = 0;
@@ -221,7 +231,7 @@ export class Engine {
     // A failure counts the moment a host's step fails, not when its saga is done: a saga can take
     // minutes, and no other group may start a host in the meantime.
     const rollout: Rollout = {
-      stopped: () => stop,
+      stopped: () => stop || fatal !== undefined || this.#o.signal?.aborted === true,
       hostFailed: () => {
         failures += 1;
         if (failures > phase.rolling.failureBudget) stop = true;
@@ -312,7 +322,8 @@ export class Engine {
     }
     const host = this.#hosts.get(hostName) as Host;
     const needsDrain = phase.drainConfig[hostName] !== undefined;
-    let holdsSlot = false;
+    // A drain still open from before a resume already holds its place (taken at phase start).
+    let holdsSlot = needsDrain && drainOpen;
     try {
       if (needsDrain && !drainOpen) {
         // A host waiting for a drain slot is untouched, so it can still take a neighbour's traffic.
@@ -321,8 +332,9 @@ export class Engine {
       }
       // A host carrying a drained neighbour's traffic waits until that traffic has gone home.
       await this.#untilCarryingNothing(hostName);
-      // Another host may have failed while this one waited.
-      if (rollout.stopped()) return true;
+      // Another host may have failed while this one waited. A host resumed with its traffic
+      // drained was in flight: like every host in flight, it finishes (and restores its traffic).
+      if (rollout.stopped() && !drainOpen) return true;
       this.#emit({ type: 'host.started', phase: phase.id, host: hostName });
       this.#busy.add(hostName);
       if (needsDrain && !drainOpen) {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JournalEvent } from '../journal/events.js';
+import type { JournalEvent, JournalEventBody } from '../journal/events.js';
 import { MemoryJournal } from '../journal/file-store.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
@@ -322,5 +322,49 @@ phases:
     expect(capped).toMatchObject({ peak: 2, started: 6 });
     expect(free.plan.phases[0]?.rolling.maxUnavailable).toBeUndefined();
     expect(capped.plan.phases[0]?.rolling.maxUnavailable).toBe(2);
+  });
+});
+
+describe('resume with traffic still drained', () => {
+  it('keeps the neighbour that carries it from starting until it is restored', async () => {
+    unhealthy.clear();
+    const runbook = drainRunbook('{ serial: 1, group_by: host.vars.svc }');
+    const inventory = [
+      'cluster: test',
+      'hosts:',
+      '  a: { address: 10.9.0.1, roles: [app], vars: { svc: x } }',
+      '  b: { address: 10.9.0.2, roles: [app], vars: { svc: y } }',
+      '',
+    ].join('\n');
+    const fx = await planFixture(runbook, inventory);
+    const journal = new MemoryJournal();
+    // The controller dies while a works, a's traffic on b. b's own upgrade waits behind a's.
+    const crashing = {
+      append(run: string, e: JournalEventBody) {
+        const last = journal.read(run).at(-1);
+        if (last?.type === 'step.started' && last.step === 'up/work@a') throw new Error('controller killed');
+        return journal.append(run, e);
+      },
+      read: (r: string) => journal.read(r),
+      listRuns: () => journal.listRuns(),
+    };
+    const rec = new RecordingTransport();
+    for (const h of ['a', 'b']) rec.setFile(h, '/etc/nginx/site', SITE);
+    await engineFor(fx, rec, crashing)
+      .apply()
+      .catch(() => undefined);
+    const before = journal.read('r1');
+    expect(routes(before)).toEqual(['a->b']);
+    const resumedAt = before.length;
+    expect(rec.file('a', '/etc/nginx/site')?.toString()).toContain('10.9.0.2');
+    // The same hosts (their files as the first run left them); a's work is run again.
+    expect(await engineFor(fx, rec, journal, { rerun: new Set(['up/work@a']) }).resume()).toBe('succeeded');
+    const after = journal.read('r1').slice(resumedAt);
+    const restoredA = after.findIndex((e) => e.type === 'compensation.succeeded' && e.step === 'up/drain@a');
+    const startedB = after.findIndex((e) => e.type === 'host.started' && e.host === 'b');
+    expect(restoredA).toBeGreaterThanOrEqual(0);
+    expect(startedB).toBeGreaterThan(restoredA);
+    // And b, once a was back, drained to a.
+    expect(routes(journal.read('r1').slice(resumedAt))).toEqual(['b->a']);
   });
 });

@@ -12,6 +12,10 @@ export class Semaphore {
     }
     await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
+  /** Takes a place without waiting, even past the limit (a drain already open when a run resumes). */
+  take(): void {
+    this.#free -= 1;
+  }
   release(): void {
     const next = this.#waiters.shift();
     if (next) next();
