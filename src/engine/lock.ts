@@ -84,7 +84,12 @@ export class ClusterLock {
    */
   renew(now = Date.now()): void {
     if (this.lost) return;
-    const current = ClusterLock.#readFile(this.file);
+    let current: LockHolder | undefined;
+    try {
+      current = ClusterLock.#readFile(this.file);
+    } catch {
+      return; // Unreadable for a moment (not gone): the next renewal tries again.
+    }
     if (!current || !this.#isMine(current)) {
       this.lost = true;
       if (this.#timer) clearInterval(this.#timer);
@@ -103,7 +108,12 @@ export class ClusterLock {
 
   release(): void {
     if (this.#timer) clearInterval(this.#timer);
-    const current = ClusterLock.#readFile(this.file);
+    let current: LockHolder | undefined;
+    try {
+      current = ClusterLock.#readFile(this.file);
+    } catch {
+      return; // Left for `cutover unlock --force`: never remove a lock that may not be ours.
+    }
     if (current && this.#isMine(current)) rmSync(this.file, { force: true });
   }
 
@@ -112,11 +122,19 @@ export class ClusterLock {
     return current.runId === h.runId && current.pid === h.pid && current.acquiredAt === h.acquiredAt;
   }
 
+  /** The holder in the file; undefined when there is none. Throws when it cannot be read. */
   static #readFile(file: string): LockHolder | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as LockHolder;
     } catch {
-      return undefined;
+      return undefined; // Written by rename, so never half a file: not a lock cutover wrote.
     }
   }
 
