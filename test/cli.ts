@@ -17,8 +17,17 @@ export function cutover(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string; onSpawn?: (pid: number) => void } = {},
 ): Promise<CliResult> {
+  return runNode(BIN, args, opts);
+}
+
+/** Runs a Node script of the repository (e.g. dist/demo.js) with no terminal, NO_COLOR set, output captured. */
+export function runNode(
+  file: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [file, ...args], {
       cwd: opts.cwd ?? resolve(import.meta.dirname, '..'),
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

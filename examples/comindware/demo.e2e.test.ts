@@ -3,38 +3,19 @@
  * setup as `npm run demo` builds it) brings up the Comindware lab, upgrades it under load through
  * examples/comindware/inventory.lab.yml, and prints versions, traffic and duration.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labDown } from '../../lab/hosts.js';
 import { CMW_VERSIONS } from '../../lab/scenarios/comindware.js';
-import { journalEvents } from '../../test/cli.js';
+import { journalEvents, runNode } from '../../test/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const stateDir = mkdtempSync(join(tmpdir(), 'cutover-demo-state-'));
 
-function demo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'demo.js')], {
-      cwd: ROOT,
-      // Not a terminal: the plain host-prefixed log, as in CI.
-      env: { ...process.env, CUTOVER_STATE_DIR: stateDir, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+// Not a terminal: the plain host-prefixed log, as in CI.
+const demo = () => runNode(join(ROOT, 'dist', 'demo.js'), [], { env: { CUTOVER_STATE_DIR: stateDir } });
 
 describe.runIf(process.getuid?.() === 0)('npm run demo', { timeout: 240_000 }, () => {
   // The demo leaves its lab up for the user to look around; the test takes it down.

@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StepFailedError } from '../errors.js';
 import { FileJournal, MemoryJournal } from '../journal/file-store.js';
-import type { JournalEventBody, JournalStore } from '../journal/events.js';
 import { replay } from '../journal/replay.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { FakeClock } from './clock.js';
 import { ResumeBlocked } from './engine.js';
-import { engineFor } from '../testing/engine-fixture.js';
+import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
 
 const RUNBOOK = `
 name: demo
@@ -28,19 +27,6 @@ phases:
       - id: three
         shell.run: { command: "echo three" }
 `;
-
-/** A journal whose controller dies right after `step.started` of `step`: nothing more is written. */
-function crashAfterStart(journal: MemoryJournal, step: string): JournalStore {
-  return {
-    append(run: string, e: JournalEventBody) {
-      const last = journal.read(run).at(-1);
-      if (last?.type === 'step.started' && last.step === step) throw new Error('controller killed');
-      return journal.append(run, e);
-    },
-    read: (r) => journal.read(r),
-    listRuns: () => journal.listRuns(),
-  };
-}
 
 /** The scripts run on each host, in global order, as `host: script`. */
 function timeline(rec: RecordingTransport): string[] {

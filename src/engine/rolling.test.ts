@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JournalEvent, JournalEventBody } from '../journal/events.js';
+import type { JournalEvent } from '../journal/events.js';
 import { MemoryJournal } from '../journal/file-store.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { FakeClock } from './clock.js';
-import { engineFor } from '../testing/engine-fixture.js';
+import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
 
 // Health answers for neighbours come from a real local server; hosts themselves are recorded.
 const unhealthy = new Set<string>();
@@ -339,15 +339,7 @@ describe('resume with traffic still drained', () => {
     const fx = await planFixture(runbook, inventory);
     const journal = new MemoryJournal();
     // The controller dies while a works, a's traffic on b. b's own upgrade waits behind a's.
-    const crashing = {
-      append(run: string, e: JournalEventBody) {
-        const last = journal.read(run).at(-1);
-        if (last?.type === 'step.started' && last.step === 'up/work@a') throw new Error('controller killed');
-        return journal.append(run, e);
-      },
-      read: (r: string) => journal.read(r),
-      listRuns: () => journal.listRuns(),
-    };
+    const crashing = crashAfterStart(journal, 'up/work@a');
     const rec = new RecordingTransport();
     for (const h of ['a', 'b']) rec.setFile(h, '/etc/nginx/site', SITE);
     await engineFor(fx, rec, crashing)

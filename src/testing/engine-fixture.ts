@@ -1,6 +1,7 @@
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { FakeClock } from '../engine/clock.js';
-import type { JournalStore } from '../journal/events.js';
+import type { JournalEventBody, JournalStore } from '../journal/events.js';
+import type { MemoryJournal } from '../journal/file-store.js';
 import type { RecordingTransport } from '../transport/recording.js';
 import type { Fixture } from './plan-fixture.js';
 
@@ -22,4 +23,17 @@ export function engineFor(
     clock: new FakeClock(),
     ...extra,
   });
+}
+
+/** A journal whose controller dies right after `step.started` of `step`: nothing more is written. */
+export function crashAfterStart(journal: MemoryJournal, step: string): JournalStore {
+  return {
+    append(run: string, e: JournalEventBody) {
+      const last = journal.read(run).at(-1);
+      if (last?.type === 'step.started' && last.step === step) throw new Error('controller killed');
+      return journal.append(run, e);
+    },
+    read: (r) => journal.read(r),
+    listRuns: () => journal.listRuns(),
+  };
 }
