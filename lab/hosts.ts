@@ -391,15 +391,28 @@ async function bootHost(layout: LabLayout, host: LabHostSpec): Promise<HostRun> 
       initPid = childrenOf(unsharePid)[0];
       return initPid !== undefined || exitCode !== null;
     },
-    5000,
+    // Seconds, not milliseconds, when a hundred hosts boot at once on two cores.
+    30_000,
     5,
   );
   const init = initPid === undefined ? undefined : processRef(initPid);
   const pidNs = initPid === undefined ? undefined : namespaceOf(initPid, 'pid');
   const mntNs = initPid === undefined ? undefined : namespaceOf(initPid, 'mnt');
   if (!unshare || !init || !pidNs || !mntNs) {
+    // unshare --kill-child takes its init, and with it the whole PID namespace, along.
+    try {
+      process.kill(unsharePid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
     throw new LabError(
-      `${host.name}: the host's namespaces did not start (unshare ${exitCode === null ? 'gave no init' : `exited with ${exitCode}`})\n${await consoleTail(h.console)}`,
+      `${host.name}: the host's namespaces did not start (${
+        exitCode !== null
+          ? `unshare exited with ${exitCode}`
+          : !init
+            ? 'unshare gave no init within 30 s'
+            : 'its pid and mount namespaces could not be read'
+      })\n${await consoleTail(h.console)}`,
       `See ${h.console}.`,
     );
   }
@@ -551,7 +564,15 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     }),
   );
   const runs = new Map<string, HostRun>();
-  await Promise.all(toBoot.map(async (h) => runs.set(h.name, await bootHost(layout, h))));
+  const boots = await Promise.allSettled(
+    toBoot.map(async (h) => runs.set(h.name, await bootHost(layout, h))),
+  );
+  const failed = boots.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+  if (failed) {
+    // Never leave half a lab behind: the hosts this call booted go down again.
+    await Promise.all(toBoot.map((h) => stopHost(layout, h.name).catch(() => false)));
+    throw failed.reason;
+  }
   for (const h of scenario.hosts) {
     if (!runs.has(h.name)) {
       const run = await readHostRun(layout, h.name);
@@ -703,6 +724,30 @@ export interface LabDownResult {
  * `purge` also deletes the hosts' trees, the shared folder and scenario files (keys and known_hosts are kept).
  * Example: `await labDown({ labDir: '.lab/comindware' })`.
  */
+/** Kills a booted host's processes and forgets its run; true if any of them was alive. */
+async function stopHost(layout: LabLayout, name: string): Promise<boolean> {
+  const run = await readHostRun(layout, name);
+  if (!run) return false;
+  const wasAlive = isAlive(run.init) || isAlive(run.unshare);
+  // Processes that only entered the host's mount namespace (nsenter) would keep its mounts:
+  // find them while init lives (namespace ids are only trustworthy while they are held).
+  const members = hostProcesses(run);
+  const gone = await pollUntil(() => {
+    for (const ref of [run.init, run.unshare, ...members]) signalIfAlive(ref, 'SIGKILL');
+    // When a PID namespace's init dies the kernel kills the rest of it, so these suffice.
+    return [run.init, run.unshare, ...members].every((ref) => !isAlive(ref));
+  }, 10_000);
+  if (!gone) {
+    const left = [run.init, run.unshare, ...members].filter(isAlive).map((r) => r.pid);
+    throw new LabError(
+      `${name}: processes of the host are still running 10s after SIGKILL: ${left.join(', ')}`,
+      'Look at them with `ps -p PID -o pid,stat,cmd`; a process stuck in the kernel (state D) ends when its I/O does.',
+    );
+  }
+  await fs.rm(layout.host(name).run, { force: true });
+  return wasAlive;
+}
+
 export async function labDown(opts: { labDir: string; purge?: boolean }): Promise<LabDownResult> {
   requireRoot();
   const layout = labLayout(opts.labDir);
@@ -714,25 +759,7 @@ export async function labDown(opts: { labDir: string; purge?: boolean }): Promis
   const stopped: string[] = [];
   await Promise.all(
     [...names].map(async (name) => {
-      const run = await readHostRun(layout, name);
-      if (!run) return;
-      if (isAlive(run.init) || isAlive(run.unshare)) stopped.push(name);
-      // Processes that only entered the host's mount namespace (nsenter) would keep its mounts:
-      // find them while init lives (namespace ids are only trustworthy while they are held).
-      const members = hostProcesses(run);
-      const gone = await pollUntil(() => {
-        for (const ref of [run.init, run.unshare, ...members]) signalIfAlive(ref, 'SIGKILL');
-        // When a PID namespace's init dies the kernel kills the rest of it, so these suffice.
-        return [run.init, run.unshare, ...members].every((ref) => !isAlive(ref));
-      }, 10_000);
-      if (!gone) {
-        const left = [run.init, run.unshare, ...members].filter(isAlive).map((r) => r.pid);
-        throw new LabError(
-          `${name}: processes of the host are still running 10s after SIGKILL: ${left.join(', ')}`,
-          'Look at them with `ps -p PID -o pid,stat,cmd`; a process stuck in the kernel (state D) ends when its I/O does.',
-        );
-      }
-      await fs.rm(layout.host(name).run, { force: true });
+      if (await stopHost(layout, name)) stopped.push(name);
     }),
   );
   let controllerProcesses = 0;
