@@ -133,8 +133,9 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
     const applying = apply(files);
 
     // The page picks the live run by itself and shows web waiting on its file, db waiting its turn.
+    // step.started and step.waiting are two events: wait for the second before reading the line.
     await pageUntil(page, 'web waiting for its ready file', async () =>
-      (await hostRow(page, 'web')).line.includes('upgrade/wait-ready [wait.file]'),
+      /upgrade\/wait-ready \[wait\.file\] .* waiting for /.test((await hostRow(page, 'web')).line),
     );
     const run = await shown(page.locator('#run-title'));
     expect(run).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
