@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../journal/events.js';
 import { MemoryJournal } from '../journal/file-store.js';
-import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
+import { fakeInventory, groupedInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { FakeClock } from './clock.js';
 import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
@@ -222,15 +222,7 @@ phases:
     steps:
       - shell.run: { command: "work-{{ host.name }}", undo: "undo-{{ host.name }}" }
 `,
-      [
-        'cluster: test',
-        'hosts:',
-        '  x1: { address: 10.9.0.1, vars: { svc: x } }',
-        '  x2: { address: 10.9.0.2, vars: { svc: x } }',
-        '  y1: { address: 10.9.0.3, vars: { svc: y } }',
-        '  y2: { address: 10.9.0.4, vars: { svc: y } }',
-        '',
-      ].join('\n'),
+      groupedInventory({ x1: 'x', x2: 'x', y1: 'y', y2: 'y' }),
     );
     // y1 fails at once; its undo lasts until x1, still working when y1 failed, has finished.
     let undoStarted!: () => void;
@@ -279,15 +271,7 @@ phases:
 
 describe('max_unavailable across groups', () => {
   it('caps the hosts of all groups in flight at once; without it each group rolls on its own', async () => {
-    const inventory = [
-      'cluster: test',
-      'hosts:',
-      ...['x', 'y', 'z'].flatMap((g, i) => [
-        `  ${g}1: { address: 10.9.1.${i * 2 + 1}, vars: { svc: ${g} } }`,
-        `  ${g}2: { address: 10.9.1.${i * 2 + 2}, vars: { svc: ${g} } }`,
-      ]),
-      '',
-    ].join('\n');
+    const inventory = groupedInventory({ x1: 'x', x2: 'x', y1: 'y', y2: 'y', z1: 'z', z2: 'z' });
     const most = async (rolling: string) => {
       const fx = await planFixture(
         `
@@ -329,13 +313,7 @@ describe('resume with traffic still drained', () => {
   it('keeps the neighbour that carries it from starting until it is restored', async () => {
     unhealthy.clear();
     const runbook = drainRunbook('{ serial: 1, group_by: host.vars.svc }');
-    const inventory = [
-      'cluster: test',
-      'hosts:',
-      '  a: { address: 10.9.0.1, roles: [app], vars: { svc: x } }',
-      '  b: { address: 10.9.0.2, roles: [app], vars: { svc: y } }',
-      '',
-    ].join('\n');
+    const inventory = groupedInventory({ a: 'x', b: 'y' });
     const fx = await planFixture(runbook, inventory);
     const journal = new MemoryJournal();
     // The controller dies while a works, a's traffic on b. b's own upgrade waits behind a's.

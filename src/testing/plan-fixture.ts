@@ -50,11 +50,20 @@ export async function planFixture(
 
 /** An inventory of `names` with addresses 10.9.0.1.. (never contacted: for the recording transport). */
 export function fakeInventory(names: string[], roles: Record<string, string[]> = {}): string {
+  return groupedInventory(Object.fromEntries(names.map((n) => [n, undefined])), roles);
+}
+
+/** Like fakeInventory, each host with `vars.svc` (for `group_by: host.vars.svc`). Example: `{ a: 'x', b: 'y' }`. */
+export function groupedInventory(
+  svcByHost: Record<string, string | undefined>,
+  roles: Record<string, string[]> = {},
+): string {
   return [
     'cluster: test',
     'hosts:',
-    ...names.map(
-      (n, i) => `  ${n}: { address: 10.9.0.${i + 1}, roles: [${(roles[n] ?? ['app']).join(', ')}] }`,
+    ...Object.entries(svcByHost).map(
+      ([n, svc], i) =>
+        `  ${n}: { address: 10.9.0.${i + 1}, roles: [${(roles[n] ?? ['app']).join(', ')}]${svc === undefined ? '' : `, vars: { svc: ${svc} }`} }`,
     ),
     '',
   ].join('\n');
