@@ -6,7 +6,7 @@ import { formatProblem, InputError } from '../errors.js';
 import { resolveParams, resolveSecrets } from './inputs.js';
 import { parseRunbook } from './load.js';
 import type { Runbook } from './model.js';
-import { testKinds } from './test-kinds.js';
+import { testKinds } from '../testing/step-kinds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-inputs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { formatProblem, InputError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import { loadRunbook, parseRunbook } from './load.js';
 import { checkAgainstInventory } from './rules.js';
-import { testKinds } from './test-kinds.js';
+import { testKinds } from '../testing/step-kinds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

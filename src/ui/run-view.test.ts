@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runView } from './run-view.js';
 import { hostSummaries, summaryTable } from './summary.js';
-import { sampleRun } from './test-support.js';
+import { sampleRun } from '../testing/sample-run.js';
 
 describe('runView', () => {
   it('folds a finished run into hosts, bars, undos and per-host counts', async () => {

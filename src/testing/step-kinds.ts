@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { sh } from '../shell/command.js';
 import { defineKind } from '../steps/kind.js';
 import { duration, scriptText, word } from '../steps/params.js';
-import type { RegisteredKind, StepKindRegistry } from './schema.js';
+import type { RegisteredKind, StepKindRegistry } from '../runbook/schema.js';
 
 const noop = () => ({ actions: [] });
 
