@@ -39,19 +39,19 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The relative imports of one file, resolved to repo-relative `.ts` paths (`./x.js` -> `x.ts`, a folder -> its index.ts). */
+/** The relative imports of one file, once each, resolved to repo-relative `.ts` paths (`./x.js` -> `x.ts`, a folder -> its index.ts). */
 function importsOf(file: string): string[] {
   const info = ts.preProcessFile(readFileSync(join(ROOT, file), 'utf8'), true, true);
-  return info.importedFiles
+  const targets = info.importedFiles
     .map((f) => f.fileName)
     .filter((spec) => spec.startsWith('.'))
     .map((spec) => {
-      const target = relative(ROOT, resolve(ROOT, dirname(file), spec))
-        .split('\\')
-        .join('/');
+      const target = relative(ROOT, resolve(ROOT, dirname(file), spec));
       if (target.endsWith('.js')) return target.replace(/\.js$/, '.ts');
-      return target.endsWith('.ts') ? target : `${target}/index.ts`;
+      // `./x.ts` or `./data.json` as written; a bare folder means its index.ts.
+      return /\.\w+$/.test(target) ? target : `${target}/index.ts`;
     });
+  return [...new Set(targets)];
 }
 
 /** The import graph of src/. */
