@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inventoryJsonSchema, runbookJsonSchema, schemaFiles, writeSchemas } from './jsonschema.js';
 import { testKinds } from '../testing/step-kinds.js';
+import { inventoryJsonSchema, runbookJsonSchema, schemaFiles, writeSchemas } from './jsonschema.js';
 
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema');
 const tmp = mkdtempSync(join(tmpdir(), 'cutover-schema-'));

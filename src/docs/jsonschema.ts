@@ -8,9 +8,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { inventorySchema } from '../inventory/schema.js';
+import { runbookSchema, type StepKindRegistry } from '../runbook/schema.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
-import { runbookSchema, type StepKindRegistry } from '../runbook/schema.js';
 
 type JsonSchema = Record<string, unknown>;
 

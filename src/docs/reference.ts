@@ -5,7 +5,6 @@
  */
 import type { z } from 'zod';
 import { inventoryHostSchema, inventorySchema } from '../inventory/schema.js';
-import { stepKinds } from '../steps/index.js';
 import { ROOTS } from '../runbook/evaluator.js';
 import {
   drainSchema,
@@ -18,6 +17,7 @@ import {
   stepFields,
   type StepKindRegistry,
 } from '../runbook/schema.js';
+import { stepKinds } from '../steps/index.js';
 import { toJsonSchema } from './jsonschema.js';
 
 type JsonSchema = {

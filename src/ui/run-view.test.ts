@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent, JournalEventBody } from '../journal/events.js';
+import { sampleRun } from '../testing/sample-run.js';
 import { runView } from './run-view.js';
 import { hostSummaries, summaryTable } from './summary.js';
-import { sampleRun } from '../testing/sample-run.js';
 
 describe('runView', () => {
   it('folds a finished run into hosts, bars, undos and per-host counts', async () => {
