@@ -1,5 +1,6 @@
 import type { Host } from '../inventory/model.js';
-import type { DrainSpec, Loc, RollingPolicy } from '../runbook/model.js';
+import type { DrainSpec, RollingPolicy } from '../runbook/model.js';
+import type { Loc } from '../source/loc.js';
 
 /**
  * One step on one host, compiled: params rendered for that host and parsed by its kind.

@@ -10,8 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { controlFile, sendControl } from '../../engine/control.js';
-import { ClusterLock } from '../../engine/lock.js';
+import { ClusterLock, controlFile, sendControl } from '../../engine/index.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ganttSvg } from '../gantt.js';
 import { renderReport, summaryHtml } from '../report-html.js';
