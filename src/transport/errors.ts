@@ -10,10 +10,20 @@ export class TransportError extends CutoverError {
   readonly host: string;
   /** The tail of ssh's (or the host shell's) stderr, when there was one. */
   readonly stderr: string | undefined;
-  constructor(message: string, hint: string, detail: { host: string; stderr?: string }) {
+  /**
+   * True when the host stayed unreachable through every reconnect attempt: nothing more can be
+   * run there now (the engine stops that host's work and says so instead of trying each undo).
+   */
+  readonly unreachable: boolean;
+  constructor(
+    message: string,
+    hint: string,
+    detail: { host: string; stderr?: string; unreachable?: boolean },
+  ) {
     super(message, hint);
     this.host = detail.host;
     this.stderr = detail.stderr;
+    this.unreachable = detail.unreachable ?? false;
   }
 }
 

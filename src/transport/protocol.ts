@@ -33,7 +33,18 @@ export interface ShellOptions {
   readyTimeoutMs?: number;
   /** After a timeout or abort, how long the command's process group gets between TERM and KILL. Default 2 s. */
   killGraceMs?: number;
+  /**
+   * When the host's shell died, the pauses before each reconnect attempt: a host that comes back
+   * within them (sshd restarted, a network blip) is used again; one that does not is unreachable.
+   * Default RECONNECT_DELAYS_MS (1, 2, 4, 8 s: about 15 s plus the connect timeouts).
+   */
+  reconnectDelaysMs?: readonly number[];
+  /** Called before each reconnect attempt (tests use it as a barrier). Example: `(n) => log(`attempt ${n}`)`. */
+  onReconnect?: (attempt: number, why: string) => void | Promise<void>;
 }
+
+/** The default reconnect backoff: bounded, so a dead host fails its work in about 15 s, never hangs. */
+export const RECONNECT_DELAYS_MS: readonly number[] = [1000, 2000, 4000, 8000];
 
 /**
  * How a session starts its driver shell. Example (local):
@@ -553,13 +564,14 @@ async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 /**
- * A Session over one driver shell: serialises requests (a queue), reconnects once when the
- * shell died, and leaves put/get to the concrete transport. Example: `class LocalSession extends ShellSession`.
+ * A Session over one driver shell: serialises requests (a queue), reconnects with a bounded
+ * backoff when the shell died, and leaves put/get to the concrete transport. Example: `class LocalSession extends ShellSession`.
  */
 export abstract class ShellSession implements Session {
   #shell: FramedShell | undefined;
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
+  #unreachable: TransportError | undefined;
 
   constructor(
     protected readonly launcher: ShellLauncher,
@@ -607,21 +619,38 @@ export abstract class ShellSession implements Session {
     });
   }
 
+  /**
+   * The shell, started again when it died: up to one attempt per reconnect delay, with the pause
+   * before each. A host still unreachable after the last is reported as such (`unreachable`).
+   */
   async #liveShell(): Promise<FramedShell> {
     const shell = this.#shell;
     if (shell?.alive) return shell;
+    if (this.#unreachable) throw this.#unreachable;
     const why = shell ? shell.deathReason : 'never started';
-    try {
-      this.#shell = await FramedShell.start(this.launcher, this.shellOptions, 'reconnect');
-      return this.#shell;
-    } catch (e) {
-      const cause = e instanceof TransportError ? e : undefined;
-      throw new TransportError(
-        `${this.launcher.where}: the shell on the host ended (${why}) and reconnecting once failed: ${(e as Error).message}`,
-        cause?.hint ?? 'Check that the host is up and reachable, then run again (cutover resume).',
-        { host: this.launcher.host, ...(cause?.stderr ? { stderr: cause.stderr } : {}) },
-      );
+    const delays = this.shellOptions.reconnectDelaysMs ?? RECONNECT_DELAYS_MS;
+    let last: unknown;
+    for (const [i, delay] of delays.entries()) {
+      await this.shellOptions.onReconnect?.(i + 1, why);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.#closed) throw this.#closedError();
+      try {
+        this.#shell = await FramedShell.start(this.launcher, this.shellOptions, 'reconnect');
+        return this.#shell;
+      } catch (e) {
+        last = e;
+      }
     }
+    const cause = last instanceof TransportError ? last : undefined;
+    const waited = delays.reduce((sum, d) => sum + d, 0) / 1000;
+    // Later requests fail at once with the same error instead of each waiting the backoff again.
+    this.#unreachable = new TransportError(
+      `${this.launcher.where}: unreachable: the shell on the host ended (${why}) and ${delays.length} reconnect attempt${delays.length === 1 ? '' : 's'} over ${waited}s failed; the last: ${(last as Error | undefined)?.message ?? 'none'}`,
+      cause?.hint ??
+        'Check that the host is up and reachable (ssh to it by hand), then `cutover status` shows where it stopped and `cutover resume` goes on from there.',
+      { host: this.launcher.host, unreachable: true, ...(cause?.stderr ? { stderr: cause.stderr } : {}) },
+    );
+    throw this.#unreachable;
   }
 
   #closedError(): TransportError {

@@ -193,7 +193,7 @@ describe('SshTransport', () => {
 
   it('reconnects after the master died, and says so when it cannot', async () => {
     const own = await startSshd();
-    const t = new SshTransport();
+    const t = new SshTransport({ reconnectDelaysMs: [0] });
     try {
       const s = await t.connect(own.host);
       const stopMaster = () =>
@@ -220,10 +220,67 @@ describe('SshTransport', () => {
           () => undefined,
           (e: unknown) => e,
         );
-        return failure instanceof TransportError && /reconnecting once failed/.test(String(failure));
+        return failure instanceof TransportError && failure.unreachable;
       }, 'reconnect failure reported');
+      expect(String(failure)).toContain('unreachable: the shell on the host ended');
       expect(String(failure)).toContain('Connection refused');
       expect(String(failure)).toContain(`127.0.0.1:${own.port}`);
+    } finally {
+      await t.close();
+      await own.stop();
+    }
+  });
+
+  it('uses a host again that comes back while it reconnects (sshd killed, then restarted)', async () => {
+    const own = await startSshd();
+    const attempts: number[] = [];
+    const t = new SshTransport({
+      reconnectDelaysMs: [0, 0, 0, 0],
+      // The barrier: sshd comes back only when the second attempt is about to be made.
+      onReconnect: async (attempt) => {
+        attempts.push(attempt);
+        if (attempt === 2) await own.restart();
+      },
+    });
+    try {
+      const s = await t.connect(own.host);
+      expect((await s.exec('echo before')).stdout).toBe('before\n');
+      await own.crash();
+      // The command that was running when sshd died (if the death was not seen yet) is lost;
+      // the next one reconnects through the backoff.
+      const r = await s.exec('echo after').catch(() => s.exec('echo after'));
+      expect(r.stdout).toBe('after\n');
+      expect(attempts).toEqual([1, 2]);
+    } finally {
+      await t.close();
+      await own.stop();
+    }
+  });
+
+  it('says a host is unreachable after the bounded attempts, and later requests fail at once', async () => {
+    const own = await startSshd();
+    const attempts: number[] = [];
+    const t = new SshTransport({ reconnectDelaysMs: [0, 0, 0], onReconnect: (n) => void attempts.push(n) });
+    try {
+      const s = await t.connect(own.host);
+      await own.crash();
+      const failure = await s
+        .exec('echo never')
+        .catch((e: unknown) => e)
+        .then((e) =>
+          e instanceof TransportError && e.unreachable ? e : s.exec('echo never').catch((x) => x),
+        );
+      expect(failure).toBeInstanceOf(TransportError);
+      expect((failure as TransportError).unreachable).toBe(true);
+      expect(String(failure)).toMatch(
+        /fixture \(root@127\.0\.0\.1:\d+\): unreachable: .*3 reconnect attempts/,
+      );
+      expect(String(failure)).toContain('Connection refused');
+      expect(attempts).toEqual([1, 2, 3]);
+      // Sticky: no second round of attempts for the same dead host.
+      const again = await s.exec('echo never').catch((e: unknown) => e);
+      expect(again).toBe(failure);
+      expect(attempts).toEqual([1, 2, 3]);
     } finally {
       await t.close();
       await own.stop();

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,10 @@ export interface SshdFixture {
   hostPublicKey: string;
   /** The sshd log so far (-e), for failing tests. */
   log(): string;
+  /** Kills sshd and every session it serves (SIGKILL), as a crashed or killed sshd: the host becomes unreachable. */
+  crash(): Promise<void>;
+  /** Starts sshd again on the same port, with the same keys, after crash(). */
+  restart(): Promise<void>;
   /** Stops sshd and removes the folder. */
   stop(): Promise<void>;
 }
@@ -76,7 +80,8 @@ export async function startSshd(): Promise<SshdFixture> {
       if ('child' in started) {
         const knownHostsFile = join(dir, 'known_hosts');
         writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
-        const child = started.child;
+        let child = started.child;
+        let log = started.log;
         return {
           host: {
             name: 'fixture',
@@ -95,8 +100,22 @@ export async function startSshd(): Promise<SshdFixture> {
           knownHostsFile,
           clientKeyFile: clientKey,
           hostPublicKey,
-          log: () => started.log(),
+          log: () => log(),
+          crash: async () => {
+            const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+            for (const pid of descendants(child.pid as number)) killQuietly(pid);
+            child.kill('SIGKILL');
+            await gone;
+          },
+          restart: async () => {
+            const again = await launch(config, port);
+            if (!('child' in again))
+              throw new Error(`sshd fixture: sshd did not start again on ${port}:\n${again.log}`);
+            child = again.child;
+            log = again.log;
+          },
           stop: async () => {
+            for (const pid of descendants(child.pid as number)) killQuietly(pid);
             await stopChild(child);
             await rm(dir, { recursive: true, force: true });
           },
@@ -156,6 +175,34 @@ function launch(
     child.once('error', (e) => finish({ log: `${log}\n${e.message}` }));
     child.once('exit', (code) => finish({ log: `${log}\n(sshd exited with ${code})` }));
   });
+}
+
+/** Every process below `root` (its sessions and their children), from /proc. */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below: number[] = [];
+  const visit = (pid: number) => {
+    for (const [child, ppid] of parent) if (ppid === pid) below.push(child), visit(child);
+  };
+  visit(root);
+  return below;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
