@@ -13,12 +13,18 @@ import { type Action, isReadOnly, type StepContext, type StepKind } from '../ste
 import type { Plan, PlannedPhase, PlannedStep } from '../plan/types.js';
 import { allSteps } from '../plan/types.js';
 import type { Session } from '../transport/transport.js';
-import { ActionFailed, type ActionEnv, runAction } from './actions.js';
-import { type Clock, systemClock } from './clock.js';
-import { sendHttp } from './http.js';
-import { markCommand, parseMark } from './log-follow.js';
+import {
+  ActionFailed,
+  type ActionEnv,
+  type Clock,
+  markCommand,
+  parseMark,
+  runAction,
+  sendHttp,
+  systemClock,
+  waitFor,
+} from '../actions/index.js';
 import { Semaphore } from './semaphore.js';
-import { waitFor } from './wait.js';
 
 const DRAIN_HEALTH_TIMEOUT_MS = 5 * 60_000;
 

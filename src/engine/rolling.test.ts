@@ -5,7 +5,7 @@ import type { JournalEvent } from '../journal/events.js';
 import { MemoryJournal } from '../journal/file-store.js';
 import { fakeInventory, groupedInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../actions/clock.js';
 import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
 
 // Health answers for neighbours come from a real local server; hosts themselves are recorded.
