@@ -1,3 +1,5 @@
+import type { StepRole } from '../plan/types.js';
+
 /**
  * The journal's typed events. Everything else — status, resume, rollback, reports, the
  * dashboard — is a view of these. Example: `{ type: 'step.succeeded', step: 'upgrade/stop@web', host: 'web', outputs: {} }`.
@@ -25,7 +27,16 @@ export type JournalEventBody =
   | { type: 'phase.finished'; phase: string; outcome: Outcome }
   | { type: 'host.started'; phase: string; host: string }
   | { type: 'host.finished'; phase: string; host: string; outcome: Outcome }
-  | { type: 'step.started'; step: string; host: string; attempt: number; kind: string; name: string }
+  | {
+      type: 'step.started';
+      step: string;
+      host: string;
+      attempt: number;
+      kind: string;
+      name: string;
+      /** Set on the steps the plan adds around a host's own (its drain). */
+      role?: StepRole;
+    }
   | { type: 'step.output'; step: string; host: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'step.command'; step: string; host: string; command: string }
   | { type: 'step.mark'; step: string; host: string; mark: LogMark }
@@ -47,6 +58,8 @@ export type JournalEventBody =
       final: boolean;
       outputs: Record<string, string>;
       lastLines?: string[];
+      /** As on step.started (a drain that found no neighbour fails without starting). */
+      role?: StepRole;
     }
   | { type: 'drain.routed'; host: string; neighbour: string; upstream: string; step: string }
   | { type: 'compensation.started'; step: string; host: string }

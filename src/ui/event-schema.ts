@@ -10,6 +10,10 @@ import type { JournalEvent } from '../journal/events.js';
 const outcome = z.enum(['succeeded', 'failed', 'aborted', 'rolled-back']);
 const step = z.string().describe('plan step id, `<phase>/<step>@<host>`, e.g. `upgrade/stop-apigateway@web`');
 const host = z.string().describe('inventory host name');
+const stepRole = z
+  .enum(['drain'])
+  .optional()
+  .describe('set on steps the plan adds around a host’s own: `drain` routes its traffic to a neighbour');
 
 /** Fields every event has. */
 const envelope = {
@@ -70,6 +74,7 @@ export const journalEventSchema = z.discriminatedUnion('type', [
     attempt: z.number().int().min(1),
     kind: z.string().describe('step kind, e.g. `wait.log`'),
     name: z.string(),
+    role: stepRole,
   }),
   event('step.output', 'A chunk of a command’s output (secrets redacted).', {
     step,
@@ -112,6 +117,7 @@ export const journalEventSchema = z.discriminatedUnion('type', [
     final: z.boolean(),
     outputs: z.record(z.string(), z.string()),
     lastLines: z.array(z.string()).optional(),
+    role: stepRole,
   }),
   event('drain.routed', 'The host’s traffic now goes to a neighbour.', {
     host,

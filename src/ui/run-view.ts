@@ -4,7 +4,13 @@
  * output, and a per-host summary. A view of the journal like `replay`, which it builds on.
  */
 import type { JournalEvent, Outcome } from '../journal/events.js';
-import { applyEvent, newRunState, type RunState, type StepStatus } from '../journal/replay.js';
+import {
+  applyEvent,
+  newRunState,
+  type RunState,
+  type StepState,
+  type StepStatus,
+} from '../journal/replay.js';
 
 /** Kinds whose time is mostly spent waiting for something outside cutover (drawn hatched). */
 const WAIT_KINDS = new Set(['wait.log', 'wait.http', 'wait.file', 'gate.confirm']);
@@ -491,7 +497,7 @@ export class RunViewBuilder {
     for (const s of v.state.steps.values()) {
       const h = byName.get(s.host);
       // A drain is undone on every success (traffic comes back): not a step of the count.
-      if (!h || isDrain(s.id)) continue;
+      if (!h || isDrain(s)) continue;
       h.total += 1;
       const status: StepStatus = s.status;
       if (status === 'succeeded') h.done += 1;
@@ -508,9 +514,9 @@ export function runView(events: readonly JournalEvent[]): RunView {
   return b.view;
 }
 
-/** Whether a step is a drain the engine added (`<phase>/drain@<host>`). Example: `isDrain('upgrade/drain@web')` -> true. */
-export function isDrain(id: string): boolean {
-  return id.includes('/drain@');
+/** Whether a journaled step is a host's traffic drain (its role). Example: `isDrain({ role: 'drain' })` -> true. */
+export function isDrain(step: Pick<StepState, 'role'>): boolean {
+  return step.role === 'drain';
 }
 
 /** Whether a step kind waits on the outside world (its bar is hatched). Example: `isWaitKind('wait.log')` -> true. */
