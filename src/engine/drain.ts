@@ -10,34 +10,40 @@ import { StepFailedError } from '../errors.js';
 import type { Host } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { routeStep } from '../plan/drain.js';
+import type { StepState } from '../journal/replay.js';
 import type { PlannedDrainStep } from '../plan/types.js';
 import { evaluate } from '../runbook/expr.js';
 import { renderTemplate } from '../runbook/template.js';
 import { staticValue } from '../shell/word.js';
 import type { RunContext } from './context.js';
 import { probeHealth, renderHealth } from './health.js';
-import type { RollingWindow } from './rolling.js';
-import type { Saga } from './saga.js';
+import type { TrafficLedger } from './rolling.js';
 import type { StepRunner } from './step.js';
 
-/** Drains and restores hosts' traffic. Example: `await drains.drain(phase.drains.web, window)`. */
+/** Undoes a journaled step (the saga's `compensate`: a drain's undo waits for its host's health). */
+export type Undo = (s: StepState) => Promise<boolean>;
+
+/**
+ * Drains and restores hosts' traffic, keeping `ledger`'s books (the rolling window in a rollout).
+ * Example: `await drains.drain(phase.drains.web, window)`.
+ */
 export class Drains {
   readonly #run: RunContext;
   readonly #steps: StepRunner;
-  readonly #saga: Saga;
+  readonly #undo: Undo;
 
-  constructor(run: RunContext, steps: StepRunner, saga: Saga) {
+  constructor(run: RunContext, steps: StepRunner, undo: Undo) {
     this.#run = run;
     this.#steps = steps;
-    this.#saga = saga;
+    this.#undo = undo;
   }
 
   /** Routes the host's own nginx locations to a healthy neighbour that is not drained or being upgraded. */
-  async drain(step: PlannedDrainStep, window: RollingWindow): Promise<void> {
+  async drain(step: PlannedDrainStep, ledger: TrafficLedger): Promise<void> {
     const run = this.#run;
     const host = run.host(step.host);
     const tried: string[] = [];
-    for (const neighbour of this.#candidates(step, host).filter((h) => window.canCarry(h.name))) {
+    for (const neighbour of this.#candidates(step, host).filter((h) => ledger.canCarry(h.name))) {
       if (step.drain.health) {
         const check = renderHealth(run, step.drain.health, host, neighbour);
         const answer = await probeHealth(check, run.signal);
@@ -47,17 +53,17 @@ export class Drains {
         }
       }
       // It may have started its own upgrade during the probe.
-      if (!window.canCarry(neighbour.name)) {
+      if (!ledger.canCarry(neighbour.name)) {
         tried.push(`${neighbour.name} (started its own upgrade meanwhile)`);
         continue;
       }
       // Reserved before the route is written: from now on it does not start until this traffic is back.
-      window.carry(host.name, neighbour.name);
+      ledger.carry(host.name, neighbour.name);
       const upstream = staticValue(
         renderTemplate(step.drain.upstream, run.options.templateScope(host, neighbour)),
       );
       await this.#steps.execute(routeStep(step, upstream), { neighbour: neighbour.name, upstream });
-      window.drained(host.name);
+      ledger.drained(host.name);
       run.emit({ type: 'drain.routed', host: host.name, neighbour: neighbour.name, upstream, step: step.id });
       return;
     }
@@ -82,12 +88,12 @@ export class Drains {
   }
 
   /** Puts the host's traffic back (once it answers its health check) and frees its neighbour. */
-  async restore(step: PlannedDrainStep, window: RollingWindow): Promise<void> {
+  async restore(step: PlannedDrainStep, ledger: TrafficLedger): Promise<void> {
     const state = this.#run.state().steps.get(step.id);
-    if (state?.status === 'succeeded' && !(await this.#saga.compensate(state))) {
+    if (state?.status === 'succeeded' && !(await this.#undo(state))) {
       throw new StepFailedError(`could not restore traffic on ${step.host}`, step.host, step.id);
     }
-    window.restored(step.host);
+    ledger.restored(step.host);
   }
 
   /** The drain's neighbour candidates in preference order, the host itself left out. */

@@ -35,7 +35,7 @@ export class Engine {
     this.#run = new RunContext(options);
     this.#steps = new StepRunner(this.#run);
     this.#saga = new Saga(this.#run, this.#steps);
-    this.#drains = new Drains(this.#run, this.#steps, this.#saga);
+    this.#drains = new Drains(this.#run, this.#steps, (s) => this.#saga.compensate(s));
   }
 
   get state(): RunState {

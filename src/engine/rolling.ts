@@ -132,6 +132,21 @@ export function decide(queue: readonly Waiting[], counts: WindowCounts, limits: 
   return { start, skip, waiting, counts: { ...counts, places, drainPlaces } };
 }
 
+/**
+ * Who may take a drained host's traffic, and the reservations made: the rolling window during a
+ * rollout; whatever keeps the same books during an undo. Example: `if (ledger.canCarry('b')) ledger.carry('a', 'b')`.
+ */
+export interface TrafficLedger {
+  /** Whether `host` may take a neighbour's traffic now: not in flight, not drained. */
+  canCarry(host: string): boolean;
+  /** Reserves `neighbour` for `host`'s traffic, before the route is written. */
+  carry(host: string, neighbour: string): void;
+  /** The host's traffic now goes to its neighbour. */
+  drained(host: string): void;
+  /** The host's traffic is back: its neighbour is free. */
+  restored(host: string): void;
+}
+
 /** A host's turn: start it, or skip it (the rollout stopped before it started). */
 export type Turn = 'start' | 'skip';
 
@@ -140,7 +155,7 @@ export type Turn = 'start' | 'skip';
  * many failed. The engine asks it for each host's turn and tells it what happened; it decides
  * nothing that `decide` does not. Example: `if ((await window.turn('web', 'needed')) === 'start') …`.
  */
-export class RollingWindow {
+export class RollingWindow implements TrafficLedger {
   readonly #limits: WindowLimits;
   #queue: { waiting: Waiting; resolve: (turn: Turn) => void }[] = [];
   #places = 0;

@@ -13,6 +13,15 @@ import { stepKinds } from '../steps/index.js';
 import { isReadOnly, type StepContext, type StepKind } from '../steps/kind.js';
 import { ResumeBlocked, type RunContext } from './context.js';
 
+/**
+ * What re-probing an interrupted step found: it finished (with its outputs), it must run again,
+ * or nothing can tell (the operator decides with `--rerun` or `--mark-done`).
+ */
+export type Reprobe =
+  | { verdict: 'done'; outputs: Record<string, string> }
+  | { verdict: 'redo' }
+  | { verdict: 'undecidable'; reason: string; next: string };
+
 /** Runs step instances for one run. Example: `const outputs = await steps.execute(step)`. */
 export class StepRunner {
   readonly #run: RunContext;
@@ -30,9 +39,20 @@ export class StepRunner {
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;
     const ctx = this.context(step);
     const prior = run.state().steps.get(step.id);
-    if (prior && (prior.status === 'running' || (prior.status === 'failed' && prior.attempts > 0))) {
-      const verdict = await this.#reprobe(step, kind, ctx, prior);
-      if (verdict) return verdict;
+    if (prior && interrupted(prior)) {
+      const found = await this.reprobe(step, prior);
+      if (found.verdict === 'undecidable') throw new ResumeBlocked(found.reason, found.next);
+      if (found.verdict === 'done') {
+        run.emit({
+          type: 'step.succeeded',
+          step: step.id,
+          host: step.host,
+          outputs: found.outputs,
+          durationMs: 0,
+          via: 'probe',
+        });
+        return found.outputs;
+      }
     }
     await this.#markLogs(step);
     const role = step.role ? { role: step.role } : {};
@@ -98,28 +118,23 @@ export class StepRunner {
     }
   }
 
-  /** A step interrupted by a controller crash: ask its probe before anything is re-applied. */
-  async #reprobe(step: PlannedStep, kind: StepKind<unknown>, ctx: StepContext, prior: StepState) {
+  /**
+   * A step interrupted by a controller crash: asks its probe (or the operator's flags) whether it
+   * finished, before anything is re-applied. Journals nothing; `execute` acts on the verdict.
+   */
+  async reprobe(step: PlannedStep, prior: StepState): Promise<Reprobe> {
     const run = this.#run;
     const { markDone, rerun, redactor } = run.options;
-    if (markDone?.has(step.id)) {
-      run.emit({
-        type: 'step.succeeded',
-        step: step.id,
-        host: step.host,
-        outputs: prior.outputs,
-        durationMs: 0,
-        via: 'probe',
-      });
-      return prior.outputs;
-    }
-    if (rerun?.has(step.id) || isReadOnly(kind, step.params)) return undefined;
-    const probe = kind.plan(step.params, ctx).probe;
+    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+    if (markDone?.has(step.id)) return { verdict: 'done', outputs: prior.outputs };
+    if (rerun?.has(step.id) || isReadOnly(kind, step.params)) return { verdict: 'redo' };
+    const probe = kind.plan(step.params, this.context(step)).probe;
     if (!probe) {
-      throw new ResumeBlocked(
-        `${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
-        `Check on ${step.host}, then resume with --rerun ${step.id} (run it again) or --mark-done ${step.id} (it finished).`,
-      );
+      return {
+        verdict: 'undecidable',
+        reason: `${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
+        next: `Check on ${step.host}, then resume with --rerun ${step.id} (run it again) or --mark-done ${step.id} (it finished).`,
+      };
     }
     const session = await run.session(step.host);
     const res = await session.exec(probe.cmd.render('exec'), { timeoutMs: 60_000 });
@@ -129,21 +144,14 @@ export class StepRunner {
         const m = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(line.trim());
         if (m) outputs[m[1] as string] = redactor.redact(m[2] as string);
       }
-      run.emit({
-        type: 'step.succeeded',
-        step: step.id,
-        host: step.host,
-        outputs,
-        durationMs: 0,
-        via: 'probe',
-      });
-      return outputs;
+      return { verdict: 'done', outputs };
     }
-    if (res.code === 1) return undefined;
-    throw new ResumeBlocked(
-      `${step.id}: its probe (${probe.description}) could not tell whether it finished (exit ${res.code}: ${redactor.redact(res.stderr.trim())})`,
-      `Check on ${step.host}, then resume with --rerun ${step.id} or --mark-done ${step.id}.`,
-    );
+    if (res.code === 1) return { verdict: 'redo' };
+    return {
+      verdict: 'undecidable',
+      reason: `${step.id}: its probe (${probe.description}) could not tell whether it finished (exit ${res.code}: ${redactor.redact(res.stderr.trim())})`,
+      next: `Check on ${step.host}, then resume with --rerun ${step.id} or --mark-done ${step.id}.`,
+    };
   }
 
   /** Before a step that triggers awaited log lines, record where each such log ends now. */
@@ -201,4 +209,9 @@ export class StepRunner {
       localSha256: abs,
     };
   }
+}
+
+/** A step that had begun when the controller stopped: running, or failed after an attempt began. */
+export function interrupted(s: StepState): boolean {
+  return s.status === 'running' || (s.status === 'failed' && s.attempts > 0);
 }
