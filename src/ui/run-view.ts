@@ -4,13 +4,8 @@
  * output, and a per-host summary. A view of the journal like `replay`, which it builds on.
  */
 import type { JournalEvent, Outcome } from '../journal/events.js';
-import {
-  applyEvent,
-  newRunState,
-  type RunState,
-  type StepState,
-  type StepStatus,
-} from '../journal/replay.js';
+import { applyEvent, newRunState, type RunState, type StepStatus } from '../journal/replay.js';
+import type { StepRole } from '../plan/types.js';
 
 /** Kinds whose time is mostly spent waiting for something outside cutover (drawn hatched). */
 const WAIT_KINDS = new Set(['wait.log', 'wait.http', 'wait.file', 'gate.confirm']);
@@ -515,7 +510,7 @@ export function runView(events: readonly JournalEvent[]): RunView {
 }
 
 /** Whether a journaled step is a host's traffic drain (its role). Example: `isDrain({ role: 'drain' })` -> true. */
-export function isDrain(step: Pick<StepState, 'role'>): boolean {
+export function isDrain(step: { role?: StepRole }): boolean {
   return step.role === 'drain';
 }
 
