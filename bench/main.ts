@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: issue 8's benchmarks side by side on the same lab hosts. Installs ansible-core,
- * hyperfine and GNU time when missing, builds the CLI, waits (up to --max-wait minutes) for a
+ * `npm run bench`: issue 8's benchmarks side by side on the same lab hosts. Installs what it needs
+ * (scripts/prerequisites.sh bench: ansible-core, hyperfine, GNU time and the lab's packages), builds the CLI, waits (up to --max-wait minutes) for a
  * quiet machine, boots 100 plain lab hosts on 127.0.60.10-109, runs each benchmark, prints the
  * tables with the machine and load, and writes them into bench/README.md between its markers.
  * Usage: node bench/run.mjs [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait 10] [--no-readme] [--keep]
@@ -16,7 +16,7 @@ import { plainScenario } from '../lab/scenarios/plain.js';
 import { fanout } from './fanout.js';
 import type { BenchContext, TableBody } from './lib/context.js';
 import { timed } from './lib/context.js';
-import { BENCH_TOOLS, ensureDebianTools, loadAverage, machineInfo, waitForQuiet } from './lib/machine.js';
+import { loadAverage, machineInfo, waitForQuiet } from './lib/machine.js';
 import { run } from './lib/process.js';
 import { type BenchTable, formatLoad, renderTable, replaceResults } from './lib/report.js';
 import { formatMs } from './lib/stats.js';
@@ -148,9 +148,9 @@ let quietLine = '';
 let labLine = '';
 let machineLine = '';
 try {
-  const installed = ensureDebianTools(BENCH_TOOLS, log);
-  if (installed.length > 0) log(`installed ${installed.join(', ')}`);
-  execFileSync('sh', [join(root, 'lab', 'setup.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('sh', [join(root, 'scripts', 'prerequisites.sh'), 'bench'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   log('building the CLI (node scripts/build.mjs)');
   await run(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root });
 

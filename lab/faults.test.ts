@@ -25,13 +25,14 @@ afterAll(async () => {
 });
 
 describe('fault knobs', () => {
-  it('knows the five knobs of the lab contract', () => {
+  it('knows the six knobs of the lab contract', () => {
     expect(Object.keys(FAULT_KNOBS)).toEqual([
       'fail-start',
       'no-rebalance',
       'crash-after-start',
       'slow-start',
       'ignore-term',
+      'hold-start',
     ]);
   });
 
@@ -46,6 +47,7 @@ describe('fault knobs', () => {
     expect(await listFaults(labDir, 'web')).toEqual({
       'crash-after-start': '',
       'fail-start': '',
+      'hold-start': '',
       'ignore-term': '',
       'no-rebalance': '',
       'slow-start': '2.5',

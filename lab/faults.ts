@@ -21,6 +21,11 @@ export const FAULT_KNOBS = {
   },
   'slow-start': { summary: 'startup takes VALUE extra seconds (default 5)', value: 'seconds' },
   'ignore-term': { summary: 'the application ignores SIGTERM (only SIGKILL stops it)', value: undefined },
+  'hold-start': {
+    summary:
+      'startup waits until the knob is cleared (a barrier: a test holds a node in flight, then releases it)',
+    value: undefined,
+  },
 } as const satisfies Record<string, { summary: string; value: 'seconds' | undefined }>;
 
 /** A knob name. Example: 'fail-start'. */
@@ -105,8 +110,18 @@ export async function listFaults(labDir: string, host: string): Promise<Record<s
   const dir = await faultDir(labDir, host);
   const out: Record<string, string> = {};
   for (const name of (await fs.readdir(dir).catch(() => [] as string[])).sort()) {
-    if (name.endsWith('.tmp')) continue;
+    if (name.endsWith('.tmp') || name.endsWith('.held')) continue;
     out[name] = (await fs.readFile(path.join(dir, name), 'utf8').catch(() => '')).trim();
   }
   return out;
+}
+
+/**
+ * The pid of a process that started under `hold-start` and is waiting for the knob to be cleared,
+ * or undefined. Example: await eventually(() => heldProcess(dir, 'ecsc-1'), 60_000, 'ecsc-1 held').
+ */
+export async function heldProcess(labDir: string, host: string): Promise<number | undefined> {
+  const marker = path.join(await faultDir(labDir, host), 'hold-start.held');
+  const pid = Number((await fs.readFile(marker, 'utf8').catch(() => '')).trim());
+  return pid > 0 ? pid : undefined;
 }

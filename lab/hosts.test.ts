@@ -325,7 +325,7 @@ describe('lab preconditions', () => {
     expect(() => checkPrerequisites(true, without([]))).not.toThrow();
     expect(() => checkPrerequisites(true, without(['/usr/sbin/sshd', '/usr/sbin/nginx']))).toThrow(
       expect.objectContaining({
-        hint: 'Install the Debian packages: apt-get install -y openssh-server nginx (or run lab/setup.sh).',
+        hint: 'Install the Debian packages: apt-get install -y openssh-server nginx (or run: sh scripts/prerequisites.sh lab).',
       }),
     );
     expect(() => checkPrerequisites(false, without(['/usr/sbin/nginx']))).not.toThrow();

@@ -134,7 +134,7 @@ export function checkPrerequisites(needsNginx: boolean, exists: (p: string) => b
   const pkgs = [...new Set(missing.map((m) => m.pkg))];
   throw new PreflightError(
     `cutover lab needs ${missing.map((m) => m.path).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`,
-    `Install the Debian package${pkgs.length === 1 ? '' : 's'}: apt-get install -y ${pkgs.join(' ')} (or run lab/setup.sh).`,
+    `Install the Debian package${pkgs.length === 1 ? '' : 's'}: apt-get install -y ${pkgs.join(' ')} (or run: sh scripts/prerequisites.sh lab).`,
   );
 }
 

@@ -100,8 +100,9 @@ describe('startLoad', () => {
     expect(user.failed).toBeGreaterThanOrEqual(5);
     expect(user.sent).toBe(user.ok + user.failed);
     expect(user.failures).toHaveLength(5);
-    // A request in flight when the server closes is reset; the ones after it are refused.
-    expect(user.failures.filter((f) => /^ECONNREFUSED/.test(f.reason)).length).toBeGreaterThanOrEqual(4);
+    // Requests in flight when the server closes are reset (how many depends on the machine's load);
+    // the ones sent after it are refused.
+    expect(user.failures.at(-1)?.reason).toMatch(/^ECONNREFUSED/);
     for (const f of user.failures) {
       expect(f.reason).toMatch(/^(ECONNREFUSED|ECONNRESET)/);
       expect(new Date(f.at).getTime()).toBe(new Date(report.startedAt).getTime() + f.offsetMs);

@@ -23,7 +23,7 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 say('lab prerequisites');
-execFileSync('sh', [join(root, 'lab', 'setup.sh')], { stdio: 'inherit' });
+execFileSync('sh', [join(root, 'scripts', 'prerequisites.sh'), 'lab'], { stdio: 'inherit' });
 
 say('a fresh Comindware lab: web, integration, backup on 127.0.10.10-12, version ' + CMW_VERSIONS.installed);
 await labDown({ labDir, purge: true }).catch(() => undefined);

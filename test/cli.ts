@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { JournalEvent } from '../src/journal/events.js';
 
@@ -52,6 +52,20 @@ export function journalEvents(stateDir: string, run: string): JournalEvent[] {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as JournalEvent);
+}
+
+/**
+ * The events journaled so far by the newest run in a state folder, read while it runs (a line still
+ * being written is left out). Tests use it as a barrier: wait for an event, then release a fault.
+ * Example: await eventually(() => liveEvents(stateDir).find((e) => e.type === 'step.failed'), 60_000, 'the failure').
+ */
+export function liveEvents(stateDir: string): JournalEvent[] {
+  const runs = existsSync(join(stateDir, 'runs')) ? readdirSync(join(stateDir, 'runs')).sort() : [];
+  const newest = runs.at(-1);
+  if (!newest || !existsSync(join(stateDir, 'runs', newest, 'events.jsonl'))) return [];
+  const lines = readFileSync(join(stateDir, 'runs', newest, 'events.jsonl'), 'utf8').split('\n');
+  lines.pop(); // '' after the last newline, or a line still being written
+  return lines.filter(Boolean).map((l) => JSON.parse(l) as JournalEvent);
 }
 
 /** The run id printed by apply (`run <id> started`). */

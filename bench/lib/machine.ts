@@ -1,65 +1,9 @@
 /**
- * The machine a benchmark runs on: the Debian packages it needs (installed when missing), what
+ * The machine a benchmark runs on (its packages come from scripts/prerequisites.sh bench): what
  * the machine is (cores, memory, kernel, versions), its load, and waiting for it to be quiet.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
-
-/** A Debian package and the program that shows it is installed. Example: `{ pkg: 'hyperfine', binary: '/usr/bin/hyperfine' }`. */
-export interface DebianTool {
-  pkg: string;
-  binary: string;
-}
-
-/** What the benchmarks run besides the lab's own packages (lab/setup.sh installs those). */
-export const BENCH_TOOLS: readonly DebianTool[] = [
-  { pkg: 'ansible-core', binary: '/usr/bin/ansible-playbook' },
-  { pkg: 'hyperfine', binary: '/usr/bin/hyperfine' },
-  { pkg: 'time', binary: '/usr/bin/time' },
-];
-
-/**
- * The tools whose program is missing. Example: missingTools(BENCH_TOOLS, () => false) -> all three.
- */
-export function missingTools(tools: readonly DebianTool[], exists = existsSync): DebianTool[] {
-  return tools.filter((t) => !exists(t.binary));
-}
-
-/**
- * Installs the missing tools with apt-get (update first, as Debian wants); says what it does.
- * Example: ensureDebianTools(BENCH_TOOLS, console.log) -> ['hyperfine'] when only hyperfine was missing.
- */
-export function ensureDebianTools(tools: readonly DebianTool[], log: (line: string) => void): string[] {
-  const missing = missingTools(tools);
-  if (missing.length === 0) return [];
-  const pkgs = missing.map((t) => t.pkg);
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `the benchmarks need ${pkgs.join(', ')}, which are not installed: run as root, or install them with apt-get install -y ${pkgs.join(' ')}`,
-    );
-  }
-  log(`installing ${pkgs.join(', ')} from Debian (apt-get update, then apt-get install)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [
-    ['update', '-qq'],
-    ['install', '-y', '-qq', '--no-install-recommends', ...pkgs],
-  ]) {
-    const r = spawnSync('apt-get', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (r.status !== 0) {
-      throw new Error(
-        `apt-get ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}\nInstall ${pkgs.join(', ')} by hand and run the benchmarks again.`,
-      );
-    }
-  }
-  const still = missingTools(missing);
-  if (still.length > 0) {
-    throw new Error(
-      `apt-get installed ${pkgs.join(', ')} but ${still.map((t) => t.binary).join(', ')} is still missing; check the packages`,
-    );
-  }
-  return pkgs;
-}
 
 /** First line of a command's output (stdout, else stderr), or 'not installed'. Example: versionOf('ssh', ['-V']) -> 'OpenSSH_9.2p1 ...'. */
 export function versionOf(cmd: string, args: string[]): string {

@@ -11,8 +11,8 @@ import { setFault } from '../../lab/faults.js';
 import { labDown, labUp } from '../../lab/hosts.js';
 import { type LoadHandle, type LoadReport, startLoad } from '../../lab/load.js';
 import { CMW_VERSIONS, comindwareScenario } from '../../lab/scenarios/comindware.js';
-import { sshPool } from '../../lab/test-support.js';
-import { cutover, journalEvents, runIdFrom } from '../../test/cli.js';
+import { eventually, sshPool } from '../../lab/test-support.js';
+import { cutover, journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
 
 const RUNBOOK = resolve(import.meta.dirname, 'runbook.yml');
 const HOSTS = ['web', 'integration', 'backup'] as const;
@@ -279,22 +279,15 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     let pid = 0;
     const first = apply(RUNBOOK, { onSpawn: (p) => (pid = p) });
     // Kill -9 as soon as the journal shows the controller waiting on integration's rebalancing line.
-    const deadline = Date.now() + 60_000;
-    let runId = '';
-    for (;;) {
-      const runs = await import('node:fs').then((fs) =>
-        fs.existsSync(join(stateDir, 'runs')) ? fs.readdirSync(join(stateDir, 'runs')) : [],
-      );
-      runId = runs[0] ?? '';
-      if (runId) {
-        const waiting = journalEvents(stateDir, runId).some(
+    const waiting = await eventually(
+      () =>
+        liveEvents(stateDir).find(
           (e) => e.type === 'step.waiting' && e.step === 'upgrade/wait-rebalance@integration',
-        );
-        if (waiting) break;
-      }
-      if (Date.now() > deadline) throw new Error('the controller never waited on integration');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+        ),
+      120_000,
+      'the controller to wait on integration',
+    );
+    const runId = waiting.run;
     process.kill(pid, 'SIGKILL');
     const killed = await first;
     expect(killed.signal).toBe('SIGKILL');

@@ -13,7 +13,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp } from '../../lab/hosts.js';
 import { CMW_VERSIONS, comindwareScenario } from '../../lab/scenarios/comindware.js';
-import { openBrowser } from '../../src/ui/browser-support.js';
+import { openBrowser } from '../../src/testing/browser.js';
 import { cutover, journalEvents, runIdFrom } from '../../test/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { clearFault, setFault } from '../../lab/faults.js';
+import { clearFault, heldProcess, setFault } from '../../lab/faults.js';
 import { labDown, labUp } from '../../lab/hosts.js';
 import { ECSC_SERVICES, ECSC_VERSIONS, type EcscService, ecscScenario } from '../../lab/scenarios/ecsc.js';
 import { eventually, relocate, sshPool } from '../../lab/test-support.js';
 import type { JournalEvent } from '../../src/journal/events.js';
-import { cutover, journalEvents, runIdFrom } from '../../test/cli.js';
+import { cutover, journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
 
 const RUNBOOK = resolve(import.meta.dirname, 'runbook.yml');
 // Own addresses, so a developer's `cutover lab up --scenario ecsc` (127.0.10.x) can stay up meanwhile.
@@ -217,28 +217,29 @@ describe('seed 004: ecsc / ecmc / schedule / schedule-res in the lab', { timeout
     const procsBefore = Object.fromEntries(
       await Promise.all(HOSTS.map(async (h) => [h, await javas(h)] as const)),
     );
-    // The fault and the slow starts are read when a process starts, so they hit the new version only.
-    // ecmc-2 fails about 4.5 s into its start; ecsc-1 (its group's first node) and schedule-2 (its
-    // group's second node) take about 9.5 s to start, so both are in flight when ecmc-2 fails.
+    // Barriers, not durations: ecsc-1 (its group's first node), schedule-2 (its group's second node)
+    // and ecmc-2 (set to fail) are each held at the start of their new version until released here.
+    // ecmc-2 is released, and so fails, only once the other two are held in flight; they are
+    // released only once ecmc-2's failure is journaled. The knobs are read when a process starts,
+    // so they hit the new versions only, and the old version the saga restarts starts normally.
     await setFault(labDir, 'ecmc-2', 'fail-start');
-    await setFault(labDir, 'ecmc-2', 'slow-start', '3');
-    await setFault(labDir, 'ecsc-1', 'slow-start', '8');
-    await setFault(labDir, 'schedule-2', 'slow-start', '8');
-    const catalina = '/home/apache-tomcat-7.0.67/logs/catalina.out';
-    const starts = async () =>
-      Number((await ssh.out('ecmc-2', `grep -c 'Initializing ProtocolHandler' ${catalina}`)).trim());
-    const startsBefore = await starts();
+    for (const host of ['ecmc-2', 'ecsc-1', 'schedule-2']) await setFault(labDir, host, 'hold-start');
 
     const running = apply();
-    // Once ecmc-2's new Tomcat has read the knobs (its first log lines), clear them: the old version
-    // the saga restarts a few seconds later must start normally.
-    await eventually(
-      async () => ((await starts()) > startsBefore ? true : undefined),
-      60_000,
-      "ecmc-2's new Tomcat to start",
-    );
+    for (const host of ['ecmc-2', 'ecsc-1', 'schedule-2'])
+      await eventually(
+        () => heldProcess(labDir, host),
+        120_000,
+        `${host}'s new version to be held at its start`,
+      );
     await clearFault(labDir, 'ecmc-2', 'fail-start');
-    await clearFault(labDir, 'ecmc-2', 'slow-start');
+    await clearFault(labDir, 'ecmc-2', 'hold-start');
+    await eventually(
+      () => liveEvents(stateDir).find((e) => e.type === 'step.failed' && e.final && e.host === 'ecmc-2'),
+      120_000,
+      "ecmc-2's failure in the journal",
+    );
+    for (const host of ['ecsc-1', 'schedule-2']) await clearFault(labDir, host, 'hold-start');
     const run = await running;
     if (run.code !== 1) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
 
@@ -295,7 +296,7 @@ describe('seed 004: ecsc / ecmc / schedule / schedule-res in the lab', { timeout
         expect(await javas(host), host).toEqual(procsBefore[host]);
       }
     }
-    // Made deterministic by the slow starts: ecsc-1 and schedule-2 were in flight when ecmc-2 failed.
+    // The barriers held ecsc-1 and schedule-2 in flight while ecmc-2 failed.
     for (const host of ['ecsc-1', 'schedule-2']) {
       expect((started(host) as JournalEvent).seq, host).toBeLessThan(failed.seq);
       expect((finished(host) as JournalEvent).seq, host).toBeGreaterThan(failed.seq);

@@ -15,6 +15,7 @@ import {
   exists,
   fault,
   handleTermination,
+  holdStart,
   hostNow,
   parseOptions,
   readText,
@@ -388,6 +389,7 @@ async function main() {
   const workDir = String(config['db.workDir']);
   checkDatabase(workDir);
   await sleep(timing.startup);
+  await holdStart((line) => heartbeat('INFO', line));
   if (failStart) {
     refuse(
       `Platform start failed: System.IO.IOException: the database in ${workDir} could not be opened (lab fault fail-start)`,

@@ -27,6 +27,22 @@ export function slowStartMs() {
 }
 
 /**
+ * The `hold-start` barrier: a process that starts while the knob is set writes its pid to
+ * `hold-start.held` beside the knob and does not complete its startup until a test clears the knob.
+ * Tests use it to hold a node "in flight" for exactly as long as they need, with no timing.
+ * Example: await holdStart((line) => log('INFO', line)).
+ */
+export async function holdStart(log) {
+  if (fault('hold-start') === undefined) return;
+  const marker = path.join(FAULT_DIR, 'hold-start.held');
+  fs.writeFileSync(marker, `${process.pid}\n`);
+  log('startup held until the lab fault hold-start is cleared');
+  while (fault('hold-start') !== undefined) await sleep(20);
+  fs.rmSync(marker, { force: true });
+  log('lab fault hold-start cleared; startup goes on');
+}
+
+/**
  * The host clock. LAB_CLOCK_OFFSET_MS shifts it (tests only: it lets a test cross midnight
  * without waiting a day; the lab never sets it). Example: hostNow() -> Date.
  */

@@ -16,6 +16,7 @@ import {
   readText,
   say,
   sleep,
+  holdStart,
   slowStartMs,
 } from './common.mjs';
 import { springLine } from './logformat.mjs';
@@ -104,6 +105,7 @@ export async function runScheduler(args, manifest, jarPath) {
   );
   log('INFO', shortMain, 'No active profile set, falling back to default profiles: default');
   await sleep(envMs('LAB_SCHEDULE_INIT_MS', 400));
+  await holdStart((line) => log('INFO', shortMain, line));
   if (failStart) {
     log(
       'ERROR',

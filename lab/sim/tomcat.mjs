@@ -18,6 +18,7 @@ import {
   readText,
   say,
   sleep,
+  holdStart,
   slowStartMs,
 } from './common.mjs';
 import { julRecord, log4jLine } from './logformat.mjs';
@@ -276,6 +277,7 @@ async function start(base, conf) {
   );
   jul('org.apache.catalina.core.StandardService startInternal', 'INFO', 'Starting service Catalina');
   jul('org.apache.catalina.core.StandardEngine startInternal', 'INFO', `Starting Servlet Engine: ${TOMCAT}`);
+  await holdStart((line) => jul('org.apache.catalina.core.StandardEngine startInternal', 'INFO', line));
   await sleep(envMs('LAB_TOMCAT_DEPLOY_MS', 1200) + extraMs);
   apps = deployContexts(base, failStart);
   if (!bindError)

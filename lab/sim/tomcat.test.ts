@@ -184,6 +184,27 @@ describe('Tomcat fault knobs', () => {
     expect(Number(started?.[1])).toBeGreaterThanOrEqual(1000 + Number(FAST.LAB_TOMCAT_DEPLOY_MS));
   });
 
+  it('hold-start: startup waits, marked as held, until the knob is cleared (a barrier, no timing)', async () => {
+    const { box, host } = await ecscHost('127.0.78.34');
+    await box.run('mkdir -p /etc/lab/faults && touch /etc/lab/faults/hold-start');
+    const since = box.read(CATALINA_OUT).length;
+    await boot(box, host);
+    await until(
+      () =>
+        textAfter(box, CATALINA_OUT, since).includes(
+          'startup held until the lab fault hold-start is cleared',
+        ),
+      'held',
+    );
+    const [pid] = await tomcatPids(box);
+    expect((await box.run('cat /etc/lab/faults/hold-start.held')).trim()).toBe(String(pid));
+    expect(textAfter(box, CATALINA_OUT, since)).not.toContain('Server startup in');
+    expect(await version(box, '127.0.78.34')).not.toContain('2.4.0');
+    await box.run('rm /etc/lab/faults/hold-start');
+    await until(async () => (await version(box, '127.0.78.34')).includes('2.4.0'), 'up after release');
+    expect((await box.exec('test -e /etc/lab/faults/hold-start.held')).code).toBe(1);
+  });
+
   it('ignore-term: kill -15 is logged and ignored; kill -9 still works', async () => {
     const { box, host } = await ecscHost('127.0.78.33');
     await boot(box, host);

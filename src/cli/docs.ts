@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { docsMarkdown } from '../runbook/docs.js';
-import { inventoryJsonSchema, runbookJsonSchema } from '../runbook/jsonschema.js';
-import { eventsDocsMarkdown, eventsJsonSchema } from '../ui/event-schema.js';
+import { eventsDocsMarkdown, eventsJsonSchema } from '../docs/events.js';
+import { inventoryJsonSchema, runbookJsonSchema } from '../docs/jsonschema.js';
+import { docsMarkdown } from '../docs/reference.js';
 import { EXIT_CODES_DOC } from './exit-codes.js';
 
 /** `cutover docs`: the reference, generated from the same zod schemas that validate runbooks. */

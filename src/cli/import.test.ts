@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cutover } from '../../test/cli.js';
 
-const SEED_004 = resolve(import.meta.dirname, '../../../shared/seeds/004_f4a6607741ac3393.txt');
-const SEED_000 = resolve(import.meta.dirname, '../../../shared/seeds/000_242cadced4fd0863.txt');
+const SEED_004 = resolve(import.meta.dirname, '../../examples/seeds/004_f4a6607741ac3393.txt');
+const SEED_000 = resolve(import.meta.dirname, '../../examples/seeds/000_242cadced4fd0863.txt');
 
 const INVENTORY = `cluster: ecsc
 hosts:

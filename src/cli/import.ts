@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { formatProblem, InputError, UsageError } from '../errors.js';
+import { formatProblem, UsageError } from '../errors.js';
 import { importMarkdown } from '../import/import.js';
 import { reportJson, reportText, summarize, summaryLine } from '../import/report.js';
 import { parseRunbook } from '../runbook/load.js';
+import { readInputFile } from '../source/read.js';
 import type { GlobalOptions } from './context.js';
 
 interface ImportOptions {
@@ -30,27 +31,13 @@ export function registerImport(program: Command): void {
       'print what was recognised, what was not, and why (instead of the draft when there is no -o)',
     )
     .option('--force', 'replace the -o file if it exists')
-    .action((file: string, opts: ImportOptions, cmd: Command) => {
+    .action(async (file: string, opts: ImportOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (e) {
-        const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-        throw new InputError(
-          [
-            {
-              file,
-              line: 1,
-              col: 1,
-              path: '',
-              message: `cannot read the document: ${reason}`,
-              severity: 'error',
-            },
-          ],
-          'Check the path (it is relative to the current folder).',
-        );
-      }
+      const text = await readInputFile(
+        file,
+        'document',
+        'Check the path (it is relative to the current folder).',
+      );
       if (opts.output && existsSync(opts.output) && !opts.force) {
         throw new UsageError(
           `${opts.output} exists; the draft would replace it`,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cutover, runIdFrom } from '../../test/cli.js';
-import { openBrowser } from '../ui/browser-support.js';
+import { openBrowser } from '../testing/browser.js';
 
 const SECRET = 'Rep0rt-Secret-Value-77';
 const env = { REPORT_TEST_TOKEN: SECRET };

@@ -10,7 +10,7 @@ import { loadRunbook } from '../runbook/load.js';
 import { importMarkdown } from './import.js';
 import type { ImportResult } from './model.js';
 
-const SEEDS = resolve(import.meta.dirname, '../../../shared/seeds');
+const SEEDS = resolve(import.meta.dirname, '../../examples/seeds');
 const DOCUMENTS = {
   comindware: join(SEEDS, '000_242cadced4fd0863.txt'),
   ecsc: join(SEEDS, '004_f4a6607741ac3393.txt'),

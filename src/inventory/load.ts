@@ -3,12 +3,12 @@
  * already have, detected by content. Problems are positioned like the runbook's
  * (`file:line:col: path: message`) and thrown together as one InputError.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { type InputProblem, InputError } from '../errors.js';
-import type { Loc } from '../runbook/model.js';
-import { type Path, YamlSource } from '../runbook/source.js';
-import { didYouMean, listNames } from '../runbook/suggest.js';
+import type { Loc } from '../source/loc.js';
+import { readInputFile } from '../source/read.js';
+import { didYouMean, listNames } from '../source/suggest.js';
+import { type Path, YamlSource } from '../source/yaml.js';
 import type { Host, Inventory } from './model.js';
 import { HOST_NAME_PATTERN, inventorySchema } from './schema.js';
 
@@ -20,25 +20,7 @@ export type InventoryFormat = 'cutover' | 'ansible-yaml' | 'ansible-ini';
  * Example: `const inventory = await loadInventory('examples/comindware/inventory.lab.yml')`.
  */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new InputError(
-      [
-        {
-          file,
-          line: 1,
-          col: 1,
-          path: '',
-          message: `cannot read the inventory: ${reason}`,
-          severity: 'error',
-        },
-      ],
-      'Check the inventory path (it is relative to the current folder).',
-    );
-  }
+  const text = await readInputFile(file, 'inventory');
   const { inventory, problems } = parseInventory(text, file);
   if (!inventory || problems.some((p) => p.severity === 'error')) {
     throw new InputError(

@@ -18,3 +18,11 @@ export interface Inventory {
   cluster: string;
   hosts: Host[];
 }
+
+/** Which hosts a phase runs on, in order. Example: `{ roles: ['backup', 'integration', 'web'] }` (role order = run order). */
+export interface HostSelector {
+  roles?: string[];
+  hosts?: string[];
+  /** Optional extra filter expression, e.g. `host.vars.service == 'ecsc'`. */
+  where?: string;
+}

@@ -1,7 +1,6 @@
 /** Host selection: which hosts of an inventory a phase (or a drain's neighbours) runs on, in run order. */
-import type { HostSelector } from '../runbook/model.js';
-import { didYouMean, listNames } from '../runbook/suggest.js';
-import type { Host, Inventory } from './model.js';
+import { didYouMean, listNames } from '../source/suggest.js';
+import type { Host, HostSelector, Inventory } from './model.js';
 
 /**
  * The hosts a selector names, in run order: by role in the order the roles are listed (within a

@@ -1,85 +1,172 @@
-import type { StepRole } from '../plan/types.js';
-
 /**
- * The journal's typed events. Everything else — status, resume, rollback, reports, the
+ * The journal's typed events, defined once: the zod schema below is the source of the TypeScript
+ * types (`z.infer`), of the JSON Schema (`cutover docs --schema events`, src/docs/events.ts) and of
+ * the `--json` section of `cutover docs`. Everything else — status, resume, rollback, reports, the
  * dashboard — is a view of these. Example: `{ type: 'step.succeeded', step: 'upgrade/stop@web', host: 'web', outputs: {} }`.
  */
-export type Outcome = 'succeeded' | 'failed' | 'aborted' | 'rolled-back';
+import { z } from 'zod';
+import { STEP_ROLES } from '../plan/types.js';
 
-export type JournalEventBody =
-  | {
-      type: 'run.started';
-      planHash: string;
-      runbook: string;
-      inventory: string;
-      cluster: string;
-      params: Record<string, string>;
-      operator: string;
-      controller: string;
-      hosts: string[];
-      steps: { id: string; host: string; phase: string; kind: string; name: string }[];
-    }
-  | { type: 'run.resumed'; planHash: string; operator: string }
-  | { type: 'run.finished'; outcome: Outcome; error?: string }
-  | { type: 'preflight.started' }
-  | { type: 'preflight.finished'; ok: boolean; error?: string }
-  | { type: 'phase.started'; phase: string }
-  | { type: 'phase.finished'; phase: string; outcome: Outcome }
-  | { type: 'host.started'; phase: string; host: string }
-  | { type: 'host.finished'; phase: string; host: string; outcome: Outcome }
-  | {
-      type: 'step.started';
-      step: string;
-      host: string;
-      attempt: number;
-      kind: string;
-      name: string;
-      /** Set on the steps the plan adds around a host's own (its drain). */
-      role?: StepRole;
-    }
-  | { type: 'step.output'; step: string; host: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'step.command'; step: string; host: string; command: string }
-  | { type: 'step.mark'; step: string; host: string; mark: LogMark }
-  | { type: 'step.waiting'; step: string; host: string; what: string; lastLine?: string }
-  | {
-      type: 'step.succeeded';
-      step: string;
-      host: string;
-      outputs: Record<string, string>;
-      durationMs: number;
-      via?: 'probe';
-    }
-  | {
-      type: 'step.failed';
-      step: string;
-      host: string;
-      error: string;
-      attempt: number;
-      final: boolean;
-      outputs: Record<string, string>;
-      lastLines?: string[];
-      /** As on step.started (a drain that found no neighbour fails without starting). */
-      role?: StepRole;
-    }
-  | { type: 'drain.routed'; host: string; neighbour: string; upstream: string; step: string }
-  | { type: 'compensation.started'; step: string; host: string }
-  | { type: 'compensation.succeeded'; step: string; host: string }
-  | { type: 'compensation.failed'; step: string; host: string; error: string }
-  | { type: 'gate.pending'; step: string; host: string; message: string }
-  | { type: 'gate.decided'; step: string; host: string; approved: boolean; by: string }
-  | { type: 'rollback.started'; operator: string }
-  | { type: 'rollback.finished'; ok: boolean; error?: string }
-  | { type: 'abort.requested'; by: string };
+const outcome = z.enum(['succeeded', 'failed', 'aborted', 'rolled-back']);
+/** How a run, phase or host ended. Example: `'rolled-back'`. */
+export type Outcome = z.infer<typeof outcome>;
+const step = z.string().describe('plan step id, `<phase>/<step>@<host>`, e.g. `upgrade/stop-apigateway@web`');
+const host = z.string().describe('inventory host name');
+const role = z
+  .enum(STEP_ROLES)
+  .optional()
+  .describe('set on the steps the plan adds around a host’s own: `drain` routes its traffic to a neighbour');
 
-/** A log file position taken before the step that triggers the awaited lines. */
-export interface LogMark {
-  file: string;
-  /** `device:inode`, to notice rotation. */
-  inode: string;
-  size: number;
+/** Fields every event has. */
+const envelope = {
+  seq: z.number().int().min(1).describe('1, 2, 3… per run, in journal order'),
+  at: z.string().describe('ISO 8601 UTC time the event was journaled'),
+  run: z.string().describe('run id, e.g. `20261122-030000-ab12`'),
+};
+
+function event<T extends string, S extends z.ZodRawShape>(type: T, description: string, shape: S) {
+  return z.strictObject({ type: z.literal(type), ...shape, ...envelope }).describe(description);
 }
 
-export type JournalEvent = JournalEventBody & { seq: number; at: string; run: string };
+const logMark = z.strictObject({
+  file: z.string(),
+  inode: z.string().describe('`device:inode`, to notice rotation'),
+  size: z.number(),
+});
+/** A log file position taken before the step that triggers the awaited lines. Example: `{ file: '/var/log/app.log', inode: '2049:131', size: 5120 }`. */
+export type LogMark = z.infer<typeof logMark>;
+
+/** Every journal event, as stored and as `--json` prints it. Example: `journalEventSchema.parse(JSON.parse(line))`. */
+export const journalEventSchema = z.discriminatedUnion('type', [
+  event('run.started', 'A fresh run: what it runs, where, and every planned step.', {
+    planHash: z.string(),
+    runbook: z.string().describe('absolute path of the runbook'),
+    inventory: z.string().describe('absolute path of the inventory'),
+    cluster: z.string(),
+    params: z.record(z.string(), z.string()),
+    operator: z.string(),
+    controller: z.string().describe('host name of the machine running cutover'),
+    hosts: z.array(z.string()),
+    steps: z.array(
+      z.strictObject({
+        id: z.string(),
+        host: z.string(),
+        phase: z.string(),
+        kind: z.string(),
+        name: z.string(),
+      }),
+    ),
+  }),
+  event('run.resumed', '`cutover resume` continues the run.', { planHash: z.string(), operator: z.string() }),
+  event('run.finished', 'The run ended (also after a rollback).', { outcome, error: z.string().optional() }),
+  event('preflight.started', 'Preflight checks begin; nothing has changed on any host.', {}),
+  event('preflight.finished', 'Preflight result; on failure nothing was changed.', {
+    ok: z.boolean(),
+    error: z.string().optional(),
+  }),
+  event('phase.started', 'A phase begins.', { phase: z.string() }),
+  event('phase.finished', 'A phase ended.', { phase: z.string(), outcome }),
+  event('host.started', 'A host begins a phase (its batch came up).', { phase: z.string(), host }),
+  event('host.finished', 'A host finished a phase; on failure its saga has run.', {
+    phase: z.string(),
+    host,
+    outcome,
+  }),
+  event('step.started', 'One attempt of a step begins.', {
+    step,
+    host,
+    attempt: z.number().int().min(1),
+    kind: z.string().describe('step kind, e.g. `wait.log`'),
+    name: z.string(),
+    role,
+  }),
+  event('step.output', 'A chunk of a command’s output (secrets redacted).', {
+    step,
+    host,
+    stream: z.enum(['stdout', 'stderr']),
+    text: z.string(),
+  }),
+  event('step.command', 'A command about to run (secrets shown as `<secret:name>`).', {
+    step,
+    host,
+    command: z.string(),
+  }),
+  event('step.mark', 'Where a log ended before the step that triggers the awaited lines.', {
+    step,
+    host,
+    mark: logMark,
+  }),
+  event(
+    'step.waiting',
+    'A wait began (`what`), or a wait.log saw lines that did not match yet (`lastLine`).',
+    {
+      step,
+      host,
+      what: z.string(),
+      lastLine: z.string().optional(),
+    },
+  ),
+  event('step.succeeded', 'A step is done; `outputs` are its captured results.', {
+    step,
+    host,
+    outputs: z.record(z.string(), z.string()),
+    durationMs: z.number(),
+    via: z.literal('probe').optional().describe('set when resume verified the step by its probe'),
+  }),
+  event('step.failed', 'An attempt failed; `final` when no retry follows.', {
+    step,
+    host,
+    error: z.string(),
+    attempt: z.number().int().min(0),
+    final: z.boolean(),
+    outputs: z.record(z.string(), z.string()),
+    lastLines: z.array(z.string()).optional(),
+    role,
+  }),
+  event('drain.routed', 'The host’s traffic now goes to a neighbour.', {
+    host,
+    neighbour: z.string(),
+    upstream: z.string(),
+    step,
+  }),
+  event('compensation.started', 'An undo begins.', { step, host }),
+  event('compensation.succeeded', 'An undo finished.', { step, host }),
+  event('compensation.failed', 'An undo failed; `cutover rollback` retries it.', {
+    step,
+    host,
+    error: z.string(),
+  }),
+  event('gate.pending', 'A gate waits for approval (terminal, dashboard or --approve-gates).', {
+    step,
+    host,
+    message: z.string(),
+  }),
+  event(
+    'gate.decided',
+    'A gate was approved or declined, and by whom (`dashboard (<address>)` from cutover serve).',
+    {
+      step,
+      host,
+      approved: z.boolean(),
+      by: z.string(),
+    },
+  ),
+  event('rollback.started', '`cutover rollback` begins.', { operator: z.string() }),
+  event('rollback.finished', '`cutover rollback` ended.', { ok: z.boolean(), error: z.string().optional() }),
+  event('abort.requested', 'Ctrl-C or the dashboard asked the run to stop; hosts in flight are put back.', {
+    by: z.string(),
+  }),
+]);
+
+/** One journaled event: its body plus `seq`, `at` and `run`. Example: `Extract<JournalEvent, { type: 'run.started' }>`. */
+export type JournalEvent = z.infer<typeof journalEventSchema>;
+
+/** The fields every event has, added by the store when it appends. */
+type EnvelopeKey = keyof typeof envelope;
+
+/** An event as the engine writes it, before the store adds `seq`, `at` and `run`. Example: `{ type: 'phase.started', phase: 'upgrade' }`. */
+export type JournalEventBody = WithoutEnvelope<JournalEvent>;
+type WithoutEnvelope<E> = E extends unknown ? Omit<E, EnvelopeKey> : never;
 
 /** Where events go: the embedded file store, PostgreSQL later, or memory in tests. */
 export interface JournalStore {

@@ -5,7 +5,8 @@
  * upstream and `routeStep` completes it. Drain ids (`<phase>/drain@<host>`) are built here only;
  * every other module reads the step's `role`.
  */
-import type { DrainSpec, Loc } from '../runbook/model.js';
+import type { DrainSpec } from '../runbook/model.js';
+import type { Loc } from '../source/loc.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import type { PlannedDrainStep, PlannedPhase, PlannedStep } from './types.js';

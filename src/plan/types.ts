@@ -1,11 +1,14 @@
-import type { Host } from '../inventory/model.js';
-import type { DrainSpec, HostSelector, Loc, RollingPolicy } from '../runbook/model.js';
+import type { Host, HostSelector } from '../inventory/model.js';
+import type { DrainSpec, RollingPolicy } from '../runbook/model.js';
+import type { Loc } from '../source/loc.js';
 
 /**
  * What a planned step does for the rollout beyond its kind; absent on the runbook's own steps.
  * Example: `'drain'`, a host's traffic routed to a neighbour before its steps (restored after them).
  */
-export type StepRole = 'drain';
+export type StepRole = (typeof STEP_ROLES)[number];
+/** Every step role, for schemas (the journal's events). */
+export const STEP_ROLES = ['drain'] as const;
 
 /**
  * One step on one host, compiled: params rendered for that host and parsed by its kind.

@@ -5,6 +5,7 @@
  */
 import { quote } from '../shell/quote.js';
 import { Secret } from '../shell/secret.js';
+import { didYouMean, listNames } from '../source/suggest.js';
 import {
   Expanded,
   type HostDate,
@@ -14,7 +15,6 @@ import {
   TemplatedWord,
   type Word,
 } from '../shell/word.js';
-import { didYouMean, listNames } from './suggest.js';
 import {
   ExprError,
   type ExprNode,

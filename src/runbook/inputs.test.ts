@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatProblem, InputError } from '../errors.js';
+import { testKinds } from '../testing/step-kinds.js';
 import { resolveParams, resolveSecrets } from './inputs.js';
 import { parseRunbook } from './load.js';
 import type { Runbook } from './model.js';
-import { testKinds } from './test-kinds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-inputs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,8 +8,9 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type InputProblem, InputError } from '../errors.js';
 import { Secret } from '../shell/secret.js';
-import type { Loc, ParamSpec, Runbook, SecretSource } from './model.js';
-import { didYouMean, listNames } from './suggest.js';
+import type { Loc } from '../source/loc.js';
+import { didYouMean, listNames } from '../source/suggest.js';
+import type { ParamSpec, Runbook, SecretSource } from './model.js';
 import { looksLikeVersion } from './version.js';
 
 /** A typed param value; text and versions are strings. Example: `'5.0.23654.0'`, `3`, `true`. */

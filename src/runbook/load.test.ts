@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatProblem, InputError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
+import { testKinds } from '../testing/step-kinds.js';
 import { loadRunbook, parseRunbook } from './load.js';
 import { checkAgainstInventory } from './rules.js';
-import { testKinds } from './test-kinds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,22 +3,16 @@
  * semantic rules (rules.ts). Every problem is collected with its file:line:col and path, then
  * thrown at once as an InputError; warnings (TODOs) are returned.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { type InputProblem, InputError } from '../errors.js';
-import type { Inventory } from '../inventory/model.js';
+import type { HostSelector, Inventory } from '../inventory/model.js';
+import { readInputFile } from '../source/read.js';
+import { didYouMean, listNames } from '../source/suggest.js';
+import { type Path, pathText, YamlSource } from '../source/yaml.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
-import type {
-  DrainSpec,
-  HostSelector,
-  ParamSpec,
-  PhaseDef,
-  RollingPolicy,
-  Runbook,
-  StepDef,
-} from './model.js';
+import type { DrainSpec, ParamSpec, PhaseDef, RollingPolicy, Runbook, StepDef } from './model.js';
 import { checkAgainstInventory, type PhaseEntry, type RuleContext, rules, type StepEntry } from './rules.js';
 import {
   type drainSchema,
@@ -31,8 +25,6 @@ import {
   stepFields,
   type StepKindRegistry,
 } from './schema.js';
-import { type Path, pathText, YamlSource } from './source.js';
-import { didYouMean, listNames } from './suggest.js';
 
 /** What a load returns: the runbook and its warnings (errors are thrown). Example: `{ runbook, warnings: [todoWarning] }`. */
 export interface LoadResult {
@@ -53,16 +45,7 @@ export interface LoadOptions {
  * `file:line:col: path: message`. Example: `const { runbook, warnings } = await loadRunbook('examples/cmw/runbook.yml')`.
  */
 export async function loadRunbook(file: string, options: LoadOptions = {}): Promise<LoadResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new InputError(
-      [{ file, line: 1, col: 1, path: '', message: `cannot read the runbook: ${reason}`, severity: 'error' }],
-      'Check the runbook path (it is relative to the current folder).',
-    );
-  }
+  const text = await readInputFile(file, 'runbook');
   const { runbook, problems } = parseRunbook(text, file, options);
   if (!runbook || problems.some((p) => p.severity === 'error')) throw new InputError(problems);
   return { runbook, warnings: problems };

@@ -2,13 +2,8 @@
  * The validated runbook as the rest of cutover sees it (the loader's output). Template strings
  * (`{{ ... }}`) are still unrendered here; `src/plan/compile.ts` renders them per host.
  */
-
-/** Where a node sits in its source file, 1-based. */
-export interface Loc {
-  file: string;
-  line: number;
-  col: number;
-}
+import type { HostSelector } from '../inventory/model.js';
+import type { Loc } from '../source/loc.js';
 
 export type ParamType = 'string' | 'version' | 'number' | 'boolean';
 
@@ -28,14 +23,6 @@ export type SecretSource = { env: string } | { file: string } | { prompt: true }
 export interface SecretSpec {
   from: SecretSource[];
   description?: string;
-}
-
-/** Which hosts a phase runs on, in order. Example: `{ roles: ['backup', 'integration', 'web'] }` (role order = run order). */
-export interface HostSelector {
-  roles?: string[];
-  hosts?: string[];
-  /** Optional extra filter expression, e.g. `host.vars.service == 'ecsc'`. */
-  where?: string;
 }
 
 /**

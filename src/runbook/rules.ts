@@ -4,14 +4,15 @@
  * params, TODO markers. `checkAgainstInventory` adds the checks that need the inventory.
  */
 import type { InputProblem } from '../errors.js';
-import type { Inventory } from '../inventory/model.js';
+import type { HostSelector, Inventory } from '../inventory/model.js';
+import type { Loc } from '../source/loc.js';
+import { closestMatch, didYouMean, listNames } from '../source/suggest.js';
+import { type Path, pathText, type YamlSource } from '../source/yaml.js';
 import { isReadOnly, type StepKind } from '../steps/kind.js';
 import { checkRef, type DeclaredNames } from './evaluator.js';
 import { checkParamValue } from './inputs.js';
-import type { HostSelector, Loc, PhaseDef, Runbook, StepDef } from './model.js';
+import type { PhaseDef, Runbook, StepDef } from './model.js';
 import { STEP_FIELD_NAMES } from './schema.js';
-import { type Path, pathText, type YamlSource } from './source.js';
-import { closestMatch, didYouMean, listNames } from './suggest.js';
 import { ExprError, parseExpression, parseTemplate, refsOf, type Template } from './syntax.js';
 
 /** One step as loaded, with where it came from. Example: `{ def, path: ['phases', 0, 'steps', 2], kindKeys: ['service.stop'], section: 0 }`. */

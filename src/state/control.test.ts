@@ -17,7 +17,7 @@ function ev(seq: number, body: Record<string, unknown>): JournalEvent {
 const GATE = { step: 'up/check@web', host: 'web', message: 'Check web' };
 
 async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000; // a bound for a stuck test, not an expected duration
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../journal/events.js';
+import { sampleRun } from '../testing/sample-run.js';
 import { ganttSvg } from './gantt.js';
 import { runView } from './run-view.js';
-import { sampleRun } from './test-support.js';
 
 /** The `<g>` groups of one class, as [data-step, class] pairs. */
 function groups(svg: string, cls: string): string[][] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { sampleRun } from '../testing/sample-run.js';
 import { formatEvent, wantsColor } from './line-log.js';
 import { createEventPrinter } from './printer.js';
-import { sampleRun } from './test-support.js';
 
 describe('the non-TTY line log', () => {
   it('prints a small run as timestamped host-prefixed lines (snapshot)', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { JournalEvent, JournalEventBody } from '../journal/events.js';
+import { sampleRun } from '../testing/sample-run.js';
 import { runView } from './run-view.js';
 import { hostSummaries, summaryTable } from './summary.js';
-import { sampleRun } from './test-support.js';
 
 describe('runView', () => {
   it('folds a finished run into hosts, bars, undos and per-host counts', async () => {
@@ -61,6 +62,32 @@ describe('runView', () => {
       { step: 'up/check@a', host: 'a', message: 'Check the app on 10.9.0.1', seq: pending?.seq },
     ]);
     expect(atGate.hosts[0]?.current?.gate).toBe('Check the app on 10.9.0.1');
+  });
+
+  it('reopens the run on a resume, as the journal replay does, and closes it on the next finish', async () => {
+    const { events } = await sampleRun();
+    const last = events.at(-1) as JournalEvent;
+    const more = (body: JournalEventBody, i: number) =>
+      ({
+        ...body,
+        seq: last.seq + i,
+        at: new Date(Date.parse(last.at) + i * 1000).toISOString(),
+        run: last.run,
+      }) as JournalEvent;
+    const aborted = [...events, more({ type: 'abort.requested', by: 'ops' }, 1)];
+    expect(runView(aborted).abort).toEqual({ by: 'ops', at: Date.parse(last.at) + 1000 });
+    const resumed = [...aborted, more({ type: 'run.resumed', planHash: 'h', operator: 'ops' }, 2)];
+    const view = runView(resumed);
+    expect(view).toMatchObject({ open: true, outcome: undefined, finishedAt: undefined, error: undefined });
+    expect(view.abort).toBeUndefined();
+    expect(view.state).toMatchObject({ outcome: undefined, finishedAt: undefined, abortRequested: false });
+    const finished = runView([...resumed, more({ type: 'run.finished', outcome: 'succeeded' }, 3)]);
+    expect(finished).toMatchObject({
+      open: false,
+      outcome: 'succeeded',
+      finishedAt: Date.parse(last.at) + 3000,
+    });
+    expect(finished.state.outcome).toBe('succeeded');
   });
 
   it('summarises hosts for the end-of-run table, with versions when the runbook captures them', async () => {

@@ -156,21 +156,9 @@ export class RunViewBuilder {
     const at = Date.parse(e.at);
     v.lastEventAt = Math.max(v.lastEventAt, at);
     const host = 'host' in e ? v.hosts.find((h) => h.name === e.host) : undefined;
+    this.#runFields(v);
     switch (e.type) {
-      case 'run.started':
-        break;
-      case 'run.resumed':
-        v.open = true;
-        v.outcome = undefined;
-        v.finishedAt = undefined;
-        v.error = undefined;
-        v.abort = undefined;
-        break;
       case 'run.finished':
-        v.open = false;
-        v.outcome = e.outcome;
-        v.finishedAt = at;
-        v.error = e.error;
         for (const bar of this.#openBars.values()) bar.end ??= at;
         for (const h of v.hosts) {
           if (h.status === 'running') h.status = e.outcome === 'aborted' ? 'aborted' : 'failed';
@@ -422,6 +410,16 @@ export class RunViewBuilder {
       state: newRunState(e),
       details: new Map(),
     };
+  }
+
+  /** The run's outcome, end, error and abort, as the journal's fold (replay.ts) has them: a resume reopens the run. */
+  #runFields(v: RunView): void {
+    const s = v.state;
+    v.outcome = s.outcome;
+    v.error = s.error;
+    v.finishedAt = s.finishedAt === undefined ? undefined : Date.parse(s.finishedAt);
+    v.open = s.outcome === undefined;
+    if (!s.abortRequested) v.abort = undefined;
   }
 
   #close(step: string, at: number, outcome: StepBar['outcome']): StepBar | undefined {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../journal/events.js';
-import { sampleRun } from './test-support.js';
+import { sampleRun } from '../testing/sample-run.js';
 import { fitWidth, LiveProgress, visibleWidth } from './tty.js';
 
 /** A terminal that records what was written. */

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cutover, journalEvents, runIdFrom } from '../../../test/cli.js';
-import { openBrowser } from '../browser-support.js';
+import { openBrowser } from '../../testing/browser.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const RESULTS = join(ROOT, 'test-results');

@@ -10,8 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { ClusterLock, controlFile, sendControl } from '../../engine/index.js';
 import { formatDuration } from '../../shared/duration.js';
-import { ClusterLock, controlFile, sendControl } from '../../state/index.js';
 import { ganttSvg } from '../gantt.js';
 import { renderReport, summaryHtml } from '../report-html.js';
 import { type HostView, isDrain, type RunView, RunViewBuilder, shortStep } from '../run-view.js';

@@ -17,7 +17,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import type { InputProblem } from '../errors.js';
-import type { Loc } from './model.js';
+import type { Loc } from './loc.js';
 import { didYouMean, listNames } from './suggest.js';
 
 /** A path inside a document. Example: `['phases', 0, 'steps', 2, 'service.stop', 'unit']`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { docsMarkdown } from './docs.js';
-import { testKinds } from './test-kinds.js';
+import { testKinds } from '../testing/step-kinds.js';
+import { docsMarkdown } from './reference.js';
 
 describe('docsMarkdown', () => {
   const docs = docsMarkdown(testKinds);

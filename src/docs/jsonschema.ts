@@ -1,16 +1,16 @@
 /**
- * JSON Schema for editors and CI, generated from the zod schemas (schema.ts, inventory/schema.ts)
+ * JSON Schema for editors and CI, generated from the zod schemas (runbook/schema.ts, inventory/schema.ts)
  * with `z.toJSONSchema`. Steps are a oneOf of objects with exactly one kind key each. The
  * committed files in `schema/` are checked against this by jsonschema.test.ts
- * (regenerate: `UPDATE_SCHEMA=1 npx vitest run src/runbook/jsonschema.test.ts`).
+ * (regenerate: `UPDATE_SCHEMA=1 npx vitest run src/docs/jsonschema.test.ts`).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { inventorySchema } from '../inventory/schema.js';
+import { runbookSchema, type StepKindRegistry } from '../runbook/schema.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
-import { runbookSchema, type StepKindRegistry } from './schema.js';
 
 type JsonSchema = Record<string, unknown>;
 

@@ -1,12 +1,12 @@
 /**
- * A small deterministic run for the UI tests: the real engine over a recording transport on a
+ * A small deterministic run for the UI, journal and docs tests: the real engine over a recording transport on a
  * fake clock, journaled with the clock's time, so events (and the views of them) are stable.
  */
 import { FakeClock, type GateApprover } from '../engine/index.js';
 import type { JournalEvent, JournalEventBody, JournalStore } from '../journal/events.js';
-import { engineFor } from '../testing/engine-fixture.js';
-import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
+import { engineFor } from './engine-fixture.js';
+import { fakeInventory, planFixture } from './plan-fixture.js';
 
 /** A journal that stamps events with the fake clock's time. Example: `new ClockedJournal(clock)`. */
 export class ClockedJournal implements JournalStore {

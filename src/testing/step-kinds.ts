@@ -3,10 +3,10 @@
  * lives in src/steps and may change). Example: `parseRunbook(text, 'rb.yml', { kinds: testKinds })`.
  */
 import { z } from 'zod';
+import type { RegisteredKind, StepKindRegistry } from '../runbook/schema.js';
 import { sh } from '../shell/command.js';
 import { defineKind } from '../steps/kind.js';
 import { duration, scriptText, word } from '../steps/params.js';
-import type { RegisteredKind, StepKindRegistry } from './schema.js';
 
 const noop = () => ({ actions: [] });
 

@@ -5,9 +5,7 @@
  */
 import type { z } from 'zod';
 import { inventoryHostSchema, inventorySchema } from '../inventory/schema.js';
-import { stepKinds } from '../steps/index.js';
-import { ROOTS } from './evaluator.js';
-import { toJsonSchema } from './jsonschema.js';
+import { ROOTS } from '../runbook/evaluator.js';
 import {
   drainSchema,
   hostSelectorSchema,
@@ -18,7 +16,9 @@ import {
   secretSpecSchema,
   stepFields,
   type StepKindRegistry,
-} from './schema.js';
+} from '../runbook/schema.js';
+import { stepKinds } from '../steps/index.js';
+import { toJsonSchema } from './jsonschema.js';
 
 type JsonSchema = {
   type?: string | string[];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testKinds } from '../testing/step-kinds.js';
 import { inventoryJsonSchema, runbookJsonSchema, schemaFiles, writeSchemas } from './jsonschema.js';
-import { testKinds } from './test-kinds.js';
 
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema');
 const tmp = mkdtempSync(join(tmpdir(), 'cutover-schema-'));
@@ -25,7 +25,7 @@ describe('committed schema files', () => {
       }
       expect(
         committed,
-        `schema/${name} is stale: run UPDATE_SCHEMA=1 npx vitest run src/runbook/jsonschema.test.ts`,
+        `schema/${name} is stale: run UPDATE_SCHEMA=1 npx vitest run src/docs/jsonschema.test.ts`,
       ).toBe(text);
     }
   });
