@@ -5,8 +5,8 @@
  * Usage: engine-driver RUNBOOK INVENTORY STATE_DIR POLL_INTERVAL_MS
  */
 import { CutoverError } from '../src/errors.js';
-import { ClusterLock } from '../src/engine/lock.js';
-import { Engine } from '../src/engine/engine.js';
+import { ClusterLock } from '../src/state/index.js';
+import { Engine } from '../src/engine/index.js';
 import { connector, newRunId, openJournal, prepare, templateScope } from '../src/cli/context.js';
 
 const [runbook, inventory, stateDir, interval] = process.argv.slice(2);

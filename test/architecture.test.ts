@@ -145,7 +145,7 @@ describe('architecture (the import graph of src/)', () => {
     expect(edges).toContainEqual({ from: 'src/cli/main.ts', to: 'src/errors.ts' });
     // Multi-line imports, export-froms and type-only imports count.
     expect(edges).toContainEqual({ from: 'src/runbook/load.ts', to: 'src/runbook/schema.ts' });
-    expect(edges).toContainEqual({ from: 'src/engine/index.ts', to: 'src/engine/lock.ts' });
+    expect(edges).toContainEqual({ from: 'src/engine/index.ts', to: 'src/state/index.ts' });
     expect(edges).toContainEqual({ from: 'src/inventory/load.ts', to: 'src/source/loc.ts' });
   });
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { renderPlan } from '../plan/render.js';
-import { previewPlan } from '../engine/preview.js';
+import { previewPlan } from '../engine/index.js';
 import { connector, type GlobalOptions, type InputOptions, prepare } from './context.js';
 
 /** `cutover plan`: per host, in execution order, every command that will run, secrets redacted. */

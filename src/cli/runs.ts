@@ -49,7 +49,7 @@ export function registerRunViews(program: Command): void {
 }
 
 function summary(s: RunState) {
-  const steps = [...s.steps.values()].filter((x) => !x.id.includes('/drain@'));
+  const steps = [...s.steps.values()].filter((x) => x.role !== 'drain');
   return {
     run: s.run,
     outcome: s.outcome ?? (s.finishedAt ? 'unknown' : 'running/interrupted'),
@@ -93,7 +93,7 @@ export function renderStatus(s: RunState): string {
         st.startedAt && st.endedAt
           ? ` ${formatDuration(Date.parse(st.endedAt) - Date.parse(st.startedAt))}`
           : '';
-      const drain = st.id.includes('/drain@');
+      const drain = st.role === 'drain';
       const restored = drain && st.status === 'compensated';
       const status = restored
         ? 'traffic drained, then restored'

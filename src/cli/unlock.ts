@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { ClusterLock } from '../engine/lock.js';
+import { ClusterLock } from '../state/index.js';
 import { loadInventory } from '../inventory/load.js';
 import { type GlobalOptions, stateDir } from './context.js';
 

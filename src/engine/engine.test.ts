@@ -8,7 +8,7 @@ import { FileJournal, MemoryJournal } from '../journal/file-store.js';
 import { replay } from '../journal/replay.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
 import { RecordingTransport } from '../transport/recording.js';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../actions/clock.js';
 import { ResumeBlocked } from './engine.js';
 import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
 

@@ -1,340 +1,161 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JournalEvent } from '../journal/events.js';
-import { MemoryJournal } from '../journal/file-store.js';
-import { fakeInventory, groupedInventory, planFixture } from '../testing/plan-fixture.js';
-import { RecordingTransport } from '../transport/recording.js';
-import { FakeClock } from './clock.js';
-import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
+import { describe, expect, it } from 'vitest';
+import type { RollingPolicy } from '../runbook/model.js';
+import {
+  batches,
+  decide,
+  RollingWindow,
+  type Waiting,
+  type WindowCounts,
+  type WindowLimits,
+} from './rolling.js';
 
-// Health answers for neighbours come from a real local server; hosts themselves are recorded.
-const unhealthy = new Set<string>();
-let server: Server;
-let port = 0;
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const name = req.url?.split('/').pop() ?? '';
-    res.writeHead(unhealthy.has(name) ? 503 : 200).end(name);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
+const policy = (p: Partial<RollingPolicy>): RollingPolicy => ({ serial: 1, failureBudget: 0, ...p });
+const limits = (l: Partial<WindowLimits> = {}): WindowLimits => ({
+  maxUnavailable: Number.MAX_SAFE_INTEGER,
+  maxDrained: 1,
+  failureBudget: 0,
+  ...l,
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+const counts = (c: Partial<WindowCounts> = {}): WindowCounts => ({
+  places: 0,
+  drainPlaces: 0,
+  carriedBy: new Map(),
+  stopped: false,
+  ...c,
+});
+const waiting = (
+  host: string,
+  drain: Waiting['drain'] = 'none',
+  need: Waiting['need'] = 'place',
+): Waiting => ({
+  host,
+  need,
+  drain,
+  holds: { place: need !== 'place', drain: need === 'carry' && drain !== 'none' },
+});
+const hosts = (ws: readonly Waiting[]) => ws.map((w) => w.host);
 
-const SITE = `server {
-    listen 80;
-    location / {
-        proxy_pass http://127.0.0.1:8080;
-    }
-}
-`;
+/** Lets every settled promise's callbacks run. */
+const settle = () => new Promise<void>((r) => setImmediate(r));
 
-function drainRunbook(rolling: string): string {
-  return `
-name: drain
-phases:
-  - id: up
-    name: upgrade
-    hosts: { roles: [app] }
-    rolling: ${rolling}
-    drain:
-      config: /etc/nginx/site
-      locations: [/]
-      upstream: "http://{{ neighbour.address }}:8080"
-      neighbours: { roles: [app] }
-      health: { url: "http://127.0.0.1:${port}/health/{{ neighbour.name }}", status: [200] }
-      max_drained: 1
-    steps:
-      - id: work
-        shell.run: { command: "upgrade-{{ host.name }}" }
-`;
-}
-
-async function run(rolling: string, setup: (rec: RecordingTransport) => void = () => {}) {
-  const fx = await planFixture(drainRunbook(rolling), fakeInventory(['a', 'b', 'c']));
-  const rec = new RecordingTransport();
-  for (const h of ['a', 'b', 'c']) rec.setFile(h, '/etc/nginx/site', SITE);
-  setup(rec);
-  const journal = new MemoryJournal();
-  const outcome = await engineFor(fx, rec, journal)
-    .apply()
-    .catch((e: Error) => e);
-  return { rec, events: journal.read('r1'), outcome };
-}
-
-function routes(events: JournalEvent[]): string[] {
-  return events.flatMap((e) => (e.type === 'drain.routed' ? [`${e.host}->${e.neighbour}`] : []));
-}
-
-describe('rolling policy and drain budget', () => {
-  it('routes each host to a healthy neighbour that is not being upgraded, and restores it after', async () => {
-    unhealthy.clear();
-    unhealthy.add('b');
-    // b is unhealthy while a is drained, and recovers while a works.
-    const { rec, events, outcome } = await run('{ serial: 1 }', (r) =>
-      r.respond('a', 'upgrade-a', () => {
-        unhealthy.delete('b');
-        return {};
-      }),
-    );
-    expect(outcome).toBe('succeeded');
-    // a: b is unhealthy, so c; b and c: a is healthy and done by then.
-    expect(routes(events)).toEqual(['a->c', 'b->a', 'c->a']);
-    // a's nginx was rewritten to c's address, validated and reloaded, all before a's own work.
-    const a = rec.calls.filter((c) => c.host === 'a');
-    const put = a.find((c) => c.type === 'put' && c.path === '/etc/nginx/site');
-    expect(put?.type === 'put' && put.data.toString()).toContain('proxy_pass http://10.9.0.3:8080;');
-    const scripts = a.flatMap((c) => (c.type === 'exec' ? [c.script] : []));
-    const order = ['nginx -t', 'nginx -s reload', 'upgrade-a'].map((s) =>
-      scripts.findIndex((x) => x.includes(s)),
-    );
-    expect(order).toEqual([...order].sort((x, y) => x - y));
-    expect(order.every((i) => i >= 0)).toBe(true);
-    // Traffic came back (the undo restores the original byte-identical copy) before b was touched.
-    const restoredA = events.findIndex((e) => e.type === 'compensation.succeeded' && e.step === 'up/drain@a');
-    const firstB = events.findIndex((e) => e.type === 'host.started' && e.host === 'b');
-    expect(restoredA).toBeGreaterThan(0);
-    expect(restoredA).toBeLessThan(firstB);
-  });
-
-  it('fails a host, without touching it, when no neighbour is healthy', async () => {
-    unhealthy.clear();
-    for (const h of ['b', 'c']) unhealthy.add(h);
-    const { rec, events, outcome } = await run('{ serial: 1 }');
-    expect(outcome).toBeInstanceOf(Error);
-    expect(String(outcome)).toMatch(/no healthy neighbour to take a's traffic: b \(.*503\); c \(.*503\)/);
-    expect(rec.calls.filter((c) => c.host === 'a' && c.type !== 'exec')).toEqual([]);
-    expect(events.some((e) => e.type === 'host.started' && e.host === 'b')).toBe(false);
-  });
-
-  it('never drains more than max_drained hosts at once, even with serial 3', async () => {
-    unhealthy.clear();
-    const { events, outcome } = await run('{ serial: 3 }');
-    expect(outcome).toBe('succeeded');
-    let drained = 0;
-    let most = 0;
-    for (const e of events) {
-      if (e.type === 'drain.routed') drained += 1;
-      if (e.type === 'compensation.succeeded' && e.step.includes('/drain@')) drained -= 1;
-      most = Math.max(most, drained);
-    }
-    expect(most).toBe(1);
-  });
-
-  it("never starts a host while it carries a drained neighbour's traffic", async () => {
-    unhealthy.clear();
-    const fx = await planFixture(
-      drainRunbook('{ serial: 3 }').replace('max_drained: 1', 'max_drained: 2'),
-      fakeInventory(['a', 'b', 'c']),
-    );
-    const rec = new RecordingTransport();
-    for (const h of ['a', 'b', 'c']) rec.setFile(h, '/etc/nginx/site', SITE);
-    // b works longer than a, so a's drain slot is free while b's traffic is still on c.
-    rec.respond('b', 'upgrade-b', async () => {
-      for (let i = 0; i < 50; i++) await new Promise<void>((r) => setImmediate(r));
-      return {};
-    });
-    const journal = new MemoryJournal();
-    expect(await engineFor(fx, rec, journal).apply()).toBe('succeeded');
-    const events = journal.read('r1');
-    const r = routes(events);
-    expect(r.slice(0, 2).sort()).toEqual(['a->c', 'b->c']);
-    const restored = (h: string) =>
-      events.findIndex((e) => e.type === 'compensation.succeeded' && e.step === `up/drain@${h}`);
-    const cStarted = events.findIndex((e) => e.type === 'host.started' && e.host === 'c');
-    expect(cStarted).toBeGreaterThan(restored('a'));
-    expect(cStarted).toBeGreaterThan(restored('b'));
-    // At every route, the neighbour was neither drained nor being upgraded.
-    const busy = new Set<string>();
-    for (const e of events) {
-      if (e.type === 'host.started') busy.add(e.host);
-      if (e.type === 'host.finished') busy.delete(e.host);
-      if (e.type === 'drain.routed') expect(busy.has(e.neighbour), `${e.host}->${e.neighbour}`).toBe(false);
-    }
-  });
-
-  it('runs a canary, pauses on the clock, then the rest in one batch', async () => {
-    unhealthy.clear();
-    const fx = await planFixture(
-      `
-name: canary
-phases:
-  - name: p
-    hosts: all
-    rolling: { serial: 2, canary: { hosts: 1, pause: 10m } }
-    steps:
-      - shell.run: { command: "work" }
-`,
-      fakeInventory(['a', 'b', 'c']),
-    );
-    const journal = new MemoryJournal();
-    const clock = new FakeClock();
-    const times: Record<string, number> = {};
-    await engineFor(fx, new RecordingTransport(), journal, {
-      clock,
-      onEvent: (e) => {
-        if (e.type === 'host.started') times[e.host] = clock.now();
-      },
-    }).apply();
-    expect((times.b as number) - (times.a as number)).toBeGreaterThanOrEqual(10 * 60_000);
-    expect(times.c).toBe(times.b);
-    const started = journal.read('r1').filter((e) => e.type === 'host.started' || e.type === 'host.finished');
-    expect(started.map((e) => `${e.type}:${'host' in e ? e.host : ''}`).slice(2, 4)).toEqual([
-      'host.started:b',
-      'host.started:c',
+describe('batches', () => {
+  it('cuts serial hosts at a time, the canary first', () => {
+    expect(batches(['a', 'b', 'c', 'd'], policy({ serial: 2 }))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(batches(['a', 'b', 'c', 'd'], policy({ serial: 2, canary: { hosts: 1 } }))).toEqual([
+      ['a'],
+      ['b', 'c'],
+      ['d'],
     ]);
   });
 
-  it('goes on within the failure budget and stops beyond it', async () => {
-    unhealthy.clear();
-    const book = (budget: number) => `
-name: budget
-phases:
-  - name: p
-    hosts: all
-    rolling: { serial: 1, failure_budget: ${budget} }
-    steps:
-      - shell.run: { command: "work-{{ host.name }}" }
-`;
-    for (const [budget, expected] of [
-      [1, ['a', 'b', 'c']],
-      [0, ['a']],
-    ] as const) {
-      const fx = await planFixture(book(budget), fakeInventory(['a', 'b', 'c']));
-      const rec = new RecordingTransport().fail('a', 'work-a', { code: 1 });
-      const journal = new MemoryJournal();
-      await expect(engineFor(fx, rec, journal).apply()).rejects.toThrow(/work-a/);
-      expect([...new Set(rec.calls.map((c) => c.host))]).toEqual(expected);
-    }
+  it('never makes a batch bigger than max_unavailable, nor smaller than one host', () => {
+    expect(batches(['a', 'b', 'c'], policy({ serial: 3, maxUnavailable: 2 }))).toEqual([['a', 'b'], ['c']]);
+    expect(batches(['a', 'b'], policy({ serial: 0 }))).toEqual([['a'], ['b']]);
+    expect(batches([], policy({ serial: 2 }))).toEqual([]);
   });
 });
 
-describe('a failure stops the rollout at once', () => {
-  it('starts no host in another group while the failed host is still being put back', async () => {
-    const fx = await planFixture(
-      `
-name: groups
-phases:
-  - name: p
-    hosts: all
-    rolling: { serial: 1, group_by: host.vars.svc, failure_budget: 0 }
-    steps:
-      - shell.run: { command: "work-{{ host.name }}", undo: "undo-{{ host.name }}" }
-`,
-      groupedInventory({ x1: 'x', x2: 'x', y1: 'y', y2: 'y' }),
-    );
-    // y1 fails at once; its undo lasts until x1, still working when y1 failed, has finished.
-    let undoStarted!: () => void;
-    const yUndoing = new Promise<void>((r) => {
-      undoStarted = r;
-    });
-    let x1Done!: () => void;
-    const x1Finished = new Promise<void>((r) => {
-      x1Done = r;
-    });
-    const ticks = async (n: number) => {
-      for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
-    };
-    const rec = new RecordingTransport()
-      .fail('y1', 'work-y1', { stderr: 'boom' })
-      .respond('x1', 'work-x1', async () => {
-        await yUndoing;
-        return {};
-      })
-      .respond('y1', 'undo-y1', async () => {
-        undoStarted();
-        await x1Finished;
-        await ticks(20);
-        return {};
-      });
-    const journal = new MemoryJournal();
-    const outcome = await engineFor(fx, rec, journal, {
-      onEvent: (e) => {
-        if (e.type === 'host.finished' && e.host === 'x1') x1Done();
-      },
-    })
-      .apply()
-      .catch((e: Error) => e);
-    expect(outcome).toBeInstanceOf(Error);
-    const events = journal.read('r1');
-    const hosts = events.flatMap((e) => (e.type === 'host.started' ? [e.host] : []));
-    expect(hosts.sort()).toEqual(['x1', 'y1']);
-    // x1 was in flight: it finished its own steps and was not undone.
-    expect(events.find((e) => e.type === 'host.finished' && e.host === 'x1')).toMatchObject({
-      outcome: 'succeeded',
-    });
-    expect(rec.scripts('x1').some((s) => s.includes('undo-x1'))).toBe(false);
-    expect(rec.scripts('y1').some((s) => s.includes('undo-y1'))).toBe(true);
+describe('decide', () => {
+  it('starts hosts while places last, first come first served', () => {
+    const d = decide([waiting('a'), waiting('b'), waiting('c')], counts(), limits({ maxUnavailable: 2 }));
+    expect(hosts(d.start)).toEqual(['a', 'b']);
+    expect(hosts(d.waiting)).toEqual(['c']);
+    expect(d.counts.places).toBe(2);
+  });
+
+  it('holds a drained host to the drain budget, keeping the place it already has', () => {
+    const d = decide([waiting('a', 'needed'), waiting('b', 'needed'), waiting('c')], counts(), limits());
+    expect(hosts(d.start)).toEqual(['a', 'c']);
+    expect(d.waiting).toEqual([
+      { host: 'b', need: 'drain', drain: 'needed', holds: { place: true, drain: false } },
+    ]);
+    expect(d.counts).toMatchObject({ places: 3, drainPlaces: 1 });
+  });
+
+  it('lets no later host overtake one waiting for a place', () => {
+    const d = decide([waiting('a'), waiting('b')], counts({ places: 1 }), limits({ maxUnavailable: 1 }));
+    expect(d.start).toEqual([]);
+    expect(hosts(d.waiting)).toEqual(['a', 'b']);
+  });
+
+  it('keeps a host that carries a drained neighbour’s traffic waiting until it is back', () => {
+    const carried = counts({ carriedBy: new Map([['x', 'a']]) });
+    const d = decide([waiting('a'), waiting('b')], carried, limits());
+    expect(hosts(d.start)).toEqual(['b']);
+    expect(d.waiting).toEqual([
+      { host: 'a', need: 'carry', drain: 'none', holds: { place: true, drain: false } },
+    ]);
+  });
+
+  it('once stopped, skips waiting hosts and gives their places back, but finishes a drain left open', () => {
+    const queue = [waiting('a', 'needed', 'carry'), waiting('b', 'open', 'carry'), waiting('c', 'open')];
+    const d = decide(queue, counts({ places: 2, drainPlaces: 2, stopped: true }), limits({ maxDrained: 2 }));
+    expect(hosts(d.skip)).toEqual(['a', 'c']);
+    expect(hosts(d.start)).toEqual(['b']);
+    expect(d.counts).toMatchObject({ places: 1, drainPlaces: 1 });
   });
 });
 
-describe('max_unavailable across groups', () => {
-  it('caps the hosts of all groups in flight at once; without it each group rolls on its own', async () => {
-    const inventory = groupedInventory({ x1: 'x', x2: 'x', y1: 'y', y2: 'y', z1: 'z', z2: 'z' });
-    const most = async (rolling: string) => {
-      const fx = await planFixture(
-        `
-name: groups
-phases:
-  - name: p
-    hosts: all
-    rolling: ${rolling}
-    steps:
-      - shell.run: { command: "work-{{ host.name }}" }
-`,
-        inventory,
-      );
-      const clock = new FakeClock();
-      const journal = new MemoryJournal();
-      // Every command takes a minute of virtual time, so hosts overlap as they would for real.
-      const rec = new RecordingTransport({ delay: () => clock.sleep(60_000) });
-      await engineFor(fx, rec, journal, { clock }).apply();
-      let inFlight = 0;
-      let peak = 0;
-      for (const e of journal.read('r1')) {
-        if (e.type === 'host.started') inFlight += 1;
-        if (e.type === 'host.finished') inFlight -= 1;
-        peak = Math.max(peak, inFlight);
-      }
-      const started = journal.read('r1').filter((e) => e.type === 'host.started');
-      return { peak, started: started.length, plan: fx.plan };
-    };
-    const free = await most('{ serial: 1, group_by: host.vars.svc }');
-    expect(free).toMatchObject({ peak: 3, started: 6 });
-    const capped = await most('{ serial: 1, group_by: host.vars.svc, max_unavailable: 2 }');
-    expect(capped).toMatchObject({ peak: 2, started: 6 });
-    expect(free.plan.phases[0]?.rolling.maxUnavailable).toBeUndefined();
-    expect(capped.plan.phases[0]?.rolling.maxUnavailable).toBe(2);
+describe('RollingWindow', () => {
+  it('gives a finished host’s place to the next one waiting', async () => {
+    const w = new RollingWindow(limits({ maxUnavailable: 1 }));
+    const turns: string[] = [];
+    for (const h of ['a', 'b']) void w.turn(h, 'none').then((t) => turns.push(`${h}:${t}`));
+    await settle();
+    expect(turns).toEqual(['a:start']);
+    expect(w.canCarry('a')).toBe(false);
+    w.finish('a');
+    await settle();
+    expect(turns).toEqual(['a:start', 'b:start']);
+    expect(w.canCarry('a')).toBe(true);
   });
-});
 
-describe('resume with traffic still drained', () => {
-  it('keeps the neighbour that carries it from starting until it is restored', async () => {
-    unhealthy.clear();
-    const runbook = drainRunbook('{ serial: 1, group_by: host.vars.svc }');
-    const inventory = groupedInventory({ a: 'x', b: 'y' });
-    const fx = await planFixture(runbook, inventory);
-    const journal = new MemoryJournal();
-    // The controller dies while a works, a's traffic on b. b's own upgrade waits behind a's.
-    const crashing = crashAfterStart(journal, 'up/work@a');
-    const rec = new RecordingTransport();
-    for (const h of ['a', 'b']) rec.setFile(h, '/etc/nginx/site', SITE);
-    await engineFor(fx, rec, crashing)
-      .apply()
-      .catch(() => undefined);
-    const before = journal.read('r1');
-    expect(routes(before)).toEqual(['a->b']);
-    const resumedAt = before.length;
-    expect(rec.file('a', '/etc/nginx/site')?.toString()).toContain('10.9.0.2');
-    // The same hosts (their files as the first run left them); a's work is run again.
-    expect(await engineFor(fx, rec, journal, { rerun: new Set(['up/work@a']) }).resume()).toBe('succeeded');
-    const after = journal.read('r1').slice(resumedAt);
-    const restoredA = after.findIndex((e) => e.type === 'compensation.succeeded' && e.step === 'up/drain@a');
-    const startedB = after.findIndex((e) => e.type === 'host.started' && e.host === 'b');
-    expect(restoredA).toBeGreaterThanOrEqual(0);
-    expect(startedB).toBeGreaterThan(restoredA);
-    // And b, once a was back, drained to a.
-    expect(routes(journal.read('r1').slice(resumedAt))).toEqual(['b->a']);
+  it('keeps a reserved neighbour from starting until the traffic it carries is restored', async () => {
+    const w = new RollingWindow(limits({ maxDrained: 2 }));
+    const turns: string[] = [];
+    void w.turn('a', 'needed').then((t) => turns.push(`a:${t}`));
+    await settle();
+    w.carry('a', 'b');
+    w.drained('a');
+    expect(w.canCarry('a')).toBe(false);
+    void w.turn('b', 'needed').then((t) => turns.push(`b:${t}`));
+    await settle();
+    expect(turns).toEqual(['a:start']);
+    w.restored('a');
+    await settle();
+    expect(turns).toEqual(['a:start', 'b:start']);
+  });
+
+  it('counts a drain left open by a resume against the budget until its host finishes', async () => {
+    const w = new RollingWindow(limits({ maxDrained: 1 }));
+    w.reopen('a', 'c');
+    const turns: string[] = [];
+    void w.turn('b', 'needed').then((t) => turns.push(`b:${t}`));
+    void w.turn('a', 'open').then((t) => turns.push(`a:${t}`));
+    await settle();
+    expect(turns).toEqual(['a:start']);
+    expect(w.canCarry('c')).toBe(true);
+    w.finish('a');
+    await settle();
+    expect(turns).toEqual(['a:start', 'b:start']);
+  });
+
+  it('stops beyond the failure budget and skips every host still waiting', async () => {
+    const w = new RollingWindow(limits({ maxUnavailable: 1, failureBudget: 1 }));
+    const turns: string[] = [];
+    for (const h of ['a', 'b', 'c']) void w.turn(h, 'none').then((t) => turns.push(`${h}:${t}`));
+    await settle();
+    w.hostFailed();
+    expect(w.stopped).toBe(false);
+    w.finish('a');
+    await settle();
+    w.hostFailed();
+    expect(w.stopped).toBe(true);
+    await settle();
+    expect(turns).toEqual(['a:start', 'b:start', 'c:skip']);
+    expect(w.failures).toBe(2);
   });
 });

@@ -5,12 +5,17 @@
  * dashboard — is a view of these. Example: `{ type: 'step.succeeded', step: 'upgrade/stop@web', host: 'web', outputs: {} }`.
  */
 import { z } from 'zod';
+import { STEP_ROLES } from '../plan/types.js';
 
 const outcome = z.enum(['succeeded', 'failed', 'aborted', 'rolled-back']);
 /** How a run, phase or host ended. Example: `'rolled-back'`. */
 export type Outcome = z.infer<typeof outcome>;
 const step = z.string().describe('plan step id, `<phase>/<step>@<host>`, e.g. `upgrade/stop-apigateway@web`');
 const host = z.string().describe('inventory host name');
+const role = z
+  .enum(STEP_ROLES)
+  .optional()
+  .describe('set on the steps the plan adds around a host’s own: `drain` routes its traffic to a neighbour');
 
 /** Fields every event has. */
 const envelope = {
@@ -73,6 +78,7 @@ export const journalEventSchema = z.discriminatedUnion('type', [
     attempt: z.number().int().min(1),
     kind: z.string().describe('step kind, e.g. `wait.log`'),
     name: z.string(),
+    role,
   }),
   event('step.output', 'A chunk of a command’s output (secrets redacted).', {
     step,
@@ -115,6 +121,7 @@ export const journalEventSchema = z.discriminatedUnion('type', [
     final: z.boolean(),
     outputs: z.record(z.string(), z.string()),
     lastLines: z.array(z.string()).optional(),
+    role,
   }),
   event('drain.routed', 'The host’s traffic now goes to a neighbour.', {
     host,

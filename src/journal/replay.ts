@@ -1,3 +1,4 @@
+import type { StepRole } from '../plan/types.js';
 import type { JournalEvent, LogMark, Outcome } from './events.js';
 
 export type StepStatus =
@@ -27,6 +28,8 @@ export interface StepState {
   error?: string;
   lastLines?: string[];
   via?: 'probe';
+  /** What the step does for the rollout beyond its kind (`'drain'`), from its events. */
+  role?: StepRole;
 }
 
 /** The state of a run, rebuilt from its events. Example: `replay(journal.read(run)).steps.get('upgrade/stop@web')`. */
@@ -44,7 +47,7 @@ export interface RunState {
   /** In plan order. */
   steps: Map<string, StepState>;
   hosts: string[];
-  /** Drain steps added at run time (not in the plan). */
+  /** Steps first seen after `run.started` (drains: they start once their neighbour is chosen). */
   dynamicSteps: string[];
   pendingGates: { step: string; host: string; message: string }[];
   abortRequested: boolean;
@@ -120,6 +123,7 @@ export function applyEvent(state: RunState, e: JournalEvent): void {
       const s = get(e.step, e.host, e.kind, e.name);
       s.status = 'running';
       s.attempts = e.attempt;
+      if (e.role) s.role = e.role;
       s.startedAt ??= e.at;
       break;
     }
@@ -140,6 +144,7 @@ export function applyEvent(state: RunState, e: JournalEvent): void {
       s.outputs = e.outputs;
       s.error = e.error;
       s.lastLines = e.lastLines;
+      if (e.role) s.role = e.role;
       if (e.final) {
         s.status = 'failed';
         s.endedAt = e.at;

@@ -13,6 +13,7 @@ import { concat, Expanded, partsOf, staticValue, TemplatedWord, type Word } from
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import { scriptText } from '../steps/params.js';
+import { planDrain } from './drain.js';
 import type { HostGroup, Plan, PlannedPhase, PlannedStep } from './types.js';
 
 /** What compile needs besides the runbook: the hosts, the resolved params and secrets. */
@@ -27,7 +28,8 @@ const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * Compiles runbook + inventory + params into a deterministic plan: hosts selected and ordered,
- * `when` evaluated, params rendered per host and parsed by each kind, ids stable, hash computed.
+ * `when` evaluated, params rendered per host and parsed by each kind, each host's traffic drain
+ * planned as a step of its own (plan/drain.ts), ids stable, hash computed.
  * Throws InputError listing every problem at its file:line:col.
  */
 export function compile(input: CompileInput): Plan {
@@ -48,7 +50,7 @@ export function compile(input: CompileInput): Plan {
       groups,
       steps: {},
       skipped: [],
-      drainConfig: {},
+      drains: {},
     };
     for (const host of hosts) {
       usedHosts.add(host.name);
@@ -56,7 +58,10 @@ export function compile(input: CompileInput): Plan {
         try {
           const scope = scopeFor(host);
           const skip = phase.drain.skipWhen ? Boolean(evaluate(phase.drain.skipWhen, scope)) : false;
-          if (!skip) planned.drainConfig[host.name] = staticValue(renderTemplate(phase.drain.config, scope));
+          if (!skip) {
+            const config = staticValue(renderTemplate(phase.drain.config, scope));
+            planned.drains[host.name] = planDrain(phase.id, phase.drain, host.name, config, phase.loc);
+          }
         } catch (e) {
           problems.push({
             ...phase.loc,
@@ -337,7 +342,8 @@ export function planHash(plan: Omit<Plan, 'hash'>): string {
       id: p.id,
       rolling: p.rolling,
       drain: p.drain ?? null,
-      drainConfig: p.drainConfig,
+      // The drain's rendered nginx file per host (the rest of it is \`drain\` above).
+      drainConfig: Object.fromEntries(Object.entries(p.drains).map(([host, d]) => [host, d.drain.config])),
       groups: p.groups,
       steps: Object.fromEntries(Object.entries(p.steps).map(([h, s]) => [h, s.map(stepKey)])),
     })),

@@ -120,7 +120,7 @@ function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): stri
     for (const host of group.hosts) {
       out.push(`  ${host}:`);
       if (phase.drain) {
-        const config = phase.drainConfig[host];
+        const config = phase.drains[host]?.drain.config;
         out.push(
           config
             ? `    - drain: route ${phase.drain.locations.join(', ')} in ${config} to a healthy neighbour (chosen at run time), nginx -t, reload; restored byte-identical after the last step`

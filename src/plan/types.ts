@@ -1,6 +1,14 @@
-import type { Host } from '../inventory/model.js';
+import type { Host, HostSelector } from '../inventory/model.js';
 import type { DrainSpec, RollingPolicy } from '../runbook/model.js';
 import type { Loc } from '../source/loc.js';
+
+/**
+ * What a planned step does for the rollout beyond its kind; absent on the runbook's own steps.
+ * Example: `'drain'`, a host's traffic routed to a neighbour before its steps (restored after them).
+ */
+export type StepRole = (typeof STEP_ROLES)[number];
+/** Every step role, for schemas (the journal's events). */
+export const STEP_ROLES = ['drain'] as const;
 
 /**
  * One step on one host, compiled: params rendered for that host and parsed by its kind.
@@ -22,7 +30,34 @@ export interface PlannedStep {
   since?: string;
   loc: Loc;
   source?: string;
+  /** Set on the steps the plan adds around a host's own steps (its traffic drain). */
+  role?: StepRole;
+  /** The drain's typed data, on `role: 'drain'` steps. */
+  drain?: PlannedDrain;
 }
+
+/**
+ * One host's traffic drain, planned: route `locations` of its own nginx `config` to a neighbour's
+ * `upstream`; `nginx -t`, reload; restored byte-identical after its steps. The neighbour is chosen
+ * at run time (healthy, not drained, not being upgraded), so the upstream is still a template.
+ * Example: `{ config: '/etc/nginx/conf.d/app.conf', locations: ['/'], upstream: 'http://{{ neighbour.address }}:8080', neighbours: { roles: ['app'] } }`.
+ */
+export interface PlannedDrain {
+  config: string;
+  locations: string[];
+  /** A template over `neighbour`, rendered once the neighbour is chosen. */
+  upstream: string;
+  neighbours: HostSelector;
+  health?: { url: string; expectStatus: number[] };
+  validate?: string;
+  reload?: string;
+}
+
+/**
+ * A host's drain step as planned: an `nginx.route` whose params are complete only once its
+ * neighbour is chosen (`routeStep` in plan/drain.ts). Example id: `upgrade/drain@web`.
+ */
+export type PlannedDrainStep = PlannedStep & { role: 'drain'; kind: 'nginx.route'; drain: PlannedDrain };
 
 /** A group of hosts rolled one batch after another; groups of a phase run in parallel. */
 export interface HostGroup {
@@ -40,8 +75,8 @@ export interface PlannedPhase {
   steps: Record<string, PlannedStep[]>;
   /** Steps skipped by `when`, for the plan view. */
   skipped: { stepId: string; host: string; when: string }[];
-  /** Per host: the nginx file its drain edits, rendered for that host; absent when `skip_when` holds. */
-  drainConfig: Record<string, string>;
+  /** Per host: its drain step, run before its steps and undone after them; absent when `skip_when` holds. */
+  drains: Record<string, PlannedDrainStep>;
 }
 
 /**

@@ -1,5 +1,4 @@
-import { Engine, type EngineOptions } from '../engine/engine.js';
-import { FakeClock } from '../engine/clock.js';
+import { Engine, type EngineOptions, FakeClock } from '../engine/index.js';
 import type { JournalEventBody, JournalStore } from '../journal/events.js';
 import type { MemoryJournal } from '../journal/file-store.js';
 import type { RecordingTransport } from '../transport/recording.js';

@@ -2,8 +2,7 @@
  * A small deterministic run for the UI, journal and docs tests: the real engine over a recording transport on a
  * fake clock, journaled with the clock's time, so events (and the views of them) are stable.
  */
-import { FakeClock } from '../engine/clock.js';
-import type { GateApprover } from '../engine/engine.js';
+import { FakeClock, type GateApprover } from '../engine/index.js';
 import type { JournalEvent, JournalEventBody, JournalStore } from '../journal/events.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { engineFor } from './engine-fixture.js';

@@ -127,8 +127,8 @@ function stepDuration(view: RunView, s: StepState): string {
 /** A step's status as the operator reads it: a drain that was undone is traffic restored, not a failure. */
 function statusLabel(s: StepState): string {
   if (s.via === 'probe') return 'verified by probe';
-  if (isDrain(s.id) && s.status === 'compensated') return 'traffic restored';
-  if (isDrain(s.id) && s.status === 'succeeded') return 'drained';
+  if (isDrain(s) && s.status === 'compensated') return 'traffic restored';
+  if (isDrain(s) && s.status === 'succeeded') return 'drained';
   return s.status;
 }
 

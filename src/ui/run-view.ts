@@ -5,6 +5,7 @@
  */
 import type { JournalEvent, Outcome } from '../journal/events.js';
 import { applyEvent, newRunState, type RunState, type StepStatus } from '../journal/replay.js';
+import type { StepRole } from '../plan/types.js';
 
 /** Kinds whose time is mostly spent waiting for something outside cutover (drawn hatched). */
 const WAIT_KINDS = new Set(['wait.log', 'wait.http', 'wait.file', 'gate.confirm']);
@@ -489,7 +490,7 @@ export class RunViewBuilder {
     for (const s of v.state.steps.values()) {
       const h = byName.get(s.host);
       // A drain is undone on every success (traffic comes back): not a step of the count.
-      if (!h || isDrain(s.id)) continue;
+      if (!h || isDrain(s)) continue;
       h.total += 1;
       const status: StepStatus = s.status;
       if (status === 'succeeded') h.done += 1;
@@ -506,9 +507,9 @@ export function runView(events: readonly JournalEvent[]): RunView {
   return b.view;
 }
 
-/** Whether a step is a drain the engine added (`<phase>/drain@<host>`). Example: `isDrain('upgrade/drain@web')` -> true. */
-export function isDrain(id: string): boolean {
-  return id.includes('/drain@');
+/** Whether a journaled step is a host's traffic drain (its role). Example: `isDrain({ role: 'drain' })` -> true. */
+export function isDrain(step: { role?: StepRole }): boolean {
+  return step.role === 'drain';
 }
 
 /** Whether a step kind waits on the outside world (its bar is hatched). Example: `isWaitKind('wait.log')` -> true. */

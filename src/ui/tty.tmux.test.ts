@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { journalEvents } from '../../test/cli.js';
-import { controlFile, sendControl } from '../engine/control.js';
+import { controlFile, sendControl } from '../state/index.js';
 import { quote } from '../shell/quote.js';
 
 const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'cutover.js');

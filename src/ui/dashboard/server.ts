@@ -311,7 +311,7 @@ function snapshot(view: RunView, stateDir: string, now: number) {
       undone: h.undone,
       total: h.total,
       steps: [...view.state.steps.values()]
-        .filter((s) => s.host === h.name && !isDrain(s.id))
+        .filter((s) => s.host === h.name && !isDrain(s))
         .map((s) => ({ id: s.id, short: shortStep(s.id), status: s.status })),
       log: h.log.slice(-80),
     })),

@@ -1,0 +1,61 @@
+/** The controller side of a file edit: back up once, fetch, apply the pure edit, diff, put, validate or restore. */
+import { sh } from '../shell/command.js';
+import { applyEdit, unifiedDiff } from '../steps/edits/index.js';
+import type { Action } from '../steps/kind.js';
+import { ActionFailed, type ActionEnv, execOnHost, failure, resolveWord } from './env.js';
+
+export async function runEdit(action: Extract<Action, { type: 'edit' }>, env: ActionEnv): Promise<void> {
+  // Edit the file a symlink points at (Debian's sites-enabled): replacing the link would break it.
+  const named = await resolveWord(action.path, env);
+  const real = await execOnHost(sh`readlink -f -- ${named}`, env, { quiet: true });
+  const path = real.code === 0 && real.stdout.trim() ? real.stdout.trim() : named;
+  const backup = action.backupPath;
+  // Keep the very first original: a retried or resumed edit must not back up its own output.
+  const saved = await execOnHost(
+    sh`if [ -e ${backup} ]; then echo kept; else mkdir -p "$(dirname ${backup})" && cp -p -- ${path} ${backup} && echo saved; fi`,
+    env,
+  );
+  if (saved.code !== 0)
+    throw new ActionFailed(`cannot back up ${path}`, failure(sh`cp -p -- ${path} ${backup}`, saved));
+  const before = (await env.session.get(path)).toString('utf8');
+  let after: string;
+  try {
+    after = applyEdit(before, action.spec);
+  } catch (e) {
+    throw new ActionFailed(`cannot edit ${path} on ${env.host}: ${(e as Error).message}`);
+  }
+  env.outputs.backup = backup;
+  env.outputs.path = path;
+  if (after === before) {
+    env.emit({
+      type: 'step.output',
+      step: env.stepId,
+      host: env.host,
+      stream: 'stdout',
+      text: `${path}: already as wanted\n`,
+    });
+    return;
+  }
+  env.emit({
+    type: 'step.output',
+    step: env.stepId,
+    host: env.host,
+    stream: 'stdout',
+    text: unifiedDiff(before, after, path),
+  });
+  const mode = (await execOnHost(sh`stat -c %a -- ${path}`, env, { quiet: true })).stdout.trim();
+  await env.session.put(Buffer.from(after, 'utf8'), path, /^[0-7]{3,4}$/.test(mode) ? { mode } : {});
+  if (action.validate) {
+    const res = await execOnHost(action.validate, env);
+    if (res.code !== 0) {
+      const restore = await execOnHost(
+        sh`cp -p -- ${backup} ${`${path}.cutover-tmp`} && mv -f -- ${`${path}.cutover-tmp`} ${path}`,
+        env,
+      );
+      throw new ActionFailed(
+        `validation failed after editing ${path}; the original was ${restore.code === 0 ? 'restored' : 'NOT restored (see backup)'}: ${String(action.validate)}`,
+        failure(action.validate, res),
+      );
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/** Wait actions: a command, an HTTP answer or log lines, polled (or followed) through one `waitFor`. */
+import { statusList } from '../shared/format.js';
+import type { WaitCondition } from '../steps/kind.js';
+import { ActionFailed, type ActionEnv } from './env.js';
+import { sendHttp } from './http.js';
+import { LogFollower } from './log-follow.js';
+import { type PollResult, WaitFailed, waitFor } from './wait.js';
+
+export async function runWait(condition: WaitCondition, intervalMs: number, env: ActionEnv): Promise<void> {
+  const { what, poll } = await waiter(condition, env);
+  env.emit({ type: 'step.waiting', step: env.stepId, host: env.host, what });
+  try {
+    await waitFor(env.clock, { deadline: env.deadline, intervalMs, what, signal: env.signal }, poll);
+  } catch (e) {
+    if (e instanceof WaitFailed) {
+      const last = e.lastSeen.map((l) => env.redactor.redact(l));
+      const seen = `last lines seen:\n${last.map((l) => `  | ${l}`).join('\n') || '  (none)'}`;
+      // A failure pattern names its line; the lines before it often say why (e.g. the cause of an ERROR).
+      throw new ActionFailed(
+        e.reason === 'timeout'
+          ? `${e.message}; ${seen}`
+          : last.length > 1
+            ? `${e.message}\n${seen}`
+            : e.message,
+        { lastLines: last },
+      );
+    }
+    throw e;
+  }
+}
+
+async function waiter(
+  condition: WaitCondition,
+  env: ActionEnv,
+): Promise<{ what: string; poll: () => Promise<PollResult> }> {
+  // A poll made at the deadline still gets its answer: the wait, not the poll, reports the timeout.
+  const timeout = () => Math.max(2_000, Math.min(env.deadline - env.clock.now(), 30_000));
+  switch (condition.kind) {
+    case 'command':
+      return {
+        what: condition.description,
+        poll: async () => {
+          const res = await env.session.exec(condition.cmd.render('exec'), {
+            timeoutMs: timeout(),
+            signal: env.signal,
+          });
+          const seen = (res.stdout + res.stderr).trim().split('\n').filter(Boolean).slice(-3);
+          return { done: res.code === 0, seen };
+        },
+      };
+    case 'http': {
+      const body = condition.bodyPattern ? new RegExp(condition.bodyPattern) : undefined;
+      return {
+        what: `${condition.request.url} to answer ${statusList(condition.expectStatus)}${body ? ` with /${body.source}/` : ''}`,
+        poll: async () => {
+          const res = await sendHttp(condition.request, timeout(), env.signal);
+          const ok = condition.expectStatus.includes(res.status) && (!body || body.test(res.body));
+          return {
+            done: ok,
+            seen: [`${res.error ?? res.status} ${res.body.split('\n')[0]?.slice(0, 200) ?? ''}`],
+          };
+        },
+      };
+    }
+    case 'log': {
+      const mark = env.marks[env.marks.length - 1];
+      if (!mark)
+        throw new ActionFailed(
+          `no log mark was recorded for ${String(condition.path)} before step ${condition.since}`,
+        );
+      const follower = new LogFollower(env.session, condition.path, mark);
+      const pattern = new RegExp(condition.pattern);
+      const fails = condition.failPatterns.map((p) => new RegExp(p));
+      return {
+        what: `/${condition.pattern}/ in ${String(condition.path)} (lines written after step ${condition.since})`,
+        poll: async () => {
+          const lines = await follower.poll(timeout(), env.signal);
+          for (const line of lines) {
+            const failed = fails.find((f) => f.test(line));
+            if (failed)
+              return {
+                done: false,
+                failure: `failure pattern /${failed.source}/ matched: ${line}`,
+                seen: lines,
+              };
+            if (pattern.test(line)) {
+              env.outputs.matched = env.redactor.redact(line);
+              return { done: true, seen: lines };
+            }
+          }
+          if (lines.length) {
+            env.emit({
+              type: 'step.waiting',
+              step: env.stepId,
+              host: env.host,
+              what: `/${condition.pattern}/`,
+              lastLine: env.redactor.redact(lines[lines.length - 1] as string),
+            });
+          }
+          return { done: false, seen: lines };
+        },
+      };
+    }
+  }
+}

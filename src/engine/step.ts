@@ -1,0 +1,217 @@
+/**
+ * One step instance on its host: log marks taken before it, its actions run with the step's
+ * timeout, retried on failure, every attempt journaled. A step that was running (or had begun)
+ * when the controller died is re-probed first: its probe says whether it finished, and only a step
+ * that did not is applied again (`--rerun` / `--mark-done` decide what no probe can).
+ */
+import { type ActionEnv, ActionFailed, markCommand, parseMark, runAction } from '../actions/index.js';
+import { AbortedError, StepFailedError } from '../errors.js';
+import type { LogMark } from '../journal/events.js';
+import type { StepState } from '../journal/replay.js';
+import type { PlannedStep } from '../plan/types.js';
+import { stepKinds } from '../steps/index.js';
+import { isReadOnly, type StepContext, type StepKind } from '../steps/kind.js';
+import { ResumeBlocked, type RunContext } from './context.js';
+
+/**
+ * What re-probing an interrupted step found: it finished (with its outputs), it must run again,
+ * or nothing can tell (the operator decides with `--rerun` or `--mark-done`).
+ */
+export type Reprobe =
+  | { verdict: 'done'; outputs: Record<string, string> }
+  | { verdict: 'redo' }
+  | { verdict: 'undecidable'; reason: string; next: string };
+
+/** Runs step instances for one run. Example: `const outputs = await steps.execute(step)`. */
+export class StepRunner {
+  readonly #run: RunContext;
+
+  constructor(run: RunContext) {
+    this.#run = run;
+  }
+
+  /** Runs the step (after re-probing it if it was interrupted); resolves with its outputs, or throws StepFailedError. */
+  async execute(
+    step: PlannedStep,
+    extraOutputs: Record<string, string> = {},
+  ): Promise<Record<string, string>> {
+    const run = this.#run;
+    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+    const ctx = this.context(step);
+    const prior = run.state().steps.get(step.id);
+    if (prior && interrupted(prior)) {
+      const found = await this.reprobe(step, prior);
+      if (found.verdict === 'undecidable') throw new ResumeBlocked(found.reason, found.next);
+      if (found.verdict === 'done') {
+        run.emit({
+          type: 'step.succeeded',
+          step: step.id,
+          host: step.host,
+          outputs: found.outputs,
+          durationMs: 0,
+          via: 'probe',
+        });
+        return found.outputs;
+      }
+    }
+    await this.#markLogs(step);
+    const role = step.role ? { role: step.role } : {};
+    const attempts = step.retries + 1;
+    for (let attempt = 1; ; attempt++) {
+      run.emit({
+        type: 'step.started',
+        step: step.id,
+        host: step.host,
+        attempt,
+        kind: step.kind,
+        name: step.name,
+        ...role,
+      });
+      const started = run.clock.now();
+      const outputs: Record<string, string> = { ...extraOutputs };
+      try {
+        const planned = kind.plan(step.params, ctx);
+        const env = await this.actionEnv(step, ctx, outputs, started + step.timeoutMs);
+        for (const action of planned.actions) await runAction(action, env);
+        run.emit({
+          type: 'step.succeeded',
+          step: step.id,
+          host: step.host,
+          outputs,
+          durationMs: run.clock.now() - started,
+        });
+        return outputs;
+      } catch (e) {
+        if (run.signal?.aborted) {
+          run.emit({
+            type: 'step.failed',
+            step: step.id,
+            host: step.host,
+            error: 'aborted by the operator',
+            attempt,
+            final: true,
+            outputs,
+            ...role,
+          });
+          throw new AbortedError(
+            `aborted during ${step.id}`,
+            'The saga put the host back; see `cutover status`.',
+          );
+        }
+        const final = attempt >= attempts;
+        const detail = e instanceof ActionFailed ? e.detail : {};
+        const message = run.options.redactor.redact(e instanceof Error ? e.message : String(e));
+        run.emit({
+          type: 'step.failed',
+          step: step.id,
+          host: step.host,
+          error: message,
+          attempt,
+          final,
+          outputs,
+          ...(detail.lastLines ? { lastLines: detail.lastLines } : {}),
+          ...role,
+        });
+        if (final) throw new StepFailedError(`${step.id}: ${message}`, step.host, step.id, detail);
+        await run.clock.sleep(step.retryDelayMs, run.signal);
+      }
+    }
+  }
+
+  /**
+   * A step interrupted by a controller crash: asks its probe (or the operator's flags) whether it
+   * finished, before anything is re-applied. Journals nothing; `execute` acts on the verdict.
+   */
+  async reprobe(step: PlannedStep, prior: StepState): Promise<Reprobe> {
+    const run = this.#run;
+    const { markDone, rerun, redactor } = run.options;
+    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+    if (markDone?.has(step.id)) return { verdict: 'done', outputs: prior.outputs };
+    if (rerun?.has(step.id) || isReadOnly(kind, step.params)) return { verdict: 'redo' };
+    const probe = kind.plan(step.params, this.context(step)).probe;
+    if (!probe) {
+      return {
+        verdict: 'undecidable',
+        reason: `${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
+        next: `Check on ${step.host}, then resume with --rerun ${step.id} (run it again) or --mark-done ${step.id} (it finished).`,
+      };
+    }
+    const session = await run.session(step.host);
+    const res = await session.exec(probe.cmd.render('exec'), { timeoutMs: 60_000 });
+    if (res.code === 0) {
+      const outputs = { ...prior.outputs };
+      for (const line of res.stdout.split('\n')) {
+        const m = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(line.trim());
+        if (m) outputs[m[1] as string] = redactor.redact(m[2] as string);
+      }
+      return { verdict: 'done', outputs };
+    }
+    if (res.code === 1) return { verdict: 'redo' };
+    return {
+      verdict: 'undecidable',
+      reason: `${step.id}: its probe (${probe.description}) could not tell whether it finished (exit ${res.code}: ${redactor.redact(res.stderr.trim())})`,
+      next: `Check on ${step.host}, then resume with --rerun ${step.id} or --mark-done ${step.id}.`,
+    };
+  }
+
+  /** Before a step that triggers awaited log lines, record where each such log ends now. */
+  async #markLogs(trigger: PlannedStep): Promise<void> {
+    const run = this.#run;
+    const phase = run.plan.phases.find((p) => p.id === trigger.phase);
+    const waits = (phase?.steps[trigger.host] ?? []).filter(
+      (s) => s.kind === 'wait.log' && s.since === trigger.id,
+    );
+    for (const wait of waits) {
+      const path = (wait.params as { path: Parameters<typeof markCommand>[0] }).path;
+      const session = await run.session(trigger.host);
+      const res = await session.exec(markCommand(path).render('exec'), { timeoutMs: 30_000 });
+      const mark: LogMark = parseMark(res.stdout);
+      run.emit({ type: 'step.mark', step: wait.id, host: trigger.host, mark });
+    }
+  }
+
+  /** What the step's actions (or its compensation's) run with. */
+  async actionEnv(
+    step: PlannedStep,
+    ctx: StepContext,
+    outputs: Record<string, string>,
+    deadline: number,
+  ): Promise<ActionEnv> {
+    const run = this.#run;
+    return {
+      session: await run.session(step.host),
+      clock: run.clock,
+      deadline,
+      signal: run.signal ?? new AbortController().signal,
+      ctx,
+      stepId: step.id,
+      host: step.host,
+      marks: run.state().steps.get(step.id)?.marks ?? [],
+      outputs,
+      redactor: run.options.redactor,
+      emit: (e) => run.emit(e),
+      approveGate: (gate) => run.decide(gate),
+      pollIntervalMs: run.options.pollIntervalMs ?? 250,
+    };
+  }
+
+  /** What a step kind's planner sees of its host and run. */
+  context(step: PlannedStep): StepContext {
+    const run = this.#run;
+    const host = run.host(step.host);
+    const abs: Record<string, string> = {};
+    for (const [file, sha] of Object.entries(run.plan.localFiles)) abs[file] = sha;
+    return {
+      host: { name: host.name, address: host.address, roles: host.roles, vars: host.vars },
+      runDir: `${run.options.remoteRunRoot ?? '/var/tmp/cutover'}/${run.options.runId}`,
+      controllerDir: run.plan.runbook.dir,
+      stepId: step.id.replace(/[^A-Za-z0-9_.-]/g, '_'),
+      localSha256: abs,
+    };
+  }
+}
+
+/** A step that had begun when the controller stopped: running, or failed after an attempt began. */
+export function interrupted(s: StepState): boolean {
+  return s.status === 'running' || (s.status === 'failed' && s.attempts > 0);
+}
