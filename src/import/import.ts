@@ -35,7 +35,7 @@ import {
   type Recognition,
   type RecogniseContext,
   recognise,
-} from './recognise.js';
+} from './recognisers/index.js';
 import { parseShellLine, ShellSyntaxError, type SimpleCommand } from './shell-words.js';
 
 type ProseBlock = Extract<Block, { type: 'prose' }>;

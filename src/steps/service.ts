@@ -69,7 +69,7 @@ function probe(verb: Verb, unit: Word, dir: string): { cmd: Command; description
   };
 }
 
-function serviceKind(verb: Verb, summary: string): StepKind<Params> {
+function serviceKind(verb: Verb, summary: string): StepKind<Params> & { params: typeof params } {
   return defineKind({
     name: `service.${verb}`,
     summary,
