@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Command, raw, sh } from '../shell/command.js';
+import { type Command, type Interpolation, lines, raw, sh } from '../shell/command.js';
 import { Secret } from '../shell/secret.js';
 import { concat, Expanded, isHostDate, partsOf, TemplatedWord, type Word } from '../shell/word.js';
 import type { StepContext } from './kind.js';
@@ -9,6 +9,40 @@ import { word } from './params.js';
  * Helpers shared by the step kinds: param types for host paths, regexes and env vars, the
  * per-step folder on the host, and small command fragments. Pure; no I/O.
  */
+
+/** A shell variable's value as one word. Example: `v('p')` -> `"$p"`. */
+export function v(name: string): Command {
+  return raw(`"$${name}"`);
+}
+
+function printf(format: string, args: readonly Interpolation[]): Command {
+  return args.reduce<Command>((cmd, arg) => sh`${cmd} ${arg}`, sh`printf ${`${format}\\n`}`);
+}
+
+/** `printf 'FORMAT\n' ARGS`: a line on stdout (`key=value` lines are the step's outputs). Example: `say('path=%s', v('p'))`. */
+export function say(format: string, ...args: Interpolation[]): Command {
+  return printf(format, args);
+}
+
+/** `printf 'FORMAT\n' ARGS >&2`: a line for the operator on stderr. Example: `warn('%s: nothing to do', kind)`. */
+export function warn(format: string, ...args: Interpolation[]): Command {
+  return sh`${printf(format, args)} >&2`;
+}
+
+/** The message on stderr, then `exit CODE` (1: refused or failed, 2: cannot tell or cannot work). Example: `fail(2, '%s is missing', v('p'))`. */
+export function fail(code: 1 | 2, format: string, ...args: Interpolation[]): Command {
+  return lines(warn(format, ...args), sh`exit ${String(code)}`);
+}
+
+/** `[ -e P ] || [ -L P ]` for a shell variable: the path exists, or is a symlink (even a dangling one). Example: `exists('p')`. */
+export function exists(name: string): Command {
+  return raw(`[ -e "$${name}" ] || [ -L "$${name}" ]`);
+}
+
+/** `[ ! -e P ] && [ ! -L P ]`: nothing at all at the path. Example: `absent('k')`. */
+export function absent(name: string): Command {
+  return raw(`[ ! -e "$${name}" ] && [ ! -L "$${name}" ]`);
+}
 
 /** The per-step folder on the host for what an undo needs. Example: `stepDir(ctx)` -> `/var/tmp/cutover/r1/upgrade_stop_web`. */
 export function stepDir(ctx: StepContext): string {
