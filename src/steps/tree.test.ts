@@ -13,7 +13,7 @@ describe('treeChecksum', () => {
     expect(text).toContain(
       `r=$( { { LC_ALL=C find "$p" -printf '%P//%y %m %l\\0' | LC_ALL=C sort -z; LC_ALL=C find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | cut -d ' ' -f 1; } | sha256sum | cut -c 1-64; } 2>&1 )`,
     );
-    expect(text).toContain('case $r in (*[!0-9a-f]*) n=0;; (*) n=${#r};; esac');
+    expect(text).toContain(`case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac`);
   });
 });
 

@@ -42,4 +42,4 @@ const CONTENTS = raw(
 // POSIX sh has no pipefail: stderr of every stage is captured with the hash, and anything but a
 // lone hash (a complaint from find, sort, sha256sum...) fails the checksum.
 /** `$n`: the length of "$r" when it is all hex digits, else 0. */
-const LENGTH = raw('case $r in (*[!0-9a-f]*) n=0;; (*) n=${#r};; esac');
+const LENGTH = raw(`case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac`);
