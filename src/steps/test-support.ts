@@ -51,9 +51,9 @@ export function runForReal(cmd: Command, env: Record<string, string> = {}, shell
 }
 
 /** Like `runForReal`, without blocking the event loop (for tests that serve HTTP in-process). */
-export function runForRealAsync(cmd: Command): Promise<RealRun> {
+export function runForRealAsync(cmd: Command, shell: TestShell = 'sh'): Promise<RealRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', cmd.render('exec')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(shell, ['-c', cmd.render('exec')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
