@@ -118,7 +118,7 @@ export const fileDownload = defineKind({
               warn(
                 'file.download: the download for %s has sha256 %s, expected %s; the old file is untouched',
                 v('p'),
-                raw('"${h%% *}"'),
+                raw(`"\${h%% *}"`),
                 p.sha256,
               ),
               raw('rm -f -- "$t"'),

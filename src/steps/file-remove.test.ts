@@ -39,7 +39,7 @@ describe('file.remove', () => {
     expect(planned.actions).toHaveLength(1);
     const [action] = planned.actions;
     expect(action?.type === 'exec' && action.cmd.render('exec')).toMatch(
-      /^p='\/tmp\/a b'\\''; touch \/tmp\/pwned'\nif \[ -d "\$p" \] && \[ ! -L "\$p" \]; then\n[^]*\nrm -f -- "\$p"$/,
+      /^p='\/tmp\/a b'\\''; touch \/tmp\/pwned'\nif \[ -d "\$p" \] && \[ ! -L "\$p" \]; then\n[\s\S]*\nrm -f -- "\$p"$/,
     );
     expect(fileRemove.compensate!(p, { kept: '/x' }, ctx)).toEqual([]);
   });
