@@ -141,6 +141,12 @@ export function whileDo(cond: Command, body: Command): Command {
   return lines(sh`while ${cond}; do`, indent(body), raw('done'));
 }
 
+/** `for NAME in WORDS; do BODY done`, the body indented; `words` is shell text such as `$pids` (split by the shell). Example: forIn('c', raw('$hits'), sh`kill "$c"`). */
+export function forIn(name: string, words: Command, body: Command): Command {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a shell variable name: ${name}`);
+  return lines(sh`for ${raw(name)} in ${words}; do`, indent(body), raw('done'));
+}
+
 /** `$( cmd )`: the output of a command, as part of a word or an assignment. Example: sh`cs=${output(checksum)}`. */
 export function output(cmd: Command): Command {
   return sh`$( ${cmd} )`;

@@ -2,6 +2,7 @@ export {
   all,
   and,
   Command,
+  forIn,
   ifChain,
   ifThen,
   indent,
