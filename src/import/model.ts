@@ -2,22 +2,39 @@
  * What `cutover import` builds before writing YAML: phases of step drafts, and one record per
  * command of the document saying what became of it (the report is a view of these records).
  */
+import type { StepKindName, StepParamsInput } from '../steps/index.js';
 import type { ParamDraft, SecretDraft } from './placeholders.js';
 
-/** A step kind with its params, before ids and comments. Example: `{ kind: 'service.stop', params: { unit: 'nginx' }, idHint: 'stop-nginx', todo: [] }`. */
-export interface StepSpec {
-  kind: string;
-  params: Record<string, unknown>;
-  /** Words for the step id, e.g. `stop-apigateway`; made unique in the phase. */
-  idHint: string;
-  /** Notes for a person, written as the step's `todo:` (a load warning until removed). */
-  todo: string[];
-  /** Common step fields such as `{ retries: 5, retry_delay: '2s' }`. */
-  extra?: Record<string, unknown>;
+/**
+ * A step kind with its params, before ids and comments. Typed against the step-kind registry:
+ * `kind` is a registered kind and `params` that kind's YAML params, one union member per kind.
+ * Example: `{ kind: 'service.stop', params: { unit: 'nginx' }, idHint: 'stop-nginx', todo: [] }`.
+ */
+export type StepSpec<K extends StepKindName = StepKindName> = K extends StepKindName
+  ? {
+      kind: K;
+      params: StepParamsInput<K>;
+      /** Words for the step id, e.g. `stop-apigateway`; made unique in the phase. */
+      idHint: string;
+      /** Notes for a person, written as the step's `todo:` (a load warning until removed). */
+      todo: string[];
+      /** Common step fields such as `{ retries: 5, retry_delay: '2s' }`. */
+      extra?: StepFields;
+    }
+  : never;
+
+/** The common step fields a draft may set besides the kind's params. Example: `{ retries: 5, retry_delay: '2s' }`. */
+export interface StepFields {
+  retries?: number;
+  retry_delay?: string;
+  timeout?: string;
 }
 
 /** A step of the draft. Example: `{ id: 'stop-java', kind: 'process.stop', line: 17, recognised: true, quotes: ['f.txt:16 $ ps -ef | grep java', ...] }`. */
-export interface StepDraft extends StepSpec {
+export type StepDraft = StepSpec & StepPlace;
+
+/** Where a draft step sits: its id, source line, and the quotes above it. */
+export interface StepPlace {
   id: string;
   /** The document line it comes from (`source: FILE:LINE`). */
   line: number;

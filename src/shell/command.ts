@@ -8,6 +8,9 @@ class Raw {
   constructor(readonly text: string) {}
 }
 
+/** Shell text an author wrote (a runbook `command:`): trusted, but never re-indented (its newlines may be inside quotes or a here-document). */
+class AuthorText extends Raw {}
+
 type Piece = Raw | { word: Word; within?: QuoteContext };
 
 /**
@@ -91,6 +94,77 @@ export function and(...cmds: Command[]): Command {
   return join(cmds, ' && ');
 }
 
+/** `a &&⏎ b &&⏎ c`: as `and`, one command per line (the lines after the first indented). */
+export function all(...cmds: Command[]): Command {
+  return cmds.reduce((acc, c, i) => (i === 0 ? c : sh`${acc} &&\n${indent(c)}`), raw(''));
+}
+
+/** `(⏎ cmd⏎ )`: runs in a subshell (its `exit` and variables stay inside), the body indented. */
+export function subshell(cmd: Command): Command {
+  return lines(raw('('), indent(cmd), raw(')'));
+}
+
+/** `a || b` (b runs only when a fails). */
+export function or(...cmds: Command[]): Command {
+  return join(cmds, ' || ');
+}
+
+/**
+ * A script: one command per line (each runs whatever the one before returned, as with `;`).
+ * Example: lines(sh`p=${path}`, sh`rm -f -- "$p"`) renders `p=/tmp/x` and `rm -f -- "$p"` on two lines.
+ */
+export function lines(...cmds: Command[]): Command {
+  return join(cmds, '\n');
+}
+
+/**
+ * `if COND; then BODY [else OTHERWISE] fi`, a keyword per line and the bodies indented.
+ * Example: ifThen(sh`[ -e "$p" ]`, sh`exit 1`) -> `if [ -e "$p" ]; then\n  exit 1\nfi`.
+ */
+export function ifThen(cond: Command, body: Command, otherwise?: Command): Command {
+  return ifChain([[cond, body]], otherwise);
+}
+
+/** `if C1; then B1 elif C2; then B2 … [else E] fi`, as `ifThen` with more branches. */
+export function ifChain(branches: readonly (readonly [Command, Command])[], otherwise?: Command): Command {
+  const parts: Command[] = [];
+  branches.forEach(([cond, body], i) => {
+    parts.push(sh`${raw(i === 0 ? 'if ' : 'elif ')}${cond}; then`, indent(body));
+  });
+  if (otherwise) parts.push(raw('else'), indent(otherwise));
+  parts.push(raw('fi'));
+  return lines(...parts);
+}
+
+/** `while COND; do BODY done`, the body indented on its own lines. Example: whileDo(sh`[ -e "$p" ]`, sh`sleep 1`). */
+export function whileDo(cond: Command, body: Command): Command {
+  return lines(sh`while ${cond}; do`, indent(body), raw('done'));
+}
+
+/** `for NAME in WORDS; do BODY done`, the body indented; `words` is shell text such as `$pids` (split by the shell). Example: forIn('c', raw('$hits'), sh`kill "$c"`). */
+export function forIn(name: string, words: Command, body: Command): Command {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a shell variable name: ${name}`);
+  return lines(sh`for ${raw(name)} in ${words}; do`, indent(body), raw('done'));
+}
+
+/** `$( cmd )`: the output of a command, as part of a word or an assignment. Example: sh`cs=${output(checksum)}`. */
+export function output(cmd: Command): Command {
+  return sh`$( ${cmd} )`;
+}
+
+/**
+ * The command with two spaces before each of its lines (cutover's own text only: an author's
+ * script keeps its lines exactly, and quoted values are never touched).
+ */
+export function indent(cmd: Command): Command {
+  if (cmd.stdin !== undefined) throw new Error('cannot indent a command that has stdin');
+  const pieces: Piece[] = [new Raw('  ')];
+  for (const p of cmd.pieces) {
+    pieces.push(p instanceof Raw && !(p instanceof AuthorText) ? new Raw(p.text.replace(/\n/g, '\n  ')) : p);
+  }
+  return new Command(pieces);
+}
+
 /** `a | b`. */
 export function pipe(...cmds: Command[]): Command {
   return join(cmds, ' | ');
@@ -134,7 +208,7 @@ export function script(word: Word): Command {
   const scanner = new ShellScanner();
   for (const p of partsOf(word)) {
     if (typeof p === 'string') {
-      pieces.push(new Raw(p));
+      pieces.push(new AuthorText(p));
       scanner.feed(p);
     } else {
       pieces.push({ word: p instanceof Expanded ? p.text : p, within: scanner.context() });

@@ -1,4 +1,23 @@
-export { and, Command, pipe, raw, script, seq, sh, shc } from './command.js';
+export {
+  all,
+  and,
+  Command,
+  forIn,
+  ifChain,
+  ifThen,
+  indent,
+  lines,
+  or,
+  output,
+  pipe,
+  raw,
+  script,
+  seq,
+  sh,
+  shc,
+  subshell,
+  whileDo,
+} from './command.js';
 export { quote, type RenderMode } from './quote.js';
 export { Redactor, Secret } from './secret.js';
 export {

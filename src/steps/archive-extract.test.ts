@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveExtract } from './archive-extract.js';
-import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
+import { commandsOf, runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 
 const ctx = testContext();
 const plan = (p: Record<string, unknown>) => archiveExtract.plan(archiveExtract.params.parse(p), ctx);
@@ -26,7 +26,13 @@ describe('archive.extract', () => {
       strip: 1,
     });
     expect(commandsOf(planned.actions)).toEqual([
-      `if [ -e /mnt/shared/CMW_5.0 ]; then printf 'archive.extract: nothing to do: %s exists\\n' /mnt/shared/CMW_5.0 >&2; else tar -x -f '/mnt/shared/a b'\\''; touch /tmp/pwned.tar.gz' -C /mnt/shared --strip-components=1; fi`,
+      [
+        'if [ -e /mnt/shared/CMW_5.0 ]; then',
+        `  printf 'archive.extract: nothing to do: %s exists\\n' /mnt/shared/CMW_5.0 >&2`,
+        'else',
+        `  tar -x -f '/mnt/shared/a b'\\''; touch /tmp/pwned.tar.gz' -C /mnt/shared --strip-components=1`,
+        'fi',
+      ].join('\n'),
     ]);
     expect(String(planned.probe?.cmd)).toBe('test -e /mnt/shared/CMW_5.0');
   });
@@ -37,7 +43,7 @@ describe('archive.extract', () => {
   });
 });
 
-describe('archive.extract, for real', () => {
+describe.each(SHELLS)('archive.extract under %s, for real', (shell) => {
   let t: ReturnType<typeof tempDir> | undefined;
   afterEach(() => t?.remove());
 
@@ -55,9 +61,17 @@ describe('archive.extract, for real', () => {
       }),
       ctx,
     );
-    expect(runForReal(planned.probe!.cmd).code).toBe(1);
-    expect(runActionsForReal(planned.actions).ok).toBe(true);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+    expect(runActionsForReal(planned.actions, shell).ok).toBe(true);
     expect(readFileSync(`${t.path}/home/ecsc/index.html`, 'utf8')).toBe('v2');
-    expect(runForReal(planned.probe!.cmd).code).toBe(0);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(0);
+    writeFileSync(`${t.path}/home/ecsc/index.html`, 'changed since');
+    const again = runActionsForReal(planned.actions, shell);
+    expect(again.last).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr: `archive.extract: nothing to do: ${t.path}/home/ecsc/index.html exists\n`,
+    });
+    expect(readFileSync(`${t.path}/home/ecsc/index.html`, 'utf8')).toBe('changed since');
   });
 });

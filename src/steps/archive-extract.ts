@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { raw, sh } from '../shell/command.js';
+import { ifThen, raw, sh } from '../shell/command.js';
 import { defineKind } from './kind.js';
-import { hostPath } from './support.js';
+import { hostPath, warn } from './support.js';
 
 const params = z
   .object({
@@ -40,7 +40,7 @@ export const archiveExtract = defineKind({
     const cmd =
       p.creates === undefined
         ? tar
-        : sh`if [ -e ${p.creates} ]; then printf 'archive.extract: nothing to do: %s exists\\n' ${p.creates} >&2; else ${tar}; fi`;
+        : ifThen(sh`[ -e ${p.creates} ]`, warn('archive.extract: nothing to do: %s exists', p.creates), tar);
     return {
       actions: [{ type: 'exec', cmd }],
       unpredictable: `writes the archive's entries under ${String(p.dest)}, replacing files of the same name (list them with tar -tf ${String(p.archive)})`,

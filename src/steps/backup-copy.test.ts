@@ -1,39 +1,55 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TemplatedWord } from '../shell/word.js';
 import { backupCopy } from './backup-copy.js';
-import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
-import { treeChecksum } from './tree.js';
+import { raw } from '../shell/command.js';
+import type { Action } from './kind.js';
+import { runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
+import { treeChecksum, treeChecksumOf } from './tree.js';
 
 const ctx = testContext();
 const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
-/** The tree checksum snippet for a shell variable (its exact text is pinned in tree.test.ts). */
-const chk = (v: string) =>
-  `(p="$${v}"; if [ ! -e "$p" ] && [ ! -L "$p" ]; then printf '%s: no such file or directory\\n' "$p" >&2; exit 2; fi; r=$( { { LC_ALL=C find "$p" -printf '%P//%y %m %l\\0' | LC_ALL=C sort -z; LC_ALL=C find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | cut -d ' ' -f 1; } | sha256sum | cut -c 1-64; } 2>&1 ); case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac; if [ "$n" != 64 ]; then printf 'cannot checksum %s: %s\\n' "$p" "$r" >&2; exit 2; fi; printf '%s\\n' "$r")`;
 const dated = (prefix: string) => new TemplatedWord([prefix, { hostDate: '%Y%m%d' }]);
+const execText = (a: Action | undefined) => (a?.type === 'exec' ? String(a.cmd) : '');
 
 describe('backup.copy', () => {
-  it('copies with cp -a, verifies both trees and records the resolved dest', () => {
+  it('copies with cp -a into a recorded dest, verifies both trees and prints what the undo needs', () => {
     const planned = backupCopy.plan(
       backupCopy.params.parse({ src: '/home/ecsc/', dest: dated('/home/ecsc_') }),
       ctx,
     );
-    expect(commandsOf(planned.actions)).toEqual([
-      `s=/home/ecsc; b=/home/ecsc_"$(date +%Y%m%d)"; d=${DIR}; if [ ! -e "$s" ]; then printf 'backup.copy: %s does not exist; nothing to back up\\n' "$s" >&2; exit 2; fi; mkdir -p -- "$d" || exit 2; if [ -e "$b" ] || [ -L "$b" ]; then if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2; exit 1; fi; fi; printf '%s' "$b" > "$d/dest" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$s" "$b" && cs=$( ${chk('s')} ) && cb=$( ${chk('b')} ) || exit 2; if [ "$cs" != "$cb" ]; then printf 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)\\n' "$b" "$cb" "$s" "$cs" >&2; exit 1; fi; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
-    ]);
-    expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
-    expect(String(planned.probe?.cmd)).toBe(
-      `s=/home/ecsc; b=/home/ecsc_"$(date +%Y%m%d)"; d=${DIR}; if [ -e "$d/dest" ]; then b=$(cat "$d/dest"); fi; [ -e "$b" ] || [ -L "$b" ] || exit 1; cs=$( ${chk('s')} ) || exit 2; cb=$( ${chk('b')} ) || exit 2; [ "$cs" = "$cb" ] || exit 1; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
+    expect(planned.actions).toHaveLength(1);
+    expect(planned.actions[0]).toMatchObject({ type: 'exec', capture: { keyValues: true } });
+    const text = execText(planned.actions[0]);
+    expect(text.startsWith(`s=/home/ecsc\nb=/home/ecsc_"$(date +%Y%m%d)"\nd=${DIR}\n`)).toBe(true);
+    expect(text).toContain(
+      `printf '%s' "$b" > "$d/dest" &&\n  mkdir -p -- "$(dirname -- "$b")" &&\n  cp -a -- "$s" "$b" &&\n  cs=$( (\n`,
+    );
+    expect(text.endsWith(`\nprintf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`)).toBe(true);
+    expect(text).toContain(`cb=$( ${String(treeChecksumOf(raw('"$b"'))).replace(/\n/g, '\n  ')} ) || exit 2`);
+    const probe = String(planned.probe?.cmd);
+    expect(probe).toContain(
+      'if [ -e "$d/dest" ]; then\n  b=$(cat "$d/dest")\nfi\n[ -e "$b" ] || [ -L "$b" ] || exit 1\n',
+    );
+    expect(planned.probe?.description).toBe(
+      `/home/ecsc_$(date +%Y%m%d) exists with the same tree checksum as /home/ecsc`,
     );
   });
 
   it('replaces an existing dest only with overwrite', () => {
-    const [action] = backupCopy.plan(
-      backupCopy.params.parse({ src: '/home/ecsc', dest: '/home/ecsc.bak', overwrite: true }),
-      ctx,
-    ).actions;
-    expect(action?.type === 'exec' && String(action.cmd)).toContain(
-      `if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else rm -rf -- "$b" || exit 2; fi;`,
+    const plan = (overwrite: boolean) =>
+      execText(
+        backupCopy.plan(
+          backupCopy.params.parse({ src: '/home/ecsc', dest: '/home/ecsc.bak', overwrite }),
+          ctx,
+        ).actions[0],
+      );
+    expect(plan(true)).toContain(
+      'if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then\n    rm -rf -- "$b" || exit 2\n  else\n    rm -rf -- "$b" || exit 2\n  fi',
+    );
+    expect(plan(false)).toContain(
+      `  else\n    printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2\n    exit 1\n  fi`,
     );
   });
 
@@ -43,20 +59,25 @@ describe('backup.copy', () => {
       ctx,
     ).actions;
     expect(action?.type === 'exec' && action.cmd.render('exec')).toMatch(
-      /^s='\/home\/a b'\\''; touch \/tmp\/pwned'; b=\/home\/x;/,
+      /^s='\/home\/a b'\\''; touch \/tmp\/pwned'\nb=\/home\/x\n/,
     );
   });
 
-  it('restores the exact previous tree from the recorded dest and checksum', () => {
+  it('restores from the recorded dest and checksum, and has no undo without them', () => {
     const p = backupCopy.params.parse({ src: '/home/ecsc', dest: dated('/home/ecsc_') });
     const undo = backupCopy.compensate!(
       p,
       { src: '/home/ecsc', dest: '/home/ecsc_20170324', checksum: 'c'.repeat(64) },
       ctx,
     );
-    expect(commandsOf(undo)).toEqual([
-      `s=/home/ecsc; b=/home/ecsc_20170324; want=${'c'.repeat(64)}; t="$s.cutover-restore"; if [ ! -e "$b" ]; then printf 'backup.copy undo: the backup %s is gone; %s was left as it is\\n' "$b" "$s" >&2; exit 1; fi; rm -rf -- "$t" && cp -a -- "$b" "$t" && got=$( ${chk('t')} ) || exit 2; if [ "$got" != "$want" ]; then rm -rf -- "$t"; printf 'backup.copy undo: the backup %s has tree sha256 %s, not the recorded %s; %s was left as it is\\n' "$b" "$got" "$want" "$s" >&2; exit 1; fi; rm -rf -- "$s" && mv -T -- "$t" "$s" && got=$( ${chk('s')} ) || exit 2; if [ "$got" != "$want" ]; then printf 'backup.copy undo: %s has tree sha256 %s after the restore, expected %s\\n' "$s" "$got" "$want" >&2; exit 1; fi; printf 'restored %s from %s (tree sha256 %s)\\n' "$s" "$b" "$want"`,
-    ]);
+    expect(undo).toHaveLength(1);
+    const text = execText(undo[0]);
+    expect(
+      text.startsWith(
+        `s=/home/ecsc\nb=/home/ecsc_20170324\nwant=${'c'.repeat(64)}\nt="$s.cutover-restore"\n`,
+      ),
+    ).toBe(true);
+    expect(text).toContain('rm -rf -- "$s" &&\n  mv -T -- "$t" "$s" &&\n  got=$( (\n');
     expect(backupCopy.compensate!(p, { dest: '/home/ecsc_20170324' }, ctx)).toEqual([]);
     expect(backupCopy.compensate!(p, {}, ctx)).toEqual([]);
   });
@@ -68,7 +89,7 @@ describe('backup.copy', () => {
   });
 });
 
-describe('backup.copy, for real', () => {
+describe.each(SHELLS)('backup.copy under %s, for real', (shell) => {
   let t: ReturnType<typeof tempDir>;
   let src: string;
   const sum = (path: string) => runForReal(treeChecksum(path)).stdout.trim();
@@ -89,14 +110,14 @@ describe('backup.copy, for real', () => {
     const c = testContext({ runDir: `${t.path}/run` });
     const p = backupCopy.params.parse({ src, dest: dated(`${src}_`) });
     const planned = backupCopy.plan(p, c);
-    expect(runForReal(planned.probe!.cmd).code).toBe(1);
-    const run = runActionsForReal(planned.actions);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+    const run = runActionsForReal(planned.actions, shell);
     expect(run.last?.stderr).toBe('');
     expect(run.ok).toBe(true);
     expect(run.outputs.src).toBe(src);
     expect(run.outputs.dest).toMatch(new RegExp(`^${src}_\\d{8}$`));
     expect(run.outputs.checksum).toBe(original);
-    const probed = runForReal(planned.probe!.cmd);
+    const probed = runForReal(planned.probe!.cmd, {}, shell);
     expect(probed.code).toBe(0);
     expect(probed.outputs).toEqual(run.outputs);
 
@@ -108,7 +129,7 @@ describe('backup.copy, for real', () => {
     chmodSync(`${src}/startup.sh`, 0o700);
     expect(sum(src)).not.toBe(original);
 
-    const undo = runActionsForReal(backupCopy.compensate!(p, run.outputs, c));
+    const undo = runActionsForReal(backupCopy.compensate!(p, run.outputs, c), shell);
     expect(undo.last?.stderr).toBe('');
     expect(undo.ok).toBe(true);
     expect(sum(src)).toBe(original);
@@ -122,9 +143,9 @@ describe('backup.copy, for real', () => {
   it('restores even when the failed step had removed the folder', () => {
     const c = testContext({ runDir: `${t.path}/run` });
     const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
-    const run = runActionsForReal(backupCopy.plan(p, c).actions);
+    const run = runActionsForReal(backupCopy.plan(p, c).actions, shell);
     rmSync(src, { recursive: true });
-    expect(runActionsForReal(backupCopy.compensate!(p, run.outputs, c)).ok).toBe(true);
+    expect(runActionsForReal(backupCopy.compensate!(p, run.outputs, c), shell).ok).toBe(true);
     expect(sum(src)).toBe(run.outputs.checksum);
   });
 
@@ -132,7 +153,10 @@ describe('backup.copy, for real', () => {
     mkdirSync(`${src}.bak`);
     writeFileSync(`${src}.bak/older-backup`, 'keep me');
     const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
-    const refused = runActionsForReal(backupCopy.plan(p, testContext({ runDir: `${t.path}/run1` })).actions);
+    const refused = runActionsForReal(
+      backupCopy.plan(p, testContext({ runDir: `${t.path}/run1` })).actions,
+      shell,
+    );
     expect(refused.ok).toBe(false);
     expect(refused.last?.code).toBe(1);
     expect(refused.last?.stderr).toContain(
@@ -146,7 +170,7 @@ describe('backup.copy, for real', () => {
     writeFileSync(`${t.path}/run2/upgrade_step_web/dest`, `${src}.new`);
     mkdirSync(`${src}.new`); // a partial copy left by an interrupted attempt of this step
     writeFileSync(`${src}.new/partial`, '');
-    const retried = runActionsForReal(backupCopy.plan(fresh, c).actions);
+    const retried = runActionsForReal(backupCopy.plan(fresh, c).actions, shell);
     expect(retried.ok).toBe(true);
     expect(existsSync(`${src}.new/partial`)).toBe(false);
     expect(retried.outputs.checksum).toBe(sum(src));
@@ -155,13 +179,97 @@ describe('backup.copy, for real', () => {
   it('leaves the folder alone when the backup no longer matches its checksum', () => {
     const c = testContext({ runDir: `${t.path}/run` });
     const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
-    const run = runActionsForReal(backupCopy.plan(p, c).actions);
+    const run = runActionsForReal(backupCopy.plan(p, c).actions, shell);
     writeFileSync(`${src}.bak/index.html`, 'tampered');
     writeFileSync(`${src}/upgraded`, 'new');
-    const undo = runActionsForReal(backupCopy.compensate!(p, run.outputs, c));
+    const undo = runActionsForReal(backupCopy.compensate!(p, run.outputs, c), shell);
     expect(undo.ok).toBe(false);
     expect(undo.last?.stderr).toContain('not the recorded');
     expect(existsSync(`${src}/upgraded`)).toBe(true);
     expect(existsSync(`${src}.cutover-restore`)).toBe(false);
+  });
+
+  it('refuses a missing src with exit 2 and changes nothing', () => {
+    const c = testContext({ runDir: `${t.path}/run` });
+    const p = backupCopy.params.parse({ src: `${t.path}/nope`, dest: `${t.path}/nope.bak` });
+    const run = runActionsForReal(backupCopy.plan(p, c).actions, shell);
+    expect(run.last).toMatchObject({ code: 2, stdout: '' });
+    expect(run.last?.stderr).toBe(`backup.copy: ${t.path}/nope does not exist; nothing to back up\n`);
+    expect(existsSync(`${t.path}/nope.bak`)).toBe(false);
+    expect(existsSync(`${t.path}/run`)).toBe(false);
+  });
+
+  it('with overwrite, replaces an older dest it did not write', () => {
+    mkdirSync(`${src}.bak`);
+    writeFileSync(`${src}.bak/older-backup`, 'old');
+    const p = backupCopy.params.parse({ src, dest: `${src}.bak`, overwrite: true });
+    const run = runActionsForReal(
+      backupCopy.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
+    expect(run.ok).toBe(true);
+    expect(existsSync(`${src}.bak/older-backup`)).toBe(false);
+    expect(sum(`${src}.bak`)).toBe(sum(src));
+  });
+
+  it('fails with exit 1 when the copy differs from the source (a cp that loses a file)', () => {
+    const bin = `${t.path}/bin`;
+    mkdirSync(bin);
+    writeFileSync(`${bin}/cp`, `#!/bin/sh\n/bin/cp "$@" && rm -f -- "$4/index.html"\n`);
+    chmodSync(`${bin}/cp`, 0o755);
+    const c = testContext({ runDir: `${t.path}/run` });
+    const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
+    const [action] = backupCopy.plan(p, c).actions;
+    if (action?.type !== 'exec') throw new Error('expected exec');
+    const run = runForReal(action.cmd, { PATH: `${bin}:${process.env.PATH}` }, shell);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^backup\\.copy: the copy ${src}\\.bak \\(tree sha256 [0-9a-f]{64}\\) differs from ${src} \\([0-9a-f]{64}\\)\\n$`,
+      ),
+    );
+  });
+
+  it('probes: absent or different backup is not done; the recorded dest wins over a fresh evaluation', () => {
+    const c = testContext({ runDir: `${t.path}/run` });
+    const p = backupCopy.params.parse({ src, dest: dated(`${src}_`) });
+    const planned = backupCopy.plan(p, c);
+    expect(runForReal(planned.probe!.cmd, {}, shell)).toMatchObject({ code: 1, stdout: '' });
+    const run = runActionsForReal(planned.actions, shell);
+    expect(run.ok).toBe(true);
+    // The day moved on: the dest the step recorded is still the backup the probe checks.
+    const moved = `${src}_19990101`;
+    execFileSync('mv', ['-T', run.outputs.dest as string, moved]);
+    writeFileSync(`${c.runDir}/upgrade_step_web/dest`, moved);
+    const probed = runForReal(planned.probe!.cmd, {}, shell);
+    expect(probed.code).toBe(0);
+    expect(probed.outputs).toEqual({ ...run.outputs, dest: moved });
+    writeFileSync(`${moved}/index.html`, 'changed');
+    expect(runForReal(planned.probe!.cmd, {}, shell)).toMatchObject({ code: 1, stdout: '' });
+  });
+
+  it('the undo leaves the folder alone when the backup is gone', () => {
+    const c = testContext({ runDir: `${t.path}/run` });
+    const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
+    const run = runActionsForReal(backupCopy.plan(p, c).actions, shell);
+    rmSync(`${src}.bak`, { recursive: true });
+    writeFileSync(`${src}/upgraded`, 'new');
+    const undo = runActionsForReal(backupCopy.compensate!(p, run.outputs, c), shell);
+    expect(undo.ok).toBe(false);
+    expect(undo.last).toMatchObject({ code: 1, stdout: '' });
+    expect(undo.last?.stderr).toBe(
+      `backup.copy undo: the backup ${src}.bak is gone; ${src} was left as it is\n`,
+    );
+    expect(existsSync(`${src}/upgraded`)).toBe(true);
+  });
+
+  it('the undo prints what it restored', () => {
+    const c = testContext({ runDir: `${t.path}/run` });
+    const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
+    const run = runActionsForReal(backupCopy.plan(p, c).actions, shell);
+    expect(run.last?.stdout).toBe(`src=${src}\ndest=${src}.bak\nchecksum=${run.outputs.checksum}\n`);
+    const undo = runActionsForReal(backupCopy.compensate!(p, run.outputs, c), shell);
+    expect(undo.last?.stdout).toBe(`restored ${src} from ${src}.bak (tree sha256 ${run.outputs.checksum})\n`);
   });
 });

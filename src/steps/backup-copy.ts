@@ -1,7 +1,18 @@
 import { z } from 'zod';
-import { raw, sh } from '../shell/command.js';
+import { all, type Command, ifThen, lines, output, raw, sh } from '../shell/command.js';
+import type { Word } from '../shell/word.js';
 import { defineKind } from './kind.js';
-import { recorded, replaceablePath, shown, stepDir, withoutTrailingSlash } from './support.js';
+import {
+  exists,
+  fail,
+  recorded,
+  replaceablePath,
+  say,
+  shown,
+  stepDir,
+  v,
+  withoutTrailingSlash,
+} from './support.js';
 import { treeChecksumOf } from './tree.js';
 
 const params = z
@@ -23,7 +34,93 @@ const params = z
     path: ['dest'],
   });
 
-const checksum = (pathVar: string) => treeChecksumOf(raw(`"$${pathVar}"`));
+/** `$( <tree checksum of "$name"> )`: the tree sha256 of the path a shell variable holds. */
+const checksum = (name: string) => output(treeChecksumOf(v(name)));
+
+/** `s`, `b`, `d`: the path to back up, the backup, and this step's folder on the host. */
+function names(src: Word, backup: Word, dir: string): Command {
+  return lines(sh`s=${src}`, sh`b=${backup}`, sh`d=${dir}`);
+}
+
+const requireSource = ifThen(
+  raw('[ ! -e "$s" ]'),
+  fail(2, 'backup.copy: %s does not exist; nothing to back up', v('s')),
+);
+
+/**
+ * An existing dest: a copy this very step wrote in an earlier attempt (recorded in its folder) is
+ * its own partial copy, redone; any other is refused, or replaced with `overwrite`.
+ */
+function clearDest(overwrite: boolean): Command {
+  const other = overwrite
+    ? raw('rm -rf -- "$b" || exit 2')
+    : fail(
+        1,
+        'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)',
+        v('b'),
+      );
+  const ownCopy = raw('[ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]');
+  return ifThen(exists('b'), ifThen(ownCopy, raw('rm -rf -- "$b" || exit 2'), other));
+}
+
+/** Records the dest (its date may change before an undo), copies, and sums both trees into `$cs` and `$cb`. */
+const copyAndSum = sh`${all(
+  raw(`printf '%s' "$b" > "$d/dest"`),
+  raw('mkdir -p -- "$(dirname -- "$b")"'),
+  raw('cp -a -- "$s" "$b"'),
+  sh`cs=${checksum('s')}`,
+  sh`cb=${checksum('b')}`,
+)} || exit 2`;
+
+const sameTrees = ifThen(
+  raw('[ "$cs" != "$cb" ]'),
+  fail(1, 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)', v('b'), v('cb'), v('s'), v('cs')),
+);
+
+/** The step's outputs: what the undo needs. */
+const printOutputs = say('src=%s\\ndest=%s\\nchecksum=%s', v('s'), v('b'), v('cs'));
+
+/** The undo: copy the backup beside `$s`, verify it, swap it in, verify again. */
+function restore(src: Word, backup: string, want: string): Command {
+  const leftAlone = '%s was left as it is';
+  return lines(
+    sh`s=${src}`,
+    sh`b=${backup}`,
+    sh`want=${want}`,
+    raw('t="$s.cutover-restore"'),
+    ifThen(
+      raw('[ ! -e "$b" ]'),
+      fail(1, `backup.copy undo: the backup %s is gone; ${leftAlone}`, v('b'), v('s')),
+    ),
+    sh`${all(raw('rm -rf -- "$t"'), raw('cp -a -- "$b" "$t"'), sh`got=${checksum('t')}`)} || exit 2`,
+    ifThen(
+      raw('[ "$got" != "$want" ]'),
+      lines(
+        raw('rm -rf -- "$t"'),
+        fail(
+          1,
+          `backup.copy undo: the backup %s has tree sha256 %s, not the recorded %s; ${leftAlone}`,
+          v('b'),
+          v('got'),
+          v('want'),
+          v('s'),
+        ),
+      ),
+    ),
+    sh`${all(raw('rm -rf -- "$s"'), raw('mv -T -- "$t" "$s"'), sh`got=${checksum('s')}`)} || exit 2`,
+    ifThen(
+      raw('[ "$got" != "$want" ]'),
+      fail(
+        1,
+        'backup.copy undo: %s has tree sha256 %s after the restore, expected %s',
+        v('s'),
+        v('got'),
+        v('want'),
+      ),
+    ),
+    say('restored %s from %s (tree sha256 %s)', v('s'), v('b'), v('want')),
+  );
+}
 
 /**
  * `backup.copy`: `cp -a src dest`, then the tree checksums of both must match. Records the
@@ -40,18 +137,28 @@ export const backupCopy = defineKind({
   plan(p, ctx) {
     const src = withoutTrailingSlash(p.src);
     const dest = withoutTrailingSlash(p.dest);
-    const existing = p.overwrite
-      ? raw(`rm -rf -- "$b" || exit 2`)
-      : raw(
-          `printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2; exit 1`,
-        );
-    // A dest this very step wrote in an earlier attempt (recorded in its folder) is its own partial copy: redo it.
-    const cmd = sh`s=${src}; b=${dest}; d=${stepDir(ctx)}; if [ ! -e "$s" ]; then printf 'backup.copy: %s does not exist; nothing to back up\\n' "$s" >&2; exit 2; fi; mkdir -p -- "$d" || exit 2; if [ -e "$b" ] || [ -L "$b" ]; then if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then rm -rf -- "$b" || exit 2; else ${existing}; fi; fi; printf '%s' "$b" > "$d/dest" && mkdir -p -- "$(dirname -- "$b")" && cp -a -- "$s" "$b" && cs=$( ${checksum('s')} ) && cb=$( ${checksum('b')} ) || exit 2; if [ "$cs" != "$cb" ]; then printf 'backup.copy: the copy %s (tree sha256 %s) differs from %s (%s)\\n' "$b" "$cb" "$s" "$cs" >&2; exit 1; fi; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`;
+    const cmd = lines(
+      names(src, dest, stepDir(ctx)),
+      requireSource,
+      raw('mkdir -p -- "$d" || exit 2'),
+      clearDest(p.overwrite),
+      copyAndSum,
+      sameTrees,
+      printOutputs,
+    );
     return {
       actions: [{ type: 'exec', cmd, capture: { keyValues: true }, description: 'copy and verify' }],
       probe: {
-        // The dest this step recorded wins over a fresh evaluation: a dated name may have moved on since.
-        cmd: sh`s=${src}; b=${dest}; d=${stepDir(ctx)}; if [ -e "$d/dest" ]; then b=$(cat "$d/dest"); fi; [ -e "$b" ] || [ -L "$b" ] || exit 1; cs=$( ${checksum('s')} ) || exit 2; cb=$( ${checksum('b')} ) || exit 2; [ "$cs" = "$cb" ] || exit 1; printf 'src=%s\\ndest=%s\\nchecksum=%s\\n' "$s" "$b" "$cs"`,
+        cmd: lines(
+          names(src, dest, stepDir(ctx)),
+          // The dest this step recorded wins over a fresh evaluation: a dated name may have moved on since.
+          ifThen(raw('[ -e "$d/dest" ]'), raw('b=$(cat "$d/dest")')),
+          raw('[ -e "$b" ] || [ -L "$b" ] || exit 1'),
+          sh`cs=${checksum('s')} || exit 2`,
+          sh`cb=${checksum('b')} || exit 2`,
+          raw('[ "$cs" = "$cb" ] || exit 1'),
+          printOutputs,
+        ),
         description: `${String(dest)} exists with the same tree checksum as ${String(src)}`,
       },
     };
@@ -61,7 +168,12 @@ export const backupCopy = defineKind({
     const want = recorded(outputs, 'checksum');
     if (backup === undefined || want === undefined) return [];
     const src = recorded(outputs, 'src') ?? withoutTrailingSlash(p.src);
-    const cmd = sh`s=${src}; b=${backup}; want=${want}; t="$s.cutover-restore"; if [ ! -e "$b" ]; then printf 'backup.copy undo: the backup %s is gone; %s was left as it is\\n' "$b" "$s" >&2; exit 1; fi; rm -rf -- "$t" && cp -a -- "$b" "$t" && got=$( ${checksum('t')} ) || exit 2; if [ "$got" != "$want" ]; then rm -rf -- "$t"; printf 'backup.copy undo: the backup %s has tree sha256 %s, not the recorded %s; %s was left as it is\\n' "$b" "$got" "$want" "$s" >&2; exit 1; fi; rm -rf -- "$s" && mv -T -- "$t" "$s" && got=$( ${checksum('s')} ) || exit 2; if [ "$got" != "$want" ]; then printf 'backup.copy undo: %s has tree sha256 %s after the restore, expected %s\\n' "$s" "$got" "$want" >&2; exit 1; fi; printf 'restored %s from %s (tree sha256 %s)\\n' "$s" "$b" "$want"`;
-    return [{ type: 'exec', cmd, description: 'restore the previous tree from the backup' }];
+    return [
+      {
+        type: 'exec',
+        cmd: restore(src, backup, want),
+        description: 'restore the previous tree from the backup',
+      },
+    ];
   },
 });

@@ -11,6 +11,7 @@ import {
   runActionsForReal,
   runForReal,
   runForRealAsync,
+  SHELLS,
   tempDir,
   testContext,
 } from './test-support.js';
@@ -32,7 +33,21 @@ describe('file.download', () => {
     const planned = fileDownload.plan(p, ctx);
     const sha = 'ab'.repeat(32);
     expect(commandsOf(planned.actions).slice(1)).toEqual([
-      `d=${DIR}; p=/mnt/shared/cmw.tar.gz; t="$p.cutover-part"; rm -f -- "$t" && curl --fail --location --silent --show-error --config - --output "$t" ${URL} && h=$(sha256sum < "$t") && if [ "\${h%% *}" != ${sha} ]; then printf 'file.download: the download for %s has sha256 %s, expected %s; the old file is untouched\\n' "$p" "\${h%% *}" ${sha} >&2; rm -f -- "$t"; exit 1; fi && mv -f -T -- "$t" "$p" && : > "$d/done" <<< 'user = "cmw-devops:'<secret:distr_password>'"\n'`,
+      [
+        `d=${DIR}`,
+        'p=/mnt/shared/cmw.tar.gz',
+        't="$p.cutover-part"',
+        'rm -f -- "$t" &&',
+        `  curl --fail --location --silent --show-error --config - --output "$t" ${URL} &&`,
+        '  h=$(sha256sum < "$t") &&',
+        `  if [ "\${h%% *}" != ${sha} ]; then`,
+        `    printf 'file.download: the download for %s has sha256 %s, expected %s; the old file is untouched\\n' "$p" "\${h%% *}" ${sha} >&2`,
+        '    rm -f -- "$t"',
+        '    exit 1',
+        '  fi &&',
+        '  mv -f -T -- "$t" "$p" &&',
+        `  : > "$d/done" <<< 'user = "cmw-devops:'<secret:distr_password>'"\n'`,
+      ].join('\n'),
     ]);
     const fetch = planned.actions[1];
     if (fetch?.type !== 'exec') throw new Error('expected exec');
@@ -40,7 +55,17 @@ describe('file.download', () => {
     expect(fetch.cmd.stdinText()).toBe('user = "cmw-devops:s3cr3t"\n');
     expect(planned.actions[0]).toMatchObject({ type: 'exec', capture: { keyValues: true } });
     expect(String(planned.probe?.cmd)).toBe(
-      `d=${DIR}; p=/mnt/shared/cmw.tar.gz; if [ -e "$d/existed" ]; then printf 'existed=%s\\n' "$(cat "$d/existed")"; fi; printf 'path=%s\\n' "$p"; [ -f "$p" ] || exit 1; h=$(sha256sum < "$p") || exit 2; [ "\${h%% *}" = ${sha} ]`,
+      [
+        `d=${DIR}`,
+        'p=/mnt/shared/cmw.tar.gz',
+        'if [ -e "$d/existed" ]; then',
+        `  printf 'existed=%s\\n' "$(cat "$d/existed")"`,
+        'fi',
+        `printf 'path=%s\\n' "$p"`,
+        '[ -f "$p" ] || exit 1',
+        'h=$(sha256sum < "$p") || exit 2',
+        `[ "\${h%% *}" = ${sha} ]`,
+      ].join('\n'),
     );
   });
 
@@ -53,11 +78,11 @@ describe('file.download', () => {
     const fetch = planned.actions[1];
     if (fetch?.type !== 'exec') throw new Error('expected exec');
     expect(fetch.cmd.render('exec')).toContain(
-      `p='/tmp/a b'\\''; touch /tmp/pwned'; t="$p.cutover-part"; rm -f -- "$t" && curl --fail --location --silent --show-error --insecure --config - --output "$t" && mv`,
+      `\np='/tmp/a b'\\''; touch /tmp/pwned'\nt="$p.cutover-part"\nrm -f -- "$t" &&\n  curl --fail --location --silent --show-error --insecure --config - --output "$t" &&\n  mv`,
     );
     expect(fetch.cmd.stdinText()).toBe('url = "https://h/x?token=a\\"b\\\\c"\n');
     expect(String(planned.probe?.cmd)).toContain(
-      `[ -f "$p" ] || exit 1; if [ "$(cat "$d/existed" 2>/dev/null)" = 1 ] && [ ! -e "$d/done" ]; then exit 1; fi`,
+      `[ -f "$p" ] || exit 1\nif [ "$(cat "$d/existed" 2>/dev/null)" = 1 ] && [ ! -e "$d/done" ]; then\n  exit 1\nfi`,
     );
   });
 
@@ -65,9 +90,9 @@ describe('file.download', () => {
     const p = fileDownload.params.parse({ url: URL, dest: '/mnt/shared/cmw.tar.gz' });
     expect(
       commandsOf(fileDownload.compensate!(p, { existed: '0', path: '/mnt/shared/cmw.tar.gz' }, ctx)),
-    ).toEqual(['p=/mnt/shared/cmw.tar.gz; rm -f -- "$p.cutover-part"; rm -f -- "$p"']);
+    ).toEqual(['p=/mnt/shared/cmw.tar.gz\nrm -f -- "$p.cutover-part"\nrm -f -- "$p"']);
     expect(commandsOf(fileDownload.compensate!(p, { existed: '1' }, ctx))).toEqual([
-      `d=${DIR}; p=/mnt/shared/cmw.tar.gz; rm -f -- "$p.cutover-part"; cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
+      `d=${DIR}\np=/mnt/shared/cmw.tar.gz\nrm -f -- "$p.cutover-part"\ncp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
     ]);
     expect(fileDownload.compensate!(p, {}, ctx)).toEqual([]);
   });
@@ -81,7 +106,7 @@ describe('file.download', () => {
   });
 });
 
-describe('file.download, for real against a local server', () => {
+describe.each(SHELLS)('file.download under %s, for real against a local server', (shell) => {
   const tricky = `p"a\\ss:w rd'`;
   const body = 'distribution bytes\n';
   let server: Server;
@@ -105,10 +130,10 @@ describe('file.download, for real against a local server', () => {
   const run = async (p: ReturnType<typeof fileDownload.params.parse>, runDir: string) => {
     const c = testContext({ runDir });
     const planned = fileDownload.plan(p, c);
-    const saved = runActionsForReal(planned.actions.slice(0, 1));
+    const saved = runActionsForReal(planned.actions.slice(0, 1), shell);
     const fetch = planned.actions[1];
     if (fetch?.type !== 'exec') throw new Error('expected exec');
-    return { saved, fetched: await runForRealAsync(fetch.cmd), planned, c };
+    return { saved, fetched: await runForRealAsync(fetch.cmd, shell), planned, c };
   };
 
   it('authenticates with a password full of quotes and backslashes, verifies, and undoes', async () => {
@@ -128,8 +153,8 @@ describe('file.download, for real against a local server', () => {
     expect(fetched.code).toBe(0);
     expect(readFileSync(dest, 'utf8')).toBe(body);
     expect(existsSync(`${dest}.cutover-part`)).toBe(false);
-    expect(runForReal(planned.probe!.cmd).code).toBe(0);
-    expect(runActionsForReal(fileDownload.compensate!(p, saved.outputs, c)).ok).toBe(true);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(0);
+    expect(runActionsForReal(fileDownload.compensate!(p, saved.outputs, c), shell).ok).toBe(true);
     expect(readFileSync(dest, 'utf8')).toBe('previous version\n');
   });
 
@@ -155,8 +180,38 @@ describe('file.download, for real against a local server', () => {
     });
     const mismatch = await run(wrongSha, `${t.path}/run2`);
     expect(mismatch.fetched.code).toBe(1);
-    expect(mismatch.fetched.stderr).toContain(`expected ${'0'.repeat(64)}; the old file is untouched`);
+    expect(mismatch.fetched.stderr).toBe(
+      `file.download: the download for ${dest} has sha256 ${createHash('sha256').update(body).digest('hex')}, expected ${'0'.repeat(64)}; the old file is untouched\n`,
+    );
+    expect(existsSync(`${dest}.cutover-part`)).toBe(false);
     expect(readFileSync(dest, 'utf8')).toBe('previous version\n');
-    expect(runForReal(mismatch.planned.probe!.cmd).code).toBe(1);
+    expect(runForReal(mismatch.planned.probe!.cmd, {}, shell).code).toBe(1);
+  });
+
+  it('without a checksum, a file that was there before is done only once this step downloaded it', async () => {
+    t = tempDir();
+    const dest = `${t.path}/cmw.tar.gz`;
+    writeFileSync(dest, 'previous version\n');
+    const p = fileDownload.params.parse({
+      url: `${base}/cmw.tar.gz`,
+      dest,
+      user: 'cmw-devops',
+      password: new Secret('pw', tricky),
+    });
+    const c = testContext({ runDir: `${t.path}/run` });
+    const planned = fileDownload.plan(p, c);
+    expect(runActionsForReal(planned.actions.slice(0, 1), shell).outputs).toEqual({
+      existed: '1',
+      path: dest,
+    });
+    expect(runForReal(planned.probe!.cmd, {}, shell)).toMatchObject({
+      code: 1,
+      stdout: `existed=1\npath=${dest}\n`,
+    });
+    const fetch = planned.actions[1];
+    if (fetch?.type !== 'exec') throw new Error('expected exec');
+    expect(await runForRealAsync(fetch.cmd, shell)).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(0);
+    expect(existsSync(`${c.runDir}/upgrade_step_web/done`)).toBe(true);
   });
 });

@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { type Command, raw, sh } from '../shell/command.js';
+import { all, type Command, ifThen, lines, raw, sh } from '../shell/command.js';
 import { Secret } from '../shell/secret.js';
 import { concat, Expanded, isHostDate, type Part, partsOf, type Word } from '../shell/word.js';
 import { defineKind } from './kind.js';
 import { word } from './params.js';
-import { holdsSecret, printSaved, replaceablePath, saveExisting, stepDir, undoReplace } from './support.js';
+import {
+  holdsSecret,
+  printSaved,
+  replaceablePath,
+  saveExisting,
+  say,
+  stepDir,
+  undoReplace,
+  v,
+  warn,
+} from './support.js';
 
 const noHostDate = (w: Word | undefined) => w === undefined || !partsOf(w).some(isHostDate);
 
@@ -100,13 +110,39 @@ export const fileDownload = defineKind({
     );
     const url: Command = holdsSecret(p.url) ? raw('') : sh` ${p.url}`;
     const verify = p.sha256
-      ? sh`h=$(sha256sum < "$t") && if [ "\${h%% *}" != ${p.sha256} ]; then printf 'file.download: the download for %s has sha256 %s, expected %s; the old file is untouched\\n' "$p" "\${h%% *}" ${p.sha256} >&2; rm -f -- "$t"; exit 1; fi && `
-      : raw('');
-    const fetch = sh`d=${dir}; p=${p.dest}; t="$p.cutover-part"; rm -f -- "$t" && curl ${flags} --output "$t"${url} && ${verify}mv -f -T -- "$t" "$p" && : > "$d/done"`;
+      ? [
+          raw('h=$(sha256sum < "$t")'),
+          ifThen(
+            sh`[ "\${h%% *}" != ${p.sha256} ]`,
+            lines(
+              warn(
+                'file.download: the download for %s has sha256 %s, expected %s; the old file is untouched',
+                v('p'),
+                raw(`"\${h%% *}"`),
+                p.sha256,
+              ),
+              raw('rm -f -- "$t"'),
+              raw('exit 1'),
+            ),
+          ),
+        ]
+      : [];
+    const fetch = lines(
+      sh`d=${dir}`,
+      sh`p=${p.dest}`,
+      raw('t="$p.cutover-part"'),
+      all(
+        raw('rm -f -- "$t"'),
+        sh`curl ${flags} --output "$t"${url}`,
+        ...verify,
+        raw('mv -f -T -- "$t" "$p"'),
+        raw(': > "$d/done"'),
+      ),
+    );
     const check = p.sha256
-      ? sh`h=$(sha256sum < "$p") || exit 2; [ "\${h%% *}" = ${p.sha256} ]`
+      ? lines(raw('h=$(sha256sum < "$p") || exit 2'), sh`[ "\${h%% *}" = ${p.sha256} ]`)
       : // Without a checksum, a file that was already there before this step proves nothing.
-        raw(`if [ "$(cat "$d/existed" 2>/dev/null)" = 1 ] && [ ! -e "$d/done" ]; then exit 1; fi`);
+        ifThen(raw('[ "$(cat "$d/existed" 2>/dev/null)" = 1 ] && [ ! -e "$d/done" ]'), raw('exit 1'));
     return {
       actions: [
         {
@@ -118,7 +154,14 @@ export const fileDownload = defineKind({
         { type: 'exec', cmd: config ? fetch.withStdin(config) : fetch, description: 'download' },
       ],
       probe: {
-        cmd: sh`d=${dir}; p=${p.dest}; ${printSaved(['existed'])}; printf 'path=%s\\n' "$p"; [ -f "$p" ] || exit 1; ${check}`,
+        cmd: lines(
+          sh`d=${dir}`,
+          sh`p=${p.dest}`,
+          printSaved(['existed']),
+          say('path=%s', v('p')),
+          raw('[ -f "$p" ] || exit 1'),
+          check,
+        ),
         description: p.sha256
           ? `${String(p.dest)} has sha256 ${p.sha256.slice(0, 12)}…`
           : `${String(p.dest)} was downloaded`,

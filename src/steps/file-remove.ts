@@ -1,7 +1,18 @@
 import { z } from 'zod';
-import { sh } from '../shell/command.js';
+import { ifChain, ifThen, lines, raw, sh } from '../shell/command.js';
 import { defineKind } from './kind.js';
-import { recorded, replaceablePath, stepDir, withoutTrailingSlash } from './support.js';
+import {
+  absent,
+  exists,
+  fail,
+  recorded,
+  replaceablePath,
+  say,
+  stepDir,
+  v,
+  warn,
+  withoutTrailingSlash,
+} from './support.js';
 
 const params = z
   .object({
@@ -14,6 +25,49 @@ const params = z
       ),
   })
   .strict();
+
+/** The kept copy in this step's folder: `"$d/kept"`. */
+const KEPT = raw('"$d/kept"');
+const keptExists = exists('d/kept');
+
+/**
+ * Moves "$p" into the step's folder (never over an earlier kept copy); an absent path with
+ * nothing kept is nothing to do. Prints `path=` and, once something is kept, `kept=`.
+ */
+const moveAside = lines(
+  ifChain([
+    [
+      exists('p'),
+      lines(
+        ifThen(
+          keptExists,
+          fail(1, 'file.remove: %s already holds an earlier copy; %s was left in place', KEPT, v('p')),
+        ),
+        raw('mkdir -p -- "$d" && mv -T -- "$p" "$d/kept" || exit 2'),
+      ),
+    ],
+    [
+      absent('d/kept'),
+      lines(warn('file.remove: nothing to do: %s is absent', v('p')), say('path=%s', v('p')), raw('exit 0')),
+    ],
+  ]),
+  say('path=%s\\nkept=%s', v('p'), KEPT),
+);
+
+/** Deletes "$p", refusing a folder. */
+const deleteFile = lines(
+  ifThen(
+    raw('[ -d "$p" ] && [ ! -L "$p" ]'),
+    fail(
+      2,
+      'file.remove: %s is a folder; keep: false removes files only (use keep: true to move it aside)',
+      v('p'),
+    ),
+  ),
+  raw('rm -f -- "$p"'),
+);
+
+const stillThere = ifThen(exists('p'), raw('exit 1'));
 
 /**
  * `file.remove`: removes a path, by default by moving it into the run folder on the host so the
@@ -28,15 +82,18 @@ export const fileRemove = defineKind({
   plan(p, ctx) {
     const path = withoutTrailingSlash(p.path);
     const dir = stepDir(ctx);
-    const cmd = p.keep
-      ? sh`p=${path}; d=${dir}; if [ -e "$p" ] || [ -L "$p" ]; then if [ -e "$d/kept" ] || [ -L "$d/kept" ]; then printf 'file.remove: %s already holds an earlier copy; %s was left in place\\n' "$d/kept" "$p" >&2; exit 1; fi; mkdir -p -- "$d" && mv -T -- "$p" "$d/kept" || exit 2; elif [ ! -e "$d/kept" ] && [ ! -L "$d/kept" ]; then printf 'file.remove: nothing to do: %s is absent\\n' "$p" >&2; printf 'path=%s\\n' "$p"; exit 0; fi; printf 'path=%s\\nkept=%s\\n' "$p" "$d/kept"`
-      : sh`p=${path}; if [ -d "$p" ] && [ ! -L "$p" ]; then printf 'file.remove: %s is a folder; keep: false removes files only (use keep: true to move it aside)\\n' "$p" >&2; exit 2; fi; rm -f -- "$p"`;
+    const cmd = p.keep ? lines(sh`p=${path}`, sh`d=${dir}`, moveAside) : lines(sh`p=${path}`, deleteFile);
     return {
       actions: [{ type: 'exec', cmd, ...(p.keep ? { capture: { keyValues: true } } : {}) }],
       probe: {
         cmd: p.keep
-          ? sh`p=${path}; d=${dir}; if [ -e "$d/kept" ] || [ -L "$d/kept" ]; then printf 'path=%s\\nkept=%s\\n' "$p" "$d/kept"; fi; if [ -e "$p" ] || [ -L "$p" ]; then exit 1; fi`
-          : sh`p=${path}; if [ -e "$p" ] || [ -L "$p" ]; then exit 1; fi`,
+          ? lines(
+              sh`p=${path}`,
+              sh`d=${dir}`,
+              ifThen(keptExists, say('path=%s\\nkept=%s', v('p'), KEPT)),
+              stillThere,
+            )
+          : lines(sh`p=${path}`, stillThere),
         description: `${String(path)} is absent`,
       },
     };
@@ -45,12 +102,15 @@ export const fileRemove = defineKind({
     const kept = recorded(outputs, 'kept');
     if (!p.keep || kept === undefined) return [];
     const path = recorded(outputs, 'path') ?? withoutTrailingSlash(p.path);
-    return [
-      {
-        type: 'exec',
-        cmd: sh`p=${path}; k=${kept}; if [ ! -e "$k" ] && [ ! -L "$k" ]; then printf 'file.remove undo: the kept copy %s is gone; cannot put back %s\\n' "$k" "$p" >&2; exit 1; fi; mv -f -T -- "$k" "$p"`,
-        description: 'put the removed file back',
-      },
-    ];
+    const putBack = lines(
+      sh`p=${path}`,
+      sh`k=${kept}`,
+      ifThen(
+        absent('k'),
+        fail(1, 'file.remove undo: the kept copy %s is gone; cannot put back %s', v('k'), v('p')),
+      ),
+      raw('mv -f -T -- "$k" "$p"'),
+    );
+    return [{ type: 'exec', cmd: putBack, description: 'put the removed file back' }];
   },
 });

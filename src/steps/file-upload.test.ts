@@ -2,21 +2,34 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileUpload } from './file-upload.js';
-import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
+import type { Action } from './kind.js';
+import { commandsOf, runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 
 const SHA = 'a'.repeat(64);
 const ctx = testContext({ localSha256: { '/srv/runbooks/dist/ecsc.tar': SHA } });
 const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
-const save = (dest: string) =>
-  `d=${DIR}; p=${dest}; mkdir -p -- "$d" || exit 2; if [ -e "$d/existed" ]; then :; elif [ -d "$p" ] && [ ! -L "$p" ]; then printf '%s: %s is a directory; expected the path of a file\\n' file.upload "$p" >&2; exit 2; elif [ -e "$p" ] || [ -L "$p" ]; then cp -a -- "$p" "$d/previous" && echo 1 > "$d/existed" || exit 2; else echo 0 > "$d/existed"; fi; printf 'existed=%s\\npath=%s\\n' "$(cat "$d/existed")" "$p"`;
+const execText = (a: Action | undefined) => (a?.type === 'exec' ? String(a.cmd) : '');
 
 describe('file.upload', () => {
   it('keeps the existing file, then puts the controller file', () => {
     const p = fileUpload.params.parse({ src: 'dist/ecsc.tar', dest: '/home/ecsc.tar', mode: '0644' });
     expect(fileUpload.localFiles?.(p)).toEqual(['dist/ecsc.tar']);
     const planned = fileUpload.plan(p, ctx);
-    expect(commandsOf(planned.actions)).toEqual([save('/home/ecsc.tar'), 'put']);
+    expect(planned.actions.map((a) => a.type)).toEqual(['exec', 'put']);
     expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
+    const save = execText(planned.actions[0]);
+    expect(
+      save.startsWith(
+        `d=${DIR}\np=/home/ecsc.tar\nmkdir -p -- "$d" || exit 2\nif [ -e "$d/existed" ]; then\n  :\nelif `,
+      ),
+    ).toBe(true);
+    expect(save).toContain(
+      `\n  printf '%s: %s is a directory; expected the path of a file\\n' file.upload "$p" >&2\n  exit 2\n`,
+    );
+    expect(save).toContain(
+      '\n  cp -a -- "$p" "$d/previous" && echo 1 > "$d/existed" || exit 2\nelse\n  echo 0 > "$d/existed"\nfi\n',
+    );
+    expect(save.endsWith(`\nprintf 'existed=%s\\npath=%s\\n' "$(cat "$d/existed")" "$p"`)).toBe(true);
     expect(planned.actions[1]).toEqual({
       type: 'put',
       localPath: 'dist/ecsc.tar',
@@ -31,7 +44,17 @@ describe('file.upload', () => {
       ctx,
     );
     expect(String(planned.probe?.cmd)).toBe(
-      `d=${DIR}; p=/home/ecsc.tar; if [ -e "$d/existed" ]; then printf 'existed=%s\\n' "$(cat "$d/existed")"; fi; printf 'path=%s\\n' "$p"; [ -f "$p" ] || exit 1; h=$(sha256sum < "$p") || exit 2; [ "\${h%% *}" = ${SHA} ]`,
+      [
+        `d=${DIR}`,
+        'p=/home/ecsc.tar',
+        'if [ -e "$d/existed" ]; then',
+        `  printf 'existed=%s\\n' "$(cat "$d/existed")"`,
+        'fi',
+        `printf 'path=%s\\n' "$p"`,
+        '[ -f "$p" ] || exit 1',
+        'h=$(sha256sum < "$p") || exit 2',
+        `[ "\${h%% *}" = ${SHA} ]`,
+      ].join('\n'),
     );
     const unknown = fileUpload.plan(fileUpload.params.parse({ src: 'other.tar', dest: '/home/x' }), ctx);
     expect(unknown.probe).toBeUndefined();
@@ -41,17 +64,17 @@ describe('file.upload', () => {
     const dest = "/home/a b'; touch /tmp/pwned";
     const [action] = fileUpload.plan(fileUpload.params.parse({ src: 'x', dest }), ctx).actions;
     expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(
-      `p='/home/a b'\\''; touch /tmp/pwned';`,
+      `\np='/home/a b'\\''; touch /tmp/pwned'\n`,
     );
   });
 
   it('undoes from the recorded outputs: restore, remove, or nothing', () => {
     const p = fileUpload.params.parse({ src: 'x', dest: '/home/ecsc.tar' });
     expect(commandsOf(fileUpload.compensate!(p, { existed: '1', path: '/home/ecsc.tar' }, ctx))).toEqual([
-      `d=${DIR}; p=/home/ecsc.tar; cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
+      `d=${DIR}\np=/home/ecsc.tar\ncp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
     ]);
     expect(commandsOf(fileUpload.compensate!(p, { existed: '0' }, ctx))).toEqual([
-      'p=/home/ecsc.tar; rm -f -- "$p"',
+      'p=/home/ecsc.tar\nrm -f -- "$p"',
     ]);
     expect(fileUpload.compensate!(p, {}, ctx)).toEqual([]);
   });
@@ -62,7 +85,7 @@ describe('file.upload', () => {
   });
 });
 
-describe('file.upload, for real', () => {
+describe.each(SHELLS)('file.upload under %s, for real', (shell) => {
   let t: ReturnType<typeof tempDir> | undefined;
   afterEach(() => t?.remove());
 
@@ -79,15 +102,15 @@ describe('file.upload, for real', () => {
     });
     const p = fileUpload.params.parse({ src: 'new.conf', dest });
     const planned = fileUpload.plan(p, c);
-    const saved = runActionsForReal(planned.actions.slice(0, 1));
+    const saved = runActionsForReal(planned.actions.slice(0, 1), shell);
     expect(saved.outputs).toEqual({ existed: '1', path: dest });
-    expect(runForReal(planned.probe!.cmd).code).toBe(1);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
     writeFileSync(dest, 'new\n'); // what the engine's put does
-    expect(runActionsForReal(planned.actions.slice(0, 1)).outputs.existed).toBe('1'); // a retry keeps the first save
-    const probed = runForReal(planned.probe!.cmd);
+    expect(runActionsForReal(planned.actions.slice(0, 1), shell).outputs.existed).toBe('1'); // a retry keeps the first save
+    const probed = runForReal(planned.probe!.cmd, {}, shell);
     expect(probed.code).toBe(0);
     expect(probed.outputs).toEqual({ existed: '1', path: dest });
-    expect(runActionsForReal(fileUpload.compensate!(p, saved.outputs, c)).ok).toBe(true);
+    expect(runActionsForReal(fileUpload.compensate!(p, saved.outputs, c), shell).ok).toBe(true);
     expect(readFileSync(dest, 'utf8')).toBe('old\n');
     expect(statSync(dest).mode & 0o777).toBe(0o640);
   });
@@ -97,10 +120,10 @@ describe('file.upload, for real', () => {
     const dest = `${t.path}/new.tar`;
     const c = testContext({ runDir: `${t.path}/run` });
     const p = fileUpload.params.parse({ src: 'new.tar', dest });
-    const saved = runActionsForReal(fileUpload.plan(p, c).actions.slice(0, 1));
+    const saved = runActionsForReal(fileUpload.plan(p, c).actions.slice(0, 1), shell);
     expect(saved.outputs.existed).toBe('0');
     writeFileSync(dest, 'uploaded');
-    expect(runActionsForReal(fileUpload.compensate!(p, saved.outputs, c)).ok).toBe(true);
+    expect(runActionsForReal(fileUpload.compensate!(p, saved.outputs, c), shell).ok).toBe(true);
     expect(existsSync(dest)).toBe(false);
   });
 
@@ -109,8 +132,11 @@ describe('file.upload, for real', () => {
     const c = testContext({ runDir: `${t.path}/run` });
     const run = runActionsForReal(
       fileUpload.plan(fileUpload.params.parse({ src: 'x', dest: t.path }), c).actions.slice(0, 1),
+      shell,
     );
     expect(run.ok).toBe(false);
-    expect(run.last?.stderr).toContain('is a directory; expected the path of a file');
+    expect(run.last).toMatchObject({ code: 2, stdout: '' });
+    expect(run.last?.stderr).toBe(`file.upload: ${t.path} is a directory; expected the path of a file\n`);
+    expect(existsSync(`${t.path}/run/upgrade_step_web/existed`)).toBe(false);
   });
 });

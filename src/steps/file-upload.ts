@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { sh } from '../shell/command.js';
+import { lines, raw, sh } from '../shell/command.js';
 import { defineKind } from './kind.js';
-import { printSaved, replaceablePath, saveExisting, stepDir, undoReplace } from './support.js';
+import { printSaved, replaceablePath, saveExisting, say, stepDir, undoReplace, v } from './support.js';
 
 const params = z
   .object({
@@ -47,7 +47,15 @@ export const fileUpload = defineKind({
       ...(sha
         ? {
             probe: {
-              cmd: sh`d=${dir}; p=${p.dest}; ${printSaved(['existed'])}; printf 'path=%s\\n' "$p"; [ -f "$p" ] || exit 1; h=$(sha256sum < "$p") || exit 2; [ "\${h%% *}" = ${sha} ]`,
+              cmd: lines(
+                sh`d=${dir}`,
+                sh`p=${p.dest}`,
+                printSaved(['existed']),
+                say('path=%s', v('p')),
+                raw('[ -f "$p" ] || exit 1'),
+                raw('h=$(sha256sum < "$p") || exit 2'),
+                sh`[ "\${h%% *}" = ${sha} ]`,
+              ),
               description: `${String(p.dest)} has sha256 ${sha.slice(0, 12)}…`,
             },
           }

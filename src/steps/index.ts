@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { archiveExtract } from './archive-extract.js';
 import { backupCopy } from './backup-copy.js';
 import { fileDownload } from './file-download.js';
@@ -20,29 +21,43 @@ import { yamlEdit } from './yaml-edit.js';
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds kinds of every param type
 type AnyKind = StepKind<any>;
 
-const all: AnyKind[] = [
-  shellRun,
-  fileUpload,
-  fileDownload,
-  fileRemove,
-  archiveExtract,
-  backupCopy,
-  serviceStop,
-  serviceStart,
-  serviceRestart,
-  processStop,
-  processStart,
-  yamlEdit,
-  nginxRoute,
-  waitLog,
-  waitHttp,
-  waitFile,
-  httpRequest,
-  gateConfirm,
-];
+/**
+ * Every kind under its name (`domain.verb`), in the order `cutover docs` lists them. Typed, so
+ * code that writes steps (the importer's drafts) can name a kind and its params only as they
+ * exist: `StepParamsInput<'backup.copy'>` is `{ src, dest, overwrite? }`. index.test.ts checks
+ * each key is its kind's name.
+ */
+export const stepKindRegistry = {
+  'shell.run': shellRun,
+  'file.upload': fileUpload,
+  'file.download': fileDownload,
+  'file.remove': fileRemove,
+  'archive.extract': archiveExtract,
+  'backup.copy': backupCopy,
+  'service.stop': serviceStop,
+  'service.start': serviceStart,
+  'service.restart': serviceRestart,
+  'process.stop': processStop,
+  'process.start': processStart,
+  'yaml.edit': yamlEdit,
+  'nginx.route': nginxRoute,
+  'wait.log': waitLog,
+  'wait.http': waitHttp,
+  'wait.file': waitFile,
+  'http.request': httpRequest,
+  'gate.confirm': gateConfirm,
+} as const satisfies Record<string, AnyKind>;
+
+/** The name of a step kind. Example: `'service.stop'`. */
+export type StepKindName = keyof typeof stepKindRegistry;
+
+/** A kind's params as a runbook writes them (the input of its schema: defaults optional, templates as strings). Example: `StepParamsInput<'service.stop'>` -> `{ unit: Word }`. */
+export type StepParamsInput<N extends StepKindName> = z.input<(typeof stepKindRegistry)[N]['params']>;
 
 /**
  * Every step kind by name (`domain.verb`). The runbook loader validates params against these,
  * `cutover docs` documents them, and the engine plans with them. Example: `stepKinds.get('backup.copy')`.
  */
-export const stepKinds: ReadonlyMap<string, AnyKind> = new Map<string, AnyKind>(all.map((k) => [k.name, k]));
+export const stepKinds: ReadonlyMap<string, AnyKind> = new Map<string, AnyKind>(
+  Object.entries(stepKindRegistry),
+);

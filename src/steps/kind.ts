@@ -125,9 +125,12 @@ export function isReadOnly<P>(kind: StepKind<P>, params: P): boolean {
   return kind.readOnly === true || kind.readOnlyFor?.(params) === true;
 }
 
-/** Helper so each kind file keeps its param type inferred. */
+/**
+ * Helper so each kind file keeps its param type inferred, and its schema's own type (so the
+ * registry can say what a kind's params look like in YAML: `z.input<typeof backupCopy.params>`).
+ */
 export function defineKind<S extends z.ZodType>(
   kind: StepKind<z.output<S>> & { params: S },
-): StepKind<z.output<S>> {
+): StepKind<z.output<S>> & { params: S } {
   return kind;
 }

@@ -40,7 +40,16 @@ describe('nginx.route', () => {
   it('undoes: restore byte-identical, validate, reload; nothing without a backup', () => {
     const p = nginxRoute.params.parse({ config: CONF, locations: ['/'], upstream: 'http://10.0.0.12:8080' });
     expect(commandsOf(nginxRoute.compensate!(p, { backup: `${DIR}/original`, path: CONF }, ctx))).toEqual([
-      `b=${DIR}/original; f=${CONF}; if [ ! -e "$b" ]; then printf '%s undo: the original %s is gone; %s was left as it is\\n' nginx.route "$b" "$f" >&2; exit 1; fi; t=$(readlink -f -- "$f") || t=$f; cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"`,
+      [
+        `b=${DIR}/original`,
+        `f=${CONF}`,
+        'if [ ! -e "$b" ]; then',
+        `  printf '%s undo: the original %s is gone; %s was left as it is\\n' nginx.route "$b" "$f" >&2`,
+        '  exit 1',
+        'fi',
+        't=$(readlink -f -- "$f") || t=$f',
+        'cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"',
+      ].join('\n'),
       'nginx -t',
       'nginx -s reload',
     ]);

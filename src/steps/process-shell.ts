@@ -1,6 +1,6 @@
-import { type Command, raw, sh, shc } from '../shell/command.js';
+import { type Command, forIn, ifThen, indent, lines, raw, sh, shc, whileDo } from '../shell/command.js';
 import type { Word } from '../shell/word.js';
-import { scriptEnv, shortSleep } from './support.js';
+import { fail, scriptEnv, shortSleep, v, warn } from './support.js';
 
 /**
  * Shell fragments shared by `process.stop` and `process.start`: reading /proc, finding
@@ -36,7 +36,18 @@ export const PROC_FUNCTIONS: Command = raw(
  */
 export function findByMatch(kind: string, match: string, user?: string): Command {
   const userOpt = user === undefined ? raw('') : sh` -u ${user}`;
-  return sh`pids=$(pgrep -f${userOpt} -- ${match}); rc=$?; if [ "$rc" -gt 1 ]; then printf '%s: pgrep failed (exit %s) for /%s/\\n' ${kind} "$rc" ${match} >&2; exit 2; fi; hits=; n=0; for c in $pids; do if ! ours "$c" && live "$c"; then hits="$hits $c"; n=$((n + 1)); fi; done`;
+  return lines(
+    sh`pids=$(pgrep -f${userOpt} -- ${match})`,
+    raw('rc=$?'),
+    ifThen(raw('[ "$rc" -gt 1 ]'), fail(2, '%s: pgrep failed (exit %s) for /%s/', kind, v('rc'), match)),
+    raw('hits='),
+    raw('n=0'),
+    forIn(
+      'c',
+      raw('$pids'),
+      ifThen(raw('! ours "$c" && live "$c"'), lines(raw('hits="$hits $c"'), raw('n=$((n + 1))'))),
+    ),
+  );
 }
 
 /**
@@ -45,7 +56,12 @@ export function findByMatch(kind: string, match: string, user?: string): Command
  */
 export function findByPidfile(pidfile: Word, user?: string): Command {
   const userCheck = user === undefined ? raw('') : sh` && pgrep -u ${user} | grep -qx "$c"`;
-  return sh`c=$(head -n 1 -- ${pidfile} 2>/dev/null | tr -d ' \\t\\r'); hits=; n=0; case $c in (''|*[!0-9]*) ;; (*) if ! ours "$c" && live "$c"${userCheck}; then hits=" $c"; n=1; fi;; esac`;
+  return lines(
+    sh`c=$(head -n 1 -- ${pidfile} 2>/dev/null | tr -d ' \\t\\r')`,
+    raw('hits='),
+    raw('n=0'),
+    sh`case $c in (''|*[!0-9]*) ;; (*) if ! ours "$c" && live "$c"${userCheck}; then hits=" $c"; n=1; fi;; esac`,
+  );
 }
 
 /** Shell listing `$hits` on stderr, one `pid user command` line each, e.g. ` 4242 root java -jar ecsc.jar`. */
@@ -57,11 +73,40 @@ export const LIST_HITS = raw(`for c in $hits; do ps -o pid=,user=,args= -p "$c";
  * it outlives KILL by 10 s. Needs PROC_FUNCTIONS. Example: `stopPid('process.stop', 'TERM', 30)`.
  */
 export function stopPid(kind: string, signal: string, graceSeconds: number): Command {
+  const alive = raw('alive "$pid" "$st"');
   const grace =
     signal === 'KILL'
-      ? raw('')
-      : sh`end=$(($(date +%s) + ${String(graceSeconds)})); while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do ${shortSleep}; done; if alive "$pid" "$st"; then printf '%s: pid %s still runs %ss after %s; sending KILL\\n' ${kind} "$pid" ${String(graceSeconds)} ${signal} >&2; kill -s KILL "$pid" 2>/dev/null; fi; `;
-  return sh`kill -s ${signal} "$pid" 2>/dev/null; ${grace}end=$(($(date +%s) + 10)); while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do ${shortSleep}; done; if alive "$pid" "$st"; then printf '%s: pid %s survived SIGKILL (stuck in uninterruptible I/O?)\\n' ${kind} "$pid" >&2; exit 1; fi`;
+      ? []
+      : [
+          waitUpTo(String(graceSeconds), alive),
+          ifThen(
+            alive,
+            lines(
+              warn(
+                '%s: pid %s still runs %ss after %s; sending KILL',
+                kind,
+                v('pid'),
+                String(graceSeconds),
+                signal,
+              ),
+              raw('kill -s KILL "$pid" 2>/dev/null'),
+            ),
+          ),
+        ];
+  return lines(
+    sh`kill -s ${signal} "$pid" 2>/dev/null`,
+    ...grace,
+    waitUpTo('10', alive),
+    ifThen(alive, fail(1, '%s: pid %s survived SIGKILL (stuck in uninterruptible I/O?)', kind, v('pid'))),
+  );
+}
+
+/** Polls a fifth of a second at a time while `cond` holds, for at most `seconds` (whole seconds of the host clock, so up to one more). */
+function waitUpTo(seconds: string, cond: Command): Command {
+  return lines(
+    sh`end=$(($(date +%s) + ${seconds}))`,
+    whileDo(sh`${cond} && [ "$(date +%s)" -le "$end" ]`, shortSleep),
+  );
 }
 
 /**
@@ -79,14 +124,26 @@ export function launchDetached(opts: {
 }): { cmd: Command; stdin?: Word } {
   const { setup, stdin } = scriptEnv({ cwd: opts.cwd, env: opts.env });
   const inner = sh`echo "$$" > ${opts.pidFile}; ${opts.script}`;
-  const first = setup ? sh`${setup} || exit 2; ` : raw('');
-  const cmd = sh`rm -f -- ${opts.pidFile}; ${first}setsid ${shc(inner)} < /dev/null >> ${opts.log} 2>&1 &`;
+  const cmd = lines(
+    sh`rm -f -- ${opts.pidFile}`,
+    ...(setup ? [sh`${setup} || exit 2`] : []),
+    sh`setsid ${shc(inner)} < /dev/null >> ${opts.log} 2>&1 &`,
+  );
   return stdin === undefined ? { cmd } : { cmd, stdin };
 }
 
 /** `session_live SID [pgrep options]`: a live (non-zombie) process of session SID exists (matching the options), e.g. `session_live "$sid" -f -- java`. Needs PROC_FUNCTIONS. */
-export const SESSION_LIVE: Command = raw(
-  `session_live() { z=$1; shift; for c in $(pgrep -s "$z" "$@"); do if live "$c"; then return 0; fi; done; return 1; }`,
+export const SESSION_LIVE: Command = lines(
+  raw('session_live() {'),
+  indent(
+    lines(
+      raw('z=$1'),
+      raw('shift'),
+      forIn('c', raw('$(pgrep -s "$z" "$@")'), ifThen(raw('live "$c"'), raw('return 0'))),
+      raw('return 1'),
+    ),
+  ),
+  raw('}'),
 );
 
 /**
@@ -95,11 +152,37 @@ export const SESSION_LIVE: Command = raw(
  * Needs PROC_FUNCTIONS and SESSION_LIVE. Example: `sh`sid=4242\n${PROC_FUNCTIONS}\n${SESSION_LIVE}\n${stopSession('process.start', 30)}``.
  */
 export function stopSession(kind: string, graceSeconds: number, match?: string): Command {
+  const live = raw('session_live "$sid"');
   const guard =
     match === undefined
-      ? raw('')
-      : sh`if ! session_live "$sid" -f -- ${match}; then printf '%s: session %s runs nothing matching /%s/; left alone\\n' ${kind} "$sid" ${match} >&2; exit 0; fi; `;
-  return sh`if ! session_live "$sid"; then printf '%s: nothing of session %s runs any more\\n' ${kind} "$sid" >&2; exit 0; fi; ${guard}pkill -TERM -s "$sid"; end=$(($(date +%s) + ${String(graceSeconds)})); while session_live "$sid" && [ "$(date +%s)" -le "$end" ]; do ${shortSleep}; done; if session_live "$sid"; then printf '%s: session %s still runs %ss after TERM; sending KILL\\n' ${kind} "$sid" ${String(graceSeconds)} >&2; pkill -KILL -s "$sid"; fi; end=$(($(date +%s) + 10)); while session_live "$sid" && [ "$(date +%s)" -le "$end" ]; do ${shortSleep}; done; if session_live "$sid"; then printf '%s: session %s survived SIGKILL\\n' ${kind} "$sid" >&2; exit 1; fi`;
+      ? []
+      : [
+          ifThen(
+            sh`! session_live "$sid" -f -- ${match}`,
+            lines(
+              warn('%s: session %s runs nothing matching /%s/; left alone', kind, v('sid'), match),
+              raw('exit 0'),
+            ),
+          ),
+        ];
+  return lines(
+    ifThen(
+      sh`! ${live}`,
+      lines(warn('%s: nothing of session %s runs any more', kind, v('sid')), raw('exit 0')),
+    ),
+    ...guard,
+    raw('pkill -TERM -s "$sid"'),
+    waitUpTo(String(graceSeconds), live),
+    ifThen(
+      live,
+      lines(
+        warn('%s: session %s still runs %ss after TERM; sending KILL', kind, v('sid'), String(graceSeconds)),
+        raw('pkill -KILL -s "$sid"'),
+      ),
+    ),
+    waitUpTo('10', live),
+    ifThen(live, fail(1, '%s: session %s survived SIGKILL', kind, v('sid'))),
+  );
 }
 
 /** Whole seconds of a grace period, rounded up. Example: `graceSeconds(1500) === 2`. */

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../shell/secret.js';
 import { Expanded, TemplatedWord } from '../shell/word.js';
 import { processStart } from './process-start.js';
-import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
+import type { Action } from './kind.js';
+import { runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 
 const ctx = testContext();
 const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
@@ -15,9 +16,30 @@ const FUNCTIONS = [
   `ours() { case $anc in (*" $1 "*) return 0;; esac; q=$1; while stat_of "$q"; do set -- $s; q=$2; [ "$q" = "$$" ] && return 0; done; return 1; }`,
   `anc=" "; q=$$; while stat_of "$q"; do anc="$anc$q "; set -- $s; q=$2; done`,
 ].join('\n');
-const SESSION_LIVE = `session_live() { z=$1; shift; for c in $(pgrep -s "$z" "$@"); do if live "$c"; then return 0; fi; done; return 1; }`;
+const SESSION_LIVE = [
+  'session_live() {',
+  '  z=$1',
+  '  shift',
+  '  for c in $(pgrep -s "$z" "$@"); do',
+  '    if live "$c"; then',
+  '      return 0',
+  '    fi',
+  '  done',
+  '  return 1',
+  '}',
+].join('\n');
 const MATCH = 'java .*schedule';
-const FIND = `pids=$(pgrep -f -- '${MATCH}'); rc=$?; if [ "$rc" -gt 1 ]; then printf '%s: pgrep failed (exit %s) for /%s/\\n' process.start "$rc" '${MATCH}' >&2; exit 2; fi; hits=; n=0; for c in $pids; do if ! ours "$c" && live "$c"; then hits="$hits $c"; n=$((n + 1)); fi; done`;
+const FIND = [
+  `pids=$(pgrep -f -- '${MATCH}')`,
+  'rc=$?',
+  'if [ "$rc" -gt 1 ]; then',
+  `  printf '%s: pgrep failed (exit %s) for /%s/\\n' process.start "$rc" '${MATCH}' >&2`,
+  '  exit 2',
+  'fi',
+  'hits=',
+  'n=0',
+].join('\n');
+const execText = (a: Action | undefined) => (a?.type === 'exec' ? String(a.cmd) : '');
 
 describe('process.start', () => {
   it('starts detached in its own session and records the pid', () => {
@@ -28,18 +50,31 @@ describe('process.start', () => {
       match: MATCH,
     });
     const planned = processStart.plan(p, ctx);
-    expect(commandsOf(planned.actions)).toEqual([
-      `d=${DIR}; mkdir -p -- "$d" || exit 2
-${FUNCTIONS}
-${SESSION_LIVE}
-if [ -s "$d/pid" ] && session_live "$(cat "$d/pid")"; then printf '%s: nothing to do: an earlier attempt started it (pid %s)\\n' process.start "$(cat "$d/pid")" >&2; printf 'pid=%s\\n' "$(cat "$d/pid")"; exit 0; fi
-${FIND}; if [ "$n" -gt 0 ]; then printf '%s: %s process(es) already match /%s/; stop them first (process.stop), or this would start a second instance:\\n' process.start "$n" '${MATCH}' >&2; for c in $hits; do ps -o pid=,user=,args= -p "$c"; done >&2; exit 1; fi
-rm -f -- ${DIR}/pid; cd /home/schedule || exit 2; setsid sh -c 'echo "$$" > ${DIR}/pid; nohup sh startup.sh' < /dev/null >> /home/schedulelog/nohup.out 2>&1 &
-i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done; if [ ! -s "$d/pid" ]; then printf '%s: the command did not start within 5s\\n' process.start >&2; exit 1; fi; printf 'pid=%s\\n' "$(cat "$d/pid")"`,
-    ]);
-    expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
-    expect(String(planned.probe?.cmd)).toBe(
-      `d=${DIR}; if [ -s "$d/pid" ]; then printf 'pid=%s\\n' "$(cat "$d/pid")"; fi\n${FUNCTIONS}\n${FIND}; [ "$n" -ge 1 ]`,
+    expect(planned.actions).toHaveLength(1);
+    expect(planned.actions[0]).toMatchObject({ type: 'exec', capture: { keyValues: true } });
+    const text = execText(planned.actions[0]);
+    expect(
+      text.startsWith(
+        `d=${DIR}\nmkdir -p -- "$d" || exit 2\n${FUNCTIONS}\n${SESSION_LIVE}\nif [ -s "$d/pid" ] && session_live "$(cat "$d/pid")"; then\n`,
+      ),
+    ).toBe(true);
+    expect(text).toContain(`\n${FIND}\n`);
+    expect(text).toContain(
+      [
+        '',
+        `rm -f -- ${DIR}/pid`,
+        'cd /home/schedule || exit 2',
+        `setsid sh -c 'echo "$$" > ${DIR}/pid; nohup sh startup.sh' < /dev/null >> /home/schedulelog/nohup.out 2>&1 &`,
+        'i=0',
+        'while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do',
+        '',
+      ].join('\n'),
+    );
+    expect(text.endsWith(`\nprintf 'pid=%s\\n' "$(cat "$d/pid")"`)).toBe(true);
+    expect(String(planned.probe?.cmd)).toMatch(
+      new RegExp(
+        `^d=${DIR}\\nif \\[ -s "\\$d/pid" \\]; then\\n  printf 'pid=%s\\\\n' "\\$\\(cat "\\$d/pid"\\)"\\nfi\\nstat_of[^]*\\nhits=\\nn=0\\n[^]*\\n\\[ "\\$n" -ge 1 \\]$`,
+      ),
     );
   });
 
@@ -52,25 +87,31 @@ i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sle
     const [action] = planned.actions;
     if (action?.type !== 'exec') throw new Error('expected exec');
     expect(action.cmd.render('exec')).toContain(
-      `rm -f -- ${DIR}/pid; IFS= read -r PW && export PW || exit 2; setsid sh -c 'echo "$$" > ${DIR}/pid; bash run.sh -n='\\''x'\\''\\'\\'''\\''; touch /tmp/pwned'\\''' < /dev/null >> /dev/null 2>&1 &`,
+      `\nrm -f -- ${DIR}/pid\nIFS= read -r PW && export PW || exit 2\nsetsid sh -c 'echo "$$" > ${DIR}/pid; bash run.sh -n='\\''x'\\''\\'\\'''\\''; touch /tmp/pwned'\\''' < /dev/null >> /dev/null 2>&1 &\n`,
     );
     expect(action.cmd.render('exec')).not.toContain('s3cr3t');
     expect(action.cmd.stdinText()).toBe('s3cr3t\n');
     expect(String(planned.probe?.cmd)).toBe(
-      `d=${DIR}; [ -s "$d/pid" ] || exit 1; sid=$(cat "$d/pid"); printf 'pid=%s\\n' "$sid"\n${FUNCTIONS}\n${SESSION_LIVE}\nsession_live "$sid"`,
+      `d=${DIR}\n[ -s "$d/pid" ] || exit 1\nsid=$(cat "$d/pid")\nprintf 'pid=%s\\n' "$sid"\n${FUNCTIONS}\n${SESSION_LIVE}\nsession_live "$sid"`,
     );
   });
 
   it('undoes by stopping its session, guarded by match', () => {
     const p = processStart.params.parse({ command: 'sh startup.sh', match: MATCH, grace: '10s' });
-    expect(commandsOf(processStart.compensate!(p, { pid: '4242' }, ctx))).toEqual([
-      `sid=4242\n${FUNCTIONS}\n${SESSION_LIVE}\nif ! session_live "$sid"; then printf '%s: nothing of session %s runs any more\\n' process.start "$sid" >&2; exit 0; fi; if ! session_live "$sid" -f -- '${MATCH}'; then printf '%s: session %s runs nothing matching /%s/; left alone\\n' process.start "$sid" '${MATCH}' >&2; exit 0; fi; pkill -TERM -s "$sid"; end=$(($(date +%s) + 10)); while session_live "$sid" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if session_live "$sid"; then printf '%s: session %s still runs %ss after TERM; sending KILL\\n' process.start "$sid" 10 >&2; pkill -KILL -s "$sid"; fi; end=$(($(date +%s) + 10)); while session_live "$sid" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if session_live "$sid"; then printf '%s: session %s survived SIGKILL\\n' process.start "$sid" >&2; exit 1; fi`,
-    ]);
+    const undo = processStart.compensate!(p, { pid: '4242' }, ctx);
+    expect(undo).toHaveLength(1);
+    const text = execText(undo[0]);
+    expect(text.startsWith(`sid=4242\n${FUNCTIONS}\n${SESSION_LIVE}\nif ! session_live "$sid"; then\n`)).toBe(
+      true,
+    );
+    expect(text).toContain(
+      `\nif ! session_live "$sid" -f -- '${MATCH}'; then\n  printf '%s: session %s runs nothing matching /%s/; left alone\\n' process.start "$sid" '${MATCH}' >&2\n  exit 0\nfi\npkill -TERM -s "$sid"\nend=$(($(date +%s) + 10))\n`,
+    );
     // No recorded pid (the step failed before recording it): the pid file in the step folder decides.
     const [unknown] = processStart.compensate!(p, {}, ctx);
-    expect(unknown?.type === 'exec' && String(unknown.cmd)).toMatch(
+    expect(execText(unknown)).toMatch(
       new RegExp(
-        `^sid=\\$\\(cat ${DIR}/pid 2>/dev/null\\); if \\[ -z "\\$sid" \\]; then printf '%s undo: this step started nothing\\\\n' process.start >&2; exit 0; fi\nstat_of`,
+        `^sid=\\$\\(cat ${DIR}/pid 2>/dev/null\\)\\nif \\[ -z "\\$sid" \\]; then\\n  printf '%s undo: this step started nothing\\\\n' process.start >&2\\n  exit 0\\nfi\\nstat_of`,
       ),
     );
   });
@@ -81,7 +122,7 @@ i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sle
   });
 });
 
-describe('process.start, for real', () => {
+describe.each(SHELLS)('process.start under %s, for real', (shell) => {
   let t: ReturnType<typeof tempDir> | undefined;
   const started: number[] = [];
   afterEach(() => {
@@ -109,8 +150,8 @@ describe('process.start, for real', () => {
     });
     const c = testContext({ runDir: `${t.path}/run` });
     const planned = processStart.plan(p, c);
-    expect(runForReal(planned.probe!.cmd).code).toBe(1);
-    const run = runActionsForReal(planned.actions);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+    const run = runActionsForReal(planned.actions, shell);
     expect(run.last?.stderr).toBe('');
     expect(run.ok).toBe(true);
     const pid = Number(run.outputs.pid);
@@ -125,17 +166,69 @@ describe('process.start, for real', () => {
     expect(readFileSync(`${t.path}/app.log`, 'utf8')).toBe('started\n');
 
     const deadline = Date.now() + 10_000;
-    let probed = runForReal(planned.probe!.cmd);
-    while (probed.code !== 0 && Date.now() < deadline) probed = runForReal(planned.probe!.cmd);
+    let probed = runForReal(planned.probe!.cmd, {}, shell);
+    while (probed.code !== 0 && Date.now() < deadline) probed = runForReal(planned.probe!.cmd, {}, shell);
     expect(probed.code).toBe(0);
     // A retry finds the first start; a fresh step refuses a second instance.
-    expect(runActionsForReal(planned.actions).outputs).toEqual({ pid: String(pid) });
-    const second = runActionsForReal(processStart.plan(p, testContext({ runDir: `${t.path}/run2` })).actions);
+    expect(runActionsForReal(planned.actions, shell).outputs).toEqual({ pid: String(pid) });
+    const second = runActionsForReal(
+      processStart.plan(p, testContext({ runDir: `${t.path}/run2` })).actions,
+      shell,
+    );
     expect(second.ok).toBe(false);
     expect(second.last?.stderr).toContain('1 process(es) already match');
 
-    const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c));
+    const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c), shell);
     expect(undo.ok).toBe(true);
-    expect(runForReal(planned.probe!.cmd).code).toBe(1);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+  });
+
+  it('the undo sends KILL after the grace to a session that ignores TERM', () => {
+    t = tempDir();
+    const p = processStart.params.parse({
+      command: `trap '' TERM; while :; do sleep 0.1; done`,
+      grace: '1s',
+    });
+    const c = testContext({ runDir: `${t.path}/run` });
+    const run = runActionsForReal(processStart.plan(p, c).actions, shell);
+    expect(run.ok).toBe(true);
+    const pid = Number(run.outputs.pid);
+    started.push(pid);
+    const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c), shell);
+    expect(undo.ok).toBe(true);
+    expect(undo.last?.stderr).toBe(`process.start: session ${pid} still runs 1s after TERM; sending KILL\n`);
+    expect(runActionsForReal(processStart.compensate!(p, run.outputs, c), shell).last).toMatchObject({
+      code: 0,
+      stderr: `process.start: nothing of session ${pid} runs any more\n`,
+    });
+  });
+
+  it('the undo leaves a session alone that runs nothing matching, and knows when it started nothing', () => {
+    t = tempDir();
+    const tag = `3600.${process.pid}${Date.now() % 100000}`;
+    const p = processStart.params.parse({
+      command: `exec sleep ${tag}`,
+      match: '^no-such-program$',
+      grace: '1s',
+    });
+    const c = testContext({ runDir: `${t.path}/run` });
+    const run = runActionsForReal(processStart.plan(p, c).actions, shell);
+    expect(run.ok).toBe(true);
+    const pid = Number(run.outputs.pid);
+    started.push(pid);
+    const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c), shell);
+    expect(undo.last).toMatchObject({
+      code: 0,
+      stderr: `process.start: session ${pid} runs nothing matching /^no-such-program$/; left alone\n`,
+    });
+    expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toContain(`(sleep)`);
+    const nothing = runActionsForReal(
+      processStart.compensate!(p, {}, testContext({ runDir: `${t.path}/other` })),
+      shell,
+    );
+    expect(nothing.last).toMatchObject({
+      code: 0,
+      stderr: 'process.start undo: this step started nothing\n',
+    });
   });
 });

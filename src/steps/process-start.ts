@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Command, raw, script, sh } from '../shell/command.js';
+import { type Command, ifThen, lines, raw, script, sh, whileDo } from '../shell/command.js';
 import { defineKind } from './kind.js';
 import { duration, scriptText } from './params.js';
 import {
@@ -11,7 +11,18 @@ import {
   SESSION_LIVE,
   stopSession,
 } from './process-shell.js';
-import { envVars, holdsSecret, hostPath, hostRegex, recorded, stepDir } from './support.js';
+import {
+  envVars,
+  fail,
+  holdsSecret,
+  hostPath,
+  hostRegex,
+  recorded,
+  say,
+  stepDir,
+  v,
+  warn,
+} from './support.js';
 
 const KIND = 'process.start';
 
@@ -43,20 +54,32 @@ const params = z
 
 type Params = z.output<typeof params>;
 
+/** Prints the pid the step recorded (`pid=`), which is also the session id. */
+const PRINT_PID = say('pid=%s', raw('"$(cat "$d/pid")"'));
+
 function probe(p: Params, dir: string): { cmd: Command; description: string } {
   if (p.match !== undefined) {
     return {
-      cmd: sh`d=${dir}; if [ -s "$d/pid" ]; then printf 'pid=%s\\n' "$(cat "$d/pid")"; fi
-${PROC_FUNCTIONS}
-${findByMatch(KIND, p.match)}; [ "$n" -ge 1 ]`,
+      cmd: lines(
+        sh`d=${dir}`,
+        ifThen(raw('[ -s "$d/pid" ]'), PRINT_PID),
+        PROC_FUNCTIONS,
+        findByMatch(KIND, p.match),
+        raw('[ "$n" -ge 1 ]'),
+      ),
       description: `a process matching /${p.match}/ runs`,
     };
   }
   return {
-    cmd: sh`d=${dir}; [ -s "$d/pid" ] || exit 1; sid=$(cat "$d/pid"); printf 'pid=%s\\n' "$sid"
-${PROC_FUNCTIONS}
-${SESSION_LIVE}
-session_live "$sid"`,
+    cmd: lines(
+      sh`d=${dir}`,
+      raw('[ -s "$d/pid" ] || exit 1'),
+      raw('sid=$(cat "$d/pid")'),
+      say('pid=%s', v('sid')),
+      PROC_FUNCTIONS,
+      SESSION_LIVE,
+      raw('session_live "$sid"'),
+    ),
     description: 'the process this step started still runs',
   };
 }
@@ -85,14 +108,51 @@ export const processStart = defineKind({
     });
     const running =
       p.match === undefined
-        ? raw('')
-        : sh`${findByMatch(KIND, p.match)}; if [ "$n" -gt 0 ]; then printf '%s: %s process(es) already match /%s/; stop them first (process.stop), or this would start a second instance:\\n' ${KIND} "$n" ${p.match} >&2; ${LIST_HITS}; exit 1; fi\n`;
-    const cmd = sh`d=${dir}; mkdir -p -- "$d" || exit 2
-${PROC_FUNCTIONS}
-${SESSION_LIVE}
-if [ -s "$d/pid" ] && session_live "$(cat "$d/pid")"; then printf '%s: nothing to do: an earlier attempt started it (pid %s)\\n' ${KIND} "$(cat "$d/pid")" >&2; printf 'pid=%s\\n' "$(cat "$d/pid")"; exit 0; fi
-${running}${launch}
-i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i + 1)); done; if [ ! -s "$d/pid" ]; then printf '%s: the command did not start within 5s\\n' ${KIND} >&2; exit 1; fi; printf 'pid=%s\\n' "$(cat "$d/pid")"`;
+        ? []
+        : [
+            findByMatch(KIND, p.match),
+            ifThen(
+              raw('[ "$n" -gt 0 ]'),
+              lines(
+                warn(
+                  '%s: %s process(es) already match /%s/; stop them first (process.stop), or this would start a second instance:',
+                  KIND,
+                  v('n'),
+                  p.match,
+                ),
+                LIST_HITS,
+                raw('exit 1'),
+              ),
+            ),
+          ];
+    const startedBefore = ifThen(
+      raw('[ -s "$d/pid" ] && session_live "$(cat "$d/pid")"'),
+      lines(
+        warn('%s: nothing to do: an earlier attempt started it (pid %s)', KIND, raw('"$(cat "$d/pid")"')),
+        PRINT_PID,
+        raw('exit 0'),
+      ),
+    );
+    /** The launched shell writes its pid; 5 s at most. */
+    const waitForPid = lines(
+      raw('i=0'),
+      whileDo(
+        raw('[ ! -s "$d/pid" ] && [ "$i" -lt 50 ]'),
+        lines(raw('sleep 0.1 2>/dev/null || sleep 1'), raw('i=$((i + 1))')),
+      ),
+      ifThen(raw('[ ! -s "$d/pid" ]'), fail(1, '%s: the command did not start within 5s', KIND)),
+    );
+    const cmd = lines(
+      sh`d=${dir}`,
+      raw('mkdir -p -- "$d" || exit 2'),
+      PROC_FUNCTIONS,
+      SESSION_LIVE,
+      startedBefore,
+      ...running,
+      launch,
+      waitForPid,
+      PRINT_PID,
+    );
     return {
       actions: [
         {
@@ -111,14 +171,17 @@ i=0; while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do sleep 0.1 2>/dev/null || sle
     const sid =
       pid !== undefined
         ? sh`sid=${pid}`
-        : sh`sid=$(cat ${`${stepDir(ctx)}/pid`} 2>/dev/null); if [ -z "$sid" ]; then printf '%s undo: this step started nothing\\n' ${KIND} >&2; exit 0; fi`;
+        : lines(
+            sh`sid=$(cat ${`${stepDir(ctx)}/pid`} 2>/dev/null)`,
+            ifThen(
+              raw('[ -z "$sid" ]'),
+              lines(warn('%s undo: this step started nothing', KIND), raw('exit 0')),
+            ),
+          );
     return [
       {
         type: 'exec',
-        cmd: sh`${sid}
-${PROC_FUNCTIONS}
-${SESSION_LIVE}
-${stopSession(KIND, graceSeconds(p.grace), p.match)}`,
+        cmd: lines(sid, PROC_FUNCTIONS, SESSION_LIVE, stopSession(KIND, graceSeconds(p.grace), p.match)),
         description: 'stop what it started',
       },
     ];

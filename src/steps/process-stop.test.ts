@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Action } from './kind.js';
 import { processStop } from './process-stop.js';
-import { commandsOf, runActionsForReal, runForReal, tempDir, testContext } from './test-support.js';
+import { commandsOf, runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 
 const ctx = testContext();
 const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
@@ -16,8 +16,25 @@ const FUNCTIONS = [
   `anc=" "; q=$$; while stat_of "$q"; do anc="$anc$q "; set -- $s; q=$2; done`,
 ].join('\n');
 const TOMCAT = 'java .*-Dcatalina.base=/home/apache-tomcat-7.0.67';
-const FIND_TOMCAT = `pids=$(pgrep -f -- '${TOMCAT}'); rc=$?; if [ "$rc" -gt 1 ]; then printf '%s: pgrep failed (exit %s) for /%s/\\n' process.stop "$rc" '${TOMCAT}' >&2; exit 2; fi; hits=; n=0; for c in $pids; do if ! ours "$c" && live "$c"; then hits="$hits $c"; n=$((n + 1)); fi; done`;
-const WAIT_GONE = `end=$(($(date +%s) + 10)); while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if alive "$pid" "$st"; then printf '%s: pid %s survived SIGKILL (stuck in uninterruptible I/O?)\\n' process.stop "$pid" >&2; exit 1; fi`;
+const FIND_TOMCAT = [
+  `pids=$(pgrep -f -- '${TOMCAT}')`,
+  'rc=$?',
+  'if [ "$rc" -gt 1 ]; then',
+  `  printf '%s: pgrep failed (exit %s) for /%s/\\n' process.stop "$rc" '${TOMCAT}' >&2`,
+  '  exit 2',
+  'fi',
+  'hits=',
+  'n=0',
+  'for c in $pids; do',
+  '  if ! ours "$c" && live "$c"; then',
+  '    hits="$hits $c"',
+  '    n=$((n + 1))',
+  '  fi',
+  'done',
+].join('\n');
+/** Indents every line of a fragment by `n` spaces, as a nested body is. */
+const nested = (text: string, n: number) => text.replace(/^/gm, ' '.repeat(n));
+const execText = (a: Action | undefined) => (a?.type === 'exec' ? String(a.cmd) : '');
 
 describe('process.stop', () => {
   it('finds exactly one process by full command line and kills it (KILL: no grace)', () => {
@@ -27,38 +44,44 @@ describe('process.stop', () => {
       restart: '/home/apache-tomcat-7.0.67/bin/startup.sh',
     });
     const planned = processStop.plan(p, ctx);
-    expect(commandsOf(planned.actions)).toEqual([
-      `d=${DIR}; mkdir -p -- "$d" || exit 2
-${FUNCTIONS}
-pid=; st=; if [ -s "$d/pid" ]; then pid=$(cat "$d/pid"); st=$(cat "$d/start"); alive "$pid" "$st" || pid=; fi
-if [ -z "$pid" ]; then ${FIND_TOMCAT}; if [ "$n" -gt 1 ]; then printf '%s: %s processes match %s; expected exactly one:\\n' process.stop "$n" '/${TOMCAT}/' >&2; for c in $hits; do ps -o pid=,user=,args= -p "$c"; done >&2; echo 'Make the match more specific (e.g. add the application folder to it) or use a pidfile.' >&2; exit 1; fi; if [ "$n" -eq 1 ]; then pid=\${hits# }; st=$(start_of "$pid"); if [ ! -s "$d/pid" ]; then ps -o args= -p "$pid" > "$d/command"; printf '%s\\n' "$st" > "$d/start"; printf '%s\\n' "$pid" > "$d/pid"; fi; elif [ ! -s "$d/pid" ]; then printf '%s: no process matches %s; expected exactly one (set missingOk: true when it may already be stopped)\\n' process.stop '/${TOMCAT}/' >&2; exit 1; fi; fi
-printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"
-if [ -n "$pid" ]; then kill -s KILL "$pid" 2>/dev/null; ${WAIT_GONE}; fi`,
-    ]);
-    expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
+    expect(planned.actions).toHaveLength(1);
+    expect(planned.actions[0]).toMatchObject({ type: 'exec', capture: { keyValues: true } });
+    const text = execText(planned.actions[0]);
+    expect(
+      text.startsWith(
+        `d=${DIR}\nmkdir -p -- "$d" || exit 2\n${FUNCTIONS}\npid=\nst=\nif [ -s "$d/pid" ]; then\n`,
+      ),
+    ).toBe(true);
+    expect(text).toContain(
+      `\nif [ -z "$pid" ]; then\n${nested(FIND_TOMCAT, 2)}\n  if [ "$n" -gt 1 ]; then\n`,
+    );
+    expect(text).toContain(
+      `\n    printf '%s: no process matches %s; expected exactly one (set missingOk: true when it may already be stopped)\\n' process.stop '/${TOMCAT}/' >&2\n    exit 1\n`,
+    );
+    // KILL: no grace, straight to the 10 s wait for the process to be gone.
+    expect(text).toContain(
+      `\nif [ -n "$pid" ]; then\n  kill -s KILL "$pid" 2>/dev/null\n  end=$(($(date +%s) + 10))\n  while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do\n`,
+    );
     expect(String(planned.probe?.cmd)).toBe(
-      `d=${DIR}; if [ -s "$d/pid" ]; then printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"; fi
-${FUNCTIONS}
-${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
+      `d=${DIR}\nif [ -s "$d/pid" ]; then\n  printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"\nfi\n${FUNCTIONS}\n${FIND_TOMCAT}\n[ "$n" -eq 0 ] || exit 1`,
     );
   });
 
   it('waits out the grace after TERM, then KILL', () => {
     const [action] = processStop.plan(processStop.params.parse({ match: TOMCAT, grace: '1m' }), ctx).actions;
-    expect(action?.type === 'exec' && String(action.cmd)).toContain(
-      `if [ -n "$pid" ]; then kill -s TERM "$pid" 2>/dev/null; end=$(($(date +%s) + 60)); while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do sleep 0.2 2>/dev/null || sleep 1; done; if alive "$pid" "$st"; then printf '%s: pid %s still runs %ss after %s; sending KILL\\n' process.stop "$pid" 60 TERM >&2; kill -s KILL "$pid" 2>/dev/null; fi; ${WAIT_GONE}; fi`,
+    expect(execText(action)).toContain(
+      `\n  kill -s TERM "$pid" 2>/dev/null\n  end=$(($(date +%s) + 60))\n  while alive "$pid" "$st" && [ "$(date +%s)" -le "$end" ]; do\n    sleep 0.2 2>/dev/null || sleep 1\n  done\n  if alive "$pid" "$st"; then\n    printf '%s: pid %s still runs %ss after %s; sending KILL\\n' process.stop "$pid" 60 TERM >&2\n    kill -s KILL "$pid" 2>/dev/null\n  fi\n  end=$(($(date +%s) + 10))\n`,
     );
   });
 
   it('reads a pidfile, filters by user, and may accept no process', () => {
     const p = processStop.params.parse({ pidfile: '/home/schedule/app.pid', user: 'app', missingOk: true });
-    const [action] = processStop.plan(p, ctx).actions;
-    const text = action?.type === 'exec' ? String(action.cmd) : '';
+    const text = execText(processStop.plan(p, ctx).actions[0]);
     expect(text).toContain(
-      `c=$(head -n 1 -- /home/schedule/app.pid 2>/dev/null | tr -d ' \\t\\r'); hits=; n=0; case $c in (''|*[!0-9]*) ;; (*) if ! ours "$c" && live "$c" && pgrep -u app | grep -qx "$c"; then hits=" $c"; n=1; fi;; esac`,
+      `\n  c=$(head -n 1 -- /home/schedule/app.pid 2>/dev/null | tr -d ' \\t\\r')\n  hits=\n  n=0\n  case $c in (''|*[!0-9]*) ;; (*) if ! ours "$c" && live "$c" && pgrep -u app | grep -qx "$c"; then hits=" $c"; n=1; fi;; esac\n`,
     );
     expect(text).toContain(
-      `elif [ ! -s "$d/pid" ]; then printf '%s: nothing to do: no process matches %s\\n' process.stop 'the pid in /home/schedule/app.pid run by app' >&2; echo pid=; exit 0; fi`,
+      `\n  elif [ ! -s "$d/pid" ]; then\n    printf '%s: nothing to do: no process matches %s\\n' process.stop 'the pid in /home/schedule/app.pid run by app' >&2\n    echo pid=\n    exit 0\n  fi\n`,
     );
   });
 
@@ -68,7 +91,7 @@ ${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
       ctx,
     ).actions;
     expect(action?.type === 'exec' && action.cmd.render('exec')).toContain(
-      `pids=$(pgrep -f -- 'x'\\''; touch /tmp/pwned');`,
+      `\n  pids=$(pgrep -f -- 'x'\\''; touch /tmp/pwned')\n`,
     );
   });
 
@@ -79,15 +102,19 @@ ${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
       cwd: '/home/apache-tomcat-7.0.67',
     });
     const undo = processStop.compensate!(p, { pid: '4242', command: 'java ...' }, ctx);
-    const launch = `rm -f -- ${DIR}/restart.pid; cd /home/apache-tomcat-7.0.67 || exit 2; setsid sh -c 'echo "$$" > ${DIR}/restart.pid; bin/startup.sh' < /dev/null >> ${DIR}/restart.log 2>&1 &`;
-    const alreadyRuns = `if [ "$n" -ge 1 ]; then printf '%s undo: it already runs again (pid%s); not starting another\\n' process.stop "$hits" >&2; exit 0; fi`;
+    const launch = [
+      `rm -f -- ${DIR}/restart.pid`,
+      'cd /home/apache-tomcat-7.0.67 || exit 2',
+      `setsid sh -c 'echo "$$" > ${DIR}/restart.pid; bin/startup.sh' < /dev/null >> ${DIR}/restart.log 2>&1 &`,
+    ].join('\n');
+    const alreadyRuns = `if [ "$n" -ge 1 ]; then\n  printf '%s undo: it already runs again (pid%s); not starting another\\n' process.stop "$hits" >&2\n  exit 0\nfi`;
     expect(commandsOf(undo)).toEqual([
-      `d=${DIR}\n${FUNCTIONS}\n${FIND_TOMCAT}; ${alreadyRuns}\n${launch}`,
+      `d=${DIR}\n${FUNCTIONS}\n${FIND_TOMCAT}\n${alreadyRuns}\n${launch}`,
       'wait',
     ]);
     const wait = undo[1] as Action;
     expect(wait.type === 'wait' && wait.condition.kind === 'command' && String(wait.condition.cmd)).toBe(
-      `d=${DIR}\n${FUNCTIONS}\n${FIND_TOMCAT}; tail -n 2 ${DIR}/restart.log 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
+      `d=${DIR}\n${FUNCTIONS}\n${FIND_TOMCAT}\ntail -n 2 ${DIR}/restart.log 2>/dev/null\necho "$n running"\n[ "$n" -ge 1 ]`,
     );
     // Nothing stopped (missingOk), or no restart script: nothing to undo.
     expect(processStop.compensate!(p, { pid: '' }, ctx)).toEqual([]);
@@ -96,9 +123,9 @@ ${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
     ).toEqual([]);
     // No outputs (the step failed before recording them): the step folder on the host decides.
     const unknown = processStop.compensate!(p, {}, ctx);
-    const stoppedNothing = `if [ ! -s "$d/pid" ]; then echo 'process.stop undo: this step stopped nothing; nothing to start' >&2; exit 0; fi`;
+    const stoppedNothing = `if [ ! -s "$d/pid" ]; then\n  echo 'process.stop undo: this step stopped nothing; nothing to start' >&2\n  exit 0\nfi`;
     expect(commandsOf(unknown)).toEqual([
-      `d=${DIR}\n${stoppedNothing}\n${FUNCTIONS}\n${FIND_TOMCAT}; ${alreadyRuns}\n${launch}`,
+      `d=${DIR}\n${stoppedNothing}\n${FUNCTIONS}\n${FIND_TOMCAT}\n${alreadyRuns}\n${launch}`,
       'wait',
     ]);
     const unknownWait = unknown[1] as Action;
@@ -106,7 +133,7 @@ ${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
       unknownWait.type === 'wait' &&
         unknownWait.condition.kind === 'command' &&
         String(unknownWait.condition.cmd),
-    ).toMatch(/^d=\S+\nif \[ ! -s "\$d\/pid" \]; then exit 0; fi\nstat_of/);
+    ).toMatch(/^d=\S+\nif \[ ! -s "\$d\/pid" \]; then\n {2}exit 0\nfi\nstat_of/);
   });
 
   it('validates its params', () => {
@@ -121,7 +148,7 @@ ${FIND_TOMCAT}; [ "$n" -eq 0 ] || exit 1`,
   });
 });
 
-describe('process.stop, for real', () => {
+describe.each(SHELLS)('process.stop under %s, for real', (shell) => {
   const children: ChildProcess[] = [];
   let t: ReturnType<typeof tempDir> | undefined;
   let serial = 0;
@@ -151,7 +178,10 @@ describe('process.stop, for real', () => {
     const a = startSleep(tag);
     const b = startSleep(tag);
     const p = processStop.params.parse({ match: `^sleep ${tag.replace('.', '\\.')}$`, signal: 'KILL' });
-    const run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions);
+    const run = runActionsForReal(
+      processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
     expect(run.ok).toBe(false);
     expect(run.last?.code).toBe(1);
     expect(run.last?.stderr).toContain('2 processes match');
@@ -169,28 +199,32 @@ describe('process.stop, for real', () => {
       processStop.params.parse({ match: `^sleep ${tag.replace('.', '\\.')}$` }),
       c,
     );
-    expect(runForReal(planned.probe!.cmd).code).toBe(1);
-    const run = runActionsForReal(planned.actions);
+    expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+    const run = runActionsForReal(planned.actions, shell);
     expect(run.last?.stderr).toBe('');
     expect(run.ok).toBe(true);
     expect(run.outputs).toEqual({ pid: String(child.pid), command: `sleep ${tag}` });
     expect(isRunning(child.pid!)).toBe(false);
-    const probed = runForReal(planned.probe!.cmd);
+    const probed = runForReal(planned.probe!.cmd, {}, shell);
     expect(probed.code).toBe(0);
     expect(probed.outputs).toEqual(run.outputs);
     // A retry after the stop succeeds with the same outputs instead of "no process matches".
-    expect(runActionsForReal(planned.actions).outputs).toEqual(run.outputs);
+    expect(runActionsForReal(planned.actions, shell).outputs).toEqual(run.outputs);
   });
 
   it('never matches its own shell, whose command line holds the pattern', () => {
     t = tempDir();
     const p = processStop.params.parse({ match: 'cutover-selftest.marker' });
-    const run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions);
+    const run = runActionsForReal(
+      processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
     expect(run.ok).toBe(false);
     expect(run.last?.stderr).toContain('no process matches /cutover-selftest.marker/; expected exactly one');
     const ok = processStop.params.parse({ match: 'cutover-selftest.marker', missingOk: true });
     const accepted = runActionsForReal(
       processStop.plan(ok, testContext({ runDir: `${t.path}/run2` })).actions,
+      shell,
     );
     expect(accepted.ok).toBe(true);
     expect(accepted.outputs).toEqual({ pid: '' });
@@ -205,7 +239,10 @@ describe('process.stop, for real', () => {
     const pidfile = `${t.path}/app.pid`;
     writeFileSync(pidfile, `${child.pid}\n`);
     const p = processStop.params.parse({ pidfile, grace: '1s' });
-    const run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions);
+    const run = runActionsForReal(
+      processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
     expect(run.ok).toBe(true);
     expect(run.last?.stderr).toContain(`pid ${child.pid} still runs 1s after TERM; sending KILL`);
     expect(isRunning(child.pid!)).toBe(false);
@@ -218,17 +255,17 @@ describe('process.stop, for real', () => {
     const c = testContext({ runDir: `${t.path}/run` });
     startSleep(tag);
     const p = processStop.params.parse({ match: pattern, restart: `exec sleep ${tag}`, cwd: t.path });
-    const run = runActionsForReal(processStop.plan(p, c).actions);
+    const run = runActionsForReal(processStop.plan(p, c).actions, shell);
     expect(run.ok).toBe(true);
     const [launch, wait] = processStop.compensate!(p, run.outputs, c);
     if (launch?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command')
       throw new Error('unexpected undo');
-    expect(runForReal(launch.cmd).code).toBe(0);
+    expect(runForReal(launch.cmd, {}, shell).code).toBe(0);
     const deadline = Date.now() + 10_000;
-    let polled = runForReal(wait.condition.cmd);
+    let polled = runForReal(wait.condition.cmd, {}, shell);
     while (polled.code !== 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      polled = runForReal(wait.condition.cmd);
+      polled = runForReal(wait.condition.cmd, {}, shell);
     }
     expect(polled.stdout).toContain('1 running');
     const restarted = Number(readFileSync(`${t.path}/run/upgrade_step_web/restart.pid`, 'utf8'));
@@ -244,19 +281,49 @@ describe('process.stop, for real', () => {
     const c = testContext({ runDir: `${t.path}/run` });
     startSleep(tag);
     const p = processStop.params.parse({ match: pattern, restart: `exec sleep ${tag}` });
-    expect(runActionsForReal(processStop.plan(p, c).actions).ok).toBe(true);
+    expect(runActionsForReal(processStop.plan(p, c).actions, shell).ok).toBe(true);
     const [launch, wait] = processStop.compensate!(p, {}, c);
     if (launch?.type !== 'exec' || wait?.type !== 'wait' || wait.condition.kind !== 'command')
       throw new Error('unexpected undo');
-    expect(runForReal(launch.cmd).code).toBe(0);
+    expect(runForReal(launch.cmd, {}, shell).code).toBe(0);
     const deadline = Date.now() + 10_000;
-    while (runForReal(wait.condition.cmd).code !== 0 && Date.now() < deadline)
+    while (runForReal(wait.condition.cmd, {}, shell).code !== 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));
     const restarted = Number(readFileSync(`${t.path}/run/upgrade_step_web/restart.pid`, 'utf8'));
     expect(isRunning(restarted)).toBe(true);
-    const again = runForReal(launch.cmd);
+    const again = runForReal(launch.cmd, {}, shell);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(`it already runs again (pid ${restarted}); not starting another`);
     process.kill(restarted, 'SIGKILL');
+  });
+
+  it('fails with exit 2 when pgrep itself fails (a regex the host cannot read)', () => {
+    t = tempDir();
+    const p = processStop.params.parse({ match: 'a{1' });
+    const run = runActionsForReal(
+      processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
+    expect(run.last?.code).toBe(2);
+    expect(run.last?.stderr).toMatch(/process\.stop: pgrep failed \(exit [2-9]\) for \/a\{1\/\n$/);
+  });
+
+  it('with a user, ignores a pidfile naming another user’s process; missingOk makes that nothing to do', () => {
+    t = tempDir();
+    const child = startSleep(uniqueTag());
+    const pidfile = `${t.path}/app.pid`;
+    writeFileSync(pidfile, ` ${child.pid}\t\r\n`);
+    const other = process.getuid?.() === 0 ? 'nobody' : 'root';
+    const p = processStop.params.parse({ pidfile, user: other, missingOk: true });
+    const run = runActionsForReal(
+      processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
+    expect(run.ok).toBe(true);
+    expect(run.outputs).toEqual({ pid: '' });
+    expect(run.last?.stderr).toBe(
+      `process.stop: nothing to do: no process matches the pid in ${pidfile} run by ${other}\n`,
+    );
+    expect(isRunning(child.pid!)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Command, raw, script, sh } from '../shell/command.js';
+import { type Command, ifChain, ifThen, lines, raw, script, sh } from '../shell/command.js';
 import { concat } from '../shell/word.js';
 import { type Action, defineKind } from './kind.js';
 import { duration, scriptText, signal } from './params.js';
@@ -12,7 +12,7 @@ import {
   PROC_FUNCTIONS,
   stopPid,
 } from './process-shell.js';
-import { hostPath, hostRegex, stepDir } from './support.js';
+import { fail, hostPath, hostRegex, say, stepDir, v, warn } from './support.js';
 
 const KIND = 'process.stop';
 
@@ -64,6 +64,9 @@ function selection(p: Params) {
   return p.match !== undefined ? `/${p.match}/${who}` : concat('the pid in ', p.pidfile!, who);
 }
 
+/** Prints the step's record (`pid=`, `command=`) from its folder. */
+const PRINT_RECORD = say('pid=%s\\ncommand=%s', raw('"$(cat "$d/pid")"'), raw('"$(cat "$d/command")"'));
+
 /**
  * `process.stop`: finds exactly one process by pidfile or by a regex over full command lines
  * (never the finding shell or its family; zero or several matches are refused, listing them),
@@ -78,22 +81,70 @@ export const processStop = defineKind({
   plan(p, ctx) {
     const what = selection(p);
     const missing = p.missingOk
-      ? sh`printf '%s: nothing to do: no process matches %s\\n' ${KIND} ${what} >&2; echo pid=; exit 0`
-      : sh`printf '%s: no process matches %s; expected exactly one (set missingOk: true when it may already be stopped)\\n' ${KIND} ${what} >&2; exit 1`;
-    // A retry or resume continues with the process recorded by the first attempt, and a process that
-    // attempt already stopped counts as stopped.
-    const cmd = sh`d=${stepDir(ctx)}; mkdir -p -- "$d" || exit 2
-${PROC_FUNCTIONS}
-pid=; st=; if [ -s "$d/pid" ]; then pid=$(cat "$d/pid"); st=$(cat "$d/start"); alive "$pid" "$st" || pid=; fi
-if [ -z "$pid" ]; then ${finder(p)}; if [ "$n" -gt 1 ]; then printf '%s: %s processes match %s; expected exactly one:\\n' ${KIND} "$n" ${what} >&2; ${LIST_HITS}; echo 'Make the match more specific (e.g. add the application folder to it) or use a pidfile.' >&2; exit 1; fi; if [ "$n" -eq 1 ]; then pid=\${hits# }; st=$(start_of "$pid"); if [ ! -s "$d/pid" ]; then ps -o args= -p "$pid" > "$d/command"; printf '%s\\n' "$st" > "$d/start"; printf '%s\\n' "$pid" > "$d/pid"; fi; elif [ ! -s "$d/pid" ]; then ${missing}; fi; fi
-printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"
-if [ -n "$pid" ]; then ${stopPid(KIND, p.signal, graceSeconds(p.grace))}; fi`;
+      ? lines(warn('%s: nothing to do: no process matches %s', KIND, what), raw('echo pid='), raw('exit 0'))
+      : fail(
+          1,
+          '%s: no process matches %s; expected exactly one (set missingOk: true when it may already be stopped)',
+          KIND,
+          what,
+        );
+    const tooMany = lines(
+      warn('%s: %s processes match %s; expected exactly one:', KIND, v('n'), what),
+      LIST_HITS,
+      raw(
+        `echo 'Make the match more specific (e.g. add the application folder to it) or use a pidfile.' >&2`,
+      ),
+      raw('exit 1'),
+    );
+    /** The one match becomes the step's process; the first attempt's record is kept. */
+    const takeIt = lines(
+      raw(`pid=\${hits# }`),
+      raw('st=$(start_of "$pid")'),
+      ifThen(
+        raw('[ ! -s "$d/pid" ]'),
+        lines(
+          raw('ps -o args= -p "$pid" > "$d/command"'),
+          raw(`printf '%s\\n' "$st" > "$d/start"`),
+          raw(`printf '%s\\n' "$pid" > "$d/pid"`),
+        ),
+      ),
+    );
+    const cmd = lines(
+      sh`d=${stepDir(ctx)}`,
+      raw('mkdir -p -- "$d" || exit 2'),
+      PROC_FUNCTIONS,
+      // A retry or resume continues with the process recorded by the first attempt, and a process
+      // that attempt already stopped counts as stopped.
+      raw('pid='),
+      raw('st='),
+      ifThen(
+        raw('[ -s "$d/pid" ]'),
+        lines(raw('pid=$(cat "$d/pid")'), raw('st=$(cat "$d/start")'), raw('alive "$pid" "$st" || pid=')),
+      ),
+      ifThen(
+        raw('[ -z "$pid" ]'),
+        lines(
+          finder(p),
+          ifThen(raw('[ "$n" -gt 1 ]'), tooMany),
+          ifChain([
+            [raw('[ "$n" -eq 1 ]'), takeIt],
+            [raw('[ ! -s "$d/pid" ]'), missing],
+          ]),
+        ),
+      ),
+      PRINT_RECORD,
+      ifThen(raw('[ -n "$pid" ]'), stopPid(KIND, p.signal, graceSeconds(p.grace))),
+    );
     return {
       actions: [{ type: 'exec', cmd, capture: { keyValues: true }, description: `stop ${String(what)}` }],
       probe: {
-        cmd: sh`d=${stepDir(ctx)}; if [ -s "$d/pid" ]; then printf 'pid=%s\\ncommand=%s\\n' "$(cat "$d/pid")" "$(cat "$d/command")"; fi
-${PROC_FUNCTIONS}
-${finder(p)}; [ "$n" -eq 0 ] || exit 1`,
+        cmd: lines(
+          sh`d=${stepDir(ctx)}`,
+          ifThen(raw('[ -s "$d/pid" ]'), PRINT_RECORD),
+          PROC_FUNCTIONS,
+          finder(p),
+          raw('[ "$n" -eq 0 ] || exit 1'),
+        ),
         description: `no process matches ${String(what)}`,
       },
     };
@@ -113,21 +164,43 @@ ${finder(p)}; [ "$n" -eq 0 ] || exit 1`,
     });
     const known = pid !== undefined;
     const stoppedNothing = known
-      ? raw('')
-      : raw(
-          `if [ ! -s "$d/pid" ]; then echo 'process.stop undo: this step stopped nothing; nothing to start' >&2; exit 0; fi\n`,
-        );
-    const cmd = sh`d=${dir}
-${stoppedNothing}${PROC_FUNCTIONS}
-${finder(p)}; if [ "$n" -ge 1 ]; then printf '%s undo: it already runs again (pid%s); not starting another\\n' ${KIND} "$hits" >&2; exit 0; fi
-${launch}`;
+      ? []
+      : [
+          ifThen(
+            raw('[ ! -s "$d/pid" ]'),
+            lines(
+              raw(`echo 'process.stop undo: this step stopped nothing; nothing to start' >&2`),
+              raw('exit 0'),
+            ),
+          ),
+        ];
+    const cmd = lines(
+      sh`d=${dir}`,
+      ...stoppedNothing,
+      PROC_FUNCTIONS,
+      finder(p),
+      ifThen(
+        raw('[ "$n" -ge 1 ]'),
+        lines(
+          warn('%s undo: it already runs again (pid%s); not starting another', KIND, v('hits')),
+          raw('exit 0'),
+        ),
+      ),
+      launch,
+    );
     const running: Action = {
       type: 'wait',
       condition: {
         kind: 'command',
-        cmd: sh`d=${dir}
-${known ? raw('') : raw('if [ ! -s "$d/pid" ]; then exit 0; fi\n')}${PROC_FUNCTIONS}
-${finder(p)}; tail -n 2 ${log} 2>/dev/null; echo "$n running"; [ "$n" -ge 1 ]`,
+        cmd: lines(
+          sh`d=${dir}`,
+          ...(known ? [] : [ifThen(raw('[ ! -s "$d/pid" ]'), raw('exit 0'))]),
+          PROC_FUNCTIONS,
+          finder(p),
+          sh`tail -n 2 ${log} 2>/dev/null`,
+          raw('echo "$n running"'),
+          raw('[ "$n" -ge 1 ]'),
+        ),
         description: `${String(selection(p))} to run again`,
       },
     };

@@ -1,16 +1,28 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Action } from './kind.js';
 import { serviceRestart, serviceStart, serviceStop } from './service.js';
-import { commandsOf, runForReal, tempDir, testContext } from './test-support.js';
+import { commandsOf, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 
 const ctx = testContext();
 const DIR = '/var/tmp/cutover/r1/upgrade_step_web';
 const unit = { unit: 'comindwarecmw' };
 const save = (verb: string) =>
-  `d=${DIR}; mkdir -p -- "$d" || exit 2; if [ ! -e "$d/before" ]; then s=$(systemctl is-active comindwarecmw); if [ -z "$s" ]; then printf 'service.%s: cannot read the state of %s (systemctl is-active printed nothing)\\n' ${verb} comindwarecmw >&2; exit 2; fi; printf '%s\\n' "$s" > "$d/before"; fi; printf 'before=%s\\n' "$(cat "$d/before")"`;
+  [
+    `d=${DIR}`,
+    'mkdir -p -- "$d" || exit 2',
+    'if [ ! -e "$d/before" ]; then',
+    '  s=$(systemctl is-active comindwarecmw)',
+    '  if [ -z "$s" ]; then',
+    `    printf 'service.%s: cannot read the state of %s (systemctl is-active printed nothing)\\n' ${verb} comindwarecmw >&2`,
+    '    exit 2',
+    '  fi',
+    `  printf '%s\\n' "$s" > "$d/before"`,
+    'fi',
+    `printf 'before=%s\\n' "$(cat "$d/before")"`,
+  ].join('\n');
 const waitCommand = (a: Action | undefined) =>
   a?.type === 'wait' && a.condition.kind === 'command'
     ? `${String(a.condition.cmd)} (${a.condition.description})`
@@ -25,7 +37,14 @@ describe('service.stop|start|restart', () => {
     expect(planned.actions[0]).toMatchObject({ capture: { keyValues: true } });
     expect(waitCommand(planned.actions[2])).toBe(STOPPED_WAIT);
     expect(String(planned.probe?.cmd)).toBe(
-      `d=${DIR}; if [ -e "$d/before" ]; then printf 'before=%s\\n' "$(cat "$d/before")"; fi; s=$(systemctl is-active comindwarecmw); case $s in (inactive|failed) exit 0;; (active|activating|deactivating|reloading|refreshing) exit 1;; (*) exit 2;; esac`,
+      [
+        `d=${DIR}`,
+        'if [ -e "$d/before" ]; then',
+        `  printf 'before=%s\\n' "$(cat "$d/before")"`,
+        'fi',
+        's=$(systemctl is-active comindwarecmw)',
+        'case $s in (inactive|failed) exit 0;; (active|activating|deactivating|reloading|refreshing) exit 1;; (*) exit 2;; esac',
+      ].join('\n'),
     );
   });
 
@@ -72,7 +91,7 @@ describe('service.stop|start|restart', () => {
   });
 });
 
-describe('service.*, for real with a systemctl stand-in', () => {
+describe.each(SHELLS)('service.* under %s, for real with a systemctl stand-in', (shell) => {
   let t: ReturnType<typeof tempDir> | undefined;
   afterEach(() => t?.remove());
 
@@ -100,17 +119,34 @@ describe('service.*, for real with a systemctl stand-in', () => {
     ) {
       throw new Error('unexpected actions');
     }
-    expect(runForReal(planned.probe!.cmd, env).code).toBe(1);
-    expect(runForReal(wait.condition.cmd, env).code).toBe(1);
-    expect(runForReal(save.cmd, env).outputs).toEqual({ before: 'active' });
-    expect(runForReal(stop.cmd, env).code).toBe(0);
-    expect(runForReal(save.cmd, env).outputs).toEqual({ before: 'active' }); // a retry keeps the first state
-    expect(runForReal(wait.condition.cmd, env).code).toBe(0);
-    const probed = runForReal(planned.probe!.cmd, env);
+    expect(runForReal(planned.probe!.cmd, env, shell).code).toBe(1);
+    expect(runForReal(wait.condition.cmd, env, shell).code).toBe(1);
+    expect(runForReal(save.cmd, env, shell).outputs).toEqual({ before: 'active' });
+    expect(runForReal(stop.cmd, env, shell).code).toBe(0);
+    expect(runForReal(save.cmd, env, shell).outputs).toEqual({ before: 'active' }); // a retry keeps the first state
+    expect(runForReal(wait.condition.cmd, env, shell).code).toBe(0);
+    const probed = runForReal(planned.probe!.cmd, env, shell);
     expect(probed.code).toBe(0);
     expect(probed.outputs).toEqual({ before: 'active' });
     writeFileSync(`${t.path}/state`, 'unknown-word\n');
-    expect(runForReal(planned.probe!.cmd, env).code).toBe(2);
+    expect(runForReal(planned.probe!.cmd, env, shell).code).toBe(2);
+  });
+
+  it('refuses with exit 2 when systemctl prints no state, recording nothing', () => {
+    t = tempDir();
+    mkdirSync(`${t.path}/bin`);
+    writeFileSync(`${t.path}/bin/systemctl`, '#!/bin/sh\nexit 4\n');
+    chmodSync(`${t.path}/bin/systemctl`, 0o755);
+    const env = { PATH: `${t.path}/bin:${process.env.PATH}` };
+    const c = testContext({ runDir: `${t.path}/run` });
+    const [save] = serviceStart.plan(serviceStart.params.parse(unit), c).actions;
+    if (save?.type !== 'exec') throw new Error('expected exec');
+    expect(runForReal(save.cmd, env, shell)).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'service.start: cannot read the state of comindwarecmw (systemctl is-active printed nothing)\n',
+    });
+    expect(existsSync(`${c.runDir}/upgrade_step_web/before`)).toBe(false);
   });
 });
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { type Command, raw, sh } from '../shell/command.js';
+import { type Command, ifThen, lines, raw, sh } from '../shell/command.js';
 import { isStatic, staticValue, type Word } from '../shell/word.js';
 import { type Action, defineKind, type StepKind } from './kind.js';
 import { word } from './params.js';
-import { holdsSecret, printSaved, recorded, stepDir } from './support.js';
+import { fail, holdsSecret, printSaved, recorded, say, stepDir } from './support.js';
 
 const UNIT = /^[A-Za-z0-9@_:.\\-]+$/;
 
@@ -54,7 +54,20 @@ function waitActive(unit: Word): Action {
 
 /** Records the unit's state before the step, once: a retry must not record the state the step itself caused. */
 function saveState(verb: Verb, unit: Word, dir: string): Command {
-  return sh`d=${dir}; mkdir -p -- "$d" || exit 2; if [ ! -e "$d/before" ]; then s=$(systemctl is-active ${unit}); if [ -z "$s" ]; then printf 'service.%s: cannot read the state of %s (systemctl is-active printed nothing)\\n' ${verb} ${unit} >&2; exit 2; fi; printf '%s\\n' "$s" > "$d/before"; fi; printf 'before=%s\\n' "$(cat "$d/before")"`;
+  const readOnce = lines(
+    sh`s=$(systemctl is-active ${unit})`,
+    ifThen(
+      raw('[ -z "$s" ]'),
+      fail(2, 'service.%s: cannot read the state of %s (systemctl is-active printed nothing)', verb, unit),
+    ),
+    raw(`printf '%s\\n' "$s" > "$d/before"`),
+  );
+  return lines(
+    sh`d=${dir}`,
+    raw('mkdir -p -- "$d" || exit 2'),
+    ifThen(raw('[ ! -e "$d/before" ]'), readOnce),
+    say('before=%s', raw('"$(cat "$d/before")"')),
+  );
 }
 
 function probe(verb: Verb, unit: Word, dir: string): { cmd: Command; description: string } | undefined {
@@ -64,12 +77,12 @@ function probe(verb: Verb, unit: Word, dir: string): { cmd: Command; description
       ? 'case $s in (inactive|failed) exit 0;; (active|activating|deactivating|reloading|refreshing) exit 1;; (*) exit 2;; esac'
       : 'case $s in (active|reloading|refreshing) exit 0;; (inactive|failed|activating|deactivating) exit 1;; (*) exit 2;; esac';
   return {
-    cmd: sh`d=${dir}; ${printSaved(['before'])}; s=$(systemctl is-active ${unit}); ${raw(cases)}`,
+    cmd: lines(sh`d=${dir}`, printSaved(['before']), sh`s=$(systemctl is-active ${unit})`, raw(cases)),
     description: verb === 'stop' ? `${String(unit)} is stopped` : `${String(unit)} is active`,
   };
 }
 
-function serviceKind(verb: Verb, summary: string): StepKind<Params> {
+function serviceKind(verb: Verb, summary: string): StepKind<Params> & { params: typeof params } {
   return defineKind({
     name: `service.${verb}`,
     summary,

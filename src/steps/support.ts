@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Command, raw, sh } from '../shell/command.js';
+import { type Command, ifChain, ifThen, type Interpolation, lines, raw, sh } from '../shell/command.js';
 import { Secret } from '../shell/secret.js';
 import { concat, Expanded, isHostDate, partsOf, TemplatedWord, type Word } from '../shell/word.js';
 import type { StepContext } from './kind.js';
@@ -9,6 +9,40 @@ import { word } from './params.js';
  * Helpers shared by the step kinds: param types for host paths, regexes and env vars, the
  * per-step folder on the host, and small command fragments. Pure; no I/O.
  */
+
+/** A shell variable's value as one word. Example: `v('p')` -> `"$p"`. */
+export function v(name: string): Command {
+  return raw(`"$${name}"`);
+}
+
+function printf(format: string, args: readonly Interpolation[]): Command {
+  return args.reduce<Command>((cmd, arg) => sh`${cmd} ${arg}`, sh`printf ${`${format}\\n`}`);
+}
+
+/** `printf 'FORMAT\n' ARGS`: a line on stdout (`key=value` lines are the step's outputs). Example: `say('path=%s', v('p'))`. */
+export function say(format: string, ...args: Interpolation[]): Command {
+  return printf(format, args);
+}
+
+/** `printf 'FORMAT\n' ARGS >&2`: a line for the operator on stderr. Example: `warn('%s: nothing to do', kind)`. */
+export function warn(format: string, ...args: Interpolation[]): Command {
+  return sh`${printf(format, args)} >&2`;
+}
+
+/** The message on stderr, then `exit CODE` (1: refused or failed, 2: cannot tell or cannot work). Example: `fail(2, '%s is missing', v('p'))`. */
+export function fail(code: 1 | 2, format: string, ...args: Interpolation[]): Command {
+  return lines(warn(format, ...args), sh`exit ${String(code)}`);
+}
+
+/** `[ -e P ] || [ -L P ]` for a shell variable: the path exists, or is a symlink (even a dangling one). Example: `exists('p')`. */
+export function exists(name: string): Command {
+  return raw(`[ -e "$${name}" ] || [ -L "$${name}" ]`);
+}
+
+/** `[ ! -e P ] && [ ! -L P ]`: nothing at all at the path. Example: `absent('k')`. */
+export function absent(name: string): Command {
+  return raw(`[ ! -e "$${name}" ] && [ ! -L "$${name}" ]`);
+}
 
 /** The per-step folder on the host for what an undo needs. Example: `stepDir(ctx)` -> `/var/tmp/cutover/r1/upgrade_stop_web`. */
 export function stepDir(ctx: StepContext): string {
@@ -172,8 +206,8 @@ export function recorded(outputs: Readonly<Record<string, string>>, key: string)
  * whose outputs feed the compensation on resume. Example: `printSaved('$d', ['existed'])`.
  */
 export function printSaved(keys: readonly string[]): Command {
-  return raw(
-    keys.map((k) => `if [ -e "$d/${k}" ]; then printf '${k}=%s\\n' "$(cat "$d/${k}")"; fi`).join('; '),
+  return lines(
+    ...keys.map((k) => ifThen(raw(`[ -e "$d/${k}" ]`), say(`${k}=%s`, raw(`"$(cat "$d/${k}")"`)))),
   );
 }
 
@@ -186,7 +220,24 @@ export const shortSleep = raw('sleep 0.2 2>/dev/null || sleep 1');
  * never saves the step's own output. Refuses a directory. Example: `saveExisting('file.upload', '/home/ecsc.tar', dir)`.
  */
 export function saveExisting(kind: string, path: Word, dir: string): Command {
-  return sh`d=${dir}; p=${path}; mkdir -p -- "$d" || exit 2; if [ -e "$d/existed" ]; then :; elif [ -d "$p" ] && [ ! -L "$p" ]; then printf '%s: %s is a directory; expected the path of a file\\n' ${kind} "$p" >&2; exit 2; elif [ -e "$p" ] || [ -L "$p" ]; then cp -a -- "$p" "$d/previous" && echo 1 > "$d/existed" || exit 2; else echo 0 > "$d/existed"; fi; printf 'existed=%s\\npath=%s\\n' "$(cat "$d/existed")" "$p"`;
+  return lines(
+    sh`d=${dir}`,
+    sh`p=${path}`,
+    raw('mkdir -p -- "$d" || exit 2'),
+    ifChain(
+      [
+        // A retry: the first attempt's answer stands.
+        [raw('[ -e "$d/existed" ]'), raw(':')],
+        [
+          raw('[ -d "$p" ] && [ ! -L "$p" ]'),
+          fail(2, '%s: %s is a directory; expected the path of a file', kind, v('p')),
+        ],
+        [exists('p'), raw('cp -a -- "$p" "$d/previous" && echo 1 > "$d/existed" || exit 2')],
+      ],
+      raw('echo 0 > "$d/existed"'),
+    ),
+    say('existed=%s\\npath=%s', raw('"$(cat "$d/existed")"'), v('p')),
+  );
 }
 
 /**
@@ -203,10 +254,15 @@ export function undoReplace(
   const existed = recorded(outputs, 'existed');
   if (existed === undefined) return [];
   const target = recorded(outputs, 'path') ?? path;
-  const first = before ? sh`${before}; ` : raw('');
-  if (existed === '0') return [sh`p=${target}; ${first}rm -f -- "$p"`];
+  const first = before ? [before] : [];
+  if (existed === '0') return [lines(sh`p=${target}`, ...first, raw('rm -f -- "$p"'))];
   return [
-    sh`d=${dir}; p=${target}; ${first}cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"`,
+    lines(
+      sh`d=${dir}`,
+      sh`p=${target}`,
+      ...first,
+      raw('cp -a -- "$d/previous" "$p.cutover-undo" && mv -f -T -- "$p.cutover-undo" "$p"'),
+    ),
   ];
 }
 
@@ -216,7 +272,16 @@ export function undoReplace(
  * Example: `restoreOriginal('yaml.edit', '/var/tmp/cutover/r1/s/original', '/etc/app.yml')`.
  */
 export function restoreOriginal(kind: string, backup: Word, path: Word): Command {
-  return sh`b=${backup}; f=${path}; if [ ! -e "$b" ]; then printf '%s undo: the original %s is gone; %s was left as it is\\n' ${kind} "$b" "$f" >&2; exit 1; fi; t=$(readlink -f -- "$f") || t=$f; cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"`;
+  return lines(
+    sh`b=${backup}`,
+    sh`f=${path}`,
+    ifThen(
+      raw('[ ! -e "$b" ]'),
+      fail(1, '%s undo: the original %s is gone; %s was left as it is', kind, v('b'), v('f')),
+    ),
+    raw('t=$(readlink -f -- "$f") || t=$f'),
+    raw('cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"'),
+  );
 }
 
 /** An http(s) URL, used from the controller. Example: `http://10.0.0.12:8080/login`. */

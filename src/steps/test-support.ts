@@ -31,10 +31,16 @@ export interface RealRun {
   outputs: Record<string, string>;
 }
 
-/** Runs a command with `sh -c` like a host would, bounded by 20 s. Example: `runForReal(sh\`true\`).code === 0`. */
-export function runForReal(cmd: Command, env: Record<string, string> = {}): RealRun {
+/** The shells planned programs are run under in the behaviour tests: a host's /bin/sh is dash or bash. */
+export const SHELLS = ['dash', 'bash'] as const;
+
+/** `sh` (this machine's /bin/sh) or one of SHELLS. */
+export type TestShell = 'sh' | (typeof SHELLS)[number];
+
+/** Runs a command with `sh -c` (or `shell -c`) like a host would, bounded by 20 s. Example: `runForReal(sh\`true\`).code === 0`. */
+export function runForReal(cmd: Command, env: Record<string, string> = {}, shell: TestShell = 'sh'): RealRun {
   const stdin = cmd.stdinText();
-  const res = spawnSync('sh', ['-c', cmd.render('exec')], {
+  const res = spawnSync(shell, ['-c', cmd.render('exec')], {
     input: stdin ?? '',
     encoding: 'utf8',
     timeout: 20_000,
@@ -45,9 +51,9 @@ export function runForReal(cmd: Command, env: Record<string, string> = {}): Real
 }
 
 /** Like `runForReal`, without blocking the event loop (for tests that serve HTTP in-process). */
-export function runForRealAsync(cmd: Command): Promise<RealRun> {
+export function runForRealAsync(cmd: Command, shell: TestShell = 'sh'): Promise<RealRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', cmd.render('exec')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(shell, ['-c', cmd.render('exec')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -75,8 +81,11 @@ function keyValues(stdout: string): Record<string, string> {
   return outputs;
 }
 
-/** Runs every exec action in order and stops at the first failure; returns the merged outputs and the last run. */
-export function runActionsForReal(actions: readonly Action[]): {
+/** Runs every exec action in order (under `shell`) and stops at the first failure; returns the merged outputs and the last run. */
+export function runActionsForReal(
+  actions: readonly Action[],
+  shell: TestShell = 'sh',
+): {
   ok: boolean;
   outputs: Record<string, string>;
   last?: RealRun;
@@ -86,7 +95,7 @@ export function runActionsForReal(actions: readonly Action[]): {
   for (const action of actions) {
     if (action.type !== 'exec')
       throw new Error(`runActionsForReal runs exec actions only, got ${action.type}`);
-    last = runForReal(action.cmd);
+    last = runForReal(action.cmd, {}, shell);
     if (!(action.okCodes ?? [0]).includes(last.code)) return { ok: false, outputs, last };
     if (action.capture && 'keyValues' in action.capture) Object.assign(outputs, last.outputs);
     if (action.capture && 'as' in action.capture) outputs[action.capture.as] = last.stdout.trim();

@@ -1,14 +1,56 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runForReal, tempDir } from './test-support.js';
+import { runForReal, SHELLS, tempDir } from './test-support.js';
 import { treeChecksum } from './tree.js';
 
 describe('treeChecksum', () => {
   it('is one subshell over names, types, modes, link targets and contents', () => {
-    expect(String(treeChecksum("/home/a b'; touch /tmp/pwned"))).toBe(
-      `(p='/home/a b'\\''; touch /tmp/pwned'; if [ ! -e "$p" ] && [ ! -L "$p" ]; then printf '%s: no such file or directory\\n' "$p" >&2; exit 2; fi; r=$( { { LC_ALL=C find "$p" -printf '%P//%y %m %l\\0' | LC_ALL=C sort -z; LC_ALL=C find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | cut -d ' ' -f 1; } | sha256sum | cut -c 1-64; } 2>&1 ); case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac; if [ "$n" != 64 ]; then printf 'cannot checksum %s: %s\\n' "$p" "$r" >&2; exit 2; fi; printf '%s\\n' "$r")`,
+    const text = String(treeChecksum("/home/a b'; touch /tmp/pwned"));
+    expect(text.split('\n')[0]).toBe('(');
+    expect(text.split('\n').slice(-1)).toEqual([')']);
+    expect(text).toContain(`\n  p='/home/a b'\\''; touch /tmp/pwned'\n`);
+    expect(text).toContain(
+      `r=$( { { LC_ALL=C find "$p" -printf '%P//%y %m %l\\0' | LC_ALL=C sort -z; LC_ALL=C find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | cut -d ' ' -f 1; } | sha256sum | cut -c 1-64; } 2>&1 )`,
     );
+    expect(text).toContain(`case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac`);
+  });
+});
+
+describe.each(SHELLS)('treeChecksum under %s', (shell) => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.remove());
+
+  it('gives the sum pinned for a known tree (the algorithm, not the script text, is what backups rely on)', () => {
+    const a = `${t.path}/app`;
+    mkdirSync(`${a}/conf`, { recursive: true });
+    mkdirSync(`${a}/empty`);
+    writeFileSync(`${a}/conf/app.yml`, 'port: 8080\n');
+    writeFileSync(`${a}/run.sh`, '#!/bin/sh\n');
+    writeFileSync(`${a}/odd\nname`, 'x');
+    for (const [path, mode] of [
+      ['conf/app.yml', 0o644],
+      ['run.sh', 0o755],
+      ['odd\nname', 0o600],
+      ['conf', 0o755],
+      ['empty', 0o700],
+      ['', 0o755],
+    ] as const)
+      chmodSync(`${a}/${path}`, mode);
+    symlinkSync('conf/app.yml', `${a}/current`);
+    const run = runForReal(treeChecksum(a), {}, shell);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toBe('935c08821c82924d1e062b1ba0b7e23b8d3c9ebf87ab565bd110c230cac70d2f\n');
+  });
+
+  it('keeps a hostile path one word: nothing runs, the path is reported missing', () => {
+    const run = runForReal(treeChecksum(`${t.path}/a b'; touch ${t.path}/pwned; '`), {}, shell);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${t.path}/a b'; touch ${t.path}/pwned; ': no such file or directory`);
+    expect(existsSync(`${t.path}/pwned`)).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
-import { type Command, sh } from '../shell/command.js';
+import { type Command, ifThen, lines, raw, sh, subshell } from '../shell/command.js';
+import { absent, fail, say, v } from './support.js';
 import type { Word } from '../shell/word.js';
 
 /**
@@ -18,7 +19,27 @@ export function treeChecksum(path: Word): Command {
  * path with a host date is evaluated once. Runs in a subshell: use it as `$( ${cmd} )`.
  */
 export function treeChecksumOf(pathExpr: Command): Command {
-  // POSIX sh has no pipefail: stderr of every stage is captured with the hash, and anything but a
-  // lone hash (a complaint from find, sort, sha256sum...) fails the checksum.
-  return sh`(p=${pathExpr}; if [ ! -e "$p" ] && [ ! -L "$p" ]; then printf '%s: no such file or directory\\n' "$p" >&2; exit 2; fi; r=$( { { LC_ALL=C find "$p" -printf '%P//%y %m %l\\0' | LC_ALL=C sort -z; LC_ALL=C find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | cut -d ' ' -f 1; } | sha256sum | cut -c 1-64; } 2>&1 ); case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac; if [ "$n" != 64 ]; then printf 'cannot checksum %s: %s\\n' "$p" "$r" >&2; exit 2; fi; printf '%s\\n' "$r")`;
+  return subshell(
+    lines(
+      sh`p=${pathExpr}`,
+      ifThen(absent('p'), fail(2, '%s: no such file or directory', v('p'))),
+      sh`r=$( { { ${LISTING}; ${CONTENTS}; } | sha256sum | cut -c 1-64; } 2>&1 )`,
+      LENGTH,
+      ifThen(raw('[ "$n" != 64 ]'), fail(2, 'cannot checksum %s: %s', v('p'), v('r'))),
+      say('%s', v('r')),
+    ),
+  );
 }
+
+/** Every entry under "$p": its relative name, type, permission bits and symlink target, NUL-separated, in byte order. */
+const LISTING = raw(`LC_ALL=C find "$p" -printf '%P//%y %m %l\\0' | LC_ALL=C sort -z`);
+
+/** The sha256 of every regular file under "$p", in byte order of their names. */
+const CONTENTS = raw(
+  `LC_ALL=C find "$p" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | cut -d ' ' -f 1`,
+);
+
+// POSIX sh has no pipefail: stderr of every stage is captured with the hash, and anything but a
+// lone hash (a complaint from find, sort, sha256sum...) fails the checksum.
+/** `$n`: the length of "$r" when it is all hex digits, else 0. */
+const LENGTH = raw(`case $r in (*[!0-9a-f]*) n=0;; (*) n=\${#r};; esac`);

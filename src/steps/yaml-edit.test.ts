@@ -2,7 +2,7 @@ import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../shell/secret.js';
 import { TemplatedWord } from '../shell/word.js';
-import { commandsOf, runActionsForReal, tempDir, testContext } from './test-support.js';
+import { commandsOf, runActionsForReal, SHELLS, tempDir, testContext } from './test-support.js';
 import { yamlEdit } from './yaml-edit.js';
 
 const ctx = testContext();
@@ -44,7 +44,16 @@ describe('yaml.edit', () => {
     const p = yamlEdit.params.parse({ file: "/etc/a b'; touch /tmp/pwned.yml", set: { x: 1 } });
     const undo = yamlEdit.compensate!(p, { backup: `${DIR}/original` }, ctx);
     expect(undo.map((a) => a.type === 'exec' && a.cmd.render('exec'))).toEqual([
-      `b=${DIR}/original; f='/etc/a b'\\''; touch /tmp/pwned.yml'; if [ ! -e "$b" ]; then printf '%s undo: the original %s is gone; %s was left as it is\\n' yaml.edit "$b" "$f" >&2; exit 1; fi; t=$(readlink -f -- "$f") || t=$f; cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"`,
+      [
+        `b=${DIR}/original`,
+        `f='/etc/a b'\\''; touch /tmp/pwned.yml'`,
+        'if [ ! -e "$b" ]; then',
+        `  printf '%s undo: the original %s is gone; %s was left as it is\\n' yaml.edit "$b" "$f" >&2`,
+        '  exit 1',
+        'fi',
+        't=$(readlink -f -- "$f") || t=$f',
+        'cp -p -- "$b" "$t.cutover-undo" && mv -f -T -- "$t.cutover-undo" "$t"',
+      ].join('\n'),
     ]);
     expect(yamlEdit.compensate!(p, {}, ctx)).toEqual([]);
   });
@@ -65,7 +74,7 @@ describe('yaml.edit', () => {
   });
 });
 
-describe('yaml.edit undo, for real', () => {
+describe.each(SHELLS)('yaml.edit undo under %s, for real', (shell) => {
   let t: ReturnType<typeof tempDir> | undefined;
   afterEach(() => t?.remove());
 
@@ -78,13 +87,20 @@ describe('yaml.edit undo, for real', () => {
     symlinkSync(target, link);
     writeFileSync(`${t.path}/original`, original);
     const p = yamlEdit.params.parse({ file: link, set: { a: 1 } });
-    const run = runActionsForReal(yamlEdit.compensate!(p, { backup: `${t.path}/original`, path: link }, ctx));
+    const run = runActionsForReal(
+      yamlEdit.compensate!(p, { backup: `${t.path}/original`, path: link }, ctx),
+      shell,
+    );
     expect(run.ok).toBe(true);
     expect(readFileSync(link, 'utf8')).toBe(original);
     expect(statSync(link).isFile()).toBe(true);
     expect(commandsOf(yamlEdit.compensate!(p, { backup: `${t.path}/gone` }, ctx))).toHaveLength(1);
-    const gone = runActionsForReal(yamlEdit.compensate!(p, { backup: `${t.path}/gone` }, ctx));
+    const gone = runActionsForReal(yamlEdit.compensate!(p, { backup: `${t.path}/gone` }, ctx), shell);
     expect(gone.ok).toBe(false);
-    expect(gone.last?.stderr).toContain('was left as it is');
+    expect(gone.last).toMatchObject({ code: 1, stdout: '' });
+    expect(gone.last?.stderr).toBe(
+      `yaml.edit undo: the original ${t.path}/gone is gone; ${link} was left as it is\n`,
+    );
+    expect(readFileSync(link, 'utf8')).toBe(original);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Templater } from './placeholders.js';
-import { findSecrets, redactCommand } from './redact.js';
-import { killsAPlaceholder, type Recognition, type RecogniseContext, recognise } from './recognise.js';
-import { parseShellLine, ShellSyntaxError } from './shell-words.js';
+import { Templater } from '../placeholders.js';
+import { findSecrets, redactCommand } from '../redact.js';
+import { killsAPlaceholder, type Recognition, type RecogniseContext, recognise } from './index.js';
+import { parseShellLine, ShellSyntaxError } from '../shell-words.js';
 
 function context(extra: Partial<RecogniseContext> = {}): RecogniseContext {
   return {
@@ -226,7 +226,9 @@ describe('recognisers', () => {
     });
     const none = steps('tail -F /var/log/app.log');
     expect(none.recognised).toBe(false);
-    const pattern = String(none.steps[0]?.params.pattern);
+    const [wait] = none.steps;
+    if (wait?.kind !== 'wait.log') throw new Error(`expected wait.log, got ${wait?.kind}`);
+    const pattern = String(wait.params.pattern);
     expect(new RegExp(pattern).test('2024-05-02 10:11:12 INFO app Started in 3.2s')).toBe(false);
     expect(none.steps[0]?.todo[0]).toMatch(/only watches this log/);
     expect(steps('tail -n 100 /var/log/app.log').steps[0]?.todo[0]).toMatch(/only looks/);

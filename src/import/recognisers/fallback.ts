@@ -1,0 +1,114 @@
+/** The last resort: `shell.run` with the command as written and a TODO saying why. */
+import type { TemplateUse } from '../placeholders.js';
+import { findSecrets } from '../redact.js';
+import { type ShellWord, type SimpleCommand, withoutSudo } from '../shell-words.js';
+import { draft, type Recognition, type RecogniseContext } from './context.js';
+import { cwdNotes, dateNotes, hintOf, nameOf } from './support.js';
+
+const READ_ONLY = new Set([
+  'ls',
+  'cat',
+  'less',
+  'more',
+  'head',
+  'grep',
+  'ps',
+  'df',
+  'du',
+  'free',
+  'stat',
+  'find',
+  'journalctl',
+  'top',
+  'netstat',
+  'ss',
+  'id',
+  'whoami',
+  'uname',
+  'date',
+  'echo',
+  'md5sum',
+  'sha1sum',
+  'sha256sum',
+  'sha512sum',
+  'pgrep',
+  'uptime',
+  'tail',
+  'which',
+]);
+
+/** An id hint for a command: `run version-install` for `bash version_install.sh`, else its first two words. */
+function fallbackHint(words: readonly ShellWord[]): string {
+  const program = words[0]?.value ?? '';
+  const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
+  if (/\.sh$/.test(script)) return `run ${nameOf(script)}`;
+  return hintOf(
+    words
+      .slice(0, 2)
+      .map((w) => w.value)
+      .join(' '),
+  );
+}
+
+/** Why a command fell through to shell.run, for its TODO. */
+function fallbackWhy(words: readonly ShellWord[], cmd: SimpleCommand): string {
+  const program = words[0]?.value ?? '';
+  const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
+  if (/\.sh$/.test(script))
+    return `runs the script ${script}: cutover cannot tell what it changes; add creates or unless so a resume can tell it is done, and undo if it can be reversed`;
+  if (READ_ONLY.has(program) && cmd.redirects.every((r) => r.op === '2>&1' || r.op === '<'))
+    return `\`${program}\` only looks: keep it as a check (a non-zero exit fails the step) or delete it`;
+  return `no recogniser for \`${program}\`: check what it changes; add creates/unless and undo where you can`;
+}
+
+/**
+ * The fallback: `shell.run` with the command as written (placeholders as params, literal
+ * secrets moved to an env var fed from a declared secret), in the known folder, with a TODO.
+ * Example: fallback(parseShellLine('bash version_install.sh')[0], ctx).steps[0].kind -> 'shell.run'.
+ */
+export function fallback(
+  cmd: SimpleCommand,
+  ctx: RecogniseContext,
+  why?: string,
+): Extract<Recognition, { type: 'steps' }> {
+  const words = withoutSudo(cmd.stages[0] ?? []);
+  const reason = why ?? fallbackWhy(words, cmd);
+  const uses: TemplateUse[] = [];
+  let text = cmd.text;
+  const env: Record<string, string> = {};
+  const secrets = findSecrets(text);
+  secrets.reverse().forEach((span, i) => {
+    const base = secrets.length === 1 ? `line_${ctx.line}` : `line_${ctx.line}_${secrets.length - i}`;
+    const secret = ctx.templater.secret(
+      base,
+      ctx.line,
+      `a password the document wrote in the command at line ${ctx.line}`,
+    );
+    const variable = secret.toUpperCase();
+    env[variable] = `{{ secrets.${secret} }}`;
+    text = `${text.slice(0, span.start)}"$${variable}"${text.slice(span.end)}`;
+  });
+  const command = ctx.templater.template(text, ctx.line, uses);
+  const todo = [`not recognised: ${reason}`, ...cwdNotes(ctx.cwd), ...dateNotes(uses)];
+  if (secrets.length > 0)
+    todo.push(
+      'the document wrote a password here; it was not copied: the command reads it from an env var fed by a declared secret',
+    );
+  return {
+    type: 'steps',
+    recognised: false,
+    why: reason,
+    steps: [
+      draft(
+        'shell.run',
+        {
+          command,
+          ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}),
+          ...(Object.keys(env).length > 0 ? { env } : {}),
+        },
+        fallbackHint(words),
+        todo,
+      ),
+    ],
+  };
+}
