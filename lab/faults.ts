@@ -5,10 +5,12 @@
  * set here is seen by the host at once, whether it is up or not.
  * Example: `await setFault('.lab/comindware', 'backup', 'slow-start', '7')`.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { UsageError } from '../src/errors.js';
-import { readLabState } from './hosts.js';
+import { readHostRun, readLabState } from './hosts.js';
 import { labLayout } from './layout.js';
 
 /** The knobs, what they do, and whether they take a value. Example: FAULT_KNOBS['slow-start'].value -> 'seconds'. */
@@ -124,4 +126,30 @@ export async function heldProcess(labDir: string, host: string): Promise<number 
   const marker = path.join(await faultDir(labDir, host), 'hold-start.held');
   const pid = Number((await fs.readFile(marker, 'utf8').catch(() => '')).trim());
   return pid > 0 ? pid : undefined;
+}
+
+/**
+ * Takes a host off the network as far as cutover can tell: kills its sshd and every SSH session
+ * (`down`), or starts its sshd again (`up`), inside the host's namespaces. The host's services keep
+ * running meanwhile, as on a real host whose sshd died. Example: await hostSshd(dir, 'web', 'down').
+ */
+export async function hostSshd(labDir: string, host: string, state: 'down' | 'up'): Promise<void> {
+  await faultDir(labDir, host);
+  const run = await readHostRun(labLayout(labDir), host);
+  if (!run) throw new UsageError(`lab host ${host} is not running`, 'Start it with `cutover lab up`.');
+  const script =
+    state === 'down'
+      ? 'pkill -KILL -x sshd; while pgrep -x sshd >/dev/null; do sleep 0.05; done'
+      : '/usr/sbin/sshd -f /etc/ssh/sshd_config </dev/null >/dev/null 2>&1';
+  await promisify(execFile)('nsenter', [
+    '-t',
+    String(run.init.pid),
+    '-m',
+    '-p',
+    '-u',
+    '--',
+    'sh',
+    '-c',
+    script,
+  ]);
 }

@@ -61,6 +61,7 @@ export class RunContext {
   readonly #hosts: Map<string, Host>;
   readonly #steps = new Map<string, PlannedStep>();
   readonly #sessions = new Map<string, Promise<Session>>();
+  readonly #unreachable = new Map<string, string>();
   #state: RunState | undefined;
 
   constructor(options: EngineOptions) {
@@ -105,6 +106,18 @@ export class RunContext {
     const drain = phase && drainOf(phase, s.host);
     if (drain?.id === s.id && s.outputs.upstream) return routeStep(drain, s.outputs.upstream);
     return undefined;
+  }
+
+  /** Why a host is unreachable in this run (every reconnect attempt failed), or undefined. */
+  unreachable(host: string): string | undefined {
+    return this.#unreachable.get(host);
+  }
+
+  /** Records (once) and journals that a host stayed unreachable: nothing more is tried there in this run. */
+  markUnreachable(host: string, error: string): void {
+    if (this.#unreachable.has(host)) return;
+    this.#unreachable.set(host, error);
+    this.emit({ type: 'host.unreachable', host, error });
   }
 
   /** Asks the approver, and journals who decided. */

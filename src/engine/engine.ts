@@ -15,7 +15,7 @@ import { type EngineOptions, operator, ResumeBlocked, RunContext } from './conte
 import { Drains } from './drain.js';
 import { preflightPassed, runPreflight } from './preflight.js';
 import { batches, limitsOf, RollingWindow } from './rolling.js';
-import { Saga } from './saga.js';
+import { pendingUndo, Saga } from './saga.js';
 import { StepRunner } from './step.js';
 
 export { type EngineOptions, type GateApprover, ResumeBlocked } from './context.js';
@@ -132,7 +132,7 @@ export class Engine {
         failed?.host ?? '?',
         failed?.id ?? '?',
         { lastLines: failed?.lastLines ?? [] },
-        `The failed host was put back by its compensations. See \`cutover status ${run.options.runId}\`; fix the cause, then \`cutover resume ${run.options.runId}\`, or undo the whole run with \`cutover rollback ${run.options.runId}\`.`,
+        this.#afterFailure(run.options.runId),
       );
     }
     return outcome;
@@ -209,9 +209,23 @@ export class Engine {
     const run = this.#run;
     const steps = phase.steps[hostName] ?? [];
     const drain = drainOf(phase, hostName);
+    // Resumed after undos that did not run (the host was unreachable) or failed: the host is
+    // first put back, before anything runs forward on it; only a host that is back goes on.
+    if (pendingUndo(run.state(), hostName, phase.id)) {
+      const back = await this.#saga.host(hostName);
+      if (drain) window.restored(hostName);
+      if (!back) {
+        window.hostFailed();
+        run.emit({ type: 'host.finished', phase: phase.id, host: hostName, outcome: 'failed' });
+        return false;
+      }
+    }
     const state = run.state();
-    const done = (id: string) => state.steps.get(id)?.status === 'succeeded';
-    const drainOpen = drain !== undefined && done(drain.id);
+    // A host its saga put back starts this phase over: a step that succeeded before that undo
+    // (a read-only request, a wait) is not done any more, whatever its own status says.
+    const putBack = steps.some((s) => state.steps.get(s.id)?.status === 'compensated');
+    const done = (id: string) => !putBack && state.steps.get(id)?.status === 'succeeded';
+    const drainOpen = drain !== undefined && state.steps.get(drain.id)?.status === 'succeeded';
     if (steps.every((s) => done(s.id)) && !drainOpen) return true;
     // Waits for a place, a drain place, and for its neighbours' traffic to go home; a host resumed
     // with its traffic drained was in flight: like every host in flight, it finishes.
@@ -243,6 +257,17 @@ export class Engine {
     } finally {
       window.finish(hostName);
     }
+  }
+
+  /** What the closing message says about the hosts that failed: put back (verified by each undo), or not, and why. */
+  #afterFailure(runId: string): string {
+    const notBack = [...this.#saga.notPutBack];
+    if (notBack.length === 0)
+      return `The failed host was put back: each of its undos ran and succeeded. See \`cutover status ${runId}\`; fix the cause, then \`cutover resume ${runId}\`, or undo the whole run with \`cutover rollback ${runId}\`.`;
+    return [
+      `NOT put back: ${notBack.map(([host, why]) => `${host} (${why})`).join('; ')}.`,
+      `Its steps stand as journaled (\`cutover status ${runId}\` lists each undo that did not run). When the host can be reached again, \`cutover resume ${runId}\` first finishes putting it back, then goes on; or \`cutover rollback ${runId}\` undoes the whole run.`,
+    ].join(' ');
   }
 
   #firstFailure(): string | undefined {

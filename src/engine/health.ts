@@ -65,10 +65,16 @@ export async function untilHealthy(
   run: RunContext,
   phaseId: string,
   hostName: string,
+  /** The step (a drain) that waits: the wait is journaled on it, so the operator sees it. */
+  waitingStep?: string,
 ): Promise<string | undefined> {
   const host = run.host(hostName);
   const check = host && healthCheckFor(run, phaseId, host);
   if (!check) return undefined;
+  if (waitingStep) {
+    const what = `${check.url} to answer ${check.expectStatus.join('/')} before traffic goes back to ${hostName}`;
+    run.emit({ type: 'step.waiting', step: waitingStep, host: hostName, what });
+  }
   let last = '';
   try {
     await waitFor(

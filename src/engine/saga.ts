@@ -2,11 +2,14 @@
  * Undo. When a host fails, the compensations of its completed steps run newest first (restore
  * backups, configs, traffic), and the rollout stops; `rollback RUN` does the same for every host of
  * the run, newest first, then verifies that every host it put back answers its health check.
- * A drain is undone only once its host answers that check; otherwise its traffic stays on the
- * neighbour and the undo is reported as failed (a later rollback retries).
+ * A drain is undone only once its host answers that check, and only when every other undo of that
+ * host succeeded; otherwise its traffic stays on the neighbour and the undo is reported as failed
+ * (a later resume or rollback retries). A host that becomes unreachable gets no further undo
+ * attempts in this run: each is reported "not run", never tried into a timeout.
  */
 import { runAction } from '../actions/index.js';
-import type { StepState } from '../journal/replay.js';
+import { TransportError } from '../transport/errors.js';
+import type { RunState, StepState } from '../journal/replay.js';
 import { stepKinds } from '../steps/index.js';
 import type { Action, StepKind } from '../steps/kind.js';
 import type { RunContext } from './context.js';
@@ -20,6 +23,8 @@ const MIN_COMPENSATION_MS = 120_000;
 export class Saga {
   readonly #run: RunContext;
   readonly #steps: StepRunner;
+  /** Hosts an undo could not put back in this run, and why (for the run's closing message). */
+  readonly notPutBack = new Map<string, string>();
 
   constructor(run: RunContext, steps: StepRunner) {
     this.#run = run;
@@ -47,25 +52,34 @@ export class Saga {
     return ok;
   }
 
-  /** Runs one step's compensation; a drain's only once its host is healthy. */
-  async compensate(s: StepState): Promise<boolean> {
+  /**
+   * Runs one step's compensation; a drain's only when the host's other undos succeeded
+   * (`hostPutBack`) and the host answers its health check.
+   */
+  async compensate(s: StepState, hostPutBack = true): Promise<boolean> {
     const run = this.#run;
     const step = run.stepFor(s);
-    if (!step) {
-      run.emit({ type: 'compensation.failed', step: s.id, host: s.host, error: 'step is not in this plan' });
+    const fail = (error: string) => {
+      run.emit({ type: 'compensation.failed', step: s.id, host: s.host, error });
+      this.notPutBack.set(s.host, this.notPutBack.get(s.host) ?? error);
       return false;
-    }
-    if (step.role === 'drain') {
-      const unhealthy = await untilHealthy(run, step.phase, step.host);
-      if (unhealthy) {
-        run.emit({ type: 'compensation.failed', step: s.id, host: s.host, error: unhealthy });
-        return false;
-      }
-    }
+    };
+    if (!step) return fail('step is not in this plan');
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;
     const ctx = this.#steps.context(step);
     const actions: readonly Action[] = kind.compensate?.(step.params, s.outputs, ctx) ?? [];
     if (actions.length === 0) return true;
+    const unreachable = run.unreachable(s.host);
+    if (unreachable) return fail(`not run: ${s.host} is unreachable (${unreachable})`);
+    if (step.role === 'drain') {
+      const neighbour = s.outputs.neighbour ?? 'its neighbour';
+      if (!hostPutBack)
+        return fail(
+          `not run: ${s.host} was not put back (an undo before this one failed); its traffic stays on ${neighbour}`,
+        );
+      const unhealthy = await untilHealthy(run, step.phase, step.host, s.id);
+      if (unhealthy) return fail(unhealthy);
+    }
     run.emit({ type: 'compensation.started', step: s.id, host: s.host });
     try {
       const deadline = run.clock.now() + Math.max(step.timeoutMs, MIN_COMPENSATION_MS);
@@ -76,19 +90,21 @@ export class Saga {
       run.emit({ type: 'compensation.succeeded', step: s.id, host: s.host });
       return true;
     } catch (e) {
-      run.emit({
-        type: 'compensation.failed',
-        step: s.id,
-        host: s.host,
-        error: run.options.redactor.redact((e as Error).message),
-      });
-      return false;
+      const message = run.options.redactor.redact((e as Error).message);
+      if (e instanceof TransportError && e.unreachable) run.markUnreachable(s.host, message);
+      return fail(message);
     }
   }
 
+  /** Runs the undos in order; a host's drain is restored only if all of that host's undos before it succeeded. */
   async #undo(todo: readonly StepState[]): Promise<boolean> {
     let ok = true;
-    for (const s of todo) ok = (await this.compensate(s)) && ok;
+    const failedHosts = new Set<string>();
+    for (const s of todo) {
+      const undone = await this.compensate(s, !failedHosts.has(s.host));
+      if (!undone) failedHosts.add(s.host);
+      ok = undone && ok;
+    }
     return ok;
   }
 
@@ -107,5 +123,15 @@ export function needsCompensation(s: StepState): boolean {
     s.status === 'compensating' ||
     s.status === 'compensation-failed' ||
     (s.status === 'failed' && s.attempts > 0)
+  );
+}
+
+/** Whether a host has undos of this run that did not finish (interrupted, failed, or never run). */
+export function pendingUndo(state: RunState, host: string, phase?: string): boolean {
+  return [...state.steps.values()].some(
+    (s) =>
+      s.host === host &&
+      (phase === undefined || s.phase === phase) &&
+      (s.status === 'compensating' || s.status === 'compensation-failed'),
   );
 }

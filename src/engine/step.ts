@@ -11,6 +11,7 @@ import type { StepState } from '../journal/replay.js';
 import type { PlannedStep } from '../plan/types.js';
 import { stepKinds } from '../steps/index.js';
 import { isReadOnly, type StepContext, type StepKind } from '../steps/kind.js';
+import { TransportError } from '../transport/errors.js';
 import { ResumeBlocked, type RunContext } from './context.js';
 
 /**
@@ -98,9 +99,12 @@ export class StepRunner {
             'The saga put the host back; see `cutover status`.',
           );
         }
-        const final = attempt >= attempts;
         const detail = e instanceof ActionFailed ? e.detail : {};
         const message = run.options.redactor.redact(e instanceof Error ? e.message : String(e));
+        // A host that stayed unreachable through the transport's reconnects is not retried.
+        const unreachable = e instanceof TransportError && e.unreachable;
+        if (unreachable) run.markUnreachable(step.host, message);
+        const final = unreachable || attempt >= attempts;
         run.emit({
           type: 'step.failed',
           step: step.id,

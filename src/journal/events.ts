@@ -123,6 +123,16 @@ export const journalEventSchema = z.discriminatedUnion('type', [
     lastLines: z.array(z.string()).optional(),
     role,
   }),
+  event(
+    'host.unreachable',
+    'A host stayed unreachable through every reconnect attempt: nothing more runs there in this run.',
+    { host, error: z.string() },
+  ),
+  event(
+    'host.unhealthy',
+    'A host this run upgraded failed its health check afterwards (the guard while the run goes on, or the final check).',
+    { phase: z.string(), host, url: z.string(), seen: z.string() },
+  ),
   event('drain.routed', 'The host’s traffic now goes to a neighbour.', {
     host,
     neighbour: z.string(),

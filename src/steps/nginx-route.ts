@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { script } from '../shell/command.js';
+import { type Command, lines, raw, script, subshell } from '../shell/command.js';
 import { defineKind } from './kind.js';
 import { scriptText } from './params.js';
 import { hostPath, recorded, restoreOriginal, stepDir } from './support.js';
@@ -29,9 +29,48 @@ const params = z
       .describe('checks the edited configuration; on failure the original is put back (default nginx -t)'),
     reload: scriptText
       .default('nginx -s reload')
-      .describe('applies the configuration (default nginx -s reload)'),
+      .describe(
+        'applies the configuration (default nginx -s reload); cutover then waits until the old workers stop taking connections',
+      ),
   })
   .strict();
+
+/**
+ * The reload, then a wait until nginx really serves the new configuration: `nginx -s reload` only
+ * signals the master, and until the master has told its old workers to stop they take new
+ * connections with the old routes. So: the workers before (pid:master), the reload, then until
+ * every old worker of one master has exited or is "… is shutting down" — the master that reloaded;
+ * other nginx masters on the host are left out that way. 10 s at most, then a clear failure.
+ */
+export function reloadInEffect(reload: Command): Command {
+  return lines(
+    raw(
+      `nginx_workers() { ps -eo pid=,ppid=,args= | awk '$3 == "nginx:" && $4 == "worker" && $5 == "process" && NF == 5 { print $1 ":" $2 }'; }`,
+    ),
+    raw('old=$(nginx_workers)'),
+    subshell(reload),
+    raw('rc=$?; [ "$rc" -eq 0 ] || exit "$rc"'),
+    raw('[ -n "$old" ] || exit 0'),
+    raw('i=0'),
+    raw('while :; do'),
+    raw(String.raw`  now=" $(nginx_workers | tr '\n' ' ')"`),
+    raw(String.raw`  for m in $(printf '%s\n' $old | cut -d: -f2 | sort -u); do`),
+    raw(
+      `    left=$(for w in $old; do [ "$` +
+        `{w#*:}" = "$m" ] && case "$now " in *" $w "*) printf ' %s' "$` +
+        `{w%:*}" ;; esac; done)`,
+    ),
+    raw('    [ -z "$left" ] && exit 0'),
+    raw('  done'),
+    raw('  [ "$i" -ge 200 ] && break'),
+    raw('  sleep 0.05 2>/dev/null || sleep 1; i=$((i + 1))'),
+    raw('done'),
+    raw(
+      `printf 'nginx.route: nginx still serves the old configuration 10s after the reload (old workers take new connections)\\n' >&2`,
+    ),
+    raw('exit 1'),
+  );
+}
 
 /**
  * `nginx.route`: points the `proxy_pass` of the given locations at another upstream (the
@@ -54,7 +93,7 @@ export const nginxRoute = defineKind({
           backupPath: `${stepDir(ctx)}/original`,
           validate: script(p.validate),
         },
-        { type: 'exec', cmd: script(p.reload), description: 'reload nginx' },
+        { type: 'exec', cmd: reloadInEffect(script(p.reload)), description: 'reload nginx' },
       ],
     };
   },
@@ -68,7 +107,7 @@ export const nginxRoute = defineKind({
         description: 'restore the original file',
       },
       { type: 'exec', cmd: script(p.validate), description: 'validate' },
-      { type: 'exec', cmd: script(p.reload), description: 'reload nginx' },
+      { type: 'exec', cmd: reloadInEffect(script(p.reload)), description: 'reload nginx' },
     ];
   },
 });

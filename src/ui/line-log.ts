@@ -77,6 +77,12 @@ export function formatEvent(e: JournalEvent, opts: LineLogOptions): string[] {
         `${prefix(host)}${c.red('✗')} ${step}: ${e.error.split('\n')[0]}${e.final ? '' : ' (will retry)'}`,
         ...(e.final ? (e.lastLines ?? []).map((l) => `${prefix(host)}  ${c.dim('|')} ${l}`) : []),
       ];
+    case 'host.unreachable':
+      return [`${prefix(host)}${c.red('unreachable')}: ${e.error}`];
+    case 'host.unhealthy':
+      return [
+        `${prefix(host)}${c.red('down after its upgrade')}: ${e.url} answered ${e.seen} (phase ${e.phase})`,
+      ];
     case 'drain.routed':
       return [`${prefix(host)}traffic routed to ${e.neighbour} (${e.upstream})`];
     case 'compensation.started':

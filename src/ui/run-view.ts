@@ -369,6 +369,18 @@ export class RunViewBuilder {
         if (host) this.#log(host, `gate ${e.approved ? 'approved' : 'declined'} by ${e.by}`);
         break;
       }
+      case 'host.unreachable':
+        if (host) {
+          host.status = 'failed';
+          this.#log(host, `unreachable: ${e.error}`);
+        }
+        break;
+      case 'host.unhealthy':
+        if (host) {
+          host.status = 'failed';
+          this.#log(host, `down after its upgrade: ${e.url} answered ${e.seen}`);
+        }
+        break;
       case 'drain.routed':
         if (host) this.#log(host, `traffic routed to ${e.neighbour} (${e.upstream})`);
         break;

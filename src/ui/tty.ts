@@ -43,6 +43,8 @@ const LASTING = new Set<JournalEvent['type']>([
   'phase.finished',
   'host.finished',
   'step.failed',
+  'host.unreachable',
+  'host.unhealthy',
   'drain.routed',
   'compensation.started',
   'compensation.failed',

@@ -1,0 +1,91 @@
+/**
+ * Seed 000 under faults, in the lab, under user + integration traffic (issue 20): a host that
+ * becomes unreachable in the middle of its upgrade. Events are ordered by barriers (a journaled
+ * event, a fault knob), never by durations.
+ */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { clearFault, hostSshd, setFault } from '../../lab/faults.js';
+import { CMW_VERSIONS } from '../../lab/scenarios/comindware.js';
+import { eventually } from '../../lab/test-support.js';
+import { journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
+import { comindwareLab, expectNoFailures, HOSTS, SELF } from './lab-support.js';
+
+const lab = comindwareLab('127.0.46');
+
+describe('seed 000 under faults', { timeout: 300_000 }, () => {
+  beforeEach(() => lab.fresh(), 120_000);
+  afterAll(() => lab.down(), 60_000);
+
+  it('a host unreachable mid-upgrade: the run ends, says it was not put back, keeps its traffic on the neighbour; resume puts it back first, then finishes; 0 failed requests', async () => {
+    // The barrier: integration's new version never rebalances, so the run is certainly waiting on
+    // it when its sshd is killed; the knob is read at start, so the old version is not affected.
+    await setFault(lab.labDir, 'integration', 'no-rebalance');
+    const traffic = lab.load();
+    const running = lab.apply();
+    await eventually(
+      () =>
+        liveEvents(lab.stateDir).find(
+          (e) => e.type === 'step.waiting' && e.step === 'upgrade/wait-rebalance@integration',
+        ),
+      180_000,
+      'the run to wait on integration',
+    );
+    await hostSshd(lab.labDir, 'integration', 'down');
+    const failed = await running;
+    if (failed.code !== 1) throw new Error(`exit ${failed.code}\n${failed.stdout}\n${failed.stderr}`);
+    const runId = runIdFrom(failed.stdout);
+
+    // Honest: it says what was not put back and why, and what to do; never "put back".
+    expect(failed.stderr).toMatch(/NOT put back: integration \(.*unreachable/);
+    expect(failed.stderr).toContain(`cutover resume ${runId}`);
+    expect(failed.stderr).not.toContain('was put back');
+    const events = journalEvents(lab.stateDir, runId);
+    const unreachable = events.findIndex((e) => e.type === 'host.unreachable' && e.host === 'integration');
+    expect(unreachable).toBeGreaterThan(0);
+    // After it was found unreachable, no undo was tried there (each is journaled as not run).
+    const after = events.slice(unreachable);
+    expect(after.filter((e) => e.type === 'compensation.started' && e.host === 'integration')).toEqual([]);
+    expect(
+      after.filter((e) => e.type === 'compensation.failed' && e.host === 'integration').length,
+    ).toBeGreaterThan(5);
+    // web never started; integration's traffic stays on its neighbour (its nginx was not restored).
+    expect(events.some((e) => e.type === 'host.started' && e.host === 'web' && e.phase === 'upgrade')).toBe(
+      false,
+    );
+    const routed = events.find((e) => e.type === 'drain.routed' && e.host === 'integration');
+    const neighbour = routed?.type === 'drain.routed' ? routed.neighbour : 'none';
+    expect(['web', 'backup']).toContain(neighbour);
+    expect((await lab.answeringNodes())['integration /']).toBe(neighbour);
+
+    // The host comes back; resume first finishes putting it back, then upgrades it and web.
+    await hostSshd(lab.labDir, 'integration', 'up');
+    await clearFault(lab.labDir, 'integration', 'no-rebalance');
+    const resumed = await lab.cli(['resume', runId, '--yes', '--approve-gates']);
+    const report = await traffic.stop();
+    if (resumed.code !== 0) throw new Error(`exit ${resumed.code}\n${resumed.stdout}\n${resumed.stderr}`);
+    expectNoFailures(report);
+
+    const all = journalEvents(lab.stateDir, runId);
+    const resumedAt = all.findIndex((e) => e.type === 'run.resumed');
+    const undoneAgain = all.findIndex(
+      (e, i) =>
+        i > resumedAt && e.type === 'compensation.succeeded' && e.step === 'upgrade/backup@integration',
+    );
+    const forwardAgain = all.findIndex(
+      (e, i) =>
+        i > resumedAt && e.type === 'step.started' && e.step === 'upgrade/stop-comindware@integration',
+    );
+    expect(undoneAgain).toBeGreaterThan(resumedAt);
+    expect(forwardAgain).toBeGreaterThan(undoneAgain);
+    for (const host of HOSTS)
+      expect(await lab.version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
+    expect(await lab.answeringNodes()).toEqual(SELF);
+    // The journaled backup of integration still holds the version it had before the run.
+    const backup = all.findLast(
+      (e) => e.type === 'step.succeeded' && e.step === 'upgrade/backup@integration',
+    );
+    const dest = backup?.type === 'step.succeeded' ? backup.outputs.dest : undefined;
+    expect(dest).toBeTruthy();
+    expect((await lab.ssh.out('integration', `cat ${dest}/version`)).trim()).toBe(CMW_VERSIONS.installed);
+  });
+});
