@@ -60,7 +60,13 @@ export async function loadInventories(paths: string[]): Promise<LoadedInventory>
     }
     const files = await inventoryFilesIn(path, problems);
     if (files.length === 0)
-      problems.push(at(path, '', `the folder ${path} holds no inventory file (Ansible skips hidden, group_vars, host_vars and ${IGNORED_EXTS.join(' ')} entries)`));
+      problems.push(
+        at(
+          path,
+          '',
+          `the folder ${path} holds no inventory file (Ansible skips hidden, group_vars, host_vars and ${IGNORED_EXTS.join(' ')} entries)`,
+        ),
+      );
     for (const file of files) sources.push({ file, text: await readInputFile(file, 'inventory') });
   }
   const parsed = sources.map((s) => parseSource(s.text, s.file, problems));
@@ -69,7 +75,13 @@ export async function loadInventories(paths: string[]): Promise<LoadedInventory>
   const cutover = parsed.filter((p) => p.format === 'cutover');
   if (cutover.length > 0 && parsed.length > 1) {
     for (const p of cutover)
-      problems.push(at(p.file, '', 'a cutover inventory cannot be merged with other -i sources: pass it alone (or write the hosts in Ansible format)'));
+      problems.push(
+        at(
+          p.file,
+          '',
+          'a cutover inventory cannot be merged with other -i sources: pass it alone (or write the hosts in Ansible format)',
+        ),
+      );
   } else if (cutover[0]) {
     const c = cutover[0];
     if (c.inventory) inventory = { ...c.inventory, cluster: c.inventory.cluster || cluster };
@@ -78,7 +90,9 @@ export async function loadInventories(paths: string[]): Promise<LoadedInventory>
     for (const p of parsed) if (p.ansible) mergeInto(merged, p.ansible);
     const hosts = ansibleHosts(merged, await readVarsFiles(merged, roots), problems);
     if (hosts.length === 0 && !problems.some((p) => p.severity === 'error'))
-      problems.push(at(sources[0]?.file ?? paths[0] ?? '', '', 'the inventory has no hosts: add at least one'));
+      problems.push(
+        at(sources[0]?.file ?? paths[0] ?? '', '', 'the inventory has no hosts: add at least one'),
+      );
     const dirOf = roots[0] ? (roots[0].isDir ? roots[0].path : dirname(roots[0].path)) : process.cwd();
     for (const h of hosts) h.sshOptions = resolveSshPaths(h.sshOptions, dirOf);
     inventory = { file: roots[0]?.path ?? '', cluster, hosts };
@@ -89,7 +103,10 @@ export async function loadInventories(paths: string[]): Promise<LoadedInventory>
   }
   const sorted = sortProblems(problems);
   if (!inventory || sorted.some((p) => p.severity === 'error')) {
-    throw new InputError(sorted, 'Fix the inventory and run `cutover validate` again; nothing was changed on any host.');
+    throw new InputError(
+      sorted,
+      'Fix the inventory and run `cutover validate` again; nothing was changed on any host.',
+    );
   }
   return { inventory, warnings: sorted };
 }
@@ -97,7 +114,7 @@ export async function loadInventories(paths: string[]): Promise<LoadedInventory>
 /**
  * Parses one inventory text (no group_vars/host_vars: see loadInventories) without throwing;
  * `file` names it in problems and anchors relative ssh paths. Example:
-  * parseInventory('[web]\nweb ansible_host=10.0.0.10\n', 'hosts.ini')).inventory.hosts[0].roles -> ['web'].
+ * parseInventory('[web]\nweb ansible_host=10.0.0.10\n', 'hosts.ini')).inventory.hosts[0].roles -> ['web'].
  */
 export function parseInventory(
   text: string,
@@ -122,7 +139,12 @@ export function parseInventory(
   };
 }
 
-function at(file: string, path: string, message: string, severity: 'error' | 'warning' = 'error'): InputProblem {
+function at(
+  file: string,
+  path: string,
+  message: string,
+  severity: 'error' | 'warning' = 'error',
+): InputProblem {
   return { file, line: 1, col: 1, path, message, severity };
 }
 
@@ -133,7 +155,21 @@ function sortProblems(problems: InputProblem[]): InputProblem[] {
 }
 
 /** Extensions Ansible skips in an inventory folder (INVENTORY_IGNORE_EXTS), `.ini` included. */
-const IGNORED_EXTS = ['~', '.orig', '.ini', '.cfg', '.retry', '.pyc', '.pyo', '.swp', '.bak', '.rpm', '.md', '.txt', '.rst'];
+const IGNORED_EXTS = [
+  '~',
+  '.orig',
+  '.ini',
+  '.cfg',
+  '.retry',
+  '.pyc',
+  '.pyo',
+  '.swp',
+  '.bak',
+  '.rpm',
+  '.md',
+  '.txt',
+  '.rst',
+];
 const IGNORED_NAMES = /^(\.|host_vars$|group_vars$|vars_plugins$)/;
 
 /** The inventory files of a folder, as Ansible walks it (sorted, recursing, ignored entries skipped). */
@@ -144,7 +180,14 @@ async function inventoryFilesIn(dir: string, problems: InputProblem[]): Promise<
     const full = join(dir, entry);
     if (IGNORED_EXTS.some((ext) => entry.endsWith(ext))) {
       if (entry.endsWith('.ini'))
-        problems.push(at(full, '', 'skipped, as Ansible skips .ini files in an inventory folder (INVENTORY_IGNORE_EXTS): rename it (e.g. without extension) or pass it with its own -i', 'warning'));
+        problems.push(
+          at(
+            full,
+            '',
+            'skipped, as Ansible skips .ini files in an inventory folder (INVENTORY_IGNORE_EXTS): rename it (e.g. without extension) or pass it with its own -i',
+            'warning',
+          ),
+        );
       continue;
     }
     const s = await stat(full);
@@ -165,7 +208,13 @@ interface ParsedSource {
 function parseSource(text: string, file: string, problems: InputProblem[]): ParsedSource {
   const ctx = { file, problems };
   if (text.startsWith('#!')) {
-    problems.push(at(file, '', 'an inventory script: cutover does not run inventory scripts; save its output as an Ansible YAML inventory (ansible-inventory -i SCRIPT --list -y) and pass that'));
+    problems.push(
+      at(
+        file,
+        '',
+        'an inventory script: cutover does not run inventory scripts; save its output as an Ansible YAML inventory (ansible-inventory -i SCRIPT --list -y) and pass that',
+      ),
+    );
     return { file, format: 'ansible-ini' };
   }
   if (/^\[[^\]\n]+\]\s*(?:[#;].*)?$/m.test(text))
@@ -193,7 +242,12 @@ function parseSource(text: string, file: string, problems: InputProblem[]): Pars
   return { file, format: 'ansible-yaml', ansible: parseAnsibleYaml(map, source, ctx, MAX_HOSTS) };
 }
 
-const PATH_OPTIONS = new Set(['identityfile', 'userknownhostsfile', 'globalknownhostsfile', 'certificatefile']);
+const PATH_OPTIONS = new Set([
+  'identityfile',
+  'userknownhostsfile',
+  'globalknownhostsfile',
+  'certificatefile',
+]);
 
 /** Makes relative file paths in ssh options absolute against the inventory folder (`~` is left to ssh). */
 function resolveSshPaths(options: Record<string, string>, dir: string): Record<string, string> {
@@ -210,7 +264,11 @@ function resolveSshPaths(options: Record<string, string>, dir: string): Record<s
   return out;
 }
 
-function fromCutoverYaml(raw: Record<string, unknown>, source: YamlSource, problems: InputProblem[]): Inventory | undefined {
+function fromCutoverYaml(
+  raw: Record<string, unknown>,
+  source: YamlSource,
+  problems: InputProblem[],
+): Inventory | undefined {
   const result = inventorySchema.safeParse(raw);
   if (!result.success) {
     problems.push(...source.zodProblems(result.error.issues, [], raw, inventorySchema));

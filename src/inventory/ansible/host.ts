@@ -18,8 +18,9 @@ export const ANSIBLE_VARIABLES: Readonly<Record<string, string>> = {
   'ansible_ssh_common_args, ansible_ssh_extra_args':
     'read for -o Option=value, -J (ProxyJump), -i (IdentityFile), -A, -C; other words are a warning',
   'ansible_timeout, ansible_ssh_timeout': 'ConnectTimeout',
-  ansible_connection: 'ssh or smart: ssh; local: the controller; paramiko: ssh with a warning; others are refused',
-  ansible_become: 'run the host\'s shell under sudo (Host.become)',
+  ansible_connection:
+    'ssh or smart: ssh; local: the controller; paramiko: ssh with a warning; others are refused',
+  ansible_become: "run the host's shell under sudo (Host.become)",
   ansible_become_user: 'the sudo target user (default root); a warning without ansible_become=true',
   ansible_become_method: 'sudo only; other methods are refused',
   'ansible_become_password, ansible_become_pass, ansible_sudo_pass':
@@ -117,7 +118,12 @@ export function hostFromAnsibleVars(
   findings: Finding[],
 ): Host | undefined {
   let failed = false;
-  const say = (entry: VarEntry, variable: string, message: string, severity: 'error' | 'warning' = 'error') => {
+  const say = (
+    entry: VarEntry,
+    variable: string,
+    message: string,
+    severity: 'error' | 'warning' = 'error',
+  ) => {
     findings.push({ loc: entry.loc, variable, message, severity, host: name });
     if (severity === 'error') failed = true;
   };
@@ -134,12 +140,20 @@ export function hostFromAnsibleVars(
     if (!found) return undefined;
     const [key, entry] = found;
     if (entry.vault) {
-      say(entry, key, `${key} of ${name} is encrypted with ansible-vault: cutover does not decrypt it. Set it in plain text for cutover, or ${vaultWayOut(key)}`);
+      say(
+        entry,
+        key,
+        `${key} of ${name} is encrypted with ansible-vault: cutover does not decrypt it. Set it in plain text for cutover, or ${vaultWayOut(key)}`,
+      );
       return undefined;
     }
     const value = typeof entry.value === 'object' ? JSON.stringify(entry.value) : String(entry.value);
     if (value.includes('{{') || value.includes('{%')) {
-      say(entry, key, `${key} of ${name} is a Jinja template (${value}): cutover does not evaluate Jinja in connection variables; write the value itself`);
+      say(
+        entry,
+        key,
+        `${key} of ${name} is a Jinja template (${value}): cutover does not evaluate Jinja in connection variables; write the value itself`,
+      );
       return undefined;
     }
     return { value, entry, key };
@@ -159,16 +173,28 @@ export function hostFromAnsibleVars(
   if (portText) {
     port = Number(portText.value);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      say(portText.entry, portText.key, `${portText.key} of ${name} must be a port number (1-65535), found "${portText.value}"`);
+      say(
+        portText.entry,
+        portText.key,
+        `${portText.key} of ${name} must be a port number (1-65535), found "${portText.value}"`,
+      );
       port = undefined;
     }
   }
   const address = text('ansible_host', 'ansible_ssh_host');
   if (address?.value.startsWith('-'))
-    say(address.entry, address.key, `${address.key} of ${name} ("${address.value}") begins with "-", which ssh would read as an option: write the host's address`);
+    say(
+      address.entry,
+      address.key,
+      `${address.key} of ${name} ("${address.value}") begins with "-", which ssh would read as an option: write the host's address`,
+    );
   const user = text('ansible_user', 'ansible_ssh_user');
   if (user?.value.startsWith('-'))
-    say(user.entry, user.key, `${user.key} of ${name} ("${user.value}") begins with "-", which ssh would read as an option: write the login name`);
+    say(
+      user.entry,
+      user.key,
+      `${user.key} of ${name} ("${user.value}") begins with "-", which ssh would read as an option: write the login name`,
+    );
 
   const sshOptions: Record<string, string> = {};
   const key = text('ansible_ssh_private_key_file', 'ansible_private_key_file');
@@ -176,13 +202,24 @@ export function hostFromAnsibleVars(
   const timeout = text('ansible_timeout', 'ansible_ssh_timeout');
   if (timeout) {
     if (/^\d+$/.test(timeout.value)) sshOptions.ConnectTimeout = timeout.value;
-    else say(timeout.entry, timeout.key, `${timeout.key} of ${name} must be a number of seconds, found "${timeout.value}"`);
+    else
+      say(
+        timeout.entry,
+        timeout.key,
+        `${timeout.key} of ${name} must be a number of seconds, found "${timeout.value}"`,
+      );
   }
   for (const argsKey of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
     const args = text(argsKey);
-    if (args) readSshArgs(args.value, sshOptions, (word) =>
-      say(args.entry, argsKey, `${argsKey} of ${name}: cutover does not honour "${word}" (it reads -o Option=value, -J, -i, -A and -C there)`, 'warning'),
-    );
+    if (args)
+      readSshArgs(args.value, sshOptions, (word) =>
+        say(
+          args.entry,
+          argsKey,
+          `${argsKey} of ${name}: cutover does not honour "${word}" (it reads -o Option=value, -J, -i, -A and -C there)`,
+          'warning',
+        ),
+      );
   }
 
   const connection = text('ansible_connection');
@@ -190,9 +227,18 @@ export function hostFromAnsibleVars(
   if (connection) {
     if (connection.value === 'local') transport = 'local';
     else if (connection.value === 'paramiko')
-      say(connection.entry, 'ansible_connection', `ansible_connection=paramiko of ${name}: cutover connects with the OpenSSH client instead`, 'warning');
+      say(
+        connection.entry,
+        'ansible_connection',
+        `ansible_connection=paramiko of ${name}: cutover connects with the OpenSSH client instead`,
+        'warning',
+      );
     else if (!['ssh', 'smart'].includes(connection.value))
-      say(connection.entry, 'ansible_connection', `ansible_connection=${connection.value} of ${name} is not supported: cutover connects with ssh or local`);
+      say(
+        connection.entry,
+        'ansible_connection',
+        `ansible_connection=${connection.value} of ${name} is not supported: cutover connects with ssh or local`,
+      );
   }
 
   let become: Become | undefined;
@@ -200,30 +246,64 @@ export function hostFromAnsibleVars(
   const becomeUser = text('ansible_become_user');
   const method = text('ansible_become_method');
   if (method && method.value !== 'sudo')
-    say(method.entry, 'ansible_become_method', `ansible_become_method=${method.value} of ${name} is not supported: cutover escalates with sudo only; use sudo on this host`);
+    say(
+      method.entry,
+      'ansible_become_method',
+      `ansible_become_method=${method.value} of ${name} is not supported: cutover escalates with sudo only; use sudo on this host`,
+    );
   if (becomeOn) become = { user: becomeUser?.value ?? 'root', method: 'sudo' };
   else if (becomeUser)
-    say(becomeUser.entry, 'ansible_become_user', `ansible_become_user=${becomeUser.value} of ${name} has no effect: ansible_become is not true for this host (Ansible plays often set become themselves); set ansible_become=true to run as ${becomeUser.value} through sudo`, 'warning');
+    say(
+      becomeUser.entry,
+      'ansible_become_user',
+      `ansible_become_user=${becomeUser.value} of ${name} has no effect: ansible_become is not true for this host (Ansible plays often set become themselves); set ansible_become=true to run as ${becomeUser.value} through sudo`,
+      'warning',
+    );
   for (const k of ['ansible_become_password', 'ansible_become_pass', 'ansible_sudo_pass']) {
     const e = vars[k];
     if (e)
-      say(e, k, `${k} of ${name} is in the inventory: cutover never reads a sudo password from it. Remove it and pass the password as a secret, from the environment, a file or a prompt`);
+      say(
+        e,
+        k,
+        `${k} of ${name} is in the inventory: cutover never reads a sudo password from it. Remove it and pass the password as a secret, from the environment, a file or a prompt`,
+      );
   }
   for (const k of ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password'])
-    if (vars[k]) say(vars[k], k, `${k} of ${name} is not used: cutover logs in with keys only (BatchMode); use a key or the agent`, 'warning');
+    if (vars[k])
+      say(
+        vars[k],
+        k,
+        `${k} of ${name} is not used: cutover logs in with keys only (BatchMode); use a key or the agent`,
+        'warning',
+      );
   for (const k of ['ansible_host_key_checking', 'ansible_ssh_host_key_checking'])
     if (vars[k] && bool(k) === false)
-      say(vars[k], k, `${k}=false of ${name} is not honoured: cutover never turns host key checking off; add the host's key to known_hosts`, 'warning');
+      say(
+        vars[k],
+        k,
+        `${k}=false of ${name} is not honoured: cutover never turns host key checking off; add the host's key to known_hosts`,
+        'warning',
+      );
 
   const out: Record<string, unknown> = {};
   for (const [k, e] of Object.entries(vars)) {
     if (k.startsWith('ansible_')) {
       if (!HONOURED.has(k) && !IGNORED.has(k))
-        say(e, k, `${k} of ${name} is not honoured by cutover (see \`cutover docs\`, Ansible inventories)`, 'warning');
+        say(
+          e,
+          k,
+          `${k} of ${name} is not honoured by cutover (see \`cutover docs\`, Ansible inventories)`,
+          'warning',
+        );
       continue;
     }
     if (e.vault) {
-      say(e, k, `${k} of ${name} is encrypted with ansible-vault: cutover does not decrypt it and leaves it out of host.vars (never the ciphertext). If a step needs it, ${vaultWayOut(k)}`, 'warning');
+      say(
+        e,
+        k,
+        `${k} of ${name} is encrypted with ansible-vault: cutover does not decrypt it and leaves it out of host.vars (never the ciphertext). If a step needs it, ${vaultWayOut(k)}`,
+        'warning',
+      );
       continue;
     }
     out[k] = e.value;
@@ -248,7 +328,8 @@ function readSshArgs(args: string, options: Record<string, string>, unknown: (wo
   const words = shellWords(args);
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
-    const value = (flag: string): string | undefined => (word === flag ? words[++i] : word.slice(flag.length));
+    const value = (flag: string): string | undefined =>
+      word === flag ? words[++i] : word.slice(flag.length);
     if (word.startsWith('-o')) {
       const option = value('-o') ?? '';
       const m = /^([A-Za-z][A-Za-z0-9]*)\s*(?:=|\s)\s*(.*)$/s.exec(option);

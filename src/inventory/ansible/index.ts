@@ -150,7 +150,10 @@ function summarise(findings: Finding[]): InputProblem[] {
     else byKey.set(key, { f: { ...f, message: generic }, hosts: [f.host] });
   }
   return [...byKey.values()].map(({ f, hosts }) => {
-    const who = hosts.length === 1 ? `host ${hosts[0]}` : `hosts ${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? ` and ${hosts.length - 5} more` : ''}`;
+    const who =
+      hosts.length === 1
+        ? `host ${hosts[0]}`
+        : `hosts ${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? ` and ${hosts.length - 5} more` : ''}`;
     return { ...f.loc, path: f.variable, message: `${who}: ${f.message}`, severity: f.severity };
   });
 }

@@ -11,7 +11,15 @@
  *   it (quote the value to keep a ` #`).
  */
 import type { Loc } from '../../source/loc.js';
-import { type AnsibleInventory, addHost, emptyAnsible, group, type ParseContext, report, type Vars } from './model.js';
+import {
+  type AnsibleInventory,
+  addHost,
+  emptyAnsible,
+  group,
+  type ParseContext,
+  report,
+  type Vars,
+} from './model.js';
 import { expandPattern, MAX_HOSTS, splitPort } from './range.js';
 
 interface Word {
@@ -127,7 +135,12 @@ export function parseIni(text: string, ctx: ParseContext, hostBudget = MAX_HOSTS
     if (section.kind === 'vars') {
       const m = /^([^=\s]+)\s*=(.*)$/.exec(trimmed);
       if (!m) {
-        report(ctx, at(lineNo, indent + 1), `${section.group}:vars`, `expected key=value, found "${trimmed}"`);
+        report(
+          ctx,
+          at(lineNo, indent + 1),
+          `${section.group}:vars`,
+          `expected key=value, found "${trimmed}"`,
+        );
         return;
       }
       group(inv, section.group, at(lineNo, indent + 1)).vars[m[1] as string] = {
@@ -149,7 +162,12 @@ export function parseIni(text: string, ctx: ParseContext, hostBudget = MAX_HOSTS
       const child = words[0];
       if (!child) return;
       if (words.length > 1)
-        report(ctx, at(lineNo, (words[1] as Word).col), `${section.group}:children`, 'expected one child group name per line');
+        report(
+          ctx,
+          at(lineNo, (words[1] as Word).col),
+          `${section.group}:children`,
+          'expected one child group name per line',
+        );
       const g = group(inv, section.group, at(lineNo, child.col));
       if (!g.children.includes(child.text)) g.children.push(child.text);
       group(inv, child.text, at(lineNo, child.col));
@@ -163,23 +181,41 @@ export function parseIni(text: string, ctx: ParseContext, hostBudget = MAX_HOSTS
     for (const word of assignments) {
       const eq = word.text.indexOf('=');
       if (eq <= 0) {
-        report(ctx, at(lineNo, word.col), `${section.group}/${first.text}`, `expected key=value after the host name, found "${word.text}"`);
+        report(
+          ctx,
+          at(lineNo, word.col),
+          `${section.group}/${first.text}`,
+          `expected key=value after the host name, found "${word.text}"`,
+        );
         continue;
       }
-      vars[word.text.slice(0, eq)] = { value: literalValue(word.text.slice(eq + 1)), loc: at(lineNo, word.col) };
+      vars[word.text.slice(0, eq)] = {
+        value: literalValue(word.text.slice(eq + 1)),
+        loc: at(lineNo, word.col),
+      };
     }
     const { pattern, port, portIndex } = splitPort(first.text);
     if (port !== undefined) {
       const n = Number(port);
       if (!/^\d+$/.test(port) || n < 1 || n > 65535) {
-        report(ctx, at(lineNo, first.col + (portIndex ?? 0)), `${section.group}/${first.text}`, `expected a port number (1-65535) after "${pattern}:", found "${port}"`);
+        report(
+          ctx,
+          at(lineNo, first.col + (portIndex ?? 0)),
+          `${section.group}/${first.text}`,
+          `expected a port number (1-65535) after "${pattern}:", found "${port}"`,
+        );
         return;
       }
       vars.ansible_port ??= { value: n, loc: at(lineNo, first.col + (portIndex ?? 0)) };
     }
     const expanded = expandPattern(pattern, hostBudget - hostCount);
     if ('error' in expanded) {
-      report(ctx, at(lineNo, first.col + expanded.index), `${section.group}/${pattern}`, `${expanded.error}. Fix the host pattern`);
+      report(
+        ctx,
+        at(lineNo, first.col + expanded.index),
+        `${section.group}/${pattern}`,
+        `${expanded.error}. Fix the host pattern`,
+      );
       return;
     }
     hostCount += expanded.hosts.length;
@@ -187,9 +223,19 @@ export function parseIni(text: string, ctx: ParseContext, hostBudget = MAX_HOSTS
   });
   for (const [name, loc] of pendingVars)
     if (!declared.has(name))
-      report(ctx, loc, `${name}:vars`, `section [${name}:vars] is for a group this file never declares: add a [${name}] or [${name}:children] section (Ansible refuses it too)`);
+      report(
+        ctx,
+        loc,
+        `${name}:vars`,
+        `section [${name}:vars] is for a group this file never declares: add a [${name}] or [${name}:children] section (Ansible refuses it too)`,
+      );
   for (const [name, { loc, parent }] of pendingChildren)
     if (!declared.has(name))
-      report(ctx, loc, `${parent}:children`, `[${parent}:children] names group ${name}, which this file never declares: add a [${name}] section (Ansible refuses it too)`);
+      report(
+        ctx,
+        loc,
+        `${parent}:children`,
+        `[${parent}:children] names group ${name}, which this file never declares: add a [${name}] section (Ansible refuses it too)`,
+      );
   return inv;
 }

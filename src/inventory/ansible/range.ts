@@ -49,7 +49,10 @@ function parseRange(
   const from = rawFrom === '' ? '0' : rawFrom;
   const stepText = rawStep ?? '1';
   if (!/^\d+$/.test(stepText) || Number(stepText) < 1)
-    return { error: `the step of [${body}] must be a whole number of at least 1`, offset: from.length + to.length + 2 };
+    return {
+      error: `the step of [${body}] must be a whole number of at least 1`,
+      offset: from.length + to.length + 2,
+    };
   const step = Number(stepText);
   if (to === '') return { error: `the range [${body}] has no end`, offset: rawFrom.length + 1 };
   if (/^\d+$/.test(from) && /^\d+$/.test(to)) {
@@ -99,14 +102,18 @@ export function expandPattern(pattern: string, budget = MAX_HOSTS): Expansion {
   let total = 1;
   for (const m of pattern.matchAll(RANGE)) {
     const r = parseRange(m[1] as string, Math.floor(budget / total));
-    if ('error' in r) return { error: r.error, index: (m.index ?? 0) + 1 + r.offset };
+    if ('error' in r) return { error: r.error, index: (m.index ?? 0) + (r.offset ? 1 + r.offset : 0) };
     total *= r.count;
     if (total > budget)
-      return { error: `${pattern} names ${total.toLocaleString('en')} hosts; an inventory may hold at most ${MAX_HOSTS.toLocaleString('en')}`, index: m.index ?? 0 };
+      return {
+        error: `${pattern} names ${total.toLocaleString('en')} hosts; an inventory may hold at most ${MAX_HOSTS.toLocaleString('en')}`,
+        index: m.index ?? 0,
+      };
     ranges.push({ start: m.index ?? 0, length: m[0].length, items: [], build: r.build });
   }
   const rest = pattern.replace(RANGE, '');
-  if (/[[\]]/.test(rest)) return { error: `unbalanced [ or ] in host pattern ${pattern}`, index: pattern.search(/[[\]]/) };
+  if (/[[\]]/.test(rest))
+    return { error: `unbalanced [ or ] in host pattern ${pattern}`, index: pattern.search(/[[\]]/) };
   let hosts = [''];
   let at = 0;
   for (const r of ranges) {

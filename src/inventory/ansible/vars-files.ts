@@ -39,7 +39,11 @@ async function dirFiles(dir: string): Promise<string[]> {
 }
 
 /** The vars files of one entity in `base/<sub>/`, in the order Ansible combines them. */
-export async function varsFilesOf(base: string, sub: 'group_vars' | 'host_vars', name: string): Promise<string[]> {
+export async function varsFilesOf(
+  base: string,
+  sub: 'group_vars' | 'host_vars',
+  name: string,
+): Promise<string[]> {
   const stem = join(base, sub, name);
   for (const ext of EXTENSIONS) {
     const path = `${stem}${ext}`;
@@ -50,10 +54,11 @@ export async function varsFilesOf(base: string, sub: 'group_vars' | 'host_vars',
   return [];
 }
 
-
-
 /** Reads one vars file (a YAML/JSON map) into Vars with locations; cached in `memo` (one per load) by path. */
-export function readVarsFile(file: string, memo: Map<string, Promise<{ vars: Vars; problems: InputProblem[] }>>): Promise<{ vars: Vars; problems: InputProblem[] }> {
+export function readVarsFile(
+  file: string,
+  memo: Map<string, Promise<{ vars: Vars; problems: InputProblem[] }>>,
+): Promise<{ vars: Vars; problems: InputProblem[] }> {
   let entry = memo.get(file);
   if (!entry) {
     entry = (async () => {
@@ -79,7 +84,9 @@ export function readVarsFile(file: string, memo: Map<string, Promise<{ vars: Var
       const raw = source.value();
       if (raw === null || raw === undefined) return { vars: {}, problems };
       if (typeof raw !== 'object' || Array.isArray(raw)) {
-        problems.push(source.problem([], 'expected a map of variables (name: value), as Ansible reads vars files'));
+        problems.push(
+          source.problem([], 'expected a map of variables (name: value), as Ansible reads vars files'),
+        );
         return { vars: {}, problems };
       }
       const vault = new Set(vaultValues(source).map((v) => v.path.join('\u0000')));

@@ -23,8 +23,12 @@ export function vaultValues(source: YamlSource): { path: Path; loc: Loc }[] {
       out.push({ path, loc: source.position(n.range?.[0] ?? 0) });
       return;
     }
-    if (isMap(n)) for (const p of n.items) if (isScalar(p.key)) visit(p.value, [...path, String(p.key.value)]);
-    if (isSeq(n)) n.items.forEach((item, i) => visit(item, [...path, i]));
+    if (isMap(n))
+      for (const p of n.items) if (isScalar(p.key)) visit(p.value, [...path, String(p.key.value)]);
+    if (isSeq(n))
+      n.items.forEach((item, i) => {
+        visit(item, [...path, i]);
+      });
   };
   visit(source.doc.contents, []);
   return out;

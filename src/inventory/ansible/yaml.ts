@@ -5,7 +5,15 @@
  */
 import { didYouMean, listNames } from '../../source/suggest.js';
 import type { Path, YamlSource } from '../../source/yaml.js';
-import { type AnsibleInventory, addHost, emptyAnsible, group, type ParseContext, report, type Vars } from './model.js';
+import {
+  type AnsibleInventory,
+  addHost,
+  emptyAnsible,
+  group,
+  type ParseContext,
+  report,
+  type Vars,
+} from './model.js';
 import { expandPattern, MAX_HOSTS, splitPort } from './range.js';
 import { vaultValues } from './vault.js';
 
@@ -24,7 +32,12 @@ export function looksLikeAnsible(map: Record<string, unknown>): boolean {
 }
 
 /** The vars of a YAML map at `path`, each with where it was set; `!vault` values marked. */
-export function yamlVars(source: YamlSource, map: Record<string, unknown>, path: Path, vault: Set<string>): Vars {
+export function yamlVars(
+  source: YamlSource,
+  map: Record<string, unknown>,
+  path: Path,
+  vault: Set<string>,
+): Vars {
   const out: Vars = {};
   for (const [key, value] of Object.entries(map)) {
     const keyPath = [...path, key];
@@ -93,7 +106,12 @@ export function parseAnsibleYaml(
       }
       const expanded = expandPattern(pattern, hostBudget - hostCount);
       if ('error' in expanded) {
-        report(ctx, { ...loc, col: loc.col + expanded.index }, hostPath.join('/'), `${expanded.error}. Fix the host pattern`);
+        report(
+          ctx,
+          { ...loc, col: loc.col + expanded.index },
+          hostPath.join('/'),
+          `${expanded.error}. Fix the host pattern`,
+        );
         continue;
       }
       hostCount += expanded.hosts.length;
