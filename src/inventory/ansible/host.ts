@@ -31,8 +31,8 @@ export const ANSIBLE_VARIABLES: Readonly<Record<string, string>> = {
     'false is a warning: cutover never turns host key checking off',
   'ansible_python_interpreter, ansible_pipelining, ansible_ssh_pipelining, ansible_ssh_transfer_method, ansible_scp_if_ssh, ansible_group_priority':
     'ignored: cutover runs no Python on hosts and copies over its own shell (group priority orders groups)',
-  'any other ansible_* (ansible_ssh_executable, ansible_shell_type, ansible_become_flags, ...)':
-    'a warning naming the variable and the hosts: not honoured',
+  'ansible_*':
+    'any other (ansible_ssh_executable, ansible_shell_type, ansible_become_flags, ...): a warning naming the variable and the hosts, not honoured',
 };
 
 const IGNORED = new Set([
