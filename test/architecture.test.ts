@@ -146,7 +146,7 @@ describe('architecture (the import graph of src/)', () => {
     // Multi-line imports, export-froms and type-only imports count.
     expect(edges).toContainEqual({ from: 'src/runbook/load.ts', to: 'src/runbook/schema.ts' });
     expect(edges).toContainEqual({ from: 'src/engine/index.ts', to: 'src/state/index.ts' });
-    expect(edges).toContainEqual({ from: 'src/inventory/load.ts', to: 'src/source/loc.ts' });
+    expect(edges).toContainEqual({ from: 'src/inventory/load.ts', to: 'src/source/yaml.ts' });
   });
 
   it('has no cycle between top-level folders', () => {

@@ -30,8 +30,9 @@ describe('the inventory cutover and Ansible share', () => {
     expect(problems).toEqual([]);
     expect(inventory?.cluster).toBe('bench3');
     expect(inventory?.hosts.map((h) => [h.name, h.address, h.user, h.port])).toEqual([
-      ['node1', '127.0.60.10', 'root', 22],
-      ['node2', '127.0.60.11', 'root', 22],
+      // No ansible_port: ssh decides (22 unless an ssh config says otherwise).
+      ['node1', '127.0.60.10', 'root', undefined],
+      ['node2', '127.0.60.11', 'root', undefined],
     ]);
     expect(inventory?.hosts[0]?.sshOptions).toEqual({
       IdentityFile: '/srv/lab/id_ed25519',

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type InputProblem, InputError, UsageError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
-import { loadInventory } from '../inventory/load.js';
+import { loadInventories } from '../inventory/load.js';
 import { FileJournal } from '../journal/file-store.js';
 import { compile, templateScope } from '../plan/compile.js';
 import type { Plan } from '../plan/types.js';
@@ -12,14 +12,15 @@ import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
 import { Redactor, Secret } from '../shell/secret.js';
-import { createTransport } from '../transport/index.js';
+import { createTransport, type ResolvedConnection, resolveConnections } from '../transport/index.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { createEventPrinter, type EventPrinter } from '../ui/printer.js';
 
 /** Options every command that reads a runbook shares. */
 export interface InputOptions {
   runbook: string;
-  inventory?: string;
+  /** One or more inventory sources (`-i` repeats; Ansible merges them in order). */
+  inventory?: string | string[];
   param?: string[];
 }
 
@@ -27,6 +28,53 @@ export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
   verbose?: boolean;
+  /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
+  sshConfig?: string;
+}
+
+/** Commander collector for a repeatable option (`-i a -i b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** The `-i` help text shared by every command that reads an inventory. */
+export const INVENTORY_HELP =
+  'inventory: cutover YAML, or Ansible INI/YAML file or folder (repeat -i to merge several, as Ansible does)';
+
+/**
+ * The ssh config file cutover hands to ssh: `--ssh-config`, else $CUTOVER_SSH_CONFIG, else
+ * none (ssh reads `~/.ssh/config` and `/etc/ssh/ssh_config` itself). A named file must exist.
+ */
+export function sshConfigFile(opts: GlobalOptions): string | undefined {
+  const given = opts.sshConfig ?? (process.env.CUTOVER_SSH_CONFIG || undefined);
+  if (given === undefined) return undefined;
+  const path = resolve(given);
+  if (!existsSync(path))
+    throw new UsageError(
+      `ssh config ${path} (${opts.sshConfig ? '--ssh-config' : 'CUTOVER_SSH_CONFIG'}) does not exist`,
+      'Name an existing ssh config file, or leave it out to use ~/.ssh/config as ssh does.',
+    );
+  return path;
+}
+
+/**
+ * What ssh will use for each ssh host (`ssh -G`, see transport/ssh-config.ts). Errors (a bad ssh
+ * config, two names for one machine, with `unresolvable: 'error'` a name that does not resolve)
+ * throw an InputError (exit 2) naming the host; warnings are returned.
+ */
+export async function resolveHostConnections(
+  hosts: readonly Host[],
+  global: GlobalOptions,
+  unresolvable: 'error' | 'warning',
+): Promise<{ connections: Map<string, ResolvedConnection>; warnings: InputProblem[] }> {
+  const configFile = sshConfigFile(global);
+  const { connections, problems } = await resolveConnections(hosts, {
+    ...(configFile ? { configFile } : {}),
+    unresolvable,
+  });
+  if (problems.some((p) => p.severity === 'error'))
+    throw new InputError(problems, 'Fix the ssh config or the inventory; nothing was changed on any host.');
+  return { connections, warnings: problems };
 }
 
 export function stateDir(opts: GlobalOptions): string {
@@ -53,7 +101,8 @@ export interface Loaded {
 
 /** Loads and validates the runbook and inventory together; every problem at once. */
 export async function loadAll(opts: InputOptions): Promise<Loaded> {
-  if (!opts.inventory)
+  const inventories = [opts.inventory ?? []].flat();
+  if (inventories.length === 0)
     throw new UsageError(
       'missing --inventory FILE',
       'Pass the inventory, e.g. -i examples/comindware/inventory.lab.yml',
@@ -63,7 +112,9 @@ export async function loadAll(opts: InputOptions): Promise<Loaded> {
   let warnings: InputProblem[] = [];
   let inventory: Inventory | undefined;
   try {
-    inventory = await loadInventory(resolve(opts.inventory));
+    let inventoryWarnings: InputProblem[];
+    ({ inventory, warnings: inventoryWarnings } = await loadInventories(inventories.map((i) => resolve(i))));
+    problems.push(...inventoryWarnings);
   } catch (e) {
     if (e instanceof InputError) problems.push(...e.problems);
     else throw e;
@@ -153,20 +204,24 @@ export function openJournal(opts: GlobalOptions, redactor?: Redactor): FileJourn
 }
 
 /** One transport per kind, shared by every host of a run. */
-export function connector(): { connect: (host: Host) => Promise<Session>; close: () => Promise<void> } {
+export function connector(global: GlobalOptions = {}): {
+  connect: (host: Host) => Promise<Session>;
+  close: () => Promise<void>;
+} {
   const transports = new Map<string, Transport>();
+  const configFile = sshConfigFile(global);
   return {
     connect: (host) => {
       let t = transports.get(host.transport);
       if (!t) {
-        t = createTransport(host);
+        t = createTransport(host, { ssh: configFile ? { configFile } : {} });
         transports.set(host.transport, t);
       }
       return t.connect({
         name: host.name,
         address: host.address,
-        port: host.port,
-        user: host.user,
+        ...(host.port !== undefined ? { port: host.port } : {}),
+        ...(host.user !== undefined ? { user: host.user } : {}),
         sshOptions: host.sshOptions,
       });
     },

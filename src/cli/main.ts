@@ -21,6 +21,10 @@ const program = new Command('cutover')
     '--state-dir <dir>',
     'where runs are journaled and locks kept (default .cutover, or $CUTOVER_STATE_DIR)',
   )
+  .option(
+    '--ssh-config <file>',
+    'the ssh config ssh reads (ssh -F; default $CUTOVER_SSH_CONFIG, else ~/.ssh/config as ssh does)',
+  )
   .option('--json', 'machine output: one JSON object per line')
   .option('-v, --verbose', 'print commands in full in the progress log')
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)

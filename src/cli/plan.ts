@@ -1,7 +1,17 @@
 import type { Command } from 'commander';
 import { renderPlan } from '../plan/render.js';
 import { previewPlan } from '../engine/index.js';
-import { connector, type GlobalOptions, type InputOptions, prepare } from './context.js';
+import { formatProblem } from '../errors.js';
+import { describeConnection } from '../transport/index.js';
+import {
+  collect,
+  connector,
+  type GlobalOptions,
+  INVENTORY_HELP,
+  type InputOptions,
+  prepare,
+  resolveHostConnections,
+} from './context.js';
 
 /** `cutover plan`: per host, in execution order, every command that will run, secrets redacted. */
 export function registerPlan(program: Command): void {
@@ -11,7 +21,7 @@ export function registerPlan(program: Command): void {
       'compile and show the plan: per host, in order, every command, probe and undo (secrets redacted)',
     )
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
-    .requiredOption('-i, --inventory <file>', 'inventory file')
+    .option('-i, --inventory <path>', INVENTORY_HELP, collect)
     .option('-p, --param <key=value...>', 'runbook params')
     .option('--no-undo', 'do not show compensations')
     .option(
@@ -20,10 +30,15 @@ export function registerPlan(program: Command): void {
     )
     .action(async (opts: InputOptions & { undo: boolean; probe?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const { plan, redactor } = await prepare(opts, undefined, 'placeholder');
+      const { plan, redactor, warnings } = await prepare(opts, undefined, 'placeholder');
+      // What ssh will really use per host (~/.ssh/config or --ssh-config); a name that does not resolve is only a warning here.
+      const resolved = await resolveHostConnections(plan.hosts, global, 'warning');
+      for (const p of [...warnings, ...resolved.warnings])
+        if (global.json) process.stderr.write(`${JSON.stringify(p)}\n`);
+        else process.stderr.write(`${formatProblem(p)} (${p.severity})\n`);
       let findings: Map<string, string[]> | undefined;
       if (opts.probe) {
-        const transports = connector();
+        const transports = connector(global);
         try {
           findings = await previewPlan(plan, transports.connect, redactor);
         } finally {
@@ -32,10 +47,15 @@ export function registerPlan(program: Command): void {
       }
       if (global.json) {
         process.stdout.write(
-          `${JSON.stringify({ hash: plan.hash, hosts: plan.hosts, preflight: plan.preflight, phases: plan.phases, localFiles: plan.localFiles })}\n`,
+          `${JSON.stringify({ hash: plan.hash, hosts: plan.hosts, connections: Object.fromEntries(resolved.connections), preflight: plan.preflight, phases: plan.phases, localFiles: plan.localFiles })}\n`,
         );
         return;
       }
-      process.stdout.write(renderPlan(plan, { compensations: opts.undo, ...(findings ? { findings } : {}) }));
+      const connections = new Map(
+        [...resolved.connections].map(([name, c]) => [name, describeConnection(c)]),
+      );
+      process.stdout.write(
+        renderPlan(plan, { compensations: opts.undo, connections, ...(findings ? { findings } : {}) }),
+      );
     });
 }

@@ -11,7 +11,10 @@ import { askYesNo } from '../ui/prompt.js';
 import {
   connector,
   eventPrinter,
+  collect,
   type GlobalOptions,
+  INVENTORY_HELP,
+  resolveHostConnections,
   type InputOptions,
   newRunId,
   openJournal,
@@ -35,7 +38,7 @@ export function registerRunCommands(program: Command): void {
     .command('apply')
     .description('validate, run preflight, then execute the plan with its rolling policy (journaled)')
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
-    .requiredOption('-i, --inventory <file>', 'inventory file')
+    .option('-i, --inventory <path>', INVENTORY_HELP, collect)
     .option('-p, --param <key=value...>', 'runbook params')
     .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
     .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
@@ -44,6 +47,8 @@ export function registerRunCommands(program: Command): void {
     .action(async (opts: InputOptions & RunFlags & { showPlan?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
       const prepared = await prepare(opts);
+      // Before anything connects: what ssh will use per host; a host ssh cannot resolve stops here (exit 2).
+      await resolveHostConnections(prepared.plan.hosts, global, 'error');
       if (opts.showPlan) process.stdout.write(renderPlan(prepared.plan));
       const steps = prepared.plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0);
       if (!opts.yes) {
@@ -154,7 +159,7 @@ async function executeLocked(
 ): Promise<number> {
   const dir = stateDir(global);
   const journal = openJournal(global, prepared.redactor);
-  const transports = connector();
+  const transports = connector(global);
   const abort = new AbortController();
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
   setMaxListeners(0, abort.signal);

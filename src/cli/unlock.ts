@@ -2,17 +2,21 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { ClusterLock } from '../state/index.js';
 import { loadInventory } from '../inventory/load.js';
-import { type GlobalOptions, stateDir } from './context.js';
+import { collect, type GlobalOptions, stateDir } from './context.js';
 
 /** `cutover unlock`: breaking a cluster lock is always explicit. */
 export function registerUnlock(program: Command): void {
   program
     .command('unlock')
     .description("break a cluster's lock (only when its run is known to be dead)")
-    .option('-i, --inventory <file>', 'the inventory whose cluster to unlock')
+    .option(
+      '-i, --inventory <path>',
+      'the inventory whose cluster to unlock (repeatable, as for apply)',
+      collect,
+    )
     .option('--cluster <name>', 'the cluster name instead of an inventory')
     .option('--force', 'required: confirms you checked the holder is gone')
-    .action(async (opts: { inventory?: string; cluster?: string; force?: boolean }, cmd: Command) => {
+    .action(async (opts: { inventory?: string[]; cluster?: string; force?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
       const cluster =
         opts.cluster ?? (opts.inventory ? (await loadInventory(opts.inventory)).cluster : undefined);

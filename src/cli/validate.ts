@@ -4,7 +4,15 @@ import { compile } from '../plan/compile.js';
 import { resolveParams } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import { Secret } from '../shell/secret.js';
-import { type GlobalOptions, type InputOptions, loadAll, parseParamFlags } from './context.js';
+import {
+  collect,
+  type GlobalOptions,
+  INVENTORY_HELP,
+  type InputOptions,
+  loadAll,
+  parseParamFlags,
+  resolveHostConnections,
+} from './context.js';
 
 /** `cutover validate`: every problem at once as file:line:col, exit 2 on any error. */
 export function registerValidate(program: Command): void {
@@ -13,8 +21,9 @@ export function registerValidate(program: Command): void {
     .description('check a runbook (and inventory) and report every problem at once; changes nothing')
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
     .option(
-      '-i, --inventory <file>',
-      'inventory (cutover YAML or Ansible INI/YAML); enables role/host checks and a full compile',
+      '-i, --inventory <path>',
+      `${INVENTORY_HELP}; enables role/host checks, ssh resolution and a full compile`,
+      collect,
     )
     .option('-p, --param <key=value...>', 'runbook params (with -i, validates the compiled plan too)')
     .action(async (opts: InputOptions, cmd: Command) => {
@@ -29,7 +38,9 @@ export function registerValidate(program: Command): void {
         return;
       }
       const { runbook, inventory, warnings } = await loadAll(opts);
-      report(warnings, global);
+      // What ssh will use per host: a bad ssh config is an error, a name that does not resolve (here) a warning.
+      const resolved = await resolveHostConnections(inventory.hosts, global, 'warning');
+      report([...warnings, ...resolved.warnings], global);
       const given = parseParamFlags(opts.param);
       const missing = Object.entries(runbook.params).filter(
         ([k, p]) => p.required && !(k in given) && p.default === undefined,
@@ -47,7 +58,7 @@ export function registerValidate(program: Command): void {
       } else {
         say(
           global,
-          `${opts.runbook}: valid against ${opts.inventory} (pass ${missing.map(([k]) => `-p ${k}=...`).join(' ')} to compile the plan too)`,
+          `${opts.runbook}: valid against ${[opts.inventory].flat().join(', ')} (pass ${missing.map(([k]) => `-p ${k}=...`).join(' ')} to compile the plan too)`,
         );
       }
     });

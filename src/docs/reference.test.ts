@@ -19,6 +19,8 @@ describe('docsMarkdown', () => {
       '## Step kinds',
       '## Templates and expressions',
       '## Inventory',
+      '### SSH settings: what the inventory says, else your ssh config',
+      '### Ansible inventories',
     ]) {
       expect(docs).toContain(`\n${heading}\n`);
     }

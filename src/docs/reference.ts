@@ -4,6 +4,8 @@
  * step kind with its params, and the expression language.
  */
 import type { z } from 'zod';
+import { ANSIBLE_VARIABLES } from '../inventory/ansible/host.js';
+import { MAX_HOSTS } from '../inventory/ansible/range.js';
 import { inventoryHostSchema, inventorySchema } from '../inventory/schema.js';
 import { ROOTS } from '../runbook/evaluator.js';
 import {
@@ -120,7 +122,7 @@ Conditions: \`when\` (steps), \`hosts.where\`, \`drain.skip_when\`, \`rolling.gr
 | \`params.NAME\` | a param (\`-p NAME=value\`), typed by its declaration |
 | \`vars.NAME\` | a var, itself a template (may use params, host and other vars) |
 | \`secrets.NAME\` | a secret; templates only, redacted in every output |
-| \`host.name\`, \`host.address\`, \`host.port\`, \`host.user\` | the host the step runs on |
+| \`host.name\`, \`host.address\`, \`host.port\`, \`host.user\` | the host the step runs on (port and user as the inventory sets them: null when ssh's config decides) |
 | \`host.roles\` | its roles (a list; in a template, joined with commas) |
 | \`host.vars.NAME\` | an inventory var of the host |
 | \`host.date('%Y%m%d')\` | the host's date in a strftime format, evaluated by the host's shell when the command runs; templates only |
@@ -139,15 +141,75 @@ Operators, loosest first: \`or\`; \`and\`; \`not\`; comparisons \`==\`, \`!=\`, 
 - In a script (\`shell.run\` \`command:\`), every \`{{ }}\` value is quoted for where it lands (a word of its own, inside '…', inside "…"): a param \`x; touch /tmp/pwned\` stays harmless text. A value in a comment, inside backticks or after a here-document (\`<<\`) is refused.
 - A literal \`{{\` in a template: \`{{ '{{' }}\`.`;
 
-const ANSIBLE = `Ansible inventories are read as they are, detected by content:
+const ANSIBLE = `### Ansible inventories
 
-- INI: \`[group]\` host lines (\`web ansible_host=10.0.0.10 ansible_port=22 ansible_user=root key=value\`),
-  \`[group:vars]\`, \`[group:children]\`, \`[all:vars]\`, ranges like \`web[01:03]\`.
+Read as Ansible reads them, detected by content. \`-i\` repeats: several sources are merged in order
+(hosts and groups combine, a later source's values win). A folder as \`-i\` reads every inventory file in
+it, sorted, recursing, skipping what Ansible skips (hidden files, \`group_vars\`, \`host_vars\`,
+\`vars_plugins\`, and the extensions ~ .orig .ini .cfg .retry .pyc .pyo .swp .bak .rpm .md .txt .rst;
+a skipped \`.ini\` is a warning). Inventory scripts are refused: save their output as YAML.
+
+- INI: \`[group]\` host lines (\`web ansible_host=10.0.0.10 key=value\`; \`web1:2222\` sets the port),
+  \`[group:vars]\` (one key=value per line), \`[group:children]\`, lines before any section are
+  \`ungrouped\`. A \`:vars\`/\`:children\` section for a group the file never declares is an error.
+  Comments: a line starting with \`#\` or \`;\`, or \` #\` / \` ;\` after a word (Ansible also ends a host line
+  at a \`#\` inside a word: cutover does too, with a warning; in \`:vars\` values Ansible keeps \` # note\`
+  as part of the value, cutover strips it — quote the value to keep it). Host-line values are typed
+  like Python literals (\`2\` a number, \`"2"\` text); \`:vars\` values are text.
+- Ranges: \`web[01:03]\`, \`db-[a:c]\`, \`n[1:9:2]\`, nested. A descending range, a zero-padded range
+  whose ends differ in width, a step below 1, or more than ${MAX_HOSTS.toLocaleString('en')} hosts in the
+  inventory is an error at its file:line:col (counted before anything is expanded).
 - YAML: \`all: { hosts: { web: { ansible_host: ... } }, vars: {...}, children: { group: {...} } }\`.
+- \`group_vars/\` and \`host_vars/\` next to each source (its folder; a folder source: itself): for a
+  group or host \`NAME\`, the first of \`NAME\`, \`NAME.yml\`, \`NAME.yaml\`, \`NAME.json\`; a folder
+  \`NAME/\` gives every file in it, sorted (none/.yml/.yaml/.json; hidden and \`~\` skipped).
+- Precedence, lowest first (Ansible's): \`all\` in inventory files < other groups in inventory files
+  (by depth from \`all\`, then \`ansible_group_priority\`, then name) < \`group_vars/all\` <
+  \`group_vars/<group>\` (same group order; sources in \`-i\` order) < the host's own inventory vars <
+  \`host_vars/<host>\`. A later value replaces a variable as a whole.
 - A host's roles are the groups it is in (directly or through \`children\`), in file order.
-- \`ansible_host\`, \`ansible_port\`, \`ansible_user\`, \`ansible_ssh_private_key_file\` (IdentityFile),
-  \`-o Option=value\` in \`ansible_ssh_common_args\`, \`ansible_connection=local\` set the connection; other
-  \`ansible_*\` vars are dropped, the rest become \`host.vars\` (host over group over \`all\`).`;
+- ansible-vault: a \`!vault\` value in a connection variable is an error at its file:line:col; in another
+  variable it is left out of \`host.vars\` with a warning (never the ciphertext); a vault-encrypted vars
+  file is a warning. The way out: declare the value as a cutover secret (env, file or prompt).
+- Connection variables, one by one (anything else named \`ansible_*\` is a warning naming the variable
+  and the hosts, never dropped in silence; other variables become \`host.vars\`; Jinja \`{{ }}\` in a
+  connection variable is an error — cutover does not evaluate Jinja; a value beginning with \`-\` for an
+  address or user is an error):
+
+| variable | what cutover does |
+|---|---|
+${Object.entries(ANSIBLE_VARIABLES)
+  .map(
+    ([k, v]) =>
+      `| ${k
+        .split(', ')
+        .map((n) => `\`${n}\``)
+        .join(', ')} | ${v} |`,
+  )
+  .join('\n')}
+
+Two hosts with the same address and port (inventory values) are an error: one machine under two
+names would be upgraded and drained twice. With different ProxyJump/ProxyCommand it is a warning (two
+machines behind two bastions can share a private address).`;
+
+const SSH_CONFIG = `### SSH settings: what the inventory says, else your ssh config
+
+cutover connects with the system OpenSSH client and passes only what the inventory sets: \`port\` as
+\`-p\`, \`user\` as \`-l\`, \`ssh_options\` (or Ansible's key and ssh args) as \`-o\`. Everything else is
+ssh's to decide, exactly as \`ssh HOST\` by hand would:
+
+1. the inventory (\`-p\`, \`-l\`, \`-o\`: ssh's command line wins);
+2. the ssh config: \`--ssh-config FILE\` (global option) or \`$CUTOVER_SSH_CONFIG\` (passed as \`ssh -F\`;
+   then neither \`~/.ssh/config\` nor \`/etc/ssh/ssh_config\` is read), else \`~/.ssh/config\` then
+   \`/etc/ssh/ssh_config\` — Host and Match blocks match the host's address (its name when no address
+   is set), first value wins: HostName, User, Port, IdentityFile, ProxyJump, ...;
+3. ssh's defaults (port 22, your login name).
+
+\`cutover plan\` shows per host what ssh will use (\`ssh -G\`), and where it came from:
+\`web -> deploy@10.0.0.10:2222 via bastion (user, port from ~/.ssh/config)\`. \`validate\`, \`plan\` and
+\`apply\` stop (exit 2) on an ssh config ssh rejects (at its file:line) and on two hosts that reach the
+same machine after it; a name that ssh would connect to directly and that does not resolve is a warning
+in \`validate\`/\`plan\` and an error in \`apply\`, before anything connects.`;
 
 /**
  * The whole reference as Markdown. Example: `process.stdout.write(docsMarkdown())`.
@@ -240,6 +302,8 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
     '### hosts.NAME',
     '',
     schemaTable(inventoryHostSchema),
+    SSH_CONFIG,
+    '',
     ANSIBLE,
     '',
   );

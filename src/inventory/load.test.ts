@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatProblem, InputError } from '../errors.js';
 import { expandHostPattern, loadInventory, parseInventory } from './load.js';
+import type { Host } from './model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cutover-inventory-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,7 +26,7 @@ async function rejection(promise: Promise<unknown>): Promise<InputError> {
 }
 
 const CUTOVER = `cluster: comindware-lab
-defaults: { user: root, port: 22, ssh_options: { IdentityFile: ./id_ed25519, UserKnownHostsFile: ./known_hosts } }
+defaults: { user: root, ssh_options: { IdentityFile: ./id_ed25519, UserKnownHostsFile: ./known_hosts } }
 vars: { instance: cmw }
 hosts:
   web: { address: 127.0.10.10, roles: [web] }
@@ -77,12 +78,12 @@ describe('loadInventory', () => {
       {
         name: 'web',
         address: '127.0.10.10',
-        port: 22,
         user: 'root',
         roles: ['web'],
         vars: { instance: 'cmw' },
         sshOptions: { IdentityFile: join(dir, 'id_ed25519'), UserKnownHostsFile: join(dir, 'known_hosts') },
         transport: 'ssh',
+        loc: { file: join(dir, 'lab.yml'), line: 5, col: 3 },
       },
       expect.objectContaining({ name: 'integration', vars: { instance: 'cmw', weight: '2' } }),
       expect.objectContaining({ name: 'backup', port: 2222 }),
@@ -95,12 +96,13 @@ describe('loadInventory', () => {
     const yaml = await loadInventory(write('hosts.yml', ANSIBLE_YAML));
     expect(parseInventory(INI, 'hosts.ini').format).toBe('ansible-ini');
     expect(parseInventory(ANSIBLE_YAML, 'hosts.yml').format).toBe('ansible-yaml');
-    expect(ini.hosts).toEqual(cutover.hosts);
-    expect(yaml.hosts).toEqual(cutover.hosts);
+    const withoutLoc = (hosts: Host[]) => hosts.map(({ loc: _loc, ...h }) => h);
+    expect(withoutLoc(ini.hosts)).toEqual(withoutLoc(cutover.hosts));
+    expect(withoutLoc(yaml.hosts)).toEqual(withoutLoc(cutover.hosts));
     expect(ini.cluster).toBe('hosts');
   });
 
-  it('applies defaults: address = name, user root, port 22, ssh transport; local transport when asked', async () => {
+  it('applies defaults: address = name, ssh transport; user and port left to ssh (~/.ssh/config); local when asked', async () => {
     const inventory = await loadInventory(
       write('min.yml', 'hosts:\n  db-1:\n  controller: { transport: local }\n'),
     );
@@ -109,22 +111,20 @@ describe('loadInventory', () => {
       {
         name: 'db-1',
         address: 'db-1',
-        port: 22,
-        user: 'root',
         roles: [],
         vars: {},
         sshOptions: {},
         transport: 'ssh',
+        loc: expect.objectContaining({ line: 2, col: 3 }),
       },
       {
         name: 'controller',
         address: 'controller',
-        port: 22,
-        user: 'root',
         roles: [],
         vars: {},
         sshOptions: {},
         transport: 'local',
+        loc: expect.objectContaining({ line: 3, col: 3 }),
       },
     ]);
   });
@@ -219,9 +219,9 @@ service=unknown
       'bad.ini',
     );
     expect(problems.map(formatProblem)).toEqual([
-      'bad.ini:1:1: invalid section [web:hosts:x]: expected [group], [group:vars] or [group:children]',
+      'bad.ini:1:1: invalid section [web:hosts:x]: expected [group], [group:vars] or [group:children] (no spaces)',
       'bad.ini:4:26: db/db: expected key=value after the host name, found "oops"',
-      'bad.ini:5:1: local: ansible_connection=winrm of local is not supported: cutover connects with ssh or local',
+      'bad.ini:5:7: ansible_connection: host local: ansible_connection=winrm is not supported: cutover connects with ssh or local',
       'bad.ini:7:1: db:vars: expected key=value, found "just text"',
     ]);
   });

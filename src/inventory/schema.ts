@@ -17,15 +17,29 @@ const sshOptions = z
   );
 
 const port = z.int().min(1).max(65535);
-const user = z.string().min(1);
+const notOption = (what: string) => ({
+  error: `expected ${what}; a value beginning with "-" would be read by ssh as an option`,
+});
+const user = z.string().min(1).regex(/^[^-]/, notOption('a login name'));
 const transport = z.enum(['ssh', 'local']).describe('`ssh` (default), or `local` for the controller itself');
 
 /** One host of a cutover inventory. Example: `{ address: 10.0.0.10, roles: [web] }`. */
 export const inventoryHostSchema = z
   .strictObject({
-    address: z.string().min(1).optional().describe('IP or DNS name; default: the host name'),
-    port: port.optional().describe('SSH port; default: defaults.port, else 22'),
-    user: user.optional().describe('SSH user; default: defaults.user, else root'),
+    address: z
+      .string()
+      .min(1)
+      .regex(/^[^-]/, notOption('an IP address or DNS name'))
+      .optional()
+      .describe('IP or DNS name; default: the host name'),
+    port: port
+      .optional()
+      .describe('SSH port; default: defaults.port, else what ssh decides (~/.ssh/config, else 22)'),
+    user: user
+      .optional()
+      .describe(
+        'SSH user; default: defaults.user, else what ssh decides (~/.ssh/config, else your login name)',
+      ),
     roles: z
       .array(z.string().min(1))
       .default([])

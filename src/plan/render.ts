@@ -68,6 +68,11 @@ function describeEdit(spec: Extract<Action, { type: 'edit' }>['spec']): string {
 export interface RenderOptions {
   compensations?: boolean;
   findings?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Where ssh will connect each host, as resolved by the CLI with `ssh -G` (e.g.
+   * `deploy@10.0.0.10:2222 (user, port from ~/.ssh/config)`); shown under `hosts:`.
+   */
+  connections?: ReadonlyMap<string, string>;
 }
 
 export function renderPlan(plan: Plan, opts: RenderOptions = {}): string {
@@ -80,6 +85,13 @@ export function renderPlan(plan: Plan, opts: RenderOptions = {}): string {
   out.push(
     `hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`,
   );
+  if (opts.connections?.size) {
+    out.push('connections (what ssh will use):');
+    for (const h of plan.hosts) {
+      const c = opts.connections.get(h.name);
+      out.push(`  ${h.name} -> ${c ?? (h.transport === 'local' ? 'the controller itself (local)' : '?')}`);
+    }
+  }
   if (plan.preflight.length) {
     out.push('', 'Preflight (read-only, on every host, before anything changes):');
     for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', { ...opts, compensations: false }));

@@ -20,6 +20,20 @@ export interface SshTransportOptions extends ShellOptions {
   controlPersistSec?: number;
   /** Where the private control-socket folder is made. Default the system temp folder (or /tmp when that path is long). */
   controlParent?: string;
+  /** The operator's ssh config file (`ssh -F`). Default: ssh's own, `~/.ssh/config` then `/etc/ssh/ssh_config`. */
+  configFile?: string;
+}
+
+/**
+ * The ssh arguments a host's inventory settings give: `-p`, `-l` and `-o` only for what the
+ * inventory sets, so the ssh config decides the rest. Example: sshArgsFor({ port: 2222, sshOptions: {} }) -> ['-p', '2222'].
+ */
+export function sshArgsFor(h: Pick<HostAddress, 'port' | 'user' | 'sshOptions'>): string[] {
+  const args: string[] = [];
+  if (h.port !== undefined) args.push('-p', String(h.port));
+  if (h.user !== undefined) args.push('-l', h.user);
+  for (const [k, v] of Object.entries(h.sshOptions ?? {})) args.push('-o', `${k}=${v}`);
+  return args;
 }
 
 /** What `ssh -G` resolved for a host: the real hostname, port and user after ~/.ssh/config. */
@@ -151,12 +165,10 @@ class Master {
   /** ssh options common to the master, the sessions and the copy channels. */
   args(): string[] {
     const h = this.host;
-    const args = ['-T', '-o', 'BatchMode=yes', '-o', `ControlPath=${this.controlPath}`];
+    const args = this.options.configFile ? ['-F', this.options.configFile] : [];
+    args.push('-T', '-o', 'BatchMode=yes', '-o', `ControlPath=${this.controlPath}`);
     // A RemoteCommand or forwardings in ~/.ssh/config would break or disturb our channels.
-    args.push('-o', 'RemoteCommand=none', '-o', 'ClearAllForwardings=yes');
-    if (h.port !== undefined) args.push('-p', String(h.port));
-    if (h.user !== undefined) args.push('-l', h.user);
-    for (const [k, v] of Object.entries(h.sshOptions ?? {})) args.push('-o', `${k}=${v}`);
+    args.push('-o', 'RemoteCommand=none', '-o', 'ClearAllForwardings=yes', ...sshArgsFor(h));
     if (this.#target?.connectTimeout === 'none') {
       args.push('-o', `ConnectTimeout=${this.options.connectTimeoutSec ?? 15}`);
     }

@@ -1,0 +1,173 @@
+/**
+ * What ssh will really use for each host, before anything connects: `ssh -G` with the same
+ * arguments the transport passes (the operator's ssh config applies: `-F FILE` when given, else
+ * ssh's own `~/.ssh/config` then `/etc/ssh/ssh_config`). Each of user, hostname and port is
+ * attributed to where it came from — the inventory, the ssh config, or ssh's defaults (found by
+ * resolving again with `-F /dev/null`). `cutover plan` shows the result per host; a host ssh
+ * cannot resolve is an input error naming the host.
+ *
+ * Precedence, as ssh applies it: the inventory's port/user/ssh_options (command line: -p, -l,
+ * -o) > the first matching value in the ssh config (Host/Match blocks, top to bottom) > ssh's
+ * defaults (port 22, the local login name, the address itself as HostName).
+ */
+import { spawn } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { InputProblem } from '../errors.js';
+import type { Host } from '../inventory/model.js';
+import { sshArgsFor } from './ssh.js';
+
+/** Where a resolved value came from. */
+export type ConnectionSource = 'inventory' | 'ssh config' | 'ssh default';
+
+/** What ssh will connect to for one host. Example: `{ user: 'deploy', hostname: '10.0.0.10', port: 2222, via: 'bastion', from: {...} }`. */
+export interface ResolvedConnection {
+  user: string;
+  hostname: string;
+  port: number;
+  /** ProxyJump or ProxyCommand, when set. */
+  via?: string;
+  identityFiles: string[];
+  from: { user: ConnectionSource; hostname: ConnectionSource; port: ConnectionSource };
+  /** The ssh config that applied: the -F file, or `~/.ssh/config`. */
+  config: string;
+}
+
+/** Options of resolveConnections. Example: `{ configFile: './ssh_config' }`. */
+export interface ResolveOptions {
+  /** `-F` for ssh: the operator's ssh config file. Default: ssh's own (~/.ssh/config). */
+  configFile?: string;
+  sshBinary?: string;
+  /** A name ssh would connect to directly that does not resolve: 'error' (apply) or 'warning' (plan, validate). */
+  unresolvable?: 'error' | 'warning';
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString('utf8');
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function parseG(text: string): Map<string, string[]> {
+  const conf = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp <= 0) continue;
+    const key = line.slice(0, sp);
+    conf.set(key, [...(conf.get(key) ?? []), line.slice(sp + 1)]);
+  }
+  return conf;
+}
+
+/**
+ * Resolves every ssh host of `hosts` with `ssh -G`. Returns the connections by host name and the
+ * problems (bad ssh config, a name that does not resolve, two hosts that reach one machine).
+ * Example: `const { connections } = await resolveConnections(plan.hosts, { configFile })`.
+ */
+export async function resolveConnections(
+  hosts: readonly Host[],
+  options: ResolveOptions = {},
+): Promise<{ connections: Map<string, ResolvedConnection>; problems: InputProblem[] }> {
+  const ssh = options.sshBinary ?? 'ssh';
+  const config = options.configFile ? ['-F', options.configFile] : [];
+  const configName = options.configFile ?? '~/.ssh/config';
+  const connections = new Map<string, ResolvedConnection>();
+  const problems: InputProblem[] = [];
+  const at = (h: Host) => h.loc ?? { file: '', line: 1, col: 1 };
+  await Promise.all(
+    hosts
+      .filter((h) => h.transport !== 'local')
+      .map(async (h) => {
+        const args = [...sshArgsFor(h), '--', h.address];
+        const [withConfig, bare] = await Promise.all([
+          run(ssh, ['-G', ...config, ...args]),
+          run(ssh, ['-G', '-F', '/dev/null', ...args]),
+        ]);
+        if (withConfig.code !== 0) {
+          const m = /^(.+?):? line (\d+): (.*)$/m.exec(withConfig.stderr);
+          problems.push({
+            ...(m ? { file: m[1] as string, line: Number(m[2]), col: 1 } : at(h)),
+            path: h.name,
+            message: `ssh cannot resolve host ${h.name} (${h.address}) with ${configName}: ${(m?.[3] ?? withConfig.stderr).trim().split('\n')[0]}. Fix the ssh config, or the host's settings in the inventory`,
+            severity: 'error',
+          });
+          return;
+        }
+        const g = parseG(withConfig.stdout);
+        const d = parseG(bare.stdout);
+        const one = (m: Map<string, string[]>, k: string) => m.get(k)?.[0];
+        // The command line (-p, -l, -o) wins in both resolutions: a difference is the ssh config's doing.
+        const from = (key: string, inInventory: boolean): ConnectionSource =>
+          one(g, key) !== one(d, key) ? 'ssh config' : inInventory ? 'inventory' : 'ssh default';
+        const hasOption = (name: string) => Object.keys(h.sshOptions).some((k) => k.toLowerCase() === name);
+        const proxyJump = one(g, 'proxyjump');
+        const proxyCommand = one(g, 'proxycommand');
+        const via =
+          proxyJump && proxyJump !== 'none'
+            ? proxyJump
+            : proxyCommand && proxyCommand !== 'none'
+              ? proxyCommand
+              : undefined;
+        const c: ResolvedConnection = {
+          user: one(g, 'user') ?? '?',
+          hostname: one(g, 'hostname') ?? h.address,
+          port: Number(one(g, 'port') ?? 22),
+          ...(via ? { via } : {}),
+          identityFiles: g.get('identityfile') ?? [],
+          from: {
+            user: from('user', h.user !== undefined || hasOption('user')),
+            hostname: from('hostname', h.address !== h.name || hasOption('hostname')),
+            port: from('port', h.port !== undefined || hasOption('port')),
+          },
+          config: configName,
+        };
+        connections.set(h.name, c);
+        if (!via && !isIP(c.hostname)) {
+          const found = await lookup(c.hostname).then(
+            () => true,
+            () => false,
+          );
+          if (!found)
+            problems.push({
+              ...at(h),
+              path: h.name,
+              message: `ssh would connect host ${h.name} to "${c.hostname}", which does not resolve (DNS, /etc/hosts) and has no HostName in ${configName}: set the host's address in the inventory, or add a "Host ${h.address}" block with HostName (or ProxyJump) to the ssh config`,
+              severity: options.unresolvable ?? 'error',
+            });
+        }
+      }),
+  );
+  // Two names for one machine (after the ssh config): see inventory/checks.ts for why this is an error.
+  const seen = new Map<string, string>();
+  for (const h of hosts) {
+    const c = connections.get(h.name);
+    if (!c) continue;
+    const key = `${c.hostname.toLowerCase()}:${c.port}:${c.via ?? ''}`;
+    const other = seen.get(key);
+    if (other)
+      problems.push({
+        ...at(h),
+        path: h.name,
+        message: `hosts ${other} and ${h.name} both reach ${c.hostname}:${c.port}${c.via ? ` via ${c.via}` : ''} after ${configName}: one machine under two names would be upgraded (and drained) twice. Keep one name, or fix the HostName in the ssh config`,
+        severity: 'error',
+      });
+    else seen.set(key, h.name);
+  }
+  return { connections, problems };
+}
+
+/** `deploy@10.0.0.10:2222 via bastion (user, port from ~/.ssh/config)`: one host's line in `cutover plan`. */
+export function describeConnection(c: ResolvedConnection): string {
+  const fromConfig = (['user', 'hostname', 'port'] as const).filter((k) => c.from[k] === 'ssh config');
+  return `${c.user}@${c.hostname}:${c.port}${c.via ? ` via ${c.via}` : ''}${fromConfig.length ? ` (${fromConfig.join(', ')} from ${c.config})` : ''}`;
+}
