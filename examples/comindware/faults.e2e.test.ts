@@ -8,7 +8,7 @@ import { clearFault, hostSshd, setFault } from '../../lab/faults.js';
 import { CMW_VERSIONS } from '../../lab/scenarios/comindware.js';
 import { eventually } from '../../lab/test-support.js';
 import { journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
-import { comindwareLab, expectNoFailures, HOSTS, SELF } from './lab-support.js';
+import { comindwareLab, expectNoFailures, HOSTS, NGINX, SELF } from './lab-support.js';
 
 const lab = comindwareLab('127.0.46');
 
@@ -87,5 +87,37 @@ describe('seed 000 under faults', { timeout: 300_000 }, () => {
     const dest = backup?.type === 'step.succeeded' ? backup.outputs.dest : undefined;
     expect(dest).toBeTruthy();
     expect((await lab.ssh.out('integration', `cat ${dest}/version`)).trim()).toBe(CMW_VERSIONS.installed);
+  });
+
+  it('rollback after a successful run drains each node as the upgrade did: every node back on the old version, nginx byte-identical, 0 failed requests', async () => {
+    const nginxBefore = Object.fromEntries(
+      await Promise.all(HOSTS.map(async (h) => [h, await lab.ssh.out(h, `cat ${NGINX}`)] as const)),
+    );
+    const traffic = lab.load();
+    const run = await lab.apply();
+    if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+    const runId = runIdFrom(run.stdout);
+    const rollback = await lab.cli(['rollback', runId, '--yes']);
+    const report = await traffic.stop();
+    if (rollback.code !== 0) throw new Error(`exit ${rollback.code}\n${rollback.stdout}\n${rollback.stderr}`);
+    expectNoFailures(report);
+    for (const host of HOSTS) {
+      expect(await lab.version(host)).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
+      expect(await lab.ssh.out(host, `cat ${NGINX}`)).toBe(nginxBefore[host]);
+    }
+    expect(await lab.answeringNodes()).toEqual(SELF);
+    // Each node that takes traffic was drained before its own undos ran, and restored after them.
+    const events = journalEvents(lab.stateDir, runId);
+    const rolled = events.slice(events.findIndex((e) => e.type === 'rollback.started'));
+    for (const host of ['web', 'integration']) {
+      const drained = rolled.findIndex((e) => e.type === 'drain.routed' && e.host === host);
+      const undos = rolled
+        .map((e, i) => ({ e, i }))
+        .filter(({ e }) => e.type === 'compensation.succeeded' && e.host === host);
+      expect(drained, host).toBeGreaterThan(0);
+      expect(undos.length, host).toBeGreaterThan(2);
+      expect(undos[0]!.i, host).toBeGreaterThan(drained);
+      expect(undos.at(-1)!.e).toMatchObject({ step: `upgrade/drain@${host}` });
+    }
   });
 });

@@ -80,7 +80,7 @@ export class Engine {
     let ok: boolean;
     try {
       await run.connectAll();
-      ok = await this.#saga.everything();
+      ok = await this.#saga.everything(this.#drains);
     } catch (e) {
       run.emit({ type: 'rollback.finished', ok: false, error: (e as Error).message });
       await this.close();

@@ -12,8 +12,11 @@ import { TransportError } from '../transport/errors.js';
 import type { RunState, StepState } from '../journal/replay.js';
 import { stepKinds } from '../steps/index.js';
 import type { Action, StepKind } from '../steps/kind.js';
+import { drainOf } from '../plan/drain.js';
 import type { RunContext } from './context.js';
+import type { Drains } from './drain.js';
 import { untilHealthy } from './health.js';
+import type { TrafficLedger } from './rolling.js';
 import type { StepRunner } from './step.js';
 
 /** A compensation may take at least this long, whatever its step's own timeout. */
@@ -36,10 +39,39 @@ export class Saga {
     return this.#undo(this.#todo((s) => s.host === hostName));
   }
 
-  /** Undoes every completed step of the run, newest first, then verifies every host it touched. */
-  async everything(): Promise<boolean> {
+  /**
+   * Undoes every completed step of the run, host by host, the host upgraded last first, each host's
+   * steps newest first; then verifies every host it touched. A host whose phase has a traffic drain
+   * is drained first (budget and neighbour rules as in the upgrade) and its traffic goes back only
+   * once it answers its health check: a rollback drops no more requests than the upgrade did.
+   */
+  async everything(drains: Drains): Promise<boolean> {
     const todo = this.#todo(() => true);
-    let ok = await this.#undo(todo);
+    let ok = true;
+    for (const host of hostsNewestFirst(todo)) {
+      for (const phase of [...this.#run.plan.phases].reverse()) {
+        const steps = todo.filter((s) => s.host === host && s.phase === phase.id);
+        if (steps.length === 0) continue;
+        const drain = drainOf(phase, host);
+        const open = drain && this.#run.state().steps.get(drain.id)?.status === 'succeeded';
+        const undo = steps.filter((s) => s.id !== drain?.id);
+        if (drain && !open && undo.length > 0) {
+          try {
+            await drains.drain(drain, rollbackLedger(this.#run, host));
+          } catch (e) {
+            // Undoing a host that serves users without its drain would fail their requests: stop here.
+            const error = `not rolled back: ${(e as Error).message}`;
+            this.notPutBack.set(host, error);
+            this.#run.emit({ type: 'compensation.failed', step: drain.id, host, error });
+            return false;
+          }
+          const drained = this.#run.state().steps.get(drain.id) as StepState;
+          ok = (await this.#undo([...undo, drained])) && ok;
+        } else {
+          ok = (await this.#undo(steps)) && ok;
+        }
+      }
+    }
     // Verify: every host that was put back answers its phase's health check again.
     const touched = new Map(todo.map((s) => [`${s.phase}\u0000${s.host}`, s]));
     for (const s of touched.values()) {
@@ -134,4 +166,28 @@ export function pendingUndo(state: RunState, host: string, phase?: string): bool
       (phase === undefined || s.phase === phase) &&
       (s.status === 'compensating' || s.status === 'compensation-failed'),
   );
+}
+
+/** Hosts in the order a rollback undoes them: the one whose last step finished last comes first. */
+function hostsNewestFirst(todo: readonly StepState[]): string[] {
+  const newest = new Map<string, number>();
+  for (const s of todo) newest.set(s.host, Math.max(newest.get(s.host) ?? 0, s.completedSeq ?? 0));
+  return [...newest.keys()].sort((a, b) => (newest.get(b) ?? 0) - (newest.get(a) ?? 0));
+}
+
+/**
+ * The books of a rollback's drain: one host is undone at a time, so a neighbour may carry its
+ * traffic unless it is that host or its own traffic is still drained (an open drain in the journal).
+ */
+function rollbackLedger(run: RunContext, host: string): TrafficLedger {
+  const drained = (name: string) =>
+    [...run.state().steps.values()].some(
+      (s) => s.host === name && s.role === 'drain' && s.status === 'succeeded',
+    );
+  return {
+    canCarry: (name) => name !== host && !drained(name),
+    carry: () => {},
+    drained: () => {},
+    restored: () => {},
+  };
 }

@@ -46,7 +46,7 @@ describe('backup.copy', () => {
         ).actions[0],
       );
     expect(plan(true)).toContain(
-      'if [ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]; then\n    rm -rf -- "$b" || exit 2\n  else\n    rm -rf -- "$b" || exit 2\n  fi',
+      '    else\n      rm -rf -- "$b" || exit 2\n    fi\n  else\n    rm -rf -- "$b" || exit 2\n  fi',
     );
     expect(plan(false)).toContain(
       `  else\n    printf 'backup.copy: %s already exists; a backup is never overwritten unless overwrite: true (or pick another dest)\\n' "$b" >&2\n    exit 1\n  fi`,
@@ -174,6 +174,29 @@ describe.each(SHELLS)('backup.copy under %s, for real', (shell) => {
     expect(retried.ok).toBe(true);
     expect(existsSync(`${src}.new/partial`)).toBe(false);
     expect(retried.outputs.checksum).toBe(sum(src));
+  });
+
+  it('never overwrites a backup it finished: a re-run after the data changed is refused, one over the same data reuses it', () => {
+    const c = testContext({ runDir: `${t.path}/run` });
+    const p = backupCopy.params.parse({ src, dest: `${src}.bak` });
+    const first = runActionsForReal(backupCopy.plan(p, c).actions, shell);
+    expect(first.ok).toBe(true);
+    const old = sum(`${src}.bak`);
+    // The upgrade changed the data, then the step ran again (a resume, a re-run): the only copy of
+    // the old data must survive.
+    writeFileSync(`${src}/upgraded`, 'new version');
+    const again = runActionsForReal(backupCopy.plan(p, c).actions, shell);
+    expect(again.ok).toBe(false);
+    expect(again.last?.code).toBe(1);
+    expect(again.last?.stderr).toContain('is the verified backup this step made earlier');
+    expect(again.last?.stderr).toContain('a backup is never overwritten');
+    expect(sum(`${src}.bak`)).toBe(old);
+    // Put back (as the undo does): the same tree again, so the finished backup is used as it is.
+    rmSync(`${src}/upgraded`);
+    const reused = runActionsForReal(backupCopy.plan(p, c).actions, shell);
+    expect(reused.ok).toBe(true);
+    expect(reused.outputs).toEqual(first.outputs);
+    expect(sum(`${src}.bak`)).toBe(old);
   });
 
   it('leaves the folder alone when the backup no longer matches its checksum', () => {

@@ -48,8 +48,12 @@ const requireSource = ifThen(
 );
 
 /**
- * An existing dest: a copy this very step wrote in an earlier attempt (recorded in its folder) is
- * its own partial copy, redone; any other is refused, or replaced with `overwrite`.
+ * An existing dest. A copy this very step wrote in an earlier attempt (recorded in its folder) and
+ * never finished is its own partial copy: redone. One it finished and verified (`$d/complete` holds
+ * its tree sha256) is never overwritten, by a retry, a resume or a re-run: if the source still has
+ * exactly that tree the backup is used as it is, otherwise the step refuses (the source changed
+ * since: copying now would put the changed data where the only copy of the old data is). Any other
+ * dest is refused, or replaced with `overwrite`.
  */
 function clearDest(overwrite: boolean): Command {
   const other = overwrite
@@ -60,7 +64,21 @@ function clearDest(overwrite: boolean): Command {
         v('b'),
       );
   const ownCopy = raw('[ "$(cat "$d/dest" 2>/dev/null)" = "$b" ]');
-  return ifThen(exists('b'), ifThen(ownCopy, raw('rm -rf -- "$b" || exit 2'), other));
+  const finished = lines(
+    raw('done_sum=$(cat "$d/complete")'),
+    sh`cs=${checksum('s')} || exit 2`,
+    ifThen(raw('[ "$cs" = "$done_sum" ]'), lines(printOutputs, raw('exit 0'))),
+    fail(
+      1,
+      'backup.copy: %s is the verified backup this step made earlier (tree sha256 %s), and %s has changed since (%s); a backup is never overwritten: put the old tree back first (cutover rollback), or pick another dest',
+      v('b'),
+      v('done_sum'),
+      v('s'),
+      v('cs'),
+    ),
+  );
+  const own = ifThen(raw('[ -s "$d/complete" ]'), finished, raw('rm -rf -- "$b" || exit 2'));
+  return ifThen(exists('b'), ifThen(ownCopy, own, other));
 }
 
 /** Records the dest (its date may change before an undo), copies, and sums both trees into `$cs` and `$cb`. */
@@ -142,8 +160,10 @@ export const backupCopy = defineKind({
       requireSource,
       raw('mkdir -p -- "$d" || exit 2'),
       clearDest(p.overwrite),
+      raw('rm -f -- "$d/complete"'),
       copyAndSum,
       sameTrees,
+      raw(`printf '%s' "$cs" > "$d/complete" || exit 2`),
       printOutputs,
     );
     return {
