@@ -4,7 +4,7 @@
  * event, a fault knob), never by durations.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { clearFault, hostSshd, setFault } from '../../lab/faults.js';
+import { clearFault, heldProcess, hostSshd, setFault } from '../../lab/faults.js';
 import { CMW_VERSIONS } from '../../lab/scenarios/comindware.js';
 import { eventually } from '../../lab/test-support.js';
 import { journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
@@ -119,5 +119,45 @@ describe('seed 000 under faults', { timeout: 300_000 }, () => {
       expect(undos[0]!.i, host).toBeGreaterThan(drained);
       expect(undos.at(-1)!.e).toMatchObject({ step: `upgrade/drain@${host}` });
     }
+  });
+
+  it('a node that dies after its upgrade, while the next node is in flight, fails the run: nothing new starts, the message says which node went down', async () => {
+    // Barriers: web's new version is held at its start until the guard has reported integration
+    // down; integration's platform is killed once integration has finished its upgrade.
+    await setFault(lab.labDir, 'web', 'hold-start');
+    const running = lab.apply();
+    await eventually(
+      () => heldProcess(lab.labDir, 'web'),
+      180_000,
+      "web's new version to be held at its start",
+    );
+    const events = liveEvents(lab.stateDir);
+    expect(
+      events.find((e) => e.type === 'host.finished' && e.host === 'integration' && e.phase === 'upgrade'),
+    ).toMatchObject({
+      outcome: 'succeeded',
+    });
+    await lab.ssh.out('integration', 'pkill -KILL -f comindware.mjs');
+    await eventually(
+      () => liveEvents(lab.stateDir).find((e) => e.type === 'host.unhealthy' && e.host === 'integration'),
+      120_000,
+      'the guard to find integration down',
+    );
+    await clearFault(lab.labDir, 'web', 'hold-start');
+    const run = await running;
+    if (run.code !== 1) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+    expect(run.stderr).toMatch(
+      /integration went down after its upgrade \(phase upgrade\): http:\/\/\S+ answered/,
+    );
+    expect(run.stderr).toContain(`cutover rollback ${runIdFrom(run.stdout)}`);
+    const all = journalEvents(lab.stateDir, runIdFrom(run.stdout));
+    expect(all.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'failed' });
+    // web was in flight: it finished with its traffic back; nothing else was started.
+    expect(
+      all.find((e) => e.type === 'host.finished' && e.host === 'web' && e.phase === 'upgrade'),
+    ).toMatchObject({
+      outcome: 'succeeded',
+    });
+    expect((await lab.answeringNodes())['web /']).toBe('web');
   });
 });

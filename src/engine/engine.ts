@@ -13,6 +13,7 @@ import type { PlannedPhase } from '../plan/types.js';
 import { allSteps } from '../plan/types.js';
 import { type EngineOptions, operator, ResumeBlocked, RunContext } from './context.js';
 import { Drains } from './drain.js';
+import { type DownHost, HealthGuard } from './guard.js';
 import { preflightPassed, runPreflight } from './preflight.js';
 import { batches, limitsOf, RollingWindow } from './rolling.js';
 import { pendingUndo, Saga } from './saga.js';
@@ -30,12 +31,18 @@ export class Engine {
   readonly #steps: StepRunner;
   readonly #saga: Saga;
   readonly #drains: Drains;
+  readonly #guard: HealthGuard;
+  /** The rolling windows of the phases running now: a host found down stops them all. */
+  readonly #windows = new Set<RollingWindow>();
 
   constructor(options: EngineOptions) {
     this.#run = new RunContext(options);
     this.#steps = new StepRunner(this.#run);
     this.#saga = new Saga(this.#run, this.#steps);
     this.#drains = new Drains(this.#run, this.#steps, (s) => this.#saga.compensate(s));
+    this.#guard = new HealthGuard(this.#run, () => {
+      for (const window of this.#windows) window.stop();
+    });
   }
 
   get state(): RunState {
@@ -113,18 +120,34 @@ export class Engine {
           outcome = 'failed';
           if (failed > phase.rolling.failureBudget) break;
         }
+        if (this.#guard.down.length > 0) break;
         run.throwIfAborted();
       }
+      await this.#guard.stop();
+      // Succeeded only once every host it upgraded still answers its health check.
+      if (outcome === 'succeeded' && this.#guard.down.length === 0) await this.#guard.finalCheck();
+      if (this.#guard.down.length > 0) outcome = 'failed';
     } catch (e) {
+      await this.#guard.stop();
       outcome = e instanceof AbortedError ? 'aborted' : 'failed';
       error = e instanceof Error ? e.message : String(e);
       run.emit({ type: 'run.finished', outcome, error });
       await this.close();
       throw e;
     }
-    if (outcome !== 'succeeded') error = this.#firstFailure();
+    const down = this.#guard.down[0];
+    if (outcome !== 'succeeded') error = down ? wentDown(down) : this.#firstFailure();
     run.emit({ type: 'run.finished', outcome, ...(error ? { error } : {}) });
     await this.close();
+    if (outcome === 'failed' && down) {
+      throw new StepFailedError(
+        wentDown(down),
+        down.host,
+        `${down.phase}@${down.host}`,
+        {},
+        `Nothing else was started after it was found down; hosts in flight finished. Look at ${down.host}; its steps stand as journaled. \`cutover rollback ${run.options.runId}\` puts the whole run back.`,
+      );
+    }
     if (outcome === 'failed') {
       const failed = [...run.state().steps.values()].find((s) => s.status !== 'succeeded' && s.error);
       throw new StepFailedError(
@@ -143,6 +166,8 @@ export class Engine {
     const run = this.#run;
     run.emit({ type: 'phase.started', phase: phase.id });
     const window = new RollingWindow(limitsOf(phase.rolling, phase.drain?.maxDrained));
+    this.#windows.add(window);
+    if (this.#guard.down.length > 0) window.stop();
     // Resumed with traffic still drained: those neighbours carry it before any host starts.
     for (const drain of Object.values(phase.drains)) {
       const s = run.state().steps.get(drain.id);
@@ -177,6 +202,7 @@ export class Engine {
       await Promise.allSettled(phase.groups.map((g) => rollGroup(g.hosts)));
     } finally {
       run.signal?.removeEventListener('abort', stopOnAbort);
+      this.#windows.delete(window);
     }
     const failures = window.failures;
     run.emit({
@@ -226,7 +252,11 @@ export class Engine {
     const putBack = steps.some((s) => state.steps.get(s.id)?.status === 'compensated');
     const done = (id: string) => !putBack && state.steps.get(id)?.status === 'succeeded';
     const drainOpen = drain !== undefined && state.steps.get(drain.id)?.status === 'succeeded';
-    if (steps.every((s) => done(s.id)) && !drainOpen) return true;
+    if (steps.every((s) => done(s.id)) && !drainOpen) {
+      // Done before a resume: still guarded, and checked before the run may succeed.
+      if (steps.length > 0) this.#guard.watch(phase.id, hostName);
+      return true;
+    }
     // Waits for a place, a drain place, and for its neighbours' traffic to go home; a host resumed
     // with its traffic drained was in flight: like every host in flight, it finishes.
     const turn = await window.turn(hostName, drainOpen ? 'open' : drain ? 'needed' : 'none');
@@ -241,6 +271,7 @@ export class Engine {
       }
       if (drain) await this.#drains.restore(drain, window);
       run.emit({ type: 'host.finished', phase: phase.id, host: hostName, outcome: 'succeeded' });
+      this.#guard.watch(phase.id, hostName);
       return true;
     } catch (e) {
       if (e instanceof ResumeBlocked) throw e;
@@ -277,4 +308,9 @@ export class Engine {
     const first = failed.sort((a, b) => (a.completedSeq ?? 0) - (b.completedSeq ?? 0))[0];
     return first ? `${first.id}: ${first.error}` : undefined;
   }
+}
+
+/** The run's error when the guard found a host down. */
+function wentDown(d: DownHost): string {
+  return `${d.host} went down after its upgrade (phase ${d.phase}): ${d.url} answered ${d.seen}`;
 }

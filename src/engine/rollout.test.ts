@@ -67,6 +67,76 @@ function routes(events: JournalEvent[]): string[] {
   return events.flatMap((e) => (e.type === 'drain.routed' ? [`${e.host}->${e.neighbour}`] : []));
 }
 
+/** Resolves once the journal holds an event that `pick` accepts (a barrier, not a duration). */
+async function journaled(journal: MemoryJournal, pick: (e: JournalEvent) => boolean): Promise<void> {
+  while (!journal.read('r1').some(pick)) await new Promise<void>((r) => setImmediate(r));
+}
+
+describe('the health guard: a host is done only while it stays healthy', () => {
+  async function guarded(setup: (rec: RecordingTransport, journal: MemoryJournal) => void) {
+    const fx = await planFixture(drainRunbook('{ serial: 1 }'), fakeInventory(['a', 'b', 'c']));
+    const rec = new RecordingTransport();
+    for (const h of ['a', 'b', 'c']) rec.setFile(h, '/etc/nginx/site', SITE);
+    const journal = new MemoryJournal();
+    setup(rec, journal);
+    const outcome = await engineFor(fx, rec, journal)
+      .apply()
+      .catch((e: Error) => e);
+    return { events: journal.read('r1'), outcome };
+  }
+
+  it('fails the run when a host already upgraded goes down while the next one is in flight; nothing new starts', async () => {
+    unhealthy.clear();
+    const { events, outcome } = await guarded((rec, journal) =>
+      // While b is being upgraded, a (done) goes down; b's step waits until the guard has said so.
+      rec.respond('b', 'upgrade-b', async () => {
+        unhealthy.add('a');
+        await journaled(journal, (e) => e.type === 'host.unhealthy' && e.host === 'a');
+        return {};
+      }),
+    );
+    unhealthy.clear();
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String(outcome)).toMatch(
+      /a went down after its upgrade \(phase up\): http:\/\/127\.0\.0\.1:\d+\/health\/a answered 503/,
+    );
+    expect((outcome as { hint?: string }).hint).toContain('cutover rollback r1');
+    expect(events.find((e) => e.type === 'host.unhealthy')).toMatchObject({
+      host: 'a',
+      phase: 'up',
+      seen: '503',
+    });
+    // b was in flight: it finished; c never started; the run is failed, not succeeded.
+    expect(events.find((e) => e.type === 'host.finished' && e.host === 'b')).toMatchObject({
+      outcome: 'succeeded',
+    });
+    expect(events.some((e) => e.type === 'host.started' && e.host === 'c')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'failed' });
+  });
+
+  it('checks every upgraded host before it says succeeded: the last host down at the end fails the run', async () => {
+    unhealthy.clear();
+    // c goes down right after its traffic went back: its second reload (the restore's) is its last command.
+    let reloads = 0;
+    const { events, outcome } = await guarded((rec) =>
+      rec.respond(
+        'c',
+        (script) => script.includes('nginx -s reload') && ++reloads === 2,
+        () => {
+          unhealthy.add('c');
+          return {};
+        },
+      ),
+    );
+    unhealthy.clear();
+    expect(String(outcome)).toMatch(/c went down after its upgrade/);
+    expect(events.filter((e) => e.type === 'host.unhealthy').map((e) => 'host' in e && e.host)).toEqual([
+      'c',
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'failed' });
+  });
+});
+
 describe('rolling policy and drain budget', () => {
   it('routes each host to a healthy neighbour that is not being upgraded, and restores it after', async () => {
     unhealthy.clear();
