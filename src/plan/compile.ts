@@ -13,6 +13,7 @@ import { concat, Expanded, partsOf, staticValue, TemplatedWord, type Word } from
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import { scriptText } from '../steps/params.js';
+import { checkRendering } from './check.js';
 import { planDrain } from './drain.js';
 import type { HostGroup, Plan, PlannedPhase, PlannedStep } from './types.js';
 
@@ -73,7 +74,15 @@ export function compile(input: CompileInput): Plan {
       }
       const steps: PlannedStep[] = [];
       for (const def of phase.steps) {
-        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped);
+        const step = compileStep(
+          def,
+          phase.id,
+          host,
+          scopeFor(host),
+          problems,
+          planned.skipped,
+          runbook.safePrograms ?? [],
+        );
         if (step) steps.push(step);
       }
       resolveSince(steps, phase, problems);
@@ -86,7 +95,15 @@ export function compile(input: CompileInput): Plan {
   const preflight: PlannedStep[] = [];
   for (const host of planHosts) {
     for (const def of runbook.preflight) {
-      const step = compileStep(def, 'preflight', host, scopeFor(host), problems, []);
+      const step = compileStep(
+        def,
+        'preflight',
+        host,
+        scopeFor(host),
+        problems,
+        [],
+        runbook.safePrograms ?? [],
+      );
       if (step) preflight.push(step);
     }
   }
@@ -122,6 +139,8 @@ export function compile(input: CompileInput): Plan {
     phases,
     localFiles,
   };
+  checkRendering(plan, problems);
+  if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
   return { ...plan, hash: planHash(plan) };
 }
 
@@ -189,6 +208,7 @@ function compileStep(
   scope: TemplateScope,
   problems: InputProblem[],
   skipped: PlannedPhase['skipped'],
+  safePrograms: readonly string[] = [],
 ): PlannedStep | undefined {
   const where = `${phaseId}/${def.id}@${host.name}`;
   const kind = stepKinds.get(def.kind) as StepKind<unknown> | undefined;
@@ -212,7 +232,7 @@ function compileStep(
   let params: unknown;
   try {
     const rendered = renderParams(def.params, scope) as Record<string, unknown>;
-    params = kind.params.parse(normaliseRendered(kind, rendered));
+    params = kind.params.parse(normaliseRendered(kind, rendered, safePrograms));
   } catch (e) {
     const message =
       e instanceof z.ZodError
@@ -249,10 +269,15 @@ function compileStep(
 function normaliseRendered(
   kind: StepKind<unknown>,
   params: Record<string, unknown>,
+  safePrograms: readonly string[] = [],
 ): Record<string, unknown> {
   const scripts = scriptFields(kind);
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) out[key] = scripts.has(key) ? value : flatten(value);
+  for (const [key, value] of Object.entries(params)) {
+    if (!scripts.has(key)) out[key] = flatten(value);
+    // A script carries the programs the author vouches for to the scanner (see script() in src/shell).
+    else out[key] = value instanceof TemplatedWord ? new TemplatedWord(value.parts, safePrograms) : value;
+  }
   return out;
 }
 

@@ -126,6 +126,7 @@ export function parseRunbook(
     params: Object.fromEntries(Object.entries(top.params ?? {}).map(([k, v]) => [k, paramOf(v)])),
     secrets: top.secrets ?? {},
     vars: top.vars ?? {},
+    safePrograms: top.safe_programs ?? [],
     preflight,
     phases: phases.map((p) => p.def),
     sourceLocs: source.allLocs(),

@@ -234,6 +234,15 @@ export const runbookFields = {
     .record(name, z.union([z.string(), z.number(), z.boolean()]).transform(String))
     .default({})
     .describe('named templates: `{{ vars.name }}`; may use params, host and other vars (no cycles)'),
+  safe_programs: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'expected a program name such as mytool (no path, no spaces)'),
+    )
+    .max(200)
+    .default([])
+    .describe(
+      'programs you vouch keep their arguments and stdin data (never run them as code): a {{ }} value may then be their argument in a script',
+    ),
 };
 
 /** The whole runbook document, for JSON Schema and docs. Example: `runbookSchema(stepKinds).parse(yamlValue)`. */
