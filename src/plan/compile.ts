@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { type InputProblem, InputError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
@@ -14,6 +13,7 @@ import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import { scriptText } from '../steps/params.js';
 import { checkRendering } from './check.js';
+import { confineLocalFiles, hashLocalFiles } from './local-files.js';
 import { planDrain } from './drain.js';
 import type { HostGroup, Plan, PlannedPhase, PlannedStep } from './types.js';
 
@@ -38,6 +38,7 @@ export function compile(input: CompileInput): Plan {
   const problems: InputProblem[] = [];
   const scopeFor = (host: Host, neighbour?: Host): TemplateScope => templateScope(input, host, neighbour);
 
+  const stepOptions = { safePrograms: runbook.safePrograms ?? [], dir: dirname(runbook.file) };
   const phases: PlannedPhase[] = [];
   const usedHosts = new Set<string>();
   for (const phase of runbook.phases) {
@@ -74,15 +75,7 @@ export function compile(input: CompileInput): Plan {
       }
       const steps: PlannedStep[] = [];
       for (const def of phase.steps) {
-        const step = compileStep(
-          def,
-          phase.id,
-          host,
-          scopeFor(host),
-          problems,
-          planned.skipped,
-          runbook.safePrograms ?? [],
-        );
+        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped, stepOptions);
         if (step) steps.push(step);
       }
       resolveSince(steps, phase, problems);
@@ -95,38 +88,17 @@ export function compile(input: CompileInput): Plan {
   const preflight: PlannedStep[] = [];
   for (const host of planHosts) {
     for (const def of runbook.preflight) {
-      const step = compileStep(
-        def,
-        'preflight',
-        host,
-        scopeFor(host),
-        problems,
-        [],
-        runbook.safePrograms ?? [],
-      );
+      const step = compileStep(def, 'preflight', host, scopeFor(host), problems, [], stepOptions);
       if (step) preflight.push(step);
     }
   }
 
   const runbookDir = dirname(runbook.file);
-  const localFiles: Record<string, string> = {};
-  for (const step of [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())]) {
-    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
-    for (const file of kind.localFiles?.(step.params) ?? []) {
-      const abs = isAbsolute(file) ? file : resolve(runbookDir, file);
-      if (abs in localFiles) continue;
-      try {
-        localFiles[abs] = createHash('sha256').update(readFileSync(abs)).digest('hex');
-      } catch (e) {
-        problems.push({
-          ...step.loc,
-          path: `${step.phase}/${step.stepId}`,
-          message: `cannot read ${abs} on the controller for host ${step.host}: ${(e as Error).message}`,
-          severity: 'error',
-        });
-      }
-    }
-  }
+  const localFiles = hashLocalFiles(
+    [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())],
+    runbookDir,
+    problems,
+  );
 
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
 
@@ -208,7 +180,7 @@ function compileStep(
   scope: TemplateScope,
   problems: InputProblem[],
   skipped: PlannedPhase['skipped'],
-  safePrograms: readonly string[] = [],
+  options: { safePrograms: readonly string[]; dir: string },
 ): PlannedStep | undefined {
   const where = `${phaseId}/${def.id}@${host.name}`;
   const kind = stepKinds.get(def.kind) as StepKind<unknown> | undefined;
@@ -232,7 +204,8 @@ function compileStep(
   let params: unknown;
   try {
     const rendered = renderParams(def.params, scope) as Record<string, unknown>;
-    params = kind.params.parse(normaliseRendered(kind, rendered, safePrograms));
+    params = kind.params.parse(normaliseRendered(kind, rendered, options.safePrograms));
+    confineLocalFiles(kind, params, def.params, scope, options.dir);
   } catch (e) {
     const message =
       e instanceof z.ZodError

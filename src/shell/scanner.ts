@@ -240,7 +240,9 @@ export class ShellScanner {
     if (!program) {
       if (ASSIGNMENT.test(f.word)) return; // NAME={{ p }}: the environment is data
       if (value.kind === 'secret') return;
-      // The value is (part of) the program's path: the program's own name must be the author's.
+      // The value is part of the program's name: the author must have written a prefix of it
+      // (`one-{{ host.name }}`) or its last path segment (`{{ params.home }}/bin/startup.sh`).
+      if (/[^/.]/.test(word)) return;
       f.pending.push((done) => {
         if (!/\u0000[^\u0000]*\/[^/\u0000]+$/.test(unquote(done)))
           throw new Error(

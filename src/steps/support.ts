@@ -62,6 +62,21 @@ const ABSOLUTE =
 /** A path on the target host: a templated word that must be absolute. Example: `/home/ecsc_{{ host.date('%Y%m%d') }}`. */
 export const hostPath = word.refine(isAbsoluteWord, { message: ABSOLUTE }).meta({ type: 'string' });
 
+/** True when no segment of the path is `..` (after rendering: a param holding `../..` cannot climb out). */
+export function hasNoParentSegment(w: Word): boolean {
+  const text = partsOf(w)
+    .map((p) => (isHostDate(p) ? 'D' : p instanceof Secret ? 'S' : String(p)))
+    .join('');
+  return !text.split('/').some((s) => s === '..');
+}
+
+/** A host path a step writes into or edits: absolute and without `..` segments. Example: `/home/ecsc`. */
+export const targetPath = word
+  .refine((w) => isAbsoluteWord(w) && hasNoParentSegment(w), {
+    message: `${ABSOLUTE}, without .. segments (the step writes there)`,
+  })
+  .meta({ type: 'string' });
+
 /** A host path the step may remove or replace (never `/`, no `..`). Example: `/home/ecsc`. */
 export const replaceablePath = word
   .refine(isReplaceablePath, {
