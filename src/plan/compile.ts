@@ -43,6 +43,7 @@ export function compile(input: CompileInput): Plan {
   const usedHosts = new Set<string>();
   for (const phase of runbook.phases) {
     const hosts = selectPhaseHosts(phase, inventory, scopeFor, problems);
+    checkSelection(phase, hosts.length, inventory.file, problems);
     const groups = groupHosts(phase, hosts, scopeFor, problems);
     const planned: PlannedPhase = {
       id: phase.id,
@@ -144,6 +145,35 @@ function selectPhaseHosts(
     });
     return [];
   }
+}
+
+/** A phase that selects no host, or a canary or failure budget larger than its hosts, cannot mean what it says. */
+function checkSelection(
+  phase: PhaseDef,
+  hosts: number,
+  inventoryFile: string,
+  problems: InputProblem[],
+): void {
+  const problem = (path: string, message: string) =>
+    problems.push({ ...phase.loc, path: `phases/${phase.id}/${path}`, message, severity: 'error' });
+  if (hosts === 0 && !problems.some((p) => p.path === `phases/${phase.id}/hosts`)) {
+    problem(
+      'hosts',
+      `selects no host of ${inventoryFile}; check the roles, names and where: of the selection`,
+    );
+    return;
+  }
+  const { canary, failureBudget } = phase.rolling;
+  if (canary && canary.hosts > hosts)
+    problem(
+      'rolling/canary/hosts',
+      `is ${canary.hosts}, but the phase has ${hosts} host(s): the canary would be the whole phase`,
+    );
+  if (failureBudget > hosts)
+    problem(
+      'rolling/failure_budget',
+      `is ${failureBudget}, but the phase has ${hosts} host(s); at most ${hosts} can fail`,
+    );
 }
 
 function groupHosts(

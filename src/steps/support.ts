@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linearRegExp } from '../shared/regex.js';
 import { type Command, raw, sh } from '../shell/command.js';
 import { Secret } from '../shell/secret.js';
 import { concat, Expanded, isHostDate, partsOf, TemplatedWord, type Word } from '../shell/word.js';
@@ -87,7 +88,7 @@ export const replaceablePath = word
 /** A regular expression in JavaScript syntax, checked when the runbook is loaded. Example: `Skipping rebalancing`. */
 export const jsRegex = z.string().superRefine((text, ctx) => {
   try {
-    new RegExp(text);
+    linearRegExp(text);
   } catch (e) {
     ctx.addIssue({
       code: 'custom',
