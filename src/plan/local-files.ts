@@ -3,7 +3,9 @@
  * A path is read only when it is a regular file (never /dev/zero, a FIFO or a folder). A path built
  * from a template may not leave the folder its literal text names: the runbook's folder for a
  * relative path, the literal directory before the first `{{` for an absolute one — so a param
- * holding `../../etc/shadow` cannot make `plan` read and hash any file of the controller.
+ * holding `../../etc/shadow` cannot make `plan` read and hash any file of the controller. Only
+ * templates that use params (directly or through a var) are confined: the runbook and the
+ * inventory are the author's own files, params are whatever the command line says.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
@@ -72,7 +74,14 @@ export function confineLocalFiles(
   dir: string,
 ): void {
   if (!kind.localFiles) return;
-  const templates = Object.values(raw).filter((v): v is string => typeof v === 'string' && v.includes('{{'));
+  // Params come from whoever runs the command (-p); the runbook and inventory are the author's own.
+  const vars = (scope.vars ?? {}) as Record<string, unknown>;
+  const fromParams = (t: string) =>
+    /\bparams\./.test(t) ||
+    [...t.matchAll(/\bvars\.([A-Za-z0-9_]+)/g)].some((m) => /\bparams\./.test(String(vars[m[1] as string] ?? '')));
+  const templates = Object.values(raw).filter(
+    (v): v is string => typeof v === 'string' && v.includes('{{') && fromParams(v),
+  );
   for (const file of kind.localFiles(params)) {
     const template = templates.find((t) => staticValue(renderTemplate(t, scope)) === file);
     if (template === undefined) continue; // written literally: the author's own path
