@@ -78,7 +78,9 @@ export function confineLocalFiles(
   const vars = (scope.vars ?? {}) as Record<string, unknown>;
   const fromParams = (t: string) =>
     /\bparams\./.test(t) ||
-    [...t.matchAll(/\bvars\.([A-Za-z0-9_]+)/g)].some((m) => /\bparams\./.test(String(vars[m[1] as string] ?? '')));
+    [...t.matchAll(/\bvars\.([A-Za-z0-9_]+)/g)].some((m) =>
+      /\bparams\./.test(String(vars[m[1] as string] ?? '')),
+    );
   const templates = Object.values(raw).filter(
     (v): v is string => typeof v === 'string' && v.includes('{{') && fromParams(v),
   );

@@ -59,6 +59,7 @@ const INJECTION: Case[] = [
   ['a comment', 'true # {{ params.p }}'],
   ['a here-document', 'cat <<EOF\n{{ params.p }}\nEOF'],
   ["$'…'", "echo $'{{ params.p }}'"],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
   ['${X:-…}', 'echo ${X:-{{ params.p }}}'],
   ['an unknown program', 'mytool {{ params.p }}'],
   ['sudo -s', 'sudo -s echo {{ params.p }}'],
