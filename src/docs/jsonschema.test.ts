@@ -68,14 +68,14 @@ describe('runbookJsonSchema', () => {
     }
   });
 
-  it("takes each kind's params from its zod schema, custom word types as strings, durations as string or number", () => {
+  it("takes each kind's params from its zod schema, custom word types as strings, durations as string or number (a bare number is refused at load)", () => {
     const stop = (schema.$defs.step.oneOf as Json[])[2]?.properties['test.stop'];
     expect(stop.description).toBe('Stops a unit (test kind).');
     expect(stop.required).toEqual(['unit']);
     expect(stop.additionalProperties).toBe(false);
     expect(stop.properties.unit).toEqual({ type: 'string', description: 'the unit' });
     expect(stop.properties.timeout).toEqual({
-      description: 'a duration: 500ms, 30s, 5m, 1h30m',
+      description: 'a duration with a unit: 500ms, 30s, 5m, 1h30m (at most 24d)',
       type: ['string', 'number'],
     });
     expect(stop.properties.force).toEqual({ type: 'boolean', default: false });

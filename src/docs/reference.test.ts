@@ -48,4 +48,16 @@ describe('docsMarkdown', () => {
   it('says so when no kinds are registered', () => {
     expect(docsMarkdown(new Map())).toContain('_(no step kinds are registered)_');
   });
+
+  it('lists the input limits and the rule for values in scripts (issue 13)', () => {
+    const text = docsMarkdown(testKinds);
+    expect(text).toContain('\n## Limits\n');
+    expect(text).toContain('at most 4 MiB');
+    expect(text).toContain('at most 100 aliases');
+    expect(text).toContain('2^31-1 ms');
+    expect(text).toContain('linear-time engine');
+    expect(text).toContain('\n## Values in scripts\n');
+    expect(text).toContain('safe_programs: [mytool]');
+    expect(text).toContain('`flock -c`');
+  });
 });

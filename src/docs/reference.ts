@@ -20,6 +20,8 @@ import {
   type StepKindRegistry,
 } from '../runbook/schema.js';
 import { stepKinds } from '../steps/index.js';
+import { DATA_PROGRAMS } from '../shell/programs.js';
+import { LIMITS_DOC } from '../source/limits.js';
 import { toJsonSchema } from './jsonschema.js';
 
 type JsonSchema = {
@@ -140,6 +142,31 @@ Operators, loosest first: \`or\`; \`and\`; \`not\`; comparisons \`==\`, \`!=\`, 
 - \`x in list\` is membership, \`x in 'text'\` is a substring test, \`'k' in host.vars\` tests that a var exists.
 - In a script (\`shell.run\` \`command:\`), every \`{{ }}\` value is quoted for where it lands (a word of its own, inside '…', inside "…"): a param \`x; touch /tmp/pwned\` stays harmless text. A value in a comment, inside backticks or after a here-document (\`<<\`) is refused.
 - A literal \`{{\` in a template: \`{{ '{{' }}\`.`;
+
+const SCRIPTS = `A \`{{ }}\` value in a script (\`shell.run\` command/unless/undo, \`process.start\` command,
+nginx validate/reload) is quoted for where it lands, and it may only land where cutover knows it
+stays data. The rule is decided from the safe side:
+
+- allowed: an argument of a program known to keep its arguments data (${[...DATA_PROGRAMS].join(', ')};
+  \`printf\` only after a format you wrote), also through \`nohup\`, \`timeout N\`, \`nice\`, \`env X=1\`,
+  \`sudo -u USER\`, \`command\`, \`exec\`; an assignment (\`NAME={{ params.x }} prog "$NAME"\`); a redirection
+  target (\`> {{ params.file }}\`); a positional argument after a shell's or interpreter's script
+  (\`sh -c 'echo "$1"' _ {{ params.x }}\`, \`bash up.sh {{ params.x }}\`, \`python3 tool.py {{ params.x }}\`);
+  part of a program name when you wrote its prefix or last path segment (\`{{ params.home }}/bin/startup.sh\`);
+- refused: the script of \`sh -c\`, \`bash -lc\`, \`python3 -c\`, \`perl -e\`, \`node -e\`; any argument of a program
+  that may re-parse it (\`eval\`, \`ssh\`, \`su\`, \`runuser\`, \`sudo -s\`, \`env -S\`, \`flock -c\`, \`watch\`, \`xargs\`,
+  \`find -exec\`, \`chroot\`, \`script -c\`, \`tmux\`, \`screen\`, awk, sed, …) or of any program not on the list; a pipe
+  or \`<<<\` that carries a value into a program not known to read stdin as data (\`| sh\`, \`| python3\`, \`| mysql\`);
+  \`tar -I\`, \`rsync -e\` and other options whose value is a command; comments, backticks, \`$(( ))\`, \`[[ ]]\`,
+  \`\${…}\`, \`$'…'\` and here-documents;
+- a value that begins with \`-\` where it is a word of its own is refused unless \`--\` comes before it;
+- a \`{{ secrets.x }}\` may not be in a command's argv (every user of the host sees the process list): pass it on
+  stdin (\`printf '%s' {{ secrets.x }} | prog --password-stdin\`, \`<<<\`), in the environment (\`shell.run\` env:,
+  \`NAME={{ secrets.x }} prog\`), or in a mode 600 file the step removes.
+
+Ways out of a refusal: pass the value through the environment or as \`"$1"\`; or, for a program you know
+never runs its arguments or stdin as code, list it in the runbook: \`safe_programs: [mytool]\`.
+\`validate\` with \`-i\` and \`-p\` renders every script as \`plan\` does, so it reports every refusal.`;
 
 const ANSIBLE = `### Ansible inventories
 
@@ -293,6 +320,15 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
     );
   }
   add('## Templates and expressions', '', EXPRESSIONS, '');
+  add('## Values in scripts', '', SCRIPTS, '');
+  add(
+    '## Limits',
+    '',
+    'Input past a limit is refused with exit 2 at its file:line:col; nothing is changed anywhere.',
+    '',
+    ...LIMITS_DOC.map((l) => `- ${l}`),
+    '',
+  );
   add(
     '## Inventory',
     '',

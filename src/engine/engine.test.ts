@@ -217,7 +217,7 @@ phases:
     hosts: all
     steps:
       - id: use
-        shell.run: { command: "login --token {{ secrets.token }}" }
+        shell.run: { command: "printf %s {{ secrets.token }} | login --token-stdin" }
       - id: fail
         shell.run: { command: "broken" }
 `,

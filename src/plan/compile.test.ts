@@ -7,6 +7,7 @@ import { renderPlan } from './render.js';
 
 const RUNBOOK = `
 name: demo
+safe_programs: [login]
 params:
   version: { type: version, required: true }
 secrets:
@@ -20,7 +21,7 @@ phases:
       - id: ship
         file.upload: { src: release.tar, dest: /home/release.tar }
       - id: login
-        shell.run: { command: "login --token {{ secrets.token }} --version {{ params.version }}" }
+        shell.run: { command: "printf %s {{ secrets.token }} | login --token-stdin --version {{ params.version }}" }
       - id: old-only
         when: "params.version < '2.0'"
         shell.run: { command: "legacy-fix" }
@@ -29,6 +30,7 @@ phases:
 /** The same runbook with its keys in another order and other spacing: the same plan. */
 const REORDERED = `
 name: demo
+safe_programs: [login]
 secrets:
   token: { from: [ { env: DEMO_TOKEN } ] }
 params:
@@ -41,7 +43,7 @@ phases:
     steps:
       - file.upload: { dest: /home/release.tar, src: release.tar }
         id: ship
-      - shell.run: { command: "login --token {{ secrets.token }} --version {{ params.version }}" }
+      - shell.run: { command: "printf %s {{ secrets.token }} | login --token-stdin --version {{ params.version }}" }
         id: login
       - id: old-only
         shell.run: { command: "legacy-fix" }
@@ -89,7 +91,7 @@ describe('renderPlan', () => {
     const { plan } = await planWith();
     const text = renderPlan(plan);
     expect(text).not.toContain('tok-secret-1');
-    expect(text).toContain('$ login --token <secret:token> --version 2.1.0');
+    expect(text).toContain('$ printf %s <secret:token> | login --token-stdin --version 2.1.0');
     expect(text).toContain('order: c -> a -> b');
     const order = ['c', 'a', 'b'].map((h) => text.indexOf(`\n  ${h}:\n    - ship [file.upload]\n`));
     expect(order.every((i) => i >= 0)).toBe(true);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { type InputProblem, InputError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
@@ -13,6 +12,8 @@ import { concat, Expanded, partsOf, staticValue, TemplatedWord, type Word } from
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import { scriptText } from '../steps/params.js';
+import { checkRendering } from './check.js';
+import { confineLocalFiles, hashLocalFiles } from './local-files.js';
 import { planDrain } from './drain.js';
 import type { HostGroup, Plan, PlannedPhase, PlannedStep } from './types.js';
 
@@ -37,10 +38,12 @@ export function compile(input: CompileInput): Plan {
   const problems: InputProblem[] = [];
   const scopeFor = (host: Host, neighbour?: Host): TemplateScope => templateScope(input, host, neighbour);
 
+  const stepOptions = { safePrograms: runbook.safePrograms ?? [], dir: dirname(runbook.file) };
   const phases: PlannedPhase[] = [];
   const usedHosts = new Set<string>();
   for (const phase of runbook.phases) {
     const hosts = selectPhaseHosts(phase, inventory, scopeFor, problems);
+    checkSelection(phase, hosts.length, inventory.file, problems);
     const groups = groupHosts(phase, hosts, scopeFor, problems);
     const planned: PlannedPhase = {
       id: phase.id,
@@ -73,7 +76,7 @@ export function compile(input: CompileInput): Plan {
       }
       const steps: PlannedStep[] = [];
       for (const def of phase.steps) {
-        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped);
+        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped, stepOptions);
         if (step) steps.push(step);
       }
       resolveSince(steps, phase, problems);
@@ -86,30 +89,17 @@ export function compile(input: CompileInput): Plan {
   const preflight: PlannedStep[] = [];
   for (const host of planHosts) {
     for (const def of runbook.preflight) {
-      const step = compileStep(def, 'preflight', host, scopeFor(host), problems, []);
+      const step = compileStep(def, 'preflight', host, scopeFor(host), problems, [], stepOptions);
       if (step) preflight.push(step);
     }
   }
 
   const runbookDir = dirname(runbook.file);
-  const localFiles: Record<string, string> = {};
-  for (const step of [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())]) {
-    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
-    for (const file of kind.localFiles?.(step.params) ?? []) {
-      const abs = isAbsolute(file) ? file : resolve(runbookDir, file);
-      if (abs in localFiles) continue;
-      try {
-        localFiles[abs] = createHash('sha256').update(readFileSync(abs)).digest('hex');
-      } catch (e) {
-        problems.push({
-          ...step.loc,
-          path: `${step.phase}/${step.stepId}`,
-          message: `cannot read ${abs} on the controller for host ${step.host}: ${(e as Error).message}`,
-          severity: 'error',
-        });
-      }
-    }
-  }
+  const localFiles = hashLocalFiles(
+    [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())],
+    runbookDir,
+    problems,
+  );
 
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
 
@@ -122,6 +112,8 @@ export function compile(input: CompileInput): Plan {
     phases,
     localFiles,
   };
+  checkRendering(plan, problems);
+  if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
   return { ...plan, hash: planHash(plan) };
 }
 
@@ -153,6 +145,35 @@ function selectPhaseHosts(
     });
     return [];
   }
+}
+
+/** A phase that selects no host, or a canary or failure budget larger than its hosts, cannot mean what it says. */
+function checkSelection(
+  phase: PhaseDef,
+  hosts: number,
+  inventoryFile: string,
+  problems: InputProblem[],
+): void {
+  const problem = (path: string, message: string) =>
+    problems.push({ ...phase.loc, path: `phases/${phase.id}/${path}`, message, severity: 'error' });
+  if (hosts === 0 && !problems.some((p) => p.path === `phases/${phase.id}/hosts`)) {
+    problem(
+      'hosts',
+      `selects no host of ${inventoryFile}; check the roles, names and where: of the selection`,
+    );
+    return;
+  }
+  const { canary, failureBudget } = phase.rolling;
+  if (canary && canary.hosts > hosts)
+    problem(
+      'rolling/canary/hosts',
+      `is ${canary.hosts}, but the phase has ${hosts} host(s): the canary would be the whole phase`,
+    );
+  if (failureBudget > hosts)
+    problem(
+      'rolling/failure_budget',
+      `is ${failureBudget}, but the phase has ${hosts} host(s); at most ${hosts} can fail`,
+    );
 }
 
 function groupHosts(
@@ -189,6 +210,7 @@ function compileStep(
   scope: TemplateScope,
   problems: InputProblem[],
   skipped: PlannedPhase['skipped'],
+  options: { safePrograms: readonly string[]; dir: string },
 ): PlannedStep | undefined {
   const where = `${phaseId}/${def.id}@${host.name}`;
   const kind = stepKinds.get(def.kind) as StepKind<unknown> | undefined;
@@ -212,7 +234,8 @@ function compileStep(
   let params: unknown;
   try {
     const rendered = renderParams(def.params, scope) as Record<string, unknown>;
-    params = kind.params.parse(normaliseRendered(kind, rendered));
+    params = kind.params.parse(normaliseRendered(kind, rendered, options.safePrograms));
+    confineLocalFiles(kind, params, def.params, scope, options.dir);
   } catch (e) {
     const message =
       e instanceof z.ZodError
@@ -249,10 +272,15 @@ function compileStep(
 function normaliseRendered(
   kind: StepKind<unknown>,
   params: Record<string, unknown>,
+  safePrograms: readonly string[] = [],
 ): Record<string, unknown> {
   const scripts = scriptFields(kind);
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) out[key] = scripts.has(key) ? value : flatten(value);
+  for (const [key, value] of Object.entries(params)) {
+    if (!scripts.has(key)) out[key] = flatten(value);
+    // A script carries the programs the author vouches for to the scanner (see script() in src/shell).
+    else out[key] = value instanceof TemplatedWord ? new TemplatedWord(value.parts, safePrograms) : value;
+  }
   return out;
 }
 

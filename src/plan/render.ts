@@ -12,7 +12,7 @@ export const PLAN_RUN_DIR = '/var/tmp/cutover/<run>';
  * Outputs recorded at run time, shown by name in the plan (`<dest recorded at run time>`),
  * so a compensation can be displayed before the run.
  */
-const recordedOutputs: Readonly<Record<string, string>> = new Proxy(
+export const recordedOutputs: Readonly<Record<string, string>> = new Proxy(
   {},
   {
     get: (_t, key) => (typeof key === 'string' ? `<${key} recorded at run time>` : undefined),

@@ -7,7 +7,9 @@ import { readFile as readFileFs } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type InputProblem, InputError } from '../errors.js';
+import { linearRegExp } from '../shared/regex.js';
 import { Secret } from '../shell/secret.js';
+import { CONTROL, describeChar, LIMITS } from '../source/limits.js';
 import type { Loc } from '../source/loc.js';
 import { didYouMean, listNames } from '../source/suggest.js';
 import type { ParamSpec, Runbook, SecretSource } from './model.js';
@@ -21,6 +23,15 @@ export type ParamValue = string | number | boolean;
  * Example: checkParamValue('version', { type: 'version', required: true }, '5.0') -> '5.0'.
  */
 export function checkParamValue(name: string, spec: ParamSpec, text: string): ParamValue | { error: string } {
+  const control = CONTROL.exec(text) ?? /[\n\r]/.exec(text);
+  if (control)
+    return {
+      error: `${name} holds the control character ${describeChar(control[0])}: a value is printed in the plan and run by the shell, so it must be plain text on one line`,
+    };
+  if (text.length > LIMITS.paramChars)
+    return {
+      error: `${name} is ${text.length} characters long; a param value is at most ${LIMITS.paramChars}`,
+    };
   switch (spec.type) {
     case 'version':
       return looksLikeVersion(text)
@@ -39,7 +50,7 @@ export function checkParamValue(name: string, spec: ParamSpec, text: string): Pa
       return { error: `${name} must be true or false, got "${text}"` };
     }
     default: {
-      if (spec.pattern !== undefined && !new RegExp(`^(?:${spec.pattern})$`).test(text)) {
+      if (spec.pattern !== undefined && !linearRegExp(`^(?:${spec.pattern})$`).test(text)) {
         return { error: `${name} must match ${spec.pattern} (the whole value), got "${text}"` };
       }
       return text;

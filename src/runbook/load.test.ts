@@ -89,7 +89,7 @@ phases:
     );
     const error = await rejection(loadRunbook(file, { kinds: testKinds }));
     expect(error.message.split('\n')).toEqual([
-      `${file}:2:1: descripton: unknown key "descripton". Did you mean "description"? Allowed here: "$schema", "name", "description", "params", "secrets", "vars", "preflight", "phases".`,
+      `${file}:2:1: descripton: unknown key "descripton". Did you mean "description"? Allowed here: "$schema", "name", "description", "params", "secrets", "vars", "safe_programs", "preflight", "phases".`,
       `${file}:6:28: YAML syntax error: Missing closing "quote. Check indentation, brackets and quotes.`,
     ]);
   });
@@ -384,7 +384,7 @@ phases:
     stepz: []
 `),
     ).toEqual([
-      'rb.yml:2:1: paramz: unknown key "paramz". Did you mean "params"? Allowed here: "$schema", "name", "description", "params", "secrets", "vars", "preflight", "phases".',
+      'rb.yml:2:1: paramz: unknown key "paramz". Did you mean "params"? Allowed here: "$schema", "name", "description", "params", "secrets", "vars", "safe_programs", "preflight", "phases".',
       'rb.yml:4:20: params/version/type: expected one of "string", "version", "number", "boolean"',
       'rb.yml:5:3: params/bad name: invalid name "bad name": expected a name of letters, digits, _ and - that starts with a letter or _, e.g. distr_password',
       'rb.yml:7:16: secrets/pw/from/0/env: missing required key "env" (expected a string)',

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { type InputProblem, InputError } from '../errors.js';
 import type { HostSelector, Inventory } from '../inventory/model.js';
+import { LIMITS } from '../source/limits.js';
 import { readInputFile } from '../source/read.js';
 import { didYouMean, listNames } from '../source/suggest.js';
 import { type Path, pathText, YamlSource } from '../source/yaml.js';
@@ -118,6 +119,17 @@ export function parseRunbook(
     });
   });
   assignPhaseIds(phases);
+  if (phases.length > LIMITS.phases)
+    problems.push(
+      source.problem(['phases', LIMITS.phases], `more than ${LIMITS.phases} phases; split the runbook`),
+    );
+  if (steps.length > LIMITS.steps)
+    problems.push(
+      source.problem(
+        [],
+        `${steps.length} steps; a runbook holds at most ${LIMITS.steps} (preflight included)`,
+      ),
+    );
 
   const runbook: Runbook = {
     file: resolve(file),
@@ -126,6 +138,7 @@ export function parseRunbook(
     params: Object.fromEntries(Object.entries(top.params ?? {}).map(([k, v]) => [k, paramOf(v)])),
     secrets: top.secrets ?? {},
     vars: top.vars ?? {},
+    safePrograms: top.safe_programs ?? [],
     preflight,
     phases: phases.map((p) => p.def),
     sourceLocs: source.allLocs(),

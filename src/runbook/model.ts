@@ -94,6 +94,8 @@ export interface Runbook {
   params: Record<string, ParamSpec>;
   secrets: Record<string, SecretSpec>;
   vars: Record<string, string>;
+  /** Programs the author vouches keep their arguments data (`safe_programs:`); see src/shell/programs.ts. Example: `['mytool']`. */
+  safePrograms: string[];
   preflight: StepDef[];
   phases: PhaseDef[];
   /**

@@ -5,6 +5,7 @@
  */
 import type { InputProblem } from '../errors.js';
 import type { HostSelector, Inventory } from '../inventory/model.js';
+import { linearRegExp } from '../shared/regex.js';
 import type { Loc } from '../source/loc.js';
 import { closestMatch, didYouMean, listNames } from '../source/suggest.js';
 import { type Path, pathText, type YamlSource } from '../source/yaml.js';
@@ -398,7 +399,7 @@ export const paramSpecs: Rule = ({ runbook, source }) => {
   for (const [name, spec] of Object.entries(runbook.params)) {
     if (spec.pattern !== undefined) {
       try {
-        new RegExp(spec.pattern);
+        linearRegExp(spec.pattern);
       } catch (e) {
         problems.push(
           source.problem(

@@ -4,7 +4,7 @@
  * YAML keys are snake_case; src/runbook/model.ts holds the camelCase result of loading.
  */
 import { z } from 'zod';
-import { duration } from '../steps/params.js';
+import { duration, positiveDuration } from '../steps/params.js';
 import type { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 
@@ -180,7 +180,7 @@ export const stepFields = {
   id: id.optional().describe('default: the slug of name, else the kind; made unique with -2, -3'),
   name: z.string().min(1).optional().describe('what the step does, for people'),
   when: expression.optional().describe('run the step only on hosts where this holds'),
-  timeout: duration.optional().describe('give up after this long (default 10m)'),
+  timeout: positiveDuration.optional().describe('give up after this long (default 10m)'),
   retries: z.int().min(0).default(0).describe('extra attempts after a failure'),
   retry_delay: duration.prefault('5s').describe('pause between attempts'),
   source: z.string().optional().describe('where the step came from in an imported document, e.g. seed.md:42'),
@@ -234,6 +234,15 @@ export const runbookFields = {
     .record(name, z.union([z.string(), z.number(), z.boolean()]).transform(String))
     .default({})
     .describe('named templates: `{{ vars.name }}`; may use params, host and other vars (no cycles)'),
+  safe_programs: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'expected a program name such as mytool (no path, no spaces)'),
+    )
+    .max(200)
+    .default([])
+    .describe(
+      'programs you vouch keep their arguments and stdin data (never run them as code): a {{ }} value may then be their argument in a script',
+    ),
 };
 
 /** The whole runbook document, for JSON Schema and docs. Example: `runbookSchema(stepKinds).parse(yamlValue)`. */

@@ -1,7 +1,7 @@
 import { type QuoteContext, quote, type RenderMode } from './quote.js';
-import { ShellScanner } from './scanner.js';
+import { type Placed, ShellScanner } from './scanner.js';
 import { Secret } from './secret.js';
-import { Expanded, partsOf, TemplatedWord, type Word } from './word.js';
+import { Expanded, isHostDate, partsOf, TemplatedWord, type Word } from './word.js';
 
 /** A trusted fragment of shell syntax written by cutover itself (operators, keywords). */
 class Raw {
@@ -201,18 +201,27 @@ export function raw(text: string): Command {
  * wrote is trusted shell, every expanded template value is quoted for where it lands (a word,
  * inside '…', inside "…"), so a param like `x; touch /tmp/pwned` stays harmless text even in
  * `echo '{{ params.instance }}'`. Where no quoting keeps it text (a comment, backticks, arithmetic,
- * a here-document, a script a second shell parses: `sh -c "…"`, `eval`, `ssh`) it is refused; see ShellScanner. Example: script `bash up.sh -n={{ params.instance }}`.
+ * a here-document) it is refused, and so is a value given to a program not known to keep it data
+ * (`sh -c "…"`, `flock -c`, `watch`, `| sh`, any program the runbook does not list in `safe_programs`); see ShellScanner. Example: script `bash up.sh -n={{ params.instance }}`.
  */
 export function script(word: Word): Command {
   const pieces: Piece[] = [];
-  const scanner = new ShellScanner();
+  const safe = word instanceof TemplatedWord ? word.safePrograms : undefined;
+  const scanner = new ShellScanner(new Set(safe ?? []));
   for (const p of partsOf(word)) {
     if (typeof p === 'string') {
       pieces.push(new AuthorText(p));
       scanner.feed(p);
     } else {
-      pieces.push({ word: p instanceof Expanded ? p.text : p, within: scanner.context() });
+      const placed: Placed =
+        p instanceof Secret
+          ? { text: '', kind: 'secret' }
+          : isHostDate(p)
+            ? { text: '', kind: 'hostdate' }
+            : { text: String(p), kind: 'value' };
+      pieces.push({ word: p instanceof Expanded ? p.text : p, within: scanner.context(placed) });
     }
   }
+  scanner.finish();
   return new Command(pieces);
 }

@@ -32,7 +32,11 @@ export type Part = string | Expanded | Secret | HostDate;
 export type Word = string | Secret | HostDate | Expanded | TemplatedWord;
 
 export class TemplatedWord {
-  constructor(readonly parts: readonly Part[]) {}
+  constructor(
+    readonly parts: readonly Part[],
+    /** For a script: programs the runbook author vouches keep their arguments data (`safe_programs:`). */
+    readonly safePrograms?: readonly string[],
+  ) {}
   toString(): string {
     return this.parts.map((p) => displayPart(p)).join('');
   }

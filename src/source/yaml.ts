@@ -5,6 +5,7 @@
  */
 import {
   type Document,
+  isAlias,
   isMap,
   isPair,
   isScalar,
@@ -17,6 +18,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import type { InputProblem } from '../errors.js';
+import { CONTROL, describeChar, LIMITS } from './limits.js';
 import type { Loc } from './loc.js';
 import { didYouMean, listNames } from './suggest.js';
 
@@ -88,11 +90,65 @@ export class YamlSource {
         });
       }
     }
+    this.#checkLimits();
   }
 
-  /** The document as plain JS (partial when the YAML has errors). */
+  /** The document as plain JS (partial when the YAML has errors; null past a limit). */
   value(): unknown {
-    return this.doc.toJS({ maxAliasCount: 1000 });
+    return this.#value;
+  }
+
+  #value: unknown = null;
+
+  /**
+   * Holds the document to LIMITS (aliases, nesting) and to values without control characters
+   * (a "\e" or "\0" escape), each a problem at its place; computes the value only within them.
+   */
+  #checkLimits(): void {
+    const problem = (offset: number, message: string) => {
+      const { line, col } = this.#lines.linePos(offset);
+      this.parseProblems.push({ file: this.file, line, col, path: '', message, severity: 'error' });
+    };
+    let aliases = 0;
+    let tooDeep = false;
+    const stack: Array<[unknown, number]> = [[this.doc.contents, 1]];
+    while (stack.length > 0) {
+      const [node, depth] = stack.pop() as [unknown, number];
+      if (isAlias(node)) {
+        aliases++;
+        if (aliases === LIMITS.aliases + 1)
+          problem(
+            node.range?.[0] ?? 0,
+            `more than ${LIMITS.aliases} YAML aliases (*name) in one document; write the values out`,
+          );
+      } else if (isMap(node) || isSeq(node)) {
+        if (depth > LIMITS.depth) {
+          if (!tooDeep)
+            problem(node.range?.[0] ?? 0, `YAML collections nested more than ${LIMITS.depth} deep`);
+          tooDeep = true;
+          continue;
+        }
+        for (const item of node.items as unknown[]) {
+          if (isPair(item)) {
+            stack.push([item.key, depth + 1]);
+            stack.push([item.value, depth + 1]);
+          } else stack.push([item, depth + 1]);
+        }
+      } else if (isScalar(node) && typeof node.value === 'string') {
+        const m = CONTROL.exec(node.value);
+        if (m)
+          problem(
+            node.range?.[0] ?? 0,
+            `this value holds the control character ${describeChar(m[0])}, which would be printed raw to a terminal or dropped by the shell; remove it`,
+          );
+      }
+    }
+    if (aliases > LIMITS.aliases || tooDeep) return;
+    try {
+      this.#value = this.doc.toJS({ maxAliasCount: LIMITS.aliases });
+    } catch (e) {
+      problem(0, `the YAML aliases expand too far (${(e as Error).message}); write the values out`);
+    }
   }
 
   /** 1-based line and column of an offset. */

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { ifThen, raw, sh } from '../shell/command.js';
 import { defineKind } from './kind.js';
-import { hostPath, warn } from './support.js';
+import { hostPath, targetPath, warn } from './support.js';
 
 const params = z
   .object({
-    archive: hostPath.describe(
+    archive: targetPath.describe(
       'absolute path of the archive on the host (tar, optionally gzip/bzip2/xz compressed)',
     ),
-    dest: hostPath.describe('absolute path of an existing folder to extract into'),
+    dest: targetPath.describe('absolute path of an existing folder to extract into'),
     creates: hostPath
       .optional()
       .describe(

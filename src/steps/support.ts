@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linearRegExp } from '../shared/regex.js';
 import { type Command, ifChain, ifThen, type Interpolation, lines, raw, sh } from '../shell/command.js';
 import { Secret } from '../shell/secret.js';
 import { concat, Expanded, isHostDate, partsOf, TemplatedWord, type Word } from '../shell/word.js';
@@ -96,6 +97,21 @@ const ABSOLUTE =
 /** A path on the target host: a templated word that must be absolute. Example: `/home/ecsc_{{ host.date('%Y%m%d') }}`. */
 export const hostPath = word.refine(isAbsoluteWord, { message: ABSOLUTE }).meta({ type: 'string' });
 
+/** True when no segment of the path is `..` (after rendering: a param holding `../..` cannot climb out). */
+export function hasNoParentSegment(w: Word): boolean {
+  const text = partsOf(w)
+    .map((p) => (isHostDate(p) ? 'D' : p instanceof Secret ? 'S' : String(p)))
+    .join('');
+  return !text.split('/').some((s) => s === '..');
+}
+
+/** A host path a step writes into or edits: absolute and without `..` segments. Example: `/home/ecsc`. */
+export const targetPath = word
+  .refine((w) => isAbsoluteWord(w) && hasNoParentSegment(w), {
+    message: `${ABSOLUTE}, without .. segments (the step writes there)`,
+  })
+  .meta({ type: 'string' });
+
 /** A host path the step may remove or replace (never `/`, no `..`). Example: `/home/ecsc`. */
 export const replaceablePath = word
   .refine(isReplaceablePath, {
@@ -106,7 +122,7 @@ export const replaceablePath = word
 /** A regular expression in JavaScript syntax, checked when the runbook is loaded. Example: `Skipping rebalancing`. */
 export const jsRegex = z.string().superRefine((text, ctx) => {
   try {
-    new RegExp(text);
+    linearRegExp(text);
   } catch (e) {
     ctx.addIssue({
       code: 'custom',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Secret } from '../shell/secret.js';
 import { Expanded, isHostDate, TemplatedWord } from '../shell/word.js';
 import { defineKind, type YamlOp } from './kind.js';
-import { hostPath, recorded, restoreOriginal, stepDir } from './support.js';
+import { recorded, restoreOriginal, stepDir, targetPath } from './support.js';
 
 const KEY = /^[^/]+(\/[^/]+)*$/;
 const keyPath = z
@@ -43,7 +43,7 @@ function plainValue(value: unknown): unknown {
 
 const params = z
   .object({
-    file: hostPath.describe('absolute path of the YAML file on the host'),
+    file: targetPath.describe('absolute path of the YAML file on the host'),
     set: z
       .record(keyPath, z.unknown())
       .optional()
