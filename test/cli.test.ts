@@ -110,6 +110,50 @@ describe('cutover CLI', () => {
     }
   });
 
+  it('unlock --force never breaks the lease of a run still alive on this machine', async () => {
+    const ws = workspace(
+      'name: ok\nphases:\n  - name: p\n    hosts: all\n    steps:\n      - shell.run: { command: "true" }\n',
+    );
+    // A live process whose command line says cutover, as a running `cutover apply` does.
+    const holder = spawn('sh', ['-c', 'sleep 30', 'cutover-apply']);
+    const lockFile = join(ws.state, 'locks', 'local-test.json');
+    try {
+      mkdirSync(join(ws.state, 'locks'), { recursive: true });
+      writeFileSync(
+        lockFile,
+        JSON.stringify({
+          owner: 'alice',
+          runId: '20261122-010101-abcd',
+          pid: holder.pid,
+          hostname: hostname(),
+          acquiredAt: new Date().toISOString(),
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        }),
+      );
+      const refused = await cutover([
+        '--state-dir',
+        ws.state,
+        'unlock',
+        '--cluster',
+        'local-test',
+        '--force',
+      ]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        `still alive on this machine: alice, run 20261122-010101-abcd, pid ${holder.pid}`,
+      );
+      expect(existsSync(lockFile)).toBe(true);
+    } finally {
+      const gone = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await gone;
+    }
+    const broken = await cutover(['--state-dir', ws.state, 'unlock', '--cluster', 'local-test', '--force']);
+    expect(broken.code).toBe(0);
+    expect(broken.stdout).toContain('lock of cluster local-test broken (was held by alice');
+    expect(existsSync(lockFile)).toBe(false);
+  });
+
   it('a hostile param stays one word: nothing is injected', async () => {
     const ws = workspace(
       [

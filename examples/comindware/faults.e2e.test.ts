@@ -161,3 +161,41 @@ describe('seed 000 under faults', { timeout: 300_000 }, () => {
     expect((await lab.answeringNodes())['web /']).toBe('web');
   });
 });
+
+describe('seed 000: a wait watches what it waits for', { timeout: 300_000 }, () => {
+  const lab2 = comindwareLab('127.0.47');
+  beforeEach(() => lab2.fresh(), 120_000);
+  afterAll(() => lab2.down(), 60_000);
+
+  it('a new version that fails at start ends the wait at once (its unit failed), and the saga puts the node back; 0 failed requests', async () => {
+    // The new version exits during its start with a line no fail pattern matches; its unit fails.
+    // Barrier: it is held at its start (knobs read) until the knobs are cleared, so the old
+    // version the saga starts again later starts normally.
+    await setFault(lab2.labDir, 'integration', 'fail-start');
+    await setFault(lab2.labDir, 'integration', 'hold-start');
+    const traffic = lab2.load();
+    const running = lab2.apply();
+    await eventually(
+      () => heldProcess(lab2.labDir, 'integration'),
+      180_000,
+      "integration's new version held",
+    );
+    await clearFault(lab2.labDir, 'integration', 'fail-start');
+    await clearFault(lab2.labDir, 'integration', 'hold-start');
+    const run = await running;
+    const report = await traffic.stop();
+    if (run.code !== 1) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+    expect(run.stderr).toMatch(
+      /upgrade\/wait-hold@integration: unit comindwarecmw is (failed|inactive) while waiting \(watching unit comindwarecmw\)/,
+    );
+    expect(run.stderr).not.toContain('timed out');
+    expect(run.stderr).toContain('The failed host was put back');
+    expectNoFailures(report);
+    expect(await lab2.version('integration')).toMatchObject({
+      version: CMW_VERSIONS.installed,
+      state: 'running',
+    });
+    expect(await lab2.version('web')).toMatchObject({ version: CMW_VERSIONS.installed });
+    expect(await lab2.answeringNodes()).toEqual(SELF);
+  });
+});

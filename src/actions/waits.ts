@@ -1,13 +1,15 @@
 /** Wait actions: a command, an HTTP answer or log lines, polled (or followed) through one `waitFor`. */
 import { statusList } from '../shared/format.js';
-import type { WaitCondition } from '../steps/kind.js';
+import type { WaitCondition, WaitGuard } from '../steps/kind.js';
 import { ActionFailed, type ActionEnv } from './env.js';
 import { sendHttp } from './http.js';
 import { LogFollower } from './log-follow.js';
 import { type PollResult, WaitFailed, waitFor } from './wait.js';
 
 export async function runWait(condition: WaitCondition, intervalMs: number, env: ActionEnv): Promise<void> {
-  const { what, poll } = await waiter(condition, env);
+  const waiting = await waiter(condition, env);
+  const { what, poll } =
+    'guard' in condition && condition.guard ? guarded(waiting, condition.guard, env) : waiting;
   env.emit({ type: 'step.waiting', step: env.stepId, host: env.host, what });
   try {
     await waitFor(env.clock, { deadline: env.deadline, intervalMs, what, signal: env.signal }, poll);
@@ -27,6 +29,31 @@ export async function runWait(condition: WaitCondition, intervalMs: number, env:
     }
     throw e;
   }
+}
+
+/**
+ * A wait that also watches what it waits for: after each round that did not finish, the guard runs
+ * on the host; when it says the unit failed or the process is gone, the wait ends at once.
+ */
+function guarded(
+  w: { what: string; poll: () => Promise<PollResult> },
+  guard: WaitGuard,
+  env: ActionEnv,
+): { what: string; poll: () => Promise<PollResult> } {
+  return {
+    what: `${w.what}, ${guard.description}`,
+    poll: async () => {
+      const result = await w.poll();
+      if (result.done || result.failure) return result;
+      const res = await env.session.exec(guard.cmd.render('exec'), { timeoutMs: 30_000, signal: env.signal });
+      if (res.code === 0) return result;
+      const why = (res.stderr.trim() || res.stdout.trim() || `exit ${res.code}`)
+        .split('\n')
+        .slice(-2)
+        .join('; ');
+      return { ...result, failure: `${env.redactor.redact(why)} while waiting (${guard.description})` };
+    },
+  };
 }
 
 async function waiter(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
-import { ClusterLock } from '../state/index.js';
+import { ClusterLock, holderAlive } from '../state/index.js';
 import { loadInventory } from '../inventory/load.js';
 import { collect, type GlobalOptions, stateDir } from './context.js';
 
@@ -30,6 +31,13 @@ export function registerUnlock(program: Command): void {
         throw new UsageError(
           `cluster ${cluster} is locked by ${holder.owner} (run ${holder.runId}, pid ${holder.pid} on ${holder.hostname}, lease until ${holder.expiresAt})`,
           'If that run is really gone, run again with --force.',
+        );
+      }
+      if (holder.hostname === hostname() && holderAlive(holder)) {
+        // Breaking a live run's lease would let a second run onto the cluster while it works.
+        throw new UsageError(
+          `cluster ${cluster} is locked by a run that is still alive on this machine: ${holder.owner}, run ${holder.runId}, pid ${holder.pid}`,
+          `Stop that run first (Ctrl-C in its terminal, or abort it from \`cutover serve\`); its saga puts its hosts back and it releases the lock. Nothing was changed.`,
         );
       }
       ClusterLock.breakLock(stateDir(global), cluster);

@@ -165,6 +165,92 @@ phases:
     expect(timeline(rec2)).toEqual([]);
   });
 
+  it('lists every interrupted step it cannot decide at once, and re-runs the ones safe to re-run without asking', async () => {
+    const fx = await planFixture(
+      `
+name: crash4
+phases:
+  - name: p
+    hosts: all
+    rolling: { serial: 2 }
+    steps:
+      - id: check
+        shell.run: { command: "app-status", readonly: true }
+      - id: config
+        yaml.edit: { file: /etc/app.yml, set: { mode: new } }
+      - id: migrate
+        shell.run: { command: "migrate-db" }
+`,
+      fakeInventory(['a', 'b']),
+    );
+    const journal = new MemoryJournal();
+    const started = (step: string) =>
+      journal.read('r1').some((e) => e.type === 'step.started' && e.step === step);
+    // The controller dies once both hosts have begun migrate: two steps no probe can decide.
+    const dying = {
+      append: (run: string, e: Parameters<MemoryJournal['append']>[1]) => {
+        if (started('p/migrate@a') && started('p/migrate@b')) throw new Error('controller killed');
+        return journal.append(run, e);
+      },
+      read: (run: string) => journal.read(run),
+      listRuns: () => journal.listRuns(),
+    };
+    const rec = new RecordingTransport();
+    for (const h of ['a', 'b']) rec.setFile(h, '/etc/app.yml', 'mode: old\n');
+    await expect(engineFor(fx, rec, dying).apply()).rejects.toThrow('killed');
+
+    const rec2 = new RecordingTransport();
+    const blocked = (await engineFor(fx, rec2, journal)
+      .resume()
+      .catch((e) => e)) as ResumeBlocked;
+    expect(blocked).toBeInstanceOf(ResumeBlocked);
+    expect(blocked.describe()).toMatch(
+      /2 interrupted steps cannot be checked by a probe: p\/migrate@(a|b) \(shell\.run\), p\/migrate@(a|b) \(shell\.run\)/,
+    );
+    expect(blocked.describe()).toContain('--rerun p/migrate@a');
+    expect(blocked.describe()).toContain('--rerun p/migrate@b');
+    expect(timeline(rec2)).toEqual([]);
+    expect(journal.read('r1').at(-1)?.type).not.toBe('run.resumed');
+
+    // Decided for both: the run goes on.
+    const rec3 = new RecordingTransport();
+    for (const h of ['a', 'b']) rec3.setFile(h, '/etc/app.yml', 'mode: new\n');
+    await engineFor(fx, rec3, journal, {
+      rerun: new Set(['p/migrate@a']),
+      markDone: new Set(['p/migrate@b']),
+    }).resume();
+    expect(timeline(rec3).filter((l) => l.includes('migrate-db'))).toEqual(['a: migrate-db']);
+    expect(replay(journal.read('r1')).outcome).toBe('succeeded');
+  });
+
+  it('re-runs an interrupted read-only script or edit on resume without flags', async () => {
+    const fx = await planFixture(
+      `
+name: crash5
+phases:
+  - name: p
+    hosts: all
+    steps:
+      - id: check
+        shell.run: { command: "app-status", readonly: true }
+      - id: config
+        yaml.edit: { file: /etc/app.yml, set: { mode: new } }
+`,
+      fakeInventory(['a']),
+    );
+    for (const step of ['p/check@a', 'p/config@a']) {
+      const journal = new MemoryJournal();
+      const rec = new RecordingTransport();
+      rec.setFile('a', '/etc/app.yml', 'mode: old\n');
+      await expect(engineFor(fx, rec, crashAfterStart(journal, step)).apply()).rejects.toThrow('killed');
+      const rec2 = new RecordingTransport();
+      rec2.setFile('a', '/etc/app.yml', 'mode: old\n');
+      await engineFor(fx, rec2, journal).resume();
+      expect(replay(journal.read('r1')).outcome, step).toBe('succeeded');
+      expect(rec2.file('a', '/etc/app.yml')?.toString(), step).toBe('mode: new\n');
+    }
+  });
+
   it('re-runs an interrupted read-only request (GET) on resume instead of refusing it', async () => {
     const hits: string[] = [];
     const server = createServer((req, res) => {

@@ -17,7 +17,7 @@ import { type DownHost, HealthGuard } from './guard.js';
 import { preflightPassed, runPreflight } from './preflight.js';
 import { batches, limitsOf, RollingWindow } from './rolling.js';
 import { pendingUndo, Saga } from './saga.js';
-import { StepRunner } from './step.js';
+import { StepRunner, undecidableSteps } from './step.js';
 
 export { type EngineOptions, type GateApprover, ResumeBlocked } from './context.js';
 
@@ -76,6 +76,15 @@ export class Engine {
   /** Continues a run from its journal: verified steps are skipped, an interrupted step is re-probed. */
   async resume(): Promise<Outcome> {
     this.#run.state();
+    const blocked = undecidableSteps(this.#run, (step) => this.#steps.context(step));
+    if (blocked.length > 0) {
+      // All at once, before anything runs or is journaled: the operator decides each in one go.
+      const flags = blocked.map((s) => `--rerun ${s.id}  (or --mark-done ${s.id})`);
+      throw new ResumeBlocked(
+        `${blocked.length} interrupted step${blocked.length === 1 ? '' : 's'} cannot be checked by a probe: ${blocked.map((s) => `${s.id} (${s.kind})`).join(', ')}`,
+        `Check each on its host, then resume with, for each: ${flags.join('; ')}. Nothing was run.`,
+      );
+    }
     this.#run.emit({ type: 'run.resumed', planHash: this.#run.plan.hash, operator: operator() });
     return this.#execute(true);
   }

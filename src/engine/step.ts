@@ -130,16 +130,13 @@ export class StepRunner {
     const run = this.#run;
     const { markDone, rerun, redactor } = run.options;
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+    // A drain is routed again (safe: the edit keeps the first original), never marked done: a
+    // drain marked done without its recorded original could never give the traffic back.
+    if (step.role === 'drain') return { verdict: 'redo' };
     if (markDone?.has(step.id)) return { verdict: 'done', outputs: prior.outputs };
-    if (rerun?.has(step.id) || isReadOnly(kind, step.params)) return { verdict: 'redo' };
+    if (rerun?.has(step.id) || isReadOnly(kind, step.params) || kind.rerunSafe) return { verdict: 'redo' };
     const probe = kind.plan(step.params, this.context(step)).probe;
-    if (!probe) {
-      return {
-        verdict: 'undecidable',
-        reason: `${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
-        next: `Check on ${step.host}, then resume with --rerun ${step.id} (run it again) or --mark-done ${step.id} (it finished).`,
-      };
-    }
+    if (!probe) return undecidable(step);
     const session = await run.session(step.host);
     const res = await session.exec(probe.cmd.render('exec'), { timeoutMs: 60_000 });
     if (res.code === 0) {
@@ -218,4 +215,35 @@ export class StepRunner {
 /** A step that had begun when the controller stopped: running, or failed after an attempt began. */
 export function interrupted(s: StepState): boolean {
   return s.status === 'running' || (s.status === 'failed' && s.attempts > 0);
+}
+
+/** What resume says of an interrupted step nothing can decide for the operator. */
+function undecidable(step: PlannedStep): Extract<Reprobe, { verdict: 'undecidable' }> {
+  return {
+    verdict: 'undecidable',
+    reason: `${step.id} (${step.kind}) was running when the controller stopped, and it has no probe to tell whether it finished`,
+    next: `Check on ${step.host}, then resume with --rerun ${step.id} (run it again) or --mark-done ${step.id} (it finished).`,
+  };
+}
+
+/**
+ * Every interrupted step of a run that resume could only decide with the operator's flags (no
+ * probe, not read-only, not safe to re-run, not named by --rerun or --mark-done): listed at once,
+ * before anything runs, instead of one refusal per attempt.
+ */
+export function undecidableSteps(
+  run: RunContext,
+  context: (step: PlannedStep) => StepContext,
+): PlannedStep[] {
+  const { markDone, rerun } = run.options;
+  const out: PlannedStep[] = [];
+  for (const prior of run.state().steps.values()) {
+    if (!interrupted(prior)) continue;
+    const step = run.stepFor(prior);
+    if (!step || step.role === 'drain' || markDone?.has(step.id) || rerun?.has(step.id)) continue;
+    const kind = stepKinds.get(step.kind) as StepKind<unknown>;
+    if (isReadOnly(kind, step.params) || kind.rerunSafe) continue;
+    if (!kind.plan(step.params, context(step)).probe) out.push(step);
+  }
+  return out;
 }

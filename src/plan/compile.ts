@@ -80,6 +80,7 @@ export function compile(input: CompileInput): Plan {
         if (step) steps.push(step);
       }
       resolveSince(steps, phase, problems);
+      watchStartedUnits(steps);
       planned.steps[host.name] = steps;
     }
     phases.push(planned);
@@ -320,6 +321,29 @@ function unwrap(schema: z.ZodType): z.ZodType {
     s = s._zod.def.innerType as unknown as typeof s;
   }
   return s as unknown as z.ZodType;
+}
+
+/**
+ * A wait that follows a `service.start`/`service.restart` (its `since` step, or the step before it)
+ * watches that unit unless it names its own `watch`: a unit that fails while the wait runs ends it
+ * at once. Shown in the plan as "watching unit …".
+ */
+function watchStartedUnits(steps: PlannedStep[]): void {
+  steps.forEach((step, i) => {
+    if (step.kind !== 'wait.log' && step.kind !== 'wait.http') return;
+    const params = step.params as { watch?: unknown };
+    if (params.watch !== undefined) return;
+    const trigger =
+      step.kind === 'wait.log'
+        ? steps.find((s) => s.id === step.since)
+        : steps
+            .slice(0, i)
+            .reverse()
+            .find((s) => !s.kind.startsWith('wait.') && s.kind !== 'gate.confirm');
+    if (trigger?.kind !== 'service.start' && trigger?.kind !== 'service.restart') return;
+    const unit = (trigger.params as { unit: unknown }).unit;
+    step.params = { ...(step.params as object), watch: { unit } };
+  });
 }
 
 /** `wait.log` lines count from a mark taken before the step they follow (explicit `since`, else the previous acting step). */

@@ -43,10 +43,10 @@ export function describeAction(a: Action): string {
     case 'wait': {
       const c = a.condition;
       if (c.kind === 'log') {
-        return `wait for /${c.pattern}/ in ${quote(c.path, 'display')}, only lines written after ${c.since} started${c.failPatterns.length ? `; fail at once on ${c.failPatterns.map((p) => `/${p}/`).join(', ')}` : ''}`;
+        return `wait for /${c.pattern}/ in ${quote(c.path, 'display')}, only lines written after ${c.since} started${c.failPatterns.length ? `; fail at once on ${c.failPatterns.map((p) => `/${p}/`).join(', ')}` : ''}${c.guard ? `; ${c.guard.description} (fail at once if it dies)` : ''}`;
       }
       if (c.kind === 'http')
-        return `wait for ${c.request.method} ${c.request.url} -> ${statusList(c.expectStatus)}${c.bodyPattern ? ` with /${c.bodyPattern}/` : ''}`;
+        return `wait for ${c.request.method} ${c.request.url} -> ${statusList(c.expectStatus)}${c.bodyPattern ? ` with /${c.bodyPattern}/` : ''}${c.guard ? `; ${c.guard.description} (fail at once if it dies)` : ''}`;
       return `wait until $ ${String(c.cmd)}   (${c.description})`;
     }
     case 'http':

@@ -13,4 +13,4 @@ export {
   readControl,
   sendControl,
 } from './control.js';
-export { ClusterLock, type LockHolder } from './lock.js';
+export { ClusterLock, holderAlive, type LockHolder } from './lock.js';

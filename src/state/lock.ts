@@ -146,13 +146,20 @@ export class ClusterLock {
   }
 }
 
-/** A holder on this machine whose process is gone is dead; on another machine we cannot tell, so it is alive. */
-function holderAlive(holder: LockHolder): boolean {
+/**
+ * A holder on this machine whose process is gone (or whose pid now runs something that is not
+ * cutover) is dead; on another machine we cannot tell, so it is alive.
+ */
+export function holderAlive(holder: LockHolder): boolean {
   if (holder.hostname !== hostname()) return true;
   try {
     process.kill(holder.pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').includes('cutover');
+  } catch {
+    return true;
   }
 }

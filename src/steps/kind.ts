@@ -40,9 +40,22 @@ export type WaitCondition =
       failPatterns: readonly string[];
       /** Id of the step before which the log offset was recorded; lines before it never match. */
       since: string;
+      guard?: WaitGuard;
     }
   | { kind: 'command'; cmd: Command; description: string }
-  | { kind: 'http'; request: HttpRequestSpec; expectStatus: readonly number[]; bodyPattern?: string };
+  | {
+      kind: 'http';
+      request: HttpRequestSpec;
+      expectStatus: readonly number[];
+      bodyPattern?: string;
+      guard?: WaitGuard;
+    };
+
+/** Run on the host each round of a wait: exit 0 while what it waits for lives, else 1 with the reason on stderr. */
+export interface WaitGuard {
+  cmd: Command;
+  description: string;
+}
 
 export interface HttpRequestSpec {
   url: string;
@@ -116,6 +129,11 @@ export interface StepKind<P = unknown> {
   localFiles?(params: P): string[];
   /** True for kinds that only read (allowed in preflight). */
   readOnly?: boolean;
+  /**
+   * Applying it again after an interrupted attempt does what applying it once does (an edit keeps
+   * the very first original and re-applies the same change): resume re-runs it without asking.
+   */
+  rerunSafe?: boolean;
   /** For kinds that only read with some params (http.request with GET): decides per step. See `isReadOnly`. */
   readOnlyFor?(params: P): boolean;
 }

@@ -83,6 +83,7 @@ export const nginxRoute = defineKind({
   summary:
     'Point the proxy_pass of some nginx locations at another upstream: edit, validate (nginx -t; the original is put back on failure), reload. The undo restores the file byte-identical, validates and reloads.',
   params,
+  rerunSafe: true,
   plan(p, ctx) {
     return {
       actions: [

@@ -7,17 +7,19 @@ import { fail, holdsSecret, printSaved, recorded, say, stepDir } from './support
 
 const UNIT = /^[A-Za-z0-9@_:.\\-]+$/;
 
+/** A systemd unit name (templates allowed, resolved at plan time). Example: `apigateway{{ params.instance }}`. */
+export const unitName = word
+  .refine(
+    (w) => isStatic(w) && !holdsSecret(w) && UNIT.test(staticValue(w)) && !staticValue(w).startsWith('-'),
+    {
+      message: 'expected a systemd unit name such as comindwarecmw or nginx.service',
+    },
+  )
+  .meta({ type: 'string' });
+
 const params = z
   .object({
-    unit: word
-      .refine(
-        (w) => isStatic(w) && !holdsSecret(w) && UNIT.test(staticValue(w)) && !staticValue(w).startsWith('-'),
-        {
-          message: 'expected a systemd unit name such as comindwarecmw or nginx.service',
-        },
-      )
-      .meta({ type: 'string' })
-      .describe('systemd unit, e.g. apigateway{{ params.instance }}'),
+    unit: unitName.describe('systemd unit, e.g. apigateway{{ params.instance }}'),
   })
   .strict();
 

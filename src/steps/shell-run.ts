@@ -37,8 +37,18 @@ const params = z
       .optional()
       .describe('exit codes that count as success (default [0])'),
     capture: outputName.optional().describe('record the trimmed stdout under this output name'),
+    readonly: z
+      .boolean()
+      .default(false)
+      .describe(
+        'the script only reads (a check, a status): allowed in preflight, and run again freely when a resume finds it interrupted',
+      ),
   })
-  .strict();
+  .strict()
+  .refine((p) => !(p.readonly && p.undo !== undefined), {
+    message: 'a readonly script has nothing to undo: drop undo, or readonly',
+    path: ['undo'],
+  });
 
 type Params = z.output<typeof params>;
 
@@ -78,6 +88,7 @@ export const shellRun = defineKind({
   summary:
     'Run a shell script (template values inserted quoted); creates/unless skip it when already done and serve as the probe; undo is the compensation (it runs only if the script ran); secret env values travel on stdin.',
   params,
+  readOnlyFor: (p) => p.readonly,
   plan(p, ctx) {
     const { prefix, stdin } = scriptEnv(p);
     const guard = guardOf(p);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineKind } from './kind.js';
 import { httpUrl, jsRegex, statusCodes } from './support.js';
+import { watchGuard, watchParam } from './watch.js';
 
 const params = z
   .object({
@@ -11,6 +12,7 @@ const params = z
       .boolean()
       .default(false)
       .describe('skip TLS certificate verification (self-signed certificates)'),
+    watch: watchParam.optional(),
   })
   .strict();
 
@@ -31,6 +33,7 @@ export const waitHttp = defineKind({
             request: { url: p.url, method: 'GET', headers: {}, insecure: p.insecure },
             expectStatus: p.status,
             ...(p.body !== undefined ? { bodyPattern: p.body } : {}),
+            ...(p.watch ? { guard: watchGuard(p.watch) } : {}),
           },
         },
       ],

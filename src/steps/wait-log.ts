@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineKind } from './kind.js';
 import { hostPath, jsRegex } from './support.js';
+import { watchGuard, watchParam } from './watch.js';
 
 const params = z
   .object({
@@ -21,6 +22,7 @@ const params = z
       .describe(
         'id of an earlier step of this phase: only lines written after it started count (default: the previous step that acts)',
       ),
+    watch: watchParam.optional(),
   })
   .strict();
 
@@ -47,6 +49,7 @@ export const waitLog = defineKind({
             pattern: p.pattern,
             failPatterns: p.fail ?? [],
             since: p.since ?? '',
+            ...(p.watch ? { guard: watchGuard(p.watch) } : {}),
           },
         },
       ],

@@ -109,6 +109,7 @@ export const yamlEdit = defineKind({
   summary:
     'Set and delete keys of a YAML file, comments and layout kept (minimal diff shown in the plan run); keys split on /, a . is part of a name. The undo restores the original byte-identical.',
   params,
+  rerunSafe: true,
   plan(p, ctx) {
     return {
       actions: [
