@@ -100,7 +100,8 @@ phases:
       fakeInventory(['a']),
     );
     const steps = fx.plan.phases[0]?.steps.a ?? [];
-    const watch = (id: string) => (steps.find((s) => s.stepId === id)?.params as { watch?: unknown }).watch;
+    const watch = (id: string) =>
+      (steps.find((s) => s.stepId === id)?.params as { watch?: unknown } | undefined)?.watch;
     expect(String((watch('ready') as { unit: unknown }).unit)).toBe('app');
     expect(watch('own')).toEqual({ process: 'java .*app' });
     expect(watch('after-shell')).toBeUndefined();
