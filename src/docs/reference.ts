@@ -3,6 +3,7 @@
  * zod schemas the loader checks with (descriptions, defaults, required keys), every registered
  * step kind with its params, and the expression language.
  */
+import { DOWN_AFTER, GUARD_INTERVAL_MS } from '../engine/guard.js';
 import type { z } from 'zod';
 import { ANSIBLE_VARIABLES } from '../inventory/ansible/host.js';
 import { MAX_HOSTS } from '../inventory/ansible/range.js';
@@ -168,6 +169,34 @@ Ways out of a refusal: pass the value through the environment or as \`"$1"\`; or
 never runs its arguments or stdin as code, list it in the runbook: \`safe_programs: [mytool]\`.
 \`validate\` with \`-i\` and \`-p\` renders every script as \`plan\` does, so it reports every refusal.`;
 
+const FAULTS = `What a run does when something goes wrong, and what it promises:
+
+- **A host stays healthy, or the run fails.** Every host a run upgraded in a phase with a health check
+  (\`drain.health\`) is probed again every ${GUARD_INTERVAL_MS / 1000}s until the run ends; ${DOWN_AFTER} failed probes in a row
+  mark it down (\`host.unhealthy\`): nothing new starts, hosts in flight finish, and the run fails with
+  "HOST went down after its upgrade". A run is reported succeeded only after a final check of those hosts.
+- **A wait watches what it waits for.** \`watch: { unit: NAME }\` or \`watch: { process: PATTERN }\` on
+  \`wait.log\`/\`wait.http\` ends the wait at once when the unit fails or stops, or the process is gone; a wait
+  after \`service.start\`/\`service.restart\` watches that unit by itself (the plan says "watching unit …").
+- **An unreachable host never hangs the run.** A host whose shell died is reconnected after 1, 2, 4 and 8 s;
+  still down, it is unreachable (\`host.unreachable\`): its remaining undos are journaled "not run" (never
+  tried into a timeout), its traffic stays where the drain put it, and the run ends saying "NOT put back" and
+  why. "Put back" is said only when every undo of the host ran and succeeded.
+- **Resume finishes putting a host back first.** A host with undos that did not run or failed is put back
+  before anything runs forward on it; then its phase runs again from its first step (a step done before that
+  undo counts as not done). A step interrupted by a controller crash is re-probed; read-only steps
+  (\`shell.run\` with \`readonly: true\`, GET requests, waits) and edits (\`yaml.edit\`, \`nginx.route\`, the
+  drain) are run again without asking; every step nothing can decide is listed at once, before anything runs,
+  with its \`--rerun\`/\`--mark-done\` flags. A drain is never marked done (it is routed again).
+- **A backup is never overwritten.** \`backup.copy\` redoes only its own unfinished copy; a backup it finished
+  is used as it is when the source has the same tree, and refused when the source changed since.
+- **Rollback is as gentle as the upgrade.** \`cutover rollback RUN\` undoes host by host, the last upgraded
+  first; a host whose phase has a drain is drained first (a healthy neighbour, the budget) and gets its
+  traffic back only once it answers its health check.
+- **nginx reloads are in effect before a step ends.** After \`nginx -s reload\` (or your \`reload\`), cutover waits
+  until the old workers stop taking connections.
+- **The lock.** \`cutover unlock --force\` refuses while the holder's run is still alive on this machine.`;
+
 const ANSIBLE = `### Ansible inventories
 
 Read as Ansible reads them, detected by content. \`-i\` repeats: several sources are merged in order
@@ -321,6 +350,7 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
   }
   add('## Templates and expressions', '', EXPRESSIONS, '');
   add('## Values in scripts', '', SCRIPTS, '');
+  add('## Faults, resume and rollback', '', FAULTS, '');
   add(
     '## Limits',
     '',
