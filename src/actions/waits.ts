@@ -51,7 +51,7 @@ function guarded(
         .split('\n')
         .slice(-2)
         .join('; ');
-      return { ...result, failure: `${env.redactor.redact(why)} while waiting (${guard.description})` };
+      return { ...result, failure: `${env.redactor.redact(why)}: the wait ended at once` };
     },
   };
 }
