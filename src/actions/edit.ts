@@ -52,8 +52,11 @@ export async function runEdit(action: Extract<Action, { type: 'edit' }>, env: Ac
         sh`cp -p -- ${backup} ${`${path}.cutover-tmp`} && mv -f -- ${`${path}.cutover-tmp`} ${path}`,
         env,
       );
+      // Put back here and never applied: nothing is left for the undo to do (an undo would only
+      // validate the same file again and report a failure about a file that is as it was).
+      if (restore.code === 0) delete env.outputs.backup;
       throw new ActionFailed(
-        `validation failed after editing ${path}; the original was ${restore.code === 0 ? 'restored' : 'NOT restored (see backup)'}: ${String(action.validate)}`,
+        `validation failed after editing ${path}; the original was ${restore.code === 0 ? 'restored' : 'NOT restored (see backup)'}: ${String(action.validate)} said: ${(res.stderr.trim() || res.stdout.trim() || `exit ${res.code}`).split('\n').slice(-2).join(' | ')}`,
         failure(action.validate, res),
       );
     }

@@ -312,7 +312,9 @@ export class Engine {
 
   #firstFailure(): string | undefined {
     const failed = [...this.#run.state().steps.values()].filter(
-      (s) => s.error && (s.status === 'failed' || s.status === 'compensated'),
+      (s) =>
+        s.error &&
+        (s.status === 'failed' || s.status === 'compensated' || s.status === 'compensation-failed'),
     );
     const first = failed.sort((a, b) => (a.completedSeq ?? 0) - (b.completedSeq ?? 0))[0];
     return first ? `${first.id}: ${first.error}` : undefined;

@@ -137,6 +137,20 @@ describe('the health guard: a host is done only while it stays healthy', () => {
   });
 });
 
+describe('a drain whose nginx -t fails', () => {
+  it('says which step failed and why, and the untouched file is not reported as a failed undo', async () => {
+    unhealthy.clear();
+    const { events, outcome } = await run('{ serial: 1 }', (rec) =>
+      rec.fail('a', 'nginx -t', {
+        stderr: 'nginx: [emerg] unknown directive "proxy_pas" in /etc/nginx/site:4',
+      }),
+    );
+    expect(String(outcome)).toContain('up/drain@a');
+    expect(String(outcome)).toContain('unknown directive');
+    expect(events.filter((e) => e.type === 'compensation.failed')).toEqual([]);
+  });
+});
+
 describe('rolling policy and drain budget', () => {
   it('routes each host to a healthy neighbour that is not being upgraded, and restores it after', async () => {
     unhealthy.clear();
