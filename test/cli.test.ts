@@ -45,6 +45,24 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/** Writes the local-test cluster's lock as held by alice's run in process `pid` on this machine; returns the file. */
+function lockedBy(state: string, pid: number): string {
+  const file = join(state, 'locks', 'local-test.json');
+  mkdirSync(join(state, 'locks'), { recursive: true });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      owner: 'alice',
+      runId: '20261122-010101-abcd',
+      pid,
+      hostname: hostname(),
+      acquiredAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    }),
+  );
+  return file;
+}
+
 describe('cutover CLI', () => {
   it('validate reports a wrong type, an unknown kind, an unknown role and a malformed line at once, exit 2', async () => {
     const ws = workspace(
@@ -79,18 +97,7 @@ describe('cutover CLI', () => {
     );
     const holder = spawn('sleep', ['30']);
     try {
-      mkdirSync(join(ws.state, 'locks'), { recursive: true });
-      writeFileSync(
-        join(ws.state, 'locks', 'local-test.json'),
-        JSON.stringify({
-          owner: 'alice',
-          runId: '20261122-010101-abcd',
-          pid: holder.pid,
-          hostname: hostname(),
-          acquiredAt: new Date().toISOString(),
-          expiresAt: new Date(Date.now() + 60_000).toISOString(),
-        }),
-      );
+      lockedBy(ws.state, holder.pid as number);
       const res = await cutover([
         '--state-dir',
         ws.state,
@@ -116,20 +123,8 @@ describe('cutover CLI', () => {
     );
     // A live process whose command line says cutover, as a running `cutover apply` does.
     const holder = spawn('sh', ['-c', 'sleep 30', 'cutover-apply']);
-    const lockFile = join(ws.state, 'locks', 'local-test.json');
+    const lockFile = lockedBy(ws.state, holder.pid as number);
     try {
-      mkdirSync(join(ws.state, 'locks'), { recursive: true });
-      writeFileSync(
-        lockFile,
-        JSON.stringify({
-          owner: 'alice',
-          runId: '20261122-010101-abcd',
-          pid: holder.pid,
-          hostname: hostname(),
-          acquiredAt: new Date().toISOString(),
-          expiresAt: new Date(Date.now() + 60_000).toISOString(),
-        }),
-      );
       const refused = await cutover([
         '--state-dir',
         ws.state,

@@ -3,109 +3,43 @@
  * real CLI, and user + integration traffic the whole time (issue 4).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { setFault } from '../../lab/faults.js';
-import { labDown, labUp } from '../../lab/hosts.js';
-import { type LoadHandle, type LoadReport, startLoad } from '../../lab/load.js';
-import { CMW_VERSIONS, comindwareScenario } from '../../lab/scenarios/comindware.js';
-import { eventually, sshPool } from '../../lab/test-support.js';
-import { cutover, journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
+import { CMW_VERSIONS } from '../../lab/scenarios/comindware.js';
+import { eventually } from '../../lab/test-support.js';
+import { journalEvents, liveEvents, runIdFrom } from '../../test/cli.js';
+import { CONFIG, comindwareLab, expectNoFailures, HOSTS, NGINX, RUNBOOK, SELF } from './lab-support.js';
 
-const RUNBOOK = resolve(import.meta.dirname, 'runbook.yml');
-const HOSTS = ['web', 'integration', 'backup'] as const;
-const ADDRESS = { web: '127.0.10.10', integration: '127.0.10.11', backup: '127.0.10.12' } as const;
-const NGINX = '/etc/nginx/sites-enabled/comindwarecmw';
-const CONFIG = '/usr/share/comindware/configs/instance/cmw.yml';
 const IGNITE = '/var/log/comindware/cmw/igniteClient_$(date +%F).log';
-
-const labDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-cmw-'));
-let ssh: ReturnType<typeof sshPool>;
-let inventory: string;
-let password: string;
-let distrUrl: string;
-let stateDir: string;
-
-async function freshLab(): Promise<void> {
-  await ssh?.close();
-  await labDown({ labDir, purge: true }).catch(() => undefined);
-  const up = await labUp({ scenario: comindwareScenario, labDir });
-  inventory = up.inventory;
-  password = readFileSync(join(labDir, 'secrets', 'distr_password'), 'utf8').trim();
-  distrUrl = String(up.controller?.info.artifactServer);
-  ssh = sshPool(labDir);
-  stateDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-state-'));
-  await untilRunning();
-}
+const lab = comindwareLab('127.0.10');
+const { labDir } = lab;
+const version = lab.version;
+const answeringNodes = lab.answeringNodes;
+const load = lab.load;
 
 /** The lab is up when sshd answers; the platform takes a moment more to load. */
 async function untilRunning(): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const states = await Promise.all(
-      HOSTS.map((h) =>
-        version(h)
-          .then((v) => v.state)
-          .catch(() => 'down'),
-      ),
-    );
-    if (states.every((s) => s === 'running')) return;
-    if (Date.now() > deadline) throw new Error(`the lab's platforms did not start: ${states.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await eventually(
+    async () => {
+      const states = await Promise.all(
+        HOSTS.map((h) =>
+          version(h)
+            .then((v) => v.state)
+            .catch(() => 'down'),
+        ),
+      );
+      return states.every((s) => s === 'running') ? true : undefined;
+    },
+    60_000,
+    "the lab's platforms to run",
+  );
 }
 
 async function snapshot(paths: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const host of HOSTS) for (const p of paths) out[`${host}:${p}`] = await ssh.out(host, `cat ${p}`);
+  for (const host of HOSTS) for (const p of paths) out[`${host}:${p}`] = await lab.ssh.out(host, `cat ${p}`);
   return out;
-}
-
-async function version(host: keyof typeof ADDRESS): Promise<{ version: string; state: string }> {
-  const res = await fetch(`http://${ADDRESS[host]}:8080/api/version`);
-  return (await res.json()) as { version: string; state: string };
-}
-
-/**
- * User and integration traffic through the nginx of the nodes that take traffic, web and
- * integration, on both seed locations each (the balancer upstream never sends any to backup).
- */
-function load(): LoadHandle {
-  return startLoad({
-    targets: (['web', 'integration'] as const).flatMap((h) => [
-      { name: `${h} /`, url: `http://${ADDRESS[h]}/` },
-      { name: `${h} /async`, url: `http://${ADDRESS[h]}/async` },
-    ]),
-    ratePerSecond: 15,
-    durationMs: 300_000,
-  });
-}
-
-/** Which node answers a request to each host's nginx, per location: after a run, the host itself. */
-async function answeringNodes(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const h of HOSTS)
-    for (const loc of ['/', '/async']) {
-      const res = await fetch(`http://${ADDRESS[h]}${loc}`);
-      await res.arrayBuffer();
-      out[`${h} ${loc}`] = res.headers.get('x-cmw-node') ?? '?';
-    }
-  return out;
-}
-
-const SELF = Object.fromEntries(
-  HOSTS.flatMap((h) => [
-    [`${h} /`, h],
-    [`${h} /async`, h],
-  ]),
-);
-
-function expectNoFailures(report: LoadReport): void {
-  for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(10);
-  expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
-  expect(report.total.failed).toBe(0);
 }
 
 function apply(
@@ -113,37 +47,17 @@ function apply(
   extra: { onSpawn?: (pid: number) => void } = {},
   target: string = CMW_VERSIONS.holdLock,
 ) {
-  return cutover(
-    [
-      '--state-dir',
-      stateDir,
-      'apply',
-      '-r',
-      runbook,
-      '-i',
-      inventory,
-      '-p',
-      `version=${target}`,
-      '-p',
-      `distr_url=${distrUrl}`,
-      '--yes',
-      '--approve-gates',
-    ],
-    { env: { CMW_DISTR_PASSWORD: password }, ...extra },
-  );
+  return lab.apply(target, runbook, extra);
 }
 
 describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }, () => {
-  beforeEach(freshLab, 60_000);
-  afterAll(async () => {
-    await ssh?.close();
-    await labDown({ labDir, purge: true });
-  }, 60_000);
+  beforeEach(() => lab.fresh(), 120_000);
+  afterAll(() => lab.down(), 60_000);
 
   it('upgrades backup, integration, web under load with 0 failed requests', async () => {
     expect(await answeringNodes()).toEqual(SELF);
     const before = await snapshot([NGINX, CONFIG]);
-    const staleIgnite = await ssh.out('integration', `cat ${IGNITE}`);
+    const staleIgnite = await lab.ssh.out('integration', `cat ${IGNITE}`);
     expect(staleIgnite).toContain('Skipping rebalancing (nothing scheduled)');
 
     const traffic = load();
@@ -173,7 +87,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     expect(await answeringNodes()).toEqual(SELF);
 
     // hold.lock went only after a rebalancing line written after this upgrade started.
-    const events = journalEvents(stateDir, runIdFrom(run.stdout));
+    const events = journalEvents(lab.stateDir, runIdFrom(run.stdout));
     for (const host of HOSTS) {
       const matched = events.find(
         (e) => e.type === 'step.succeeded' && e.step === `upgrade/wait-rebalance@${host}`,
@@ -195,14 +109,14 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     const report = await traffic.stop();
     if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
     expectNoFailures(report);
-    const events = journalEvents(stateDir, runIdFrom(run.stdout));
+    const events = journalEvents(lab.stateDir, runIdFrom(run.stdout));
     const ran = (host: string) =>
       events.flatMap((e) =>
         e.type === 'step.succeeded' && e.host === host ? [e.step.split(/[/@]/)[1]] : [],
       );
     for (const host of HOSTS) {
       expect(await version(host)).toMatchObject({ version: CMW_VERSIONS.fileActivation, state: 'running' });
-      const config = await ssh.out(host, `cat ${CONFIG}`);
+      const config = await lab.ssh.out(host, `cat ${CONFIG}`);
       expect(config).toMatch(/^db\.waitForClusterActivation: true$/m);
       expect(config).toMatch(/^db\.waitForFileActivation: \/var\/www\/\.cmw_environment\/cmw$/m);
       expect(config).toContain('# Ожидает наличие файла перед запуском');
@@ -222,11 +136,11 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
   it('puts the integration node back when it never rebalances, leaves web alone, and rolls back the rest', async () => {
     await setFault(labDir, 'integration', 'no-rebalance');
     // The fault is read at start: restart the integration node's platform with it.
-    await ssh.out('integration', 'systemctl restart comindwarecmw');
+    await lab.ssh.out('integration', 'systemctl restart comindwarecmw');
     await untilRunning();
     const before = await snapshot([NGINX, CONFIG, '/var/lib/comindware/cmw/version']);
     // Same runbook, a short rebalancing timeout so the test does not wait ten minutes.
-    const runbook = join(stateDir, 'runbook.yml');
+    const runbook = join(lab.stateDir, 'runbook.yml');
     writeFileSync(
       runbook,
       readFileSync(RUNBOOK, 'utf8').replace(
@@ -254,7 +168,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     }
     // web was never touched.
     expect(await version('web')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
-    const events = journalEvents(stateDir, runId);
+    const events = journalEvents(lab.stateDir, runId);
     expect(
       events.filter(
         (e) => 'host' in e && e.host === 'web' && e.type === 'step.started' && e.step.startsWith('upgrade/'),
@@ -263,9 +177,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     // backup was upgraded before the failure.
     expect(await version('backup')).toMatchObject({ version: CMW_VERSIONS.holdLock });
 
-    const rollback = await cutover(['--state-dir', stateDir, 'rollback', runId, '--yes'], {
-      env: { CMW_DISTR_PASSWORD: password },
-    });
+    const rollback = await lab.cli(['rollback', runId, '--yes']);
     const report = await traffic.stop();
     expect(rollback.code).toBe(0);
     expect(await version('backup')).toMatchObject({ version: CMW_VERSIONS.installed, state: 'running' });
@@ -281,7 +193,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     // Kill -9 as soon as the journal shows the controller waiting on integration's rebalancing line.
     const waiting = await eventually(
       () =>
-        liveEvents(stateDir).find(
+        liveEvents(lab.stateDir).find(
           (e) => e.type === 'step.waiting' && e.step === 'upgrade/wait-rebalance@integration',
         ),
       120_000,
@@ -291,12 +203,10 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     process.kill(pid, 'SIGKILL');
     const killed = await first;
     expect(killed.signal).toBe('SIGKILL');
-    const status = await cutover(['--state-dir', stateDir, 'status', runId]);
+    const status = await lab.cli(['status', runId]);
     expect(status.stdout).toMatch(/stopped while .*wait-rebalance@integration/);
 
-    const resumed = await cutover(['--state-dir', stateDir, 'resume', runId, '--approve-gates'], {
-      env: { CMW_DISTR_PASSWORD: password },
-    });
+    const resumed = await lab.cli(['resume', runId, '--approve-gates']);
     const report = await traffic.stop();
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
@@ -306,7 +216,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
 
     // No completed step ran twice: only the interrupted wait started again.
     const starts = new Map<string, number>();
-    for (const e of journalEvents(stateDir, runId))
+    for (const e of journalEvents(lab.stateDir, runId))
       if (e.type === 'step.started') starts.set(e.step, (starts.get(e.step) ?? 0) + 1);
     const twice = [...starts].filter(([, n]) => n > 1).map(([s]) => s);
     expect(twice).toEqual(['upgrade/wait-rebalance@integration']);

@@ -81,9 +81,9 @@ describe('seed 000 under faults', { timeout: 300_000 }, () => {
       expect(await lab.version(host)).toMatchObject({ version: CMW_VERSIONS.holdLock, state: 'running' });
     expect(await lab.answeringNodes()).toEqual(SELF);
     // The journaled backup of integration still holds the version it had before the run.
-    const backup = all.findLast(
-      (e) => e.type === 'step.succeeded' && e.step === 'upgrade/backup@integration',
-    );
+    const backup = [...all]
+      .reverse()
+      .find((e) => e.type === 'step.succeeded' && e.step === 'upgrade/backup@integration');
     const dest = backup?.type === 'step.succeeded' ? backup.outputs.dest : undefined;
     expect(dest).toBeTruthy();
     expect((await lab.ssh.out('integration', `cat ${dest}/version`)).trim()).toBe(CMW_VERSIONS.installed);

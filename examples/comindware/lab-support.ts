@@ -72,24 +72,31 @@ export function comindwareLab(prefix: string) {
       await labDown({ labDir, purge: true });
     },
     /** `cutover apply` of the runbook to `target`, gates approved, with the distribution password. */
-    apply(target: string = CMW_VERSIONS.holdLock, runbook = RUNBOOK): Promise<CliResult> {
-      return lab.cli([
-        'apply',
-        '-r',
-        runbook,
-        '-i',
-        inventory,
-        '-p',
-        `version=${target}`,
-        '-p',
-        `distr_url=${distrUrl}`,
-        '--yes',
-        '--approve-gates',
-      ]);
+    apply(
+      target: string = CMW_VERSIONS.holdLock,
+      runbook = RUNBOOK,
+      extra: { onSpawn?: (pid: number) => void } = {},
+    ): Promise<CliResult> {
+      return lab.cli(
+        [
+          'apply',
+          '-r',
+          runbook,
+          '-i',
+          inventory,
+          '-p',
+          `version=${target}`,
+          '-p',
+          `distr_url=${distrUrl}`,
+          '--yes',
+          '--approve-gates',
+        ],
+        extra,
+      );
     },
     /** Any other command, with this lab's state folder and the distribution password. */
-    cli(args: string[]): Promise<CliResult> {
-      return cutover(['--state-dir', stateDir, ...args], { env: { CMW_DISTR_PASSWORD: password } });
+    cli(args: string[], extra: { onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+      return cutover(['--state-dir', stateDir, ...args], { env: { CMW_DISTR_PASSWORD: password }, ...extra });
     },
     async version(host: CmwHost): Promise<{ version: string; state: string }> {
       const res = await fetch(`http://${address[host]}:8080/api/version`);
