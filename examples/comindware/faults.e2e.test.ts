@@ -199,3 +199,44 @@ describe('seed 000: a wait watches what it waits for', { timeout: 300_000 }, () 
     expect(await lab2.answeringNodes()).toEqual(SELF);
   });
 });
+
+describe('seed 000: resume after the controller is killed in a step without a probe of its own', {
+  timeout: 300_000,
+}, () => {
+  const lab3 = comindwareLab('127.0.48');
+  beforeEach(() => lab3.fresh(), 120_000);
+  afterAll(() => lab3.down(), 60_000);
+
+  it('kill -9 while integration is being drained, in its config edit or its status check: resume needs no flags, 0 failed requests, traffic back', async () => {
+    const traffic = lab3.load();
+    for (const step of [
+      'upgrade/drain@integration',
+      'upgrade/config-hold-lock@web',
+      'upgrade/check-units@web',
+    ]) {
+      let pid = 0;
+      const first = lab3.apply(CMW_VERSIONS.holdLock, undefined, { onSpawn: (p) => (pid = p) });
+      const started = await eventually(
+        () => liveEvents(lab3.stateDir).find((e) => e.type === 'step.started' && e.step === step),
+        180_000,
+        `${step} to start`,
+      );
+      process.kill(pid, 'SIGKILL');
+      expect((await first).signal).toBe('SIGKILL');
+      const resumed = await lab3.cli(['resume', started.run, '--yes', '--approve-gates']);
+      if (resumed.code !== 0)
+        throw new Error(`${step}: exit ${resumed.code}\n${resumed.stdout}\n${resumed.stderr}`);
+      expect(resumed.stderr, step).not.toContain('--mark-done');
+      for (const host of HOSTS)
+        expect(await lab3.version(host), step).toMatchObject({
+          version: CMW_VERSIONS.holdLock,
+          state: 'running',
+        });
+      expect(await lab3.answeringNodes(), step).toEqual(SELF);
+      // Back to the old version for the next kill point.
+      const back = await lab3.cli(['rollback', started.run, '--yes']);
+      if (back.code !== 0) throw new Error(`${step}: rollback exit ${back.code}\n${back.stderr}`);
+    }
+    expectNoFailures(await traffic.stop());
+  });
+});

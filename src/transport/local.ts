@@ -4,7 +4,8 @@ import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TransportError } from './errors.js';
-import { type ShellLauncher, type ShellOptions, ShellSession } from './protocol.js';
+import type { ShellLauncher, ShellOptions } from './protocol.js';
+import { ShellSession } from './session.js';
 import type { HostAddress, Session, Transport } from './transport.js';
 
 /** Options of the local transport. Example: `new LocalTransport({ killGraceMs: 500 })`. */

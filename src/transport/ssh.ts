@@ -7,7 +7,8 @@ import { join, posix } from 'node:path';
 import { sh } from '../shell/command.js';
 import { stderrTail, TransportError } from './errors.js';
 import { parseMode } from './local.js';
-import { type ShellLauncher, type ShellOptions, ShellSession } from './protocol.js';
+import type { ShellLauncher, ShellOptions } from './protocol.js';
+import { ShellSession } from './session.js';
 import type { HostAddress, Session, Transport } from './transport.js';
 
 /** Options of the OpenSSH transport. Example: `new SshTransport({ connectTimeoutSec: 10 })`. */
