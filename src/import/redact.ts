@@ -17,9 +17,18 @@ const PATTERNS: RegExp[] = [
   new RegExp(`--(?:http-|ftp-|proxy-)?pass(?:word)?[= ]${VALUE}`, 'g'),
   new RegExp(`(?:^|\\s)(?:-u|--user|--proxy-user)[= ]?(?:'|")?[^\\s:'"]+:${VALUE}`, 'g'),
   /:\/\/[^\s/:@]+:([^\s/@]+)@/g,
-  new RegExp(`\\b[A-Za-z_]*(?:PASS|PASSWORD|PASSWD|TOKEN|SECRET)[A-Za-z_]*=${VALUE}`, 'gi'),
+  new RegExp(
+    `\\b[A-Za-z_]*(?:PASS|PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|ACCESS_?KEY|AUTH_?KEY)[A-Za-z_]*=${VALUE}`,
+    'gi',
+  ),
   /Authorization:\s*(?:Basic|Bearer|Token)\s+([^\s'"]+)/gi,
+  // API key headers: X-Api-Key, X-Auth-Token, Api-Key, Private-Token.
+  /\b(?:X-)?(?:Api|Auth|Access|Private)[-_](?:Key|Token):\s*([^\s'"]+)/gi,
   new RegExp(`\\bsshpass\\s+-p\\s*${VALUE}`, 'g'),
+  // mysql, mysqldump, mysqladmin: the password glued to -p (a bare -p prompts, and is not one).
+  new RegExp(`\\bmysql(?:dump|admin|import|check)?\\b[^|;&\\n]*?\\s-p${VALUE}`, 'g'),
+  new RegExp(`\\bredis-cli\\b[^|;&\\n]*?\\s(?:-a|--pass)\\s+${VALUE}`, 'g'),
+  new RegExp(`\\b(?:docker|podman|helm)\\s+(?:registry\\s+)?login\\b[^|;&\\n]*?\\s-p\\s*${VALUE}`, 'g'),
 ];
 
 /** Values that only name a secret (a placeholder or a variable) are not secrets themselves. */

@@ -37,8 +37,15 @@ const READ_ONLY = new Set([
   'which',
 ]);
 
+/** The words from the program on: leading `NAME=value` assignments (often a password) are not the program. */
+function programWords(words: readonly ShellWord[]): readonly ShellWord[] {
+  const first = words.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w.value));
+  return first < 0 ? [] : words.slice(first);
+}
+
 /** An id hint for a command: `run version-install` for `bash version_install.sh`, else its first two words. */
-function fallbackHint(words: readonly ShellWord[]): string {
+function fallbackHint(all: readonly ShellWord[]): string {
+  const words = programWords(all);
   const program = words[0]?.value ?? '';
   const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
   if (/\.sh$/.test(script)) return `run ${nameOf(script)}`;
@@ -51,7 +58,8 @@ function fallbackHint(words: readonly ShellWord[]): string {
 }
 
 /** Why a command fell through to shell.run, for its TODO. */
-function fallbackWhy(words: readonly ShellWord[], cmd: SimpleCommand): string {
+function fallbackWhy(all: readonly ShellWord[], cmd: SimpleCommand): string {
+  const words = programWords(all);
   const program = words[0]?.value ?? '';
   const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
   if (/\.sh$/.test(script))
