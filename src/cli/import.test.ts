@@ -125,6 +125,17 @@ describe('cutover import', () => {
     expect((await cutover(['validate', '-r', out])).code).toBe(0);
   });
 
+  it('refuses a document with more code than a draft may hold, at once and at its line (exit 2, never 70)', async () => {
+    const dir = workspace();
+    const doc = join(dir, 'huge.md');
+    const code = Array.from({ length: 2000 }, (_, i) => `cp /a/${i} /b/${i}`);
+    writeFileSync(doc, ['# Huge', '', '```', ...code, '```', ''].join('\n'));
+    const res = await cutover(['import', doc]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${doc}:804:1: more than 800 lines of code in fenced blocks`);
+    expect(res.stderr).toContain('Split the document');
+  });
+
   it('refuses to replace a file without --force, a missing document, and a document without commands (exit 2)', async () => {
     const dir = workspace();
     const out = join(dir, 'runbook.yml');

@@ -1,7 +1,8 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { formatProblem, UsageError } from '../errors.js';
+import { formatProblem, InputError, UsageError } from '../errors.js';
+import { LIMITS } from '../source/limits.js';
 import { importMarkdown } from '../import/import.js';
 import { reportJson, reportText, summarize, summaryLine } from '../import/report.js';
 import { parseRunbook } from '../runbook/load.js';
@@ -44,6 +45,7 @@ export function registerImport(program: Command): void {
           'Choose another -o file, or pass --force to replace it.',
         );
       }
+      refuseOversizedDocument(text, file);
       const result = importMarkdown(text, basename(file));
       // The draft must load; a draft that does not is a bug in the importer, not in the document.
       const check = parseRunbook(result.yaml, opts.output ?? `${basename(file)}.yml`);
@@ -73,4 +75,38 @@ export function registerImport(program: Command): void {
         process.stderr.write(`${basename(file)}: ${summaryLine(summary)}.\n`);
       }
     });
+}
+
+/**
+ * A document whose code would make a draft past the runbook's step limit is refused before the
+ * import starts (exit 2 at the line where the limit is passed), not imported into a draft that
+ * cannot load.
+ */
+function refuseOversizedDocument(text: string, file: string): void {
+  let fenced = false;
+  let code = 0;
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (/^\s*(```|~~~)/.test(line)) {
+      fenced = !fenced;
+      continue;
+    }
+    if (!fenced || line.trim() === '') continue;
+    code += 1;
+    if (code > LIMITS.importCodeLines) {
+      throw new InputError(
+        [
+          {
+            file,
+            line: i + 1,
+            col: 1,
+            path: '',
+            message: `more than ${LIMITS.importCodeLines} lines of code in fenced blocks; cutover import reads at most ${LIMITS.importCodeLines} per document`,
+            severity: 'error',
+          },
+        ],
+        'Split the document (one per procedure or per phase) and import each part.',
+      );
+    }
+  }
 }

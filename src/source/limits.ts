@@ -15,6 +15,8 @@ export const LIMITS = {
   steps: 2000,
   /** Characters of a param value given with -p or a default, and of a value a user pattern is matched against. */
   paramChars: 4096,
+  /** Lines of code (in fenced blocks) in one document `cutover import` reads: a draft must stay under `steps`. */
+  importCodeLines: 800,
 } as const;
 
 /** One line per limit, for `cutover docs`. */
@@ -22,6 +24,7 @@ export const LIMITS_DOC = [
   `input files (runbook, inventory, Markdown): at most ${LIMITS.fileBytes / 1024 / 1024} MiB, valid UTF-8, no control characters other than tab and newline`,
   `YAML: at most ${LIMITS.aliases} aliases (*name) per document, collections nested at most ${LIMITS.depth} deep`,
   `runbook: at most ${LIMITS.phases} phases and ${LIMITS.steps} steps (preflight included)`,
+  `cutover import: at most ${LIMITS.importCodeLines} lines of code in fenced blocks per document (split a longer one)`,
   `values (-p params, defaults, vars, YAML strings): no control characters (NUL, ESC, …); a -p value at most ${LIMITS.paramChars} characters and on one line`,
   'durations: with a unit (90s, not 90), at most 24d20h31m23s (2^31-1 ms, the longest Node timer); timeouts above 0',
   "patterns (param pattern:, wait.log, wait.http): JavaScript syntax run by V8's linear-time engine: no backreferences or lookaround; matching never backtracks",
