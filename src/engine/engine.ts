@@ -271,6 +271,7 @@ export class Engine {
     const turn = await window.turn(hostName, drainOpen ? 'open' : drain ? 'needed' : 'none');
     if (turn === 'skip') return true;
     run.emit({ type: 'host.started', phase: phase.id, host: hostName });
+    this.#guard.unwatch(hostName);
     try {
       if (drain && !drainOpen) await this.#drains.drain(drain, window);
       for (const step of steps) {

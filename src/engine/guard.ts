@@ -54,6 +54,11 @@ export class HealthGuard {
     this.#loop ??= this.#guard();
   }
 
+  /** A guarded host starts work again (a later phase): it is in flight, not guarded, until it finishes. */
+  unwatch(hostName: string): void {
+    this.#watched.delete(hostName);
+  }
+
   /** Ends the guarding (the run is over); waits for a round in progress. */
   async stop(): Promise<void> {
     this.#stop.abort();

@@ -10,11 +10,14 @@ import { crashAfterStart, engineFor } from '../testing/engine-fixture.js';
 
 // Health answers for neighbours come from a real local server; hosts themselves are recorded.
 const unhealthy = new Set<string>();
+/** Health probes answered, per host name. */
+const probes = new Map<string, number>();
 let server: Server;
 let port = 0;
 beforeAll(async () => {
   server = createServer((req, res) => {
     const name = req.url?.split('/').pop() ?? '';
+    probes.set(name, (probes.get(name) ?? 0) + 1);
     res.writeHead(unhealthy.has(name) ? 503 : 200).end(name);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -112,6 +115,41 @@ describe('the health guard: a host is done only while it stays healthy', () => {
     });
     expect(events.some((e) => e.type === 'host.started' && e.host === 'c')).toBe(false);
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'failed' });
+  });
+
+  it('does not take a host that a later phase works on again for a host that went down', async () => {
+    unhealthy.clear();
+    const twoPhases = `${drainRunbook('{ serial: 1 }')}
+  - id: again
+    name: a second pass
+    hosts: { roles: [app] }
+    rolling: { serial: 1 }
+    drain:
+      config: /etc/nginx/site
+      locations: [/]
+      upstream: "http://{{ neighbour.address }}:8080"
+      neighbours: { roles: [app] }
+      health: { url: "http://127.0.0.1:${port}/health/{{ neighbour.name }}", status: [200] }
+    steps:
+      - id: restart
+        shell.run: { command: "restart-{{ host.name }}" }
+`;
+    const fx = await planFixture(twoPhases, fakeInventory(['a', 'b', 'c']));
+    const rec = new RecordingTransport();
+    for (const h of ['a', 'b', 'c']) rec.setFile(h, '/etc/nginx/site', SITE);
+    const journal = new MemoryJournal();
+    // a is down while the second phase restarts it, until the guard has made four more rounds
+    // (it still guards b, so b's probes count them): a barrier, not a duration.
+    rec.respond('a', 'restart-a', async () => {
+      unhealthy.add('a');
+      const before = probes.get('b') ?? 0;
+      while ((probes.get('b') ?? 0) < before + 4) await new Promise<void>((r) => setImmediate(r));
+      unhealthy.delete('a');
+      return {};
+    });
+    const outcome = await engineFor(fx, rec, journal).apply();
+    expect(outcome).toBe('succeeded');
+    expect(journal.read('r1').filter((e) => e.type === 'host.unhealthy')).toEqual([]);
   });
 
   it('checks every upgraded host before it says succeeded: the last host down at the end fails the run', async () => {
