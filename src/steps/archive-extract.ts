@@ -34,6 +34,8 @@ export const archiveExtract = defineKind({
   summary:
     'Extract a tar archive into an existing folder (tar -xf ... -C dest); creates skips it when already done. No undo of its own: a backup.copy of the folder before it is what makes it reversible.',
   params,
+  // Extracting the same archive again writes the same entries: an interrupted extract is re-run.
+  rerunSafe: true,
   plan(p) {
     const strip = p.strip === undefined ? raw('') : raw(` --strip-components=${p.strip}`);
     const tar = sh`tar -x -f ${p.archive} -C ${p.dest}${strip}`;
