@@ -144,7 +144,7 @@ describe('seed 000: Comindware rolling upgrade in the lab', { timeout: 180_000 }
     writeFileSync(
       runbook,
       readFileSync(RUNBOOK, 'utf8').replace(
-        /(pattern: 'Skipping rebalancing[^\n]*\n\s+since: upgrade\n\s+timeout: )10m/,
+        /(pattern: 'Skipping rebalancing[^\n]*\n(?:[^\n]*\n)*?\s+timeout: )10m/,
         '$18s',
       ),
     );
