@@ -106,14 +106,19 @@ export function renderInitScript(spec: InitSpec): string {
  * MaxSessions are raised because cutover multiplexes and tests log in in parallel.
  * Example: renderSshdConfig({ name: 'web', address: '127.0.10.10' }).
  */
-export function renderSshdConfig(host: Pick<LabHostSpec, 'name' | 'address'>): string {
+export function renderSshdConfig(
+  host: Pick<LabHostSpec, 'name' | 'address'>,
+  opts: { rootOnlyOnPort?: number } = {},
+): string {
+  const port = opts.rootOnlyOnPort;
   return [
     `# sshd of lab host ${host.name}, written by \`cutover lab up\`: it listens on the host's own`,
     '# loopback address only (the hosts share the network namespace) and takes keys only.',
     `ListenAddress ${host.address}:22`,
     'HostKey /etc/ssh/ssh_host_ed25519_key',
     'PidFile /run/sshd.pid',
-    'PermitRootLogin prohibit-password',
+    // sshd keeps the first value of a keyword: a sudo-login host refuses root here, and Match re-allows it on its own port.
+    `PermitRootLogin ${port === undefined ? 'prohibit-password' : 'no'}`,
     'PubkeyAuthentication yes',
     'AuthorizedKeysFile .ssh/authorized_keys',
     'PasswordAuthentication no',
@@ -125,6 +130,14 @@ export function renderSshdConfig(host: Pick<LabHostSpec, 'name' | 'address'>): s
     'MaxStartups 100:30:200',
     'MaxSessions 100',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
+    // A sudo-login lab (lab/sudo-login.ts): root only on the lab's own port; Match blocks come last.
+    ...(port === undefined
+      ? []
+      : [
+          `ListenAddress ${host.address}:${port}`,
+          `Match LocalPort ${port}`,
+          '  PermitRootLogin prohibit-password',
+        ]),
     '',
   ].join('\n');
 }

@@ -25,6 +25,13 @@ import { formatDuration } from '../src/shared/duration.js';
 import { NGINX_UNIT, renderEtcHosts, renderInitScript, renderSshdConfig } from './host-files.js';
 import { renderInventory, renderKnownHosts, renderSshConfig } from './inventory.js';
 import {
+  ensureSudoPassword,
+  LAB_LOGIN,
+  LAB_ROOT_PORT,
+  prepareSudoLogin,
+  type SudoLogin,
+} from './sudo-login.js';
+import {
   checkLabDir,
   FRESH_TREES,
   type LabLayout,
@@ -55,6 +62,8 @@ export interface LabState {
   hosts: LabHostSpec[];
   sharedStorage: boolean;
   controller?: { info: Record<string, string>; processes: ProcessRef[] };
+  /** Set for a lab whose hosts refuse root on port 22 (see sudo-login.ts). */
+  sudoLogin?: SudoLogin;
 }
 
 /** What `run.json` records about a running host. Example: `{ init: { pid: 4242, startTime: 99 }, pidNs: 'pid:[4026532301]', ... }`. */
@@ -75,6 +84,8 @@ export interface LabUpOptions {
   bootTimeoutMs?: number;
   /** Progress lines for people. */
   log?: (line: string) => void;
+  /** Hosts refuse root on port 22 and have the sudo login `deploy` (see sudo-login.ts). */
+  sudoLogin?: SudoLogin;
 }
 
 /** What `labUp` did. Example: `{ inventory: '/tmp/lab/inventory.yml', hosts: [{ name: 'web', booted: true, ... }], ... }`. */
@@ -525,6 +536,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     hosts: scenario.hosts,
     sharedStorage: scenario.sharedStorage,
     ...(prior?.controller ? { controller: prior.controller } : {}),
+    ...(opts.sudoLogin ? { sudoLogin: opts.sudoLogin } : {}),
   };
   await writeJson(layout.state, state);
 
@@ -540,7 +552,11 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     })),
   );
   await fs.writeFile(layout.knownHosts, renderKnownHosts(hostKeys));
-  await fs.writeFile(layout.sshConfig, renderSshConfig(scenario.name, layout, scenario.hosts));
+  await fs.writeFile(
+    layout.sshConfig,
+    renderSshConfig(scenario.name, layout, scenario.hosts, opts.sudoLogin ? LAB_ROOT_PORT : 22),
+  );
+  const sudoPassword = opts.sudoLogin ? await ensureSudoPassword(dir) : undefined;
 
   const ctx: ScenarioContext = { labDir: dir, sharedDir: layout.shared, labSourceDir: labSourceDir() };
   if (scenario.sharedStorage) await fs.mkdir(layout.shared, { recursive: true });
@@ -556,6 +572,21 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   await Promise.all(
     toBoot.map(async (h) => {
       await prepareHost(layout, scenario, h, ctx, labPublicKey, log);
+      if (opts.sudoLogin && sudoPassword !== undefined) {
+        const hostRoot = layout.host(h.name).root;
+        await prepareSudoLogin(
+          (p) => path.join(hostRoot, p),
+          h.name,
+          opts.sudoLogin,
+          sudoPassword,
+          labPublicKey,
+        );
+        await writeFileMode(
+          path.join(hostRoot, 'etc/ssh/sshd_config'),
+          renderSshdConfig(h, { rootOnlyOnPort: LAB_ROOT_PORT }),
+          0o644,
+        );
+      }
       await writeFileMode(
         layout.host(h.name).init,
         renderInitScript(initSpecFor(layout, scenario, h, ctx)),
@@ -609,7 +640,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   }
   await fs.writeFile(
     layout.inventory,
-    renderInventory(scenario.name, layout, scenario.hosts, scenario.inventoryVars?.(ctx) ?? {}),
+    renderInventory(
+      scenario.name,
+      layout,
+      scenario.hosts,
+      scenario.inventoryVars?.(ctx) ?? {},
+      opts.sudoLogin ? { user: LAB_LOGIN, become: true } : { user: 'root' },
+    ),
   );
   return {
     labDir: dir,

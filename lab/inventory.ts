@@ -46,13 +46,14 @@ export function renderSshConfig(
   scenario: string,
   layout: Pick<LabLayout, 'key' | 'knownHosts' | 'sshConfig'>,
   hosts: readonly Pick<LabHostSpec, 'name' | 'address'>[],
+  port = 22,
 ): string {
   const lines = [
     `# cutover lab "${scenario}", written by \`cutover lab up\`. Use: ssh -F ${layout.sshConfig} ${hosts[0]?.name ?? 'HOST'}`,
     '',
   ];
   for (const h of hosts) lines.push(`Host ${h.name}`, `  HostName ${h.address}`, '');
-  lines.push('Host *', '  User root', '  Port 22');
+  lines.push('Host *', '  User root', `  Port ${port}`);
   for (const [key, value] of Object.entries(labSshOptions(layout))) lines.push(`  ${key} ${sshQuote(value)}`);
   lines.push('  GlobalKnownHostsFile /dev/null', '  BatchMode yes', '  LogLevel ERROR', '');
   return lines.join('\n');
@@ -67,10 +68,16 @@ export function renderInventory(
   layout: Pick<LabLayout, 'key' | 'knownHosts' | 'sshConfig'>,
   hosts: readonly LabHostSpec[],
   vars: Record<string, unknown>,
+  login: { user: string; become?: boolean } = { user: 'root' },
 ): string {
   const doc = {
     cluster: `lab-${scenario}`,
-    defaults: { user: 'root', port: 22, ssh_options: labSshOptions(layout) },
+    defaults: {
+      user: login.user,
+      port: 22,
+      ...(login.become ? { become: true } : {}),
+      ssh_options: labSshOptions(layout),
+    },
     vars,
     hosts: Object.fromEntries(
       hosts.map((h) => [h.name, { address: h.address, roles: h.roles, vars: h.vars }]),

@@ -3,9 +3,10 @@
 # when missing. `npm test`, `npm run demo`, `npm run bench` and `.ci/run` all call it first, so a
 # missing tool is a set-up error said once, before anything runs, never a skipped test.
 #
-#   sh scripts/prerequisites.sh lab      the lab: sshd, nginx, util-linux, curl, wget (demo, `cutover lab up`)
+#   sh scripts/prerequisites.sh lab      the lab: sshd, nginx, util-linux, curl, wget, sudo and openssl
+#                                        (the `deploy` login of `lab up --sudo-login`) (demo, `cutover lab up`)
 #   sh scripts/prerequisites.sh test     the lab + Chromium and a font (browser tests), tmux (terminal
-#                                        view), GNU time (benchmark helpers), sudo (become), dash
+#                                        view), GNU time (benchmark helpers), dash
 #   sh scripts/prerequisites.sh bench    the lab + ansible-core, hyperfine, GNU time
 #
 # Several profiles may be named at once. As root it installs what is missing (apt-get); otherwise
@@ -30,13 +31,14 @@ util-linux /usr/bin/flock
 util-linux /usr/bin/setsid
 util-linux /usr/bin/nsenter
 iproute2 /usr/bin/ss
+sudo /usr/bin/sudo
+openssl /usr/bin/openssl
 '
 test_requirements='
 chromium /usr/bin/chromium
 fonts-dejavu-core /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 tmux /usr/bin/tmux
 time /usr/bin/time
-sudo /usr/bin/sudo
 dash /bin/dash
 '
 bench_requirements='

@@ -11,6 +11,7 @@ import { expect } from 'vitest';
 import { labDown, labUp } from '../../lab/hosts.js';
 import { type LoadHandle, type LoadReport, startLoad } from '../../lab/load.js';
 import { CMW_VERSIONS, comindwareScenario } from '../../lab/scenarios/comindware.js';
+import type { SudoLogin } from '../../lab/sudo-login.js';
 import { eventually, relocate, sshPool } from '../../lab/test-support.js';
 import { type CliResult, cutover } from '../../test/cli.js';
 
@@ -27,7 +28,7 @@ export const SELF = Object.fromEntries(
   ]),
 );
 
-export function comindwareLab(prefix: string) {
+export function comindwareLab(prefix: string, options: { sudoLogin?: SudoLogin } = {}) {
   const scenario = relocate(comindwareScenario, prefix);
   const address = Object.fromEntries(scenario.hosts.map((h) => [h.name, h.address])) as Record<
     CmwHost,
@@ -53,7 +54,11 @@ export function comindwareLab(prefix: string) {
     async fresh(): Promise<void> {
       await ssh?.close();
       await labDown({ labDir, purge: true }).catch(() => undefined);
-      const up = await labUp({ scenario, labDir });
+      const up = await labUp({
+        scenario,
+        labDir,
+        ...(options.sudoLogin ? { sudoLogin: options.sudoLogin } : {}),
+      });
       inventory = up.inventory;
       password = readFileSync(join(labDir, 'secrets', 'distr_password'), 'utf8').trim();
       distrUrl = String(up.controller?.info.artifactServer);
@@ -75,7 +80,7 @@ export function comindwareLab(prefix: string) {
     apply(
       target: string = CMW_VERSIONS.holdLock,
       runbook = RUNBOOK,
-      extra: { onSpawn?: (pid: number) => void } = {},
+      extra: { onSpawn?: (pid: number) => void; inventory?: string; env?: Record<string, string> } = {},
     ): Promise<CliResult> {
       return lab.cli(
         [
@@ -83,7 +88,7 @@ export function comindwareLab(prefix: string) {
           '-r',
           runbook,
           '-i',
-          inventory,
+          extra.inventory ?? inventory,
           '-p',
           `version=${target}`,
           '-p',
@@ -95,8 +100,15 @@ export function comindwareLab(prefix: string) {
       );
     },
     /** Any other command, with this lab's state folder and the distribution password. */
-    cli(args: string[], extra: { onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
-      return cutover(['--state-dir', stateDir, ...args], { env: { CMW_DISTR_PASSWORD: password }, ...extra });
+    cli(
+      args: string[],
+      extra: { onSpawn?: (pid: number) => void; env?: Record<string, string> } = {},
+    ): Promise<CliResult> {
+      const { env, onSpawn } = extra;
+      return cutover(['--state-dir', stateDir, ...args], {
+        env: { CMW_DISTR_PASSWORD: password, ...env },
+        ...(onSpawn ? { onSpawn } : {}),
+      });
     },
     async version(host: CmwHost): Promise<{ version: string; state: string }> {
       const res = await fetch(`http://${address[host]}:8080/api/version`);

@@ -7,7 +7,7 @@ import type { Host, Inventory } from '../inventory/model.js';
 import { loadInventories } from '../inventory/load.js';
 import { FileJournal } from '../journal/file-store.js';
 import { compile, templateScope } from '../plan/compile.js';
-import type { Plan } from '../plan/types.js';
+import { allSteps, type Plan } from '../plan/types.js';
 import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
@@ -30,6 +30,43 @@ export interface GlobalOptions {
   verbose?: boolean;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;
+  /** `-K`: prompt once for the sudo password. */
+  askBecomePass?: boolean;
+  /** `--become-password-file FILE`: the sudo password's file. */
+  becomePasswordFile?: string;
+}
+
+/**
+ * The sudo password for a run whose plan uses become, read once before anything connects:
+ * `--become-password-file`, else $CUTOVER_BECOME_PASSWORD, else the `-K` prompt; undefined
+ * when none is given (sudo without a password, NOPASSWD). It joins the redactor's secrets.
+ * Example: `const password = await becomePassword(plan, global, redactor)`.
+ */
+export async function becomePassword(
+  plan: Plan,
+  opts: GlobalOptions,
+  redactor: Redactor,
+): Promise<string | undefined> {
+  const uses =
+    allSteps(plan).some((s) => s.runAs) ||
+    plan.phases.some((p) => Object.values(p.drains).some((d) => d.runAs));
+  if (!uses) return undefined;
+  let value: string | undefined;
+  if (opts.becomePasswordFile) {
+    const file = resolve(opts.becomePasswordFile);
+    try {
+      value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new UsageError(
+        `--become-password-file ${file}: ${(e as Error).message}`,
+        'Name a readable file holding the sudo password (mode 0600). Nothing was changed.',
+      );
+    }
+  } else if (process.env.CUTOVER_BECOME_PASSWORD) value = process.env.CUTOVER_BECOME_PASSWORD;
+  else if (opts.askBecomePass) value = await promptHidden('sudo password (become)');
+  if (value === undefined || value === '') return undefined;
+  redactor.add(new Secret('become_password', value));
+  return value;
 }
 
 /** Commander collector for a repeatable option (`-i a -i b`). */
@@ -204,14 +241,17 @@ export function openJournal(opts: GlobalOptions, redactor?: Redactor): FileJourn
 }
 
 /** One transport per kind, shared by every host of a run. */
-export function connector(global: GlobalOptions = {}): {
-  connect: (host: Host) => Promise<Session>;
+export function connector(
+  global: GlobalOptions = {},
+  become: { password?: string | undefined } = {},
+): {
+  connect: (host: Host, runAs?: string) => Promise<Session>;
   close: () => Promise<void>;
 } {
   const transports = new Map<string, Transport>();
   const configFile = sshConfigFile(global);
   return {
-    connect: (host) => {
+    connect: (host, runAs) => {
       let t = transports.get(host.transport);
       if (!t) {
         t = createTransport(host, { ssh: configFile ? { configFile } : {} });
@@ -223,6 +263,14 @@ export function connector(global: GlobalOptions = {}): {
         ...(host.port !== undefined ? { port: host.port } : {}),
         ...(host.user !== undefined ? { user: host.user } : {}),
         sshOptions: host.sshOptions,
+        ...(runAs !== undefined
+          ? {
+              become: {
+                user: runAs,
+                ...(become.password !== undefined ? { password: become.password } : {}),
+              },
+            }
+          : {}),
       });
     },
     close: async () => {

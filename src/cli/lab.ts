@@ -166,9 +166,20 @@ export function registerLabCommands(program: Command, write: Write = (t) => proc
     .option('--hosts <n>', 'plain scenario: number of hosts (default 2)', positiveInt('--hosts'))
     .option('--first-address <addr>', "plain scenario: node1's address (default 127.0.10.10)")
     .option('--timeout <duration>', 'how long hosts may take to boot (default 60s)', duration('--timeout'))
+    .option(
+      '--sudo-login [nopasswd-hosts]',
+      'hosts refuse root on port 22; log in as `deploy` with sudo, without a password on the comma-separated hosts named, with one (in <dir>/secrets/deploy_password) elsewhere',
+    )
     .action(
       async (
-        opts: { scenario: string; dir?: string; hosts?: number; firstAddress?: string; timeout?: number },
+        opts: {
+          scenario: string;
+          dir?: string;
+          hosts?: number;
+          firstAddress?: string;
+          timeout?: number;
+          sudoLogin?: string | boolean;
+        },
         cmd: Command,
       ) => {
         let scenario: ReturnType<typeof makeScenario>;
@@ -183,6 +194,19 @@ export function registerLabCommands(program: Command, write: Write = (t) => proc
           scenario,
           labDir,
           ...(opts.timeout !== undefined ? { bootTimeoutMs: opts.timeout } : {}),
+          ...(opts.sudoLogin !== undefined
+            ? {
+                sudoLogin: {
+                  nopasswd:
+                    typeof opts.sudoLogin === 'string'
+                      ? opts.sudoLogin
+                          .split(',')
+                          .map((h) => h.trim())
+                          .filter(Boolean)
+                      : [],
+                },
+              }
+            : {}),
           log: json(cmd) ? undefined : (line) => write(`${line}\n`),
         });
         write(json(cmd) ? `${JSON.stringify(result)}\n` : formatUp(result, Date.now() - started));

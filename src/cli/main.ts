@@ -25,6 +25,11 @@ const program = new Command('cutover')
     '--ssh-config <file>',
     'the ssh config ssh reads (ssh -F; default $CUTOVER_SSH_CONFIG, else ~/.ssh/config as ssh does)',
   )
+  .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts and steps with become')
+  .option(
+    '--become-password-file <file>',
+    'read the sudo password from this file (default $CUTOVER_BECOME_PASSWORD; never in the inventory)',
+  )
   .option('--json', 'machine output: one JSON object per line')
   .option('-v, --verbose', 'print commands in full in the progress log')
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)

@@ -4,6 +4,7 @@ import { previewPlan } from '../engine/index.js';
 import { formatProblem } from '../errors.js';
 import { describeConnection } from '../transport/index.js';
 import {
+  becomePassword,
   collect,
   connector,
   type GlobalOptions,
@@ -38,7 +39,7 @@ export function registerPlan(program: Command): void {
         else process.stderr.write(`${formatProblem(p)} (${p.severity})\n`);
       let findings: Map<string, string[]> | undefined;
       if (opts.probe) {
-        const transports = connector(global);
+        const transports = connector(global, { password: await becomePassword(plan, global, redactor) });
         try {
           findings = await previewPlan(plan, transports.connect, redactor);
         } finally {

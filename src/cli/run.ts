@@ -9,6 +9,7 @@ import { renderPlan } from '../plan/render.js';
 import type { EventPrinter } from '../ui/printer.js';
 import { askYesNo } from '../ui/prompt.js';
 import {
+  becomePassword,
   connector,
   eventPrinter,
   collect,
@@ -158,8 +159,10 @@ async function executeLocked(
   onLockLost: (abort: (by: string) => void) => void,
 ): Promise<number> {
   const dir = stateDir(global);
+  // Asked once per run, before anything connects; it joins the redactor's secrets first.
+  const password = await becomePassword(prepared.plan, global, prepared.redactor);
   const journal = openJournal(global, prepared.redactor);
-  const transports = connector(global);
+  const transports = connector(global, { password });
   const abort = new AbortController();
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
   setMaxListeners(0, abort.signal);

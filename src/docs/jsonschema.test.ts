@@ -63,6 +63,8 @@ describe('runbookJsonSchema', () => {
         'retry_delay',
         'source',
         'todo',
+        'become',
+        'become_user',
         option.required[0],
       ]);
     }
@@ -119,6 +121,8 @@ describe('inventoryJsonSchema', () => {
       'vars',
       'transport',
       'ssh_options',
+      'become',
+      'become_user',
     ]);
     expect(host.properties.port).toMatchObject({ type: 'integer', minimum: 1, maximum: 65535 });
   });

@@ -13,6 +13,7 @@ import type { Plan, PlannedStep } from '../plan/types.js';
 import { allSteps } from '../plan/types.js';
 import type { TemplateScope } from '../runbook/template.js';
 import type { Redactor } from '../shell/secret.js';
+import { sh } from '../shell/command.js';
 import type { Session } from '../transport/transport.js';
 
 /**
@@ -30,8 +31,11 @@ export interface EngineOptions {
   plan: Plan;
   runId: string;
   journal: JournalStore;
-  /** Opens a session to a host (ssh or local); the engine opens one per host and reuses it. */
-  connect: (host: Host) => Promise<Session>;
+  /**
+   * Opens a session to a host (ssh or local), as the login user or, with `runAs`, through sudo as
+   * that user; the engine opens one per host and user and reuses it.
+   */
+  connect: (host: Host, runAs?: string) => Promise<Session>;
   redactor: Redactor;
   approveGate: GateApprover;
   /** Scope for rendering drain templates (`neighbour.*`). */
@@ -61,6 +65,8 @@ export class RunContext {
   readonly #hosts: Map<string, Host>;
   readonly #steps = new Map<string, PlannedStep>();
   readonly #sessions = new Map<string, Promise<Session>>();
+  /** Who each open session runs as on its host (`id -un`), by session key. */
+  readonly #users = new Map<string, string>();
   readonly #unreachable = new Map<string, string>();
   #state: RunState | undefined;
 
@@ -127,29 +133,94 @@ export class RunContext {
     return approved;
   }
 
-  session(host: string): Promise<Session> {
-    let s = this.#sessions.get(host);
+  /** The host's session as the login user, or (runAs) through sudo as that user: opened once, then reused. */
+  session(host: string, runAs?: string): Promise<Session> {
+    const key = sessionKey(host, runAs);
+    let s = this.#sessions.get(key);
     if (!s) {
-      s = this.options.connect(this.host(host));
-      s.catch(() => this.#sessions.delete(host));
-      this.#sessions.set(host, s);
+      s = this.options.connect(this.host(host), runAs);
+      s.then(
+        (session) => {
+          if (session.user) this.#users.set(key, session.user);
+        },
+        () => this.#sessions.delete(key),
+      );
+      this.#sessions.set(key, s);
     }
     return s;
   }
 
-  /** Opens a session to every host of the plan, or says which cannot be reached (nothing changed yet). */
+  /**
+   * The run's working folder on a host for the user a step runs as: `/var/tmp/cutover/RUN` for
+   * root, `/var/tmp/cutover-USER/RUN` for anyone else, so the folder always belongs to the user that
+   * writes it. Example: runDir('web', 'postgres') -> '/var/tmp/cutover-postgres/20261202-1000-ab12'.
+   */
+  runDir(host: string, runAs?: string): string {
+    return `${this.#workRoot(host, runAs)}/${this.options.runId}`;
+  }
+
+  #workRoot(host: string, runAs?: string): string {
+    const root = this.options.remoteRunRoot ?? '/var/tmp/cutover';
+    const user = runAs ?? this.#users.get(sessionKey(host, undefined));
+    return user === undefined || user === 'root' ? root : `${root}-${user}`;
+  }
+
+  /** Every (host, user) the plan runs steps as, hosts in plan order. */
+  #identities(): { host: string; runAs: string | undefined }[] {
+    const seen = new Map<string, { host: string; runAs: string | undefined }>();
+    for (const h of this.plan.hosts)
+      seen.set(sessionKey(h.name, undefined), { host: h.name, runAs: undefined });
+    const add = (host: string, runAs: string | undefined) => {
+      if (runAs !== undefined) seen.set(sessionKey(host, runAs), { host, runAs });
+    };
+    for (const s of allSteps(this.plan)) add(s.host, s.runAs);
+    for (const phase of this.plan.phases) for (const d of Object.values(phase.drains)) add(d.host, d.runAs);
+    return [...seen.values()];
+  }
+
+  /**
+   * Opens every session the plan needs (each host's login, and each sudo user its steps run as),
+   * then checks the working folder of each: nothing is changed on any host, and every failure is
+   * listed with its host and fix.
+   */
   async connectAll(): Promise<void> {
-    const hosts = this.plan.hosts;
-    const results = await Promise.allSettled(hosts.map((h) => this.session(h.name)));
+    const identities = this.#identities();
+    const results = await Promise.allSettled(
+      identities.map(async ({ host, runAs }) => {
+        const session = await this.session(host, runAs);
+        // A transport that cannot say who it runs as (a recording) has no folder to check.
+        if (session.user !== undefined) await this.#checkWorkRoot(session, host, runAs);
+      }),
+    );
     const failed = results
-      .map((r, i) => (r.status === 'rejected' ? `${hosts[i]?.name}: ${(r.reason as Error).message}` : ''))
+      .map((r, i) => {
+        if (r.status === 'fulfilled') return '';
+        const who = identities[i];
+        const e = r.reason as Error & { hint?: string };
+        return `${who?.host}${who?.runAs ? ` (as ${who.runAs})` : ''}: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
+      })
       .filter(Boolean);
     if (failed.length) {
       throw new PreflightError(
-        `cannot connect to ${failed.length} host(s):\n${failed.join('\n')}`,
-        'Nothing was changed. Fix SSH access (try `ssh` to the host by hand) and run again.',
+        `cannot use ${failed.length} host session(s):\n${failed.join('\n')}`,
+        'Nothing was changed. Fix SSH access, sudo or the working folder as each line says (try `ssh` to the host by hand) and run again.',
       );
     }
+  }
+
+  /** The working folder must belong to the user that writes it: a folder left by someone else is an error, never a silent failure. */
+  async #checkWorkRoot(session: Session, host: string, runAs: string | undefined): Promise<void> {
+    const root = this.#workRoot(host, runAs);
+    const res = await session.exec(workRootCheck(root).render('exec'), { timeoutMs: 30_000 });
+    if (res.code === 0) return;
+    const said = res.stdout.trim() || res.stderr.trim() || `exit ${res.code}`;
+    const user = session.user ?? runAs ?? 'the ssh user';
+    throw new Error(
+      `cutover's working folder ${root} ${said}; steps there run as ${user}. ` +
+        (res.code === 4
+          ? `It was left by another user (an earlier run as that user?). Check \`cutover runs\` that no run still needs its backups, then remove it or \`chown -R ${user} ${root}\` on the host.`
+          : `Make ${root} a folder ${user} owns and can write (or let ${user} create it in its parent).`),
+    );
   }
 
   async close(): Promise<void> {
@@ -165,6 +236,22 @@ export class RunContext {
         'Hosts in flight were put back by their compensations.',
       );
   }
+}
+
+function sessionKey(host: string, runAs: string | undefined): string {
+  return runAs === undefined ? host : `${host}\u0000${runAs}`;
+}
+
+/** Checks, changing nothing, that `root` is (or can become) a folder the session's user owns and writes. Exit 3-6 with the reason on stdout. */
+function workRootCheck(root: string) {
+  return sh`d=${root}
+if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo 'is not a folder'; exit 3; fi
+if [ -d "$d" ]; then
+  [ -O "$d" ] || { echo "belongs to $(stat -c %U -- "$d" 2>/dev/null || echo 'another user')"; exit 4; }
+  { [ -w "$d" ] && [ -x "$d" ]; } || { echo 'is not writable'; exit 5; }
+else
+  p=$(dirname -- "$d"); [ -w "$p" ] || { echo "cannot be made: $p is not writable"; exit 6; }
+fi`;
 }
 
 /** An approver's answer with who gave it (a plain boolean is the operator's). */

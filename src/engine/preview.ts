@@ -17,22 +17,25 @@ import type { Session } from '../transport/transport.js';
  */
 export async function previewPlan(
   plan: Plan,
-  connect: (host: Host) => Promise<Session>,
+  connect: (host: Host, runAs?: string) => Promise<Session>,
   redactor: Redactor,
 ): Promise<Map<string, string[]>> {
   const findings = new Map<string, string[]>();
   const steps = allSteps(plan);
   await Promise.all(
     plan.hosts.map(async (host) => {
-      let session: Session;
-      try {
-        session = await connect(host);
-      } catch (e) {
-        for (const s of steps.filter((x) => x.host === host.name))
-          findings.set(s.id, [`cannot probe: ${(e as Error).message}`]);
-        return;
-      }
+      // Each step is probed as the user it will run as (one session per sudo user, as in a run).
+      const sessions = new Map<string, Promise<Session>>();
       for (const step of steps.filter((s) => s.host === host.name)) {
+        const key = step.runAs ?? '';
+        if (!sessions.has(key)) sessions.set(key, connect(host, step.runAs));
+        let session: Session;
+        try {
+          session = await (sessions.get(key) as Promise<Session>);
+        } catch (e) {
+          findings.set(step.id, [`cannot probe: ${(e as Error).message}`]);
+          continue;
+        }
         const kind = stepKinds.get(step.kind) as StepKind<unknown>;
         const planned = kind.plan(step.params, stepContext(plan, step));
         const lines: string[] = [];

@@ -137,7 +137,7 @@ export class StepRunner {
     if (rerun?.has(step.id) || isReadOnly(kind, step.params) || kind.rerunSafe) return { verdict: 'redo' };
     const probe = kind.plan(step.params, this.context(step)).probe;
     if (!probe) return undecidable(step);
-    const session = await run.session(step.host);
+    const session = await run.session(step.host, step.runAs);
     const res = await session.exec(probe.cmd.render('exec'), { timeoutMs: 60_000 });
     if (res.code === 0) {
       const outputs = { ...prior.outputs };
@@ -164,7 +164,7 @@ export class StepRunner {
     );
     for (const wait of waits) {
       const path = (wait.params as { path: Parameters<typeof markCommand>[0] }).path;
-      const session = await run.session(trigger.host);
+      const session = await run.session(trigger.host, wait.runAs);
       const res = await session.exec(markCommand(path).render('exec'), { timeoutMs: 30_000 });
       const mark: LogMark = parseMark(res.stdout);
       run.emit({ type: 'step.mark', step: wait.id, host: trigger.host, mark });
@@ -180,7 +180,7 @@ export class StepRunner {
   ): Promise<ActionEnv> {
     const run = this.#run;
     return {
-      session: await run.session(step.host),
+      session: await run.session(step.host, step.runAs),
       clock: run.clock,
       deadline,
       signal: run.signal ?? new AbortController().signal,
@@ -204,7 +204,7 @@ export class StepRunner {
     for (const [file, sha] of Object.entries(run.plan.localFiles)) abs[file] = sha;
     return {
       host: { name: host.name, address: host.address, roles: host.roles, vars: host.vars },
-      runDir: `${run.options.remoteRunRoot ?? '/var/tmp/cutover'}/${run.options.runId}`,
+      runDir: run.runDir(step.host, step.runAs),
       controllerDir: run.plan.runbook.dir,
       stepId: step.id.replace(/[^A-Za-z0-9_.-]/g, '_'),
       localSha256: abs,

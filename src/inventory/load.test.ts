@@ -142,11 +142,11 @@ hosts:
     );
     const error = await rejection(loadInventory(file));
     expect(error.problems.map(formatProblem)).toEqual([
-      `${file}:2:13: defaults/usr: unknown key "usr". Did you mean "user"? Allowed here: "user", "port", "transport", "ssh_options".`,
+      `${file}:2:13: defaults/usr: unknown key "usr". Did you mean "user"? Allowed here: "user", "port", "transport", "ssh_options", "become", "become_user".`,
       `${file}:4:36: hosts/web/port: expected a number at most 65535`,
       `${file}:4:50: hosts/web/roles: expected a list, got the text "web"`,
       `${file}:5:3: hosts/bad host: invalid name "bad host": expected a host name of letters, digits, ., _ and - (it appears in plan ids)`,
-      `${file}:6:9: hosts/db/adress: unknown key "adress". Did you mean "address"? Allowed here: "address", "port", "user", "roles", "vars", "transport", "ssh_options".`,
+      `${file}:6:9: hosts/db/adress: unknown key "adress". Did you mean "address"? Allowed here: "address", "port", "user", "roles", "vars", "transport", "ssh_options", "become", "become_user".`,
     ]);
   });
 

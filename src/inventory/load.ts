@@ -280,6 +280,13 @@ function fromCutoverYaml(
   const hosts: Host[] = Object.entries(doc.hosts).map(([name, host]) => {
     const port = host?.port ?? defaults.port;
     const user = host?.user ?? defaults.user;
+    const becomeUser = host?.become_user ?? defaults.become_user;
+    // become_user turns become on where it is set, unless that level says become: false.
+    const becomeOn =
+      host?.become ??
+      (host?.become_user !== undefined ? true : undefined) ??
+      defaults.become ??
+      defaults.become_user !== undefined;
     return {
       name,
       address: host?.address ?? name,
@@ -289,6 +296,7 @@ function fromCutoverYaml(
       vars: { ...doc.vars, ...(host?.vars ?? {}) },
       sshOptions: resolveSshPaths({ ...(defaults.ssh_options ?? {}), ...(host?.ssh_options ?? {}) }, dir),
       transport: host?.transport ?? defaults.transport ?? 'ssh',
+      ...(becomeOn ? { become: { user: becomeUser ?? 'root', method: 'sudo' as const } } : {}),
       loc: source.loc(['hosts', name], 'key'),
     };
   });

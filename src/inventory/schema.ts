@@ -22,6 +22,10 @@ const notOption = (what: string) => ({
 });
 const user = z.string().min(1).regex(/^[^-]/, notOption('a login name'));
 const transport = z.enum(['ssh', 'local']).describe('`ssh` (default), or `local` for the controller itself');
+const become = z
+  .boolean()
+  .describe('run the steps through sudo (one sudo per host per run); default false; see `cutover docs`');
+const becomeUser = user.describe('the user sudo runs the steps as; default root. Setting it turns become on');
 
 /** One host of a cutover inventory. Example: `{ address: 10.0.0.10, roles: [web] }`. */
 export const inventoryHostSchema = z
@@ -50,6 +54,8 @@ export const inventoryHostSchema = z
       .describe('`{{ host.vars.x }}`; overrides the inventory-wide vars'),
     transport: transport.optional(),
     ssh_options: sshOptions.optional(),
+    become: become.optional(),
+    become_user: becomeUser.optional(),
   })
   .describe('A host.');
 
@@ -72,6 +78,8 @@ export const inventorySchema = z
         port: port.optional(),
         transport: transport.optional(),
         ssh_options: sshOptions.optional(),
+        become: become.optional(),
+        become_user: becomeUser.optional(),
       })
       .optional()
       .describe('connection settings for every host'),

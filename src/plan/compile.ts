@@ -5,7 +5,7 @@ import { type InputProblem, InputError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { evaluate } from '../runbook/expr.js';
-import type { PhaseDef, Runbook, StepDef } from '../runbook/model.js';
+import type { PhaseDef, Privilege, Runbook, StepDef } from '../runbook/model.js';
 import { renderParams, renderTemplate, type TemplateScope } from '../runbook/template.js';
 import type { Secret } from '../shell/secret.js';
 import { concat, Expanded, partsOf, staticValue, TemplatedWord, type Word } from '../shell/word.js';
@@ -63,7 +63,9 @@ export function compile(input: CompileInput): Plan {
           const skip = phase.drain.skipWhen ? Boolean(evaluate(phase.drain.skipWhen, scope)) : false;
           if (!skip) {
             const config = staticValue(renderTemplate(phase.drain.config, scope));
-            planned.drains[host.name] = planDrain(phase.id, phase.drain, host.name, config, phase.loc);
+            const drain = planDrain(phase.id, phase.drain, host.name, config, phase.loc);
+            const runAs = runAsFor(host, phase.privilege);
+            planned.drains[host.name] = runAs ? { ...drain, runAs } : drain;
           }
         } catch (e) {
           problems.push({
@@ -76,7 +78,10 @@ export function compile(input: CompileInput): Plan {
       }
       const steps: PlannedStep[] = [];
       for (const def of phase.steps) {
-        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped, stepOptions);
+        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped, {
+          ...stepOptions,
+          phasePrivilege: phase.privilege,
+        });
         if (step) steps.push(step);
       }
       resolveSince(steps, phase, problems);
@@ -211,7 +216,7 @@ function compileStep(
   scope: TemplateScope,
   problems: InputProblem[],
   skipped: PlannedPhase['skipped'],
-  options: { safePrograms: readonly string[]; dir: string },
+  options: { safePrograms: readonly string[]; dir: string; phasePrivilege?: Privilege | undefined },
 ): PlannedStep | undefined {
   const where = `${phaseId}/${def.id}@${host.name}`;
   const kind = stepKinds.get(def.kind) as StepKind<unknown> | undefined;
@@ -263,7 +268,30 @@ function compileStep(
     retryDelayMs: def.retryDelayMs,
     loc: def.loc,
     ...(def.source ? { source: def.source } : {}),
+    ...runAsField(runAsFor(host, options.phasePrivilege, def.privilege)),
   };
+}
+
+/**
+ * Whom sudo runs a step as on a host, or undefined for the login user: the step's own setting,
+ * else the phase's, else the host's inventory `become`. At each level `become: false` means the
+ * login user, and `become_user` alone turns become on. Example:
+ * runAsFor({ become: { user: 'root', method: 'sudo' } } as Host, undefined, { become: false }) -> undefined.
+ */
+export function runAsFor(
+  host: Pick<Host, 'become'>,
+  ...levels: (Privilege | undefined)[]
+): string | undefined {
+  // The most specific level first: the step, then the phase.
+  const specific = [...levels].reverse().filter((l): l is Privilege => l !== undefined);
+  const decided = specific.find((l) => l.become !== undefined || l.user !== undefined);
+  const on = decided ? (decided.become ?? true) : host.become !== undefined;
+  if (!on) return undefined;
+  return specific.find((l) => l.user !== undefined)?.user ?? host.become?.user ?? 'root';
+}
+
+function runAsField(runAs: string | undefined): { runAs?: string } {
+  return runAs ? { runAs } : {};
 }
 
 /**
@@ -412,6 +440,8 @@ function stepKey(s: PlannedStep): unknown {
     timeoutMs: s.timeoutMs,
     retries: s.retries,
     since: s.since ?? null,
+    // Only when set, so plans without become keep the hash they had before become existed.
+    ...(s.runAs ? { runAs: s.runAs } : {}),
   };
 }
 

@@ -34,6 +34,8 @@ export interface PlannedStep {
   role?: StepRole;
   /** The drain's typed data, on `role: 'drain'` steps. */
   drain?: PlannedDrain;
+  /** The user sudo runs the step as (become); unset: the login user. */
+  runAs?: string;
 }
 
 /**

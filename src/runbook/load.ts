@@ -13,7 +13,7 @@ import { didYouMean, listNames } from '../source/suggest.js';
 import { type Path, pathText, YamlSource } from '../source/yaml.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
-import type { DrainSpec, ParamSpec, PhaseDef, RollingPolicy, Runbook, StepDef } from './model.js';
+import type { DrainSpec, ParamSpec, PhaseDef, RollingPolicy, Runbook, StepDef, Privilege } from './model.js';
 import { checkAgainstInventory, type PhaseEntry, type RuleContext, rules, type StepEntry } from './rules.js';
 import {
   type drainSchema,
@@ -109,6 +109,7 @@ export function parseRunbook(
       ...(fields.drain ? { drain: drainOf(fields.drain, hosts) } : {}),
       steps: phaseSteps.map((s) => s.def),
       loc: source.loc(path),
+      ...privilegeOf(fields),
     };
     phases.push({
       def,
@@ -276,8 +277,22 @@ function buildStep(
     loc: source.loc(path),
     ...(fields.source !== undefined ? { source: fields.source } : {}),
     ...(fields.todo !== undefined ? { todo: fields.todo } : {}),
+    ...privilegeOf(fields),
   };
   return { def, path, raw: item, kindKeys, section, explicitId: fields.id !== undefined };
+}
+
+/** `become`/`become_user` as written at one level, or nothing. Example: privilegeOf({ become_user: 'postgres' }) -> { privilege: { user: 'postgres' } }. */
+function privilegeOf(fields: { become?: boolean | undefined; become_user?: string | undefined }): {
+  privilege?: Privilege;
+} {
+  if (fields.become === undefined && fields.become_user === undefined) return {};
+  return {
+    privilege: {
+      ...(fields.become !== undefined ? { become: fields.become } : {}),
+      ...(fields.become_user !== undefined ? { user: fields.become_user } : {}),
+    },
+  };
 }
 
 /** Lowercase words joined by dashes; '' when nothing ASCII is left. Example: slug('Stop the API gateway') -> 'stop-the-api-gateway'. */

@@ -74,6 +74,17 @@ export interface StepDef {
   source?: string;
   /** A note left by `cutover import` for a person to check (a load warning until removed). */
   todo?: string;
+  /** Privilege for this step, overriding the phase's and the host's. */
+  privilege?: Privilege;
+}
+
+/**
+ * Who runs a step, as written at one level (step, phase): sudo on or off, and to whom.
+ * Example: `{ become: true, user: 'postgres' }`; `{ become: false }`.
+ */
+export interface Privilege {
+  become?: boolean;
+  user?: string;
 }
 
 export interface PhaseDef {
@@ -84,6 +95,8 @@ export interface PhaseDef {
   drain?: DrainSpec;
   steps: StepDef[];
   loc: Loc;
+  /** Privilege for the phase's steps (its drain too), overriding the host's. */
+  privilege?: Privilege;
 }
 
 export interface Runbook {

@@ -175,6 +175,19 @@ export const drainSchema = z
   })
   .describe("Re-point the host's nginx locations to a healthy neighbour before its steps, restore after.");
 
+/** Privilege per phase or step: overrides the host's inventory setting. Example: `{ become: false }`. */
+const privilegeFields = {
+  become: z
+    .boolean()
+    .optional()
+    .describe("run through sudo (true) or as the login user (false); default: the host's inventory `become`"),
+  become_user: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, { error: 'expected a user name such as postgres' })
+    .optional()
+    .describe('the user sudo runs as (default root); setting it turns become on here'),
+};
+
 /** The fields every step may have besides its one kind key. Example: `{ name, when, timeout: 2m, retries: 2 }`. */
 export const stepFields = {
   id: id.optional().describe('default: the slug of name, else the kind; made unique with -2, -3'),
@@ -188,6 +201,7 @@ export const stepFields = {
     .string()
     .optional()
     .describe('left by `cutover import` for a person to check; a warning until removed'),
+  ...privilegeFields,
 };
 
 /** The keys of a step that are not its kind. Example: `['id', 'name', 'when', ...]`. */
@@ -218,6 +232,7 @@ export const phaseFields = {
   hosts: hostSelectorSchema,
   rolling: rollingSchema.optional(),
   drain: drainSchema.optional(),
+  ...privilegeFields,
 };
 
 /** The top-level fields of a runbook (phases and preflight steps are checked one by one). Example: `{ name, params, secrets, vars }`. */

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { sudoHandshake, sudoStart } from './become.js';
 import { TransportError } from './errors.js';
 import type { ShellLauncher, ShellOptions } from './protocol.js';
 import { ShellSession } from './session.js';
@@ -25,14 +26,35 @@ export class LocalTransport implements Transport {
 
   async connect(host: HostAddress): Promise<Session> {
     const cwd = this.options.cwd ?? homedir();
-    const where = `${host.name} (local)`;
+    const become = host.become;
+    const where = `${host.name} (local${become ? `, as ${become.user}` : ''})`;
     const launcher: ShellLauncher = {
       host: host.name,
       where,
-      spawn: async () =>
+      spawn: async () => {
         // detached: the driver gets its own session, so a Ctrl-C meant for cutover does not reach
         // it or its commands directly; the engine decides what to kill.
-        spawn('/bin/sh', [], { cwd, detached: true, stdio: 'pipe' }) as ChildProcessWithoutNullStreams,
+        if (!become)
+          return spawn('/bin/sh', [], {
+            cwd,
+            detached: true,
+            stdio: 'pipe',
+          }) as ChildProcessWithoutNullStreams;
+        const start = sudoStart(become.user);
+        const [cmd, ...args] = start.argv;
+        const child = spawn(cmd as string, args, {
+          cwd,
+          detached: true,
+          stdio: 'pipe',
+        }) as ChildProcessWithoutNullStreams;
+        child.stdin.on('error', () => {});
+        await sudoHandshake(child, start, become, {
+          host: host.name,
+          where,
+          timeoutMs: this.options.readyTimeoutMs ?? 30_000,
+        });
+        return child;
+      },
       startFailed: (reason, stderr) =>
         new TransportError(
           `${where}: cannot start /bin/sh: ${reason}${stderr ? `: ${stderr.trim()}` : ''}`,
@@ -40,7 +62,7 @@ export class LocalTransport implements Transport {
           { host: host.name, stderr },
         ),
     };
-    const session = new LocalSession(launcher, this.options, cwd);
+    const session = new LocalSession(launcher, this.options, cwd, become !== undefined);
     await session.open();
     this.#sessions.add(session);
     session.onClose = () => this.#sessions.delete(session);
@@ -60,12 +82,24 @@ class LocalSession extends ShellSession {
     launcher: ShellLauncher,
     options: ShellOptions,
     private readonly cwd: string,
+    private readonly become: boolean,
   ) {
     super(launcher, options);
   }
 
+  /** Files are copied by the controller's own process: under become they would be the wrong user's. */
+  #refuseUnderBecome(what: string, path: string): void {
+    if (this.become)
+      throw new TransportError(
+        `${this.launcher.where}: ${what} ${path}: copying files on a local host with become is not supported`,
+        'Run cutover as the user that should own the file, or use an ssh host for this step.',
+        { host: this.host },
+      );
+  }
+
   async put(data: Buffer, remotePath: string, opts: { mode?: string } = {}): Promise<{ sha256: string }> {
     const target = resolve(this.cwd, remotePath);
+    this.#refuseUnderBecome('put', target);
     const mode = parseMode(opts.mode, { host: this.host, where: this.launcher.where, path: target });
     const want = sha256(data);
     const tmp = join(dirname(target), `.${basename(target)}.cutover-${randomBytes(6).toString('hex')}.tmp`);
@@ -106,6 +140,7 @@ class LocalSession extends ShellSession {
 
   async get(remotePath: string): Promise<Buffer> {
     const target = resolve(this.cwd, remotePath);
+    this.#refuseUnderBecome('get', target);
     try {
       return await readFile(target);
     } catch (e) {

@@ -17,7 +17,7 @@
  *   stdout: <key><nonce>P <pgid>   the command started     stderr: <key><nonce>E   stderr ended
  *           <key><nonce>X <code>   it exited
  *           <key><nonce>K          a kill request finished (group gone)
- *           <key><nonce>R          the driver is ready      stderr: <key><nonce>Q   (ready too)
+ *           <key><nonce>R <user>   the driver is ready (and runs as <user>)   stderr: <key><nonce>Q   (ready too)
  *           <key><nonce>F <text>   the driver cannot work on this host
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -130,7 +130,7 @@ function bootstrap(readyPrefix: string): string {
   return (
     DRIVER +
     `command -v setsid >/dev/null 2>&1 || { printf '%sF %s\\n' ${p} 'setsid is not installed (it is part of util-linux)'; exit 127; }\n` +
-    `printf '%sQ\\n' ${p} >&2\nprintf '%sR\\n' ${p}\n`
+    `printf '%sQ\\n' ${p} >&2\nprintf '%sR %s\\n' ${p} "$(id -un 2>/dev/null)"\n`
   );
 }
 
@@ -237,6 +237,7 @@ export class FramedShell {
   #closing = false;
   /** stderr not attributed to a command (ssh's own messages, rc files), for error messages. */
   #looseStderr = '';
+  #user: string | undefined;
 
   private constructor(launcher: ShellLauncher, opts: ShellOptions) {
     this.#launcher = launcher;
@@ -253,6 +254,11 @@ export class FramedShell {
     const shell = new FramedShell(launcher, opts);
     await shell.#start(attempt);
     return shell;
+  }
+
+  /** The user the driver runs as (`id -un`), from its ready frame. */
+  get user(): string | undefined {
+    return this.#user;
   }
 
   /** False once the driver process ended (or was never started). */
@@ -382,7 +388,10 @@ export class FramedShell {
         this.#fail(payload);
         return;
       }
-      if (type === 'R') starting.stdoutReady = true;
+      if (type === 'R') {
+        starting.stdoutReady = true;
+        if (payload) this.#user = payload;
+      }
       if (type === 'Q') starting.stderrReady = true;
       if (starting.stdoutReady && starting.stderrReady) {
         this.#starting = undefined;

@@ -29,6 +29,11 @@ export abstract class ShellSession implements Session {
     return this.launcher.host;
   }
 
+  /** The user the shell runs as on the host (after sudo, if any), from its ready frame. */
+  get user(): string | undefined {
+    return this.#shell?.user;
+  }
+
   /** Starts the first shell; connect() awaits this so unreachable hosts fail at connect time. */
   async open(): Promise<this> {
     this.#shell = await FramedShell.start(this.launcher, this.shellOptions, 'first');

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { sh } from '../shell/command.js';
+import { commandLine, sudoHandshake, sudoStart } from './become.js';
 import { stderrTail, TransportError } from './errors.js';
 import { parseMode } from './local.js';
 import type { ShellLauncher, ShellOptions } from './protocol.js';
@@ -77,7 +78,7 @@ export class SshTransport implements Transport {
     if (this.#closed) throw new Error('SshTransport.connect after close(): create a new transport');
     checkAddress(host);
     const master = await this.#masterFor(host);
-    const session = new SshSession(master, this.#options, () => this.#sessions.delete(session));
+    const session = new SshSession(master, host, this.#options, () => this.#sessions.delete(session));
     await session.open();
     if (this.#closed) {
       // close() ran while this session was starting: do not leak it.
@@ -364,25 +365,41 @@ class SshSession extends ShellSession {
   readonly #master: Master;
   readonly #onClose: () => void;
 
-  constructor(master: Master, options: ShellOptions, onClose: () => void) {
+  constructor(master: Master, address: HostAddress, options: ShellOptions, onClose: () => void) {
+    const become = address.become;
     const launcher: ShellLauncher = {
       host: master.host.name,
       get where() {
-        return master.where;
+        return become ? `${master.where} as ${become.user}` : master.where;
       },
       spawn: async (attempt) => {
         if (attempt === 'reconnect') await master.ensure();
         // The remote login shell parses this one line once; from then on only /bin/sh runs.
-        return spawn(master.ssh, master.commandArgs('exec /bin/sh'), {
+        if (!become)
+          return spawn(master.ssh, master.commandArgs('exec /bin/sh'), {
+            stdio: 'pipe',
+          }) as ChildProcessWithoutNullStreams;
+        const start = sudoStart(become.user);
+        const child = spawn(master.ssh, master.commandArgs(commandLine(start.argv)), {
           stdio: 'pipe',
         }) as ChildProcessWithoutNullStreams;
+        child.stdin.on('error', () => {});
+        await sudoHandshake(child, start, become, {
+          host: master.host.name,
+          where: master.where,
+          timeoutMs: options.readyTimeoutMs ?? 30_000,
+        });
+        return child;
       },
       startFailed: (reason, stderr) => master.connectError(`cannot start a shell (${reason})`, stderr),
     };
     super(launcher, options);
     this.#master = master;
     this.#onClose = onClose;
+    this.#become = become !== undefined;
   }
+
+  readonly #become: boolean;
 
   /**
    * Streams the bytes over a separate channel into a temp file beside the target, then (over the
@@ -396,10 +413,17 @@ class SshSession extends ShellSession {
       posix.dirname(remotePath),
       `.${posix.basename(remotePath)}.cutover-${randomBytes(6).toString('hex')}.tmp`,
     );
-    const upload = await this.#channel(
-      sh`exec /bin/sh -c ${'umask 077 && exec cat > "$1"'} sh ${tmp}`.render('exec'),
-      data,
-    );
+    // Under sudo a copy channel would write as the login user: the bytes go through the session's
+    // own shell instead (base64 on stdin), so the target user writes them.
+    const upload = this.#become
+      ? await this.#throughSession(
+          sh`umask 077 && base64 -d > ${tmp}`.render('exec'),
+          data.toString('base64'),
+        )
+      : await this.#channel(
+          sh`exec /bin/sh -c ${'umask 077 && exec cat > "$1"'} sh ${tmp}`.render('exec'),
+          data,
+        );
     if (upload.code !== 0) {
       await this.exec(sh`rm -f -- ${tmp}`.render('exec')).catch(() => undefined);
       if (upload.code === 255)
@@ -446,6 +470,18 @@ echo "$1"`.render('exec'),
       );
     }
     const hostHash = hashed.stdout.trim();
+    if (this.#become) {
+      const read = await this.exec(sh`base64 < ${remotePath}`.render('exec'));
+      const data = Buffer.from(read.stdout.replace(/\s+/g, ''), 'base64');
+      if (read.code !== 0 || sha256(data) !== hostHash) {
+        throw new TransportError(
+          `${where}: get ${remotePath}: ${read.code !== 0 ? `cannot read the file (exit ${read.code}): ${stderrTail(read.stderr, 3)}` : `received ${data.length} bytes with sha256 ${sha256(data)}, but the host computed ${hostHash}`}`,
+          'Check the path and that the user may read it (and that base64 is installed on the host); run again.',
+          { host: this.host, stderr: stderrTail(read.stderr) },
+        );
+      }
+      return data;
+    }
     // rc files of the login shell may print before the file: a random mark says where it starts.
     const mark = `CUTOVER-GET-${randomBytes(12).toString('hex')}:`;
     const read = await this.#channel(
@@ -476,6 +512,15 @@ echo "$1"`.render('exec'),
   override async close(): Promise<void> {
     this.#onClose();
     await super.close();
+  }
+
+  /** One command over the session's own shell (as the become user), with text on its stdin. */
+  async #throughSession(
+    script: string,
+    stdin: string,
+  ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    const res = await this.exec(script, { stdin });
+    return { code: res.code, stdout: Buffer.from(res.stdout), stderr: res.stderr };
   }
 
   /** One command over a fresh channel of the master (through the login shell), with its stdin. */

@@ -24,6 +24,8 @@ export interface ExecOptions {
  */
 export interface Session {
   readonly host: string;
+  /** The user the session's commands run as (`id -un` on the host, after sudo), once connected; undefined when the transport cannot tell. */
+  readonly user?: string | undefined;
   exec(script: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Uploads `data` to `remotePath` atomically (tmp + rename); resolves with the sha256 the host computed. */
   put(data: Buffer, remotePath: string, opts?: { mode?: string }): Promise<{ sha256: string }>;
@@ -40,6 +42,15 @@ export interface HostAddress {
   user?: string;
   /** Extra `ssh -o` options from the inventory (e.g. IdentityFile, UserKnownHostsFile). */
   sshOptions?: Readonly<Record<string, string>>;
+  /** Run the session's shell through sudo as this user (once per session, see become.ts). */
+  become?: BecomeTarget;
+}
+
+/** Whom a session's shell becomes through sudo, and the password sudo may ask for. Example: `{ user: 'root', password: secret }`. */
+export interface BecomeTarget {
+  user: string;
+  /** Given to sudo on stdin when (and only when) sudo asks; never in argv or the journal. */
+  password?: string;
 }
 
 /** Opens sessions: the system OpenSSH client, the local machine, or a recording for tests. */

@@ -266,7 +266,7 @@ describe('Ansible connection variables', () => {
     });
     expect(await failure([join(dir, 'h')])).toEqual([
       `${join(dir, 'h')}:2:25: ansible_become_method: host web1: ansible_become_method=su is not supported: cutover escalates with sudo only; use sudo on this host`,
-      `${join(dir, 'h')}:3:25: ansible_become_password: host web2: ansible_become_password is in the inventory: cutover never reads a sudo password from it. Remove it and pass the password as a secret, from the environment, a file or a prompt`,
+      `${join(dir, 'h')}:3:25: ansible_become_password: host web2: ansible_become_password is in the inventory: cutover never reads a sudo password from an inventory. Remove it and give the password to cutover with --ask-become-pass (a prompt), CUTOVER_BECOME_PASSWORD, or --become-password-file FILE`,
     ]);
   });
 

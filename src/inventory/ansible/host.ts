@@ -7,6 +7,7 @@
 import type { Loc } from '../../source/loc.js';
 import type { Become, Host } from '../model.js';
 import type { VarEntry, Vars } from './model.js';
+import { BECOME_PASSWORD_SOURCES } from '../../shared/become.js';
 import { vaultWayOut } from './vault.js';
 
 /** What cutover does with each Ansible variable it knows; any other `ansible_*` is a warning. */
@@ -265,7 +266,7 @@ export function hostFromAnsibleVars(
       say(
         e,
         k,
-        `${k} of ${name} is in the inventory: cutover never reads a sudo password from it. Remove it and pass the password as a secret, from the environment, a file or a prompt`,
+        `${k} of ${name} is in the inventory: cutover never reads a sudo password from an inventory. Remove it and give the password to cutover with ${BECOME_PASSWORD_SOURCES}`,
       );
   }
   for (const k of ['ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password'])
