@@ -67,16 +67,22 @@ export class UsageError extends CutoverError {
   readonly exitCode = ExitCode.invalidInput;
 }
 
-/** Another run holds the cluster lock. */
+/** Another run holds the cluster lock (the local lease file, or a host's lock folder). */
 export class LockHeldError extends CutoverError {
   readonly exitCode = ExitCode.lockHeld;
   constructor(
     readonly holder: { owner: string; runId: string; expiresAt: string; pid?: number; hostname?: string },
     lockFile: string,
+    /** For a host's lock: which host, and since when. */
+    onHost?: string,
   ) {
     super(
-      `cluster is locked by ${holder.owner} (run ${holder.runId}, pid ${holder.pid ?? '?'} on ${holder.hostname ?? '?'}, lease until ${holder.expiresAt})`,
-      `Wait for that run to finish, or if it is dead, break the lock explicitly: cutover unlock --force (lock file ${lockFile}).`,
+      onHost
+        ? `cluster is locked: ${onHost}; holder ${holder.owner}, run ${holder.runId}, lease until ${holder.expiresAt}`
+        : `cluster is locked by ${holder.owner} (run ${holder.runId}, pid ${holder.pid ?? '?'} on ${holder.hostname ?? '?'}, lease until ${holder.expiresAt})`,
+      onHost
+        ? `Wait for that run to finish. If its controller is dead, \`cutover resume ${holder.runId}\` (with its state folder) takes the lock over; only if the run is abandoned, break it: cutover unlock -i INVENTORY --force (lock ${lockFile}).`
+        : `Wait for that run to finish, or if it is dead, break the lock explicitly: cutover unlock --force (lock file ${lockFile}).`,
     );
   }
 }

@@ -51,6 +51,13 @@ export async function becomePassword(
     allSteps(plan).some((s) => s.runAs) ||
     plan.phases.some((p) => Object.values(p.drains).some((d) => d.runAs));
   if (!uses) return undefined;
+  const value = await readBecomePassword(opts);
+  if (value !== undefined) redactor.add(new Secret('become_password', value));
+  return value;
+}
+
+/** The sudo password from `--become-password-file`, $CUTOVER_BECOME_PASSWORD or the `-K` prompt; undefined when none is given. */
+export async function readBecomePassword(opts: GlobalOptions): Promise<string | undefined> {
   let value: string | undefined;
   if (opts.becomePasswordFile) {
     const file = resolve(opts.becomePasswordFile);
@@ -64,9 +71,7 @@ export async function becomePassword(
     }
   } else if (process.env.CUTOVER_BECOME_PASSWORD) value = process.env.CUTOVER_BECOME_PASSWORD;
   else if (opts.askBecomePass) value = await promptHidden('sudo password (become)');
-  if (value === undefined || value === '') return undefined;
-  redactor.add(new Secret('become_password', value));
-  return value;
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** Commander collector for a repeatable option (`-i a -i b`). */

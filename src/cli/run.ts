@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { PlanMismatchError, UsageError } from '../errors.js';
 import { ClusterLock, ControlWatcher, controlFile, raceGate } from '../state/index.js';
-import { Engine, type GateApprover } from '../engine/index.js';
+import { Engine, type EngineOptions, type GateApprover, HostLease, operator } from '../engine/index.js';
 import { replay } from '../journal/replay.js';
 import { renderPlan } from '../plan/render.js';
 import type { EventPrinter } from '../ui/printer.js';
@@ -127,24 +127,29 @@ async function execute(
   const dir = stateDir(global);
   // Set once the abort machinery exists; a lease broken before that cannot happen (renewals are 20 s apart).
   let lockLost = (_by: string) => {};
-  const lock = ClusterLock.acquire(
-    dir,
-    prepared.plan.inventory.cluster,
-    runId,
-    process.env.CUTOVER_OPERATOR ?? process.env.USER ?? 'operator',
-    {
-      onLost: (current) =>
-        lockLost(
-          current
-            ? `cutover unlock --force: the cluster lock is now held by ${current.owner}, run ${current.runId}`
-            : 'cutover unlock --force: the cluster lock was broken',
-        ),
-    },
-  );
+  const lock = ClusterLock.acquire(dir, prepared.plan.inventory.cluster, runId, operator(), {
+    onLost: (current) =>
+      lockLost(
+        current
+          ? `cutover unlock --force: the cluster lock is now held by ${current.owner}, run ${current.runId}`
+          : 'cutover unlock --force: the cluster lock was broken',
+      ),
+  });
+  // The lock that counts lives on the hosts (engine/lease.ts): it meets runs from other state
+  // folders and other controllers. The local lease above only answers fast within one folder.
+  const hostLease = new HostLease(runId, operator());
   try {
-    return await executeLocked(mode, runId, prepared, flags, global, (onLost) => {
-      lockLost = onLost;
-    });
+    return await executeLocked(
+      mode,
+      runId,
+      prepared,
+      flags,
+      global,
+      (onLost) => {
+        lockLost = onLost;
+      },
+      { lease: hostLease, onLost: (why) => lockLost(why) },
+    );
   } finally {
     lock.release();
   }
@@ -157,6 +162,7 @@ async function executeLocked(
   flags: RunFlags,
   global: GlobalOptions,
   onLockLost: (abort: (by: string) => void) => void,
+  lease: NonNullable<EngineOptions['lease']>,
 ): Promise<number> {
   const dir = stateDir(global);
   // Asked once per run, before anything connects; it joins the redactor's secrets first.
@@ -216,6 +222,7 @@ async function executeLocked(
     ...(flags.rerun ? { rerun: new Set(flags.rerun) } : {}),
     ...(flags.markDone ? { markDone: new Set(flags.markDone) } : {}),
     onEvent,
+    lease,
   });
   try {
     if (mode === 'rollback') return (await engine.rollback()) ? 0 : 1;

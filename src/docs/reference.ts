@@ -248,6 +248,30 @@ Two hosts with the same address and port (inventory values) are an error: one ma
 names would be upgraded and drained twice. With different ProxyJump/ProxyCommand it is a warning (two
 machines behind two bastions can share a private address).`;
 
+const BECOME = `### Privilege: become (sudo)
+
+Most sites refuse root logins: log in as yourself and let cutover use sudo.
+
+- \`become: true\` (inventory \`defaults\` or a host; Ansible's \`ansible_become=true\`) runs the host's steps
+  through sudo, as \`become_user\` (default root; Ansible's \`ansible_become_user\`). A phase or a step
+  overrides it: \`become: false\` runs as the login user, \`become_user: postgres\` as another user
+  (setting \`become_user\` turns become on at that level). The step's setting wins, then the phase's,
+  then the host's.
+- One sudo per host and user per run: the long-lived shell itself runs under sudo, so a step costs what
+  it costs without become. All sessions are opened, and sudo checked, before anything changes.
+- The password: \`-K\`/\`--ask-become-pass\` asks once, \`--become-password-file FILE\` reads a file,
+  \`CUTOVER_BECOME_PASSWORD\` the environment. It reaches sudo on stdin only when sudo asks for it
+  (never argv, never the journal, redacted everywhere). Hosts with NOPASSWD need none. A password in
+  an inventory (\`ansible_become_password\`) is refused.
+- Refusals name the host and the fix: no password given, a wrong one, \`requiretty\`, a login not in
+  sudoers, an unknown become user.
+- The working folder on each host belongs to the user that writes it: \`/var/tmp/cutover/RUN\` for
+  root, \`/var/tmp/cutover-USER/RUN\` for any other user. One left by another user (or not writable) is
+  refused before anything changes, with its owner named.
+- Try it: \`cutover lab up --scenario comindware --sudo-login web\` (root refused on port 22, \`deploy\`
+  with sudo, NOPASSWD on web only), then \`examples/comindware/inventory.become.lab.yml\`.
+`;
+
 const SSH_CONFIG = `### SSH settings: what the inventory says, else your ssh config
 
 cutover connects with the system OpenSSH client and passes only what the inventory sets: \`port\` as
@@ -369,6 +393,8 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
     '',
     schemaTable(inventoryHostSchema),
     SSH_CONFIG,
+    '',
+    BECOME,
     '',
     ANSIBLE,
     '',

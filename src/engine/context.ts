@@ -14,6 +14,7 @@ import { allSteps } from '../plan/types.js';
 import type { TemplateScope } from '../runbook/template.js';
 import type { Redactor } from '../shell/secret.js';
 import { sh } from '../shell/command.js';
+import type { HostLease } from './lease.js';
 import type { Session } from '../transport/transport.js';
 
 /**
@@ -50,6 +51,11 @@ export interface EngineOptions {
   markDone?: ReadonlySet<string>;
   /** Observers of every journaled event (progress UI, --json). */
   onEvent?: (event: JournalEvent) => void;
+  /**
+   * The cluster lock on the hosts (lease.ts): taken on every host before preflight, renewed while
+   * the run lives, given back when it ends; `onLost` hears when `cutover unlock` broke it.
+   */
+  lease?: { lease: HostLease; onLost: (why: string) => void };
 }
 
 /** A step could not be resumed safely: the run stops without compensating anything. */
@@ -223,7 +229,26 @@ export class RunContext {
     );
   }
 
+  /** Takes the cluster lock on every host of the plan (all or nothing; see lease.ts), then keeps it renewed. */
+  async lock(): Promise<void> {
+    const lease = this.options.lease;
+    if (!lease) return;
+    await lease.lease.acquire(
+      // The controller itself (transport: local) is covered by the state folder's lease only.
+      this.plan.hosts
+        .filter((h) => h.transport !== 'local')
+        .map((h) => ({
+          host: h.name,
+          address: h.address,
+          // Through sudo where the host has become, so every operator's run meets one owner (root).
+          session: () => this.session(h.name, h.become?.user),
+        })),
+    );
+    lease.lease.startRenewal(lease.onLost);
+  }
+
   async close(): Promise<void> {
+    await this.options.lease?.lease.release();
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
     await Promise.all(sessions.map(async (s) => (await s.catch(() => undefined))?.close()));

@@ -96,6 +96,7 @@ export class Engine {
     let ok: boolean;
     try {
       await run.connectAll();
+      await run.lock();
       ok = await this.#saga.everything(this.#drains);
     } catch (e) {
       run.emit({ type: 'rollback.finished', ok: false, error: (e as Error).message });
@@ -122,6 +123,7 @@ export class Engine {
     let error: string | undefined;
     try {
       await run.connectAll();
+      await run.lock();
       if (!resuming || !preflightPassed(run)) await runPreflight(run, this.#steps);
       for (const phase of run.plan.phases) {
         const failed = await this.#runPhase(phase);

@@ -17,4 +17,6 @@ export {
   sendControl,
 } from '../state/index.js';
 export { Engine, type EngineOptions, type GateApprover, ResumeBlocked } from './engine.js';
+export { operator } from './context.js';
+export { breakHostLock, HOST_LOCK_DIR, type HostHolder, HostLease, readHostLock } from './lease.js';
 export { previewPlan } from './preview.js';

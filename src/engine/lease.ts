@@ -1,0 +1,218 @@
+/**
+ * The cluster lock, kept on the hosts themselves (as Kamal does): a lock folder on every host of
+ * the run, made with an atomic `mkdir`, holding who holds it (run, operator@controller, pid, since,
+ * lease until). Two runs from two state folders or two laptops meet there, not in a local file.
+ * Hosts are taken in one fixed order (by address, the same from every inventory), all or nothing:
+ * a run that meets a held host gives back what it took and stops with exit 3 naming the holder,
+ * so two runs overlapping on some hosts never deadlock. The lease is renewed while the run lives,
+ * released on every path, taken over by `resume`/`rollback` of the same run, and broken only by
+ * `cutover unlock`.
+ */
+import { hostname } from 'node:os';
+import { LockHeldError } from '../errors.js';
+import { sh } from '../shell/command.js';
+import type { Session } from '../transport/transport.js';
+
+/** The lock folder on every host. */
+export const HOST_LOCK_DIR = '/var/tmp/cutover.lock';
+/** How long a lease stays valid without renewal (shown to whoever meets it). */
+export const HOST_LEASE_MS = 120_000;
+/** How often a live run renews its lease on every host. */
+export const HOST_RENEW_MS = 30_000;
+
+/** Who holds a host, as its holder file says. Example: `{ run: '20261202-1000-ab12', operator: 'alice@laptop', ... }`. */
+export interface HostHolder {
+  run: string;
+  operator: string;
+  pid: string;
+  since: string;
+  until: string;
+}
+
+/** A host to lock: its inventory name, its address (the order) and the session the lock uses. */
+export interface LeaseTarget {
+  host: string;
+  address: string;
+  session: () => Promise<Session>;
+}
+
+/**
+ * A run's lease on its hosts. Example:
+ * `const lease = new HostLease(runId, 'alice'); await lease.acquire(targets); …; await lease.release();`.
+ */
+export class HostLease {
+  readonly #run: string;
+  readonly #operator: string;
+  readonly #since = new Date().toISOString();
+  #held: LeaseTarget[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    run: string,
+    operator: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#run = run;
+    this.#operator = `${operator}@${hostname()}`;
+  }
+
+  /** Hosts this run holds now. */
+  get hosts(): string[] {
+    return this.#held.map((t) => t.host);
+  }
+
+  /**
+   * Takes every host in address order; on the first host held by another run, gives back the ones
+   * taken and throws LockHeldError naming that host's holder. A lease of this same run is taken over.
+   */
+  async acquire(targets: readonly LeaseTarget[]): Promise<void> {
+    const ordered = [...targets].sort(
+      (a, b) => compareAddress(a.address, b.address) || a.host.localeCompare(b.host),
+    );
+    for (const t of ordered) {
+      const res = await (await t.session()).exec(this.#acquireScript().render('exec'), { timeoutMs: 30_000 });
+      if (res.code === 0) {
+        this.#held.push(t);
+        continue;
+      }
+      await this.release();
+      if (res.code === 3) {
+        const holder = parseHolder(res.stdout);
+        throw new LockHeldError(
+          {
+            owner: holder?.operator ?? 'an unknown holder (its lock has no holder file yet)',
+            runId: holder?.run ?? '?',
+            expiresAt: holder?.until ?? '?',
+          },
+          `${HOST_LOCK_DIR} on ${t.host}`,
+          `${t.host} is held by another run` +
+            (holder ? ` since ${holder.since} (pid ${holder.pid})` : '') +
+            '; this run took no host and changed nothing',
+        );
+      }
+      throw new Error(
+        `${t.host}: cannot take the cluster lock ${HOST_LOCK_DIR} (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`,
+      );
+    }
+  }
+
+  /** Renews the lease on every held host now and then; `onLost` hears of a host someone took from this run. */
+  startRenewal(onLost: (why: string) => void): void {
+    this.#timer = setInterval(() => {
+      void this.#renew(onLost);
+    }, HOST_RENEW_MS);
+    this.#timer.unref();
+  }
+
+  async #renew(onLost: (why: string) => void): Promise<void> {
+    for (const t of this.#held) {
+      try {
+        const res = await (await t.session()).exec(this.#renewScript().render('exec'), { timeoutMs: 30_000 });
+        if (res.code === 3) {
+          const holder = parseHolder(res.stdout);
+          onLost(
+            `the lock on ${t.host} was broken (cutover unlock)${holder ? `; it is now held by ${holder.operator}, run ${holder.run}` : ''}`,
+          );
+          return;
+        }
+      } catch {
+        // An unreachable host keeps its (expiring) lease; the run deals with the host itself.
+      }
+    }
+  }
+
+  /** Gives back every host this run holds (only where the holder is still this run). */
+  async release(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const held = this.#held;
+    this.#held = [];
+    await Promise.all(
+      held.map(async (t) => {
+        try {
+          await (await t.session()).exec(releaseScript(this.#run).render('exec'), { timeoutMs: 30_000 });
+        } catch {
+          // Unreachable: the lease stays until resume takes it over or unlock breaks it.
+        }
+      }),
+    );
+  }
+
+  #holderText(): string {
+    const until = new Date(this.now() + HOST_LEASE_MS).toISOString();
+    return `run=${this.#run}\noperator=${this.#operator}\npid=${process.pid}\nsince=${this.#since}\nuntil=${until}\n`;
+  }
+
+  /** mkdir takes a free host; a host held by this run is taken over; else exit 3 with the holder. */
+  #acquireScript() {
+    return sh`d=${HOST_LOCK_DIR}; run=${this.#run}
+if mkdir -m 0755 "$d" 2>/dev/null; then :
+elif [ -d "$d" ] && [ -f "$d/holder" ] && [ "$(sed -n 's/^run=//p' "$d/holder")" = "$run" ]; then :
+elif [ -d "$d" ]; then cat "$d/holder" 2>/dev/null; exit 3
+else echo "cannot make $d" >&2; exit 5
+fi
+t="$d/.holder.$$"
+printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder" || exit 4`;
+  }
+
+  #renewScript() {
+    return sh`d=${HOST_LOCK_DIR}; run=${this.#run}
+if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" != "$run" ]; then cat "$d/holder" 2>/dev/null; exit 3; fi
+t="$d/.holder.$$"
+printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder"`;
+  }
+}
+
+function releaseScript(run: string) {
+  return sh`d=${HOST_LOCK_DIR}
+if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" = ${run} ]; then rm -rf -- "$d"; fi`;
+}
+
+/** Reads a host's lock: its holder, or undefined when the host is free. For `cutover unlock`. */
+export async function readHostLock(session: Session): Promise<HostHolder | 'no-holder' | undefined> {
+  const res = await session.exec(
+    sh`d=${HOST_LOCK_DIR}; [ -d "$d" ] || exit 1; cat "$d/holder" 2>/dev/null; exit 0`.render('exec'),
+    { timeoutMs: 30_000 },
+  );
+  if (res.code === 1) return undefined;
+  return parseHolder(res.stdout) ?? 'no-holder';
+}
+
+/** Breaks a host's lock whoever holds it (`cutover unlock --force`). */
+export async function breakHostLock(session: Session): Promise<void> {
+  const res = await session.exec(sh`rm -rf -- ${HOST_LOCK_DIR}`.render('exec'), { timeoutMs: 30_000 });
+  if (res.code !== 0)
+    throw new Error(`cannot remove ${HOST_LOCK_DIR}: ${res.stderr.trim() || `exit ${res.code}`}`);
+}
+
+/** The holder file's `key=value` lines. Example: parseHolder('run=r1\noperator=a@b\n')?.run -> 'r1'. */
+export function parseHolder(text: string): HostHolder | undefined {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const run = fields.get('run');
+  if (!run) return undefined;
+  return {
+    run,
+    operator: fields.get('operator') ?? '?',
+    pid: fields.get('pid') ?? '?',
+    since: fields.get('since') ?? '?',
+    until: fields.get('until') ?? '?',
+  };
+}
+
+/** Addresses in one order for every controller: IPv4 numerically, then names. Example: '10.0.0.9' < '10.0.0.10'. */
+function compareAddress(a: string, b: string): number {
+  const key = (s: string) =>
+    /^\d+\.\d+\.\d+\.\d+$/.test(s)
+      ? s
+          .split('.')
+          .map((n) => n.padStart(3, '0'))
+          .join('.')
+      : `~${s}`;
+  const ka = key(a);
+  const kb = key(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
