@@ -148,18 +148,46 @@ export async function prepare(
   secretMode: 'resolve' | 'placeholder' = 'resolve',
 ): Promise<Prepared> {
   const loaded = await loadAll(opts);
-  const params = resolveParams(loaded.runbook, given ?? parseParamFlags(opts.param));
+  return prepareLoaded(loaded, given ?? parseParamFlags(opts.param), secretMode);
+}
+
+/**
+ * Resolves params and secrets for a loaded runbook and compiles. `secrets` already resolved (a run
+ * rebuilt from its journal, several runbook versions) are reused by name, never asked twice;
+ * `knownFiles` are upload checksums taken as given (see CompileInput).
+ */
+export async function prepareLoaded(
+  loaded: Loaded,
+  given: Record<string, string>,
+  secretMode: 'resolve' | 'placeholder' = 'resolve',
+  extra: { secrets?: Record<string, Secret>; knownFiles?: Readonly<Record<string, string>> } = {},
+): Promise<Prepared> {
+  const params = resolveParams(loaded.runbook, given);
   const redactor = new Redactor();
-  const secrets =
+  const known = extra.secrets ?? {};
+  const missing = Object.fromEntries(
+    Object.entries(loaded.runbook.secrets).filter(([name]) => !(name in known)),
+  );
+  const asked = { ...loaded.runbook, secrets: missing };
+  const resolved =
     secretMode === 'resolve'
-      ? await resolveSecrets(loaded.runbook, {
+      ? await resolveSecrets(asked, {
           env: process.env,
           readFile: (f: string) => readFileSync(f, 'utf8'),
           prompt: promptHidden,
         })
-      : placeholderSecrets(loaded.runbook);
+      : placeholderSecrets(asked);
+  const secrets = Object.fromEntries(
+    Object.keys(loaded.runbook.secrets).map((name) => [name, (known[name] ?? resolved[name]) as Secret]),
+  );
   for (const s of Object.values(secrets)) redactor.add(s);
-  const plan = compile({ runbook: loaded.runbook, inventory: loaded.inventory, params, secrets });
+  const plan = compile({
+    runbook: loaded.runbook,
+    inventory: loaded.inventory,
+    params,
+    secrets,
+    ...(extra.knownFiles ? { knownFiles: extra.knownFiles } : {}),
+  });
   return { ...loaded, plan, params, secrets, redactor };
 }
 
@@ -241,3 +269,17 @@ export function eventPrinter(opts: GlobalOptions): EventPrinter {
 }
 
 export { templateScope };
+
+/** The run named, or the latest run of the state folder (said on stderr). */
+export function runOrLatest(given: string | undefined, global: GlobalOptions, command: string): string {
+  if (given) return given;
+  const runs = openJournal(global).listRuns();
+  const latest = runs[runs.length - 1];
+  if (!latest)
+    throw new UsageError(
+      `no runs in ${stateDir(global)} for \`cutover ${command}\``,
+      'Start one with `cutover apply`, or pass --state-dir where the runs are.',
+    );
+  process.stderr.write(`cutover ${command}: run ${latest} (the latest in ${stateDir(global)})\n`);
+  return latest;
+}

@@ -193,6 +193,7 @@ export class StepRunner {
       emit: (e) => run.emit(e),
       approveGate: (gate) => run.decide(gate),
       pollIntervalMs: run.options.pollIntervalMs ?? 250,
+      localCopy: (file) => run.options.localCopies?.[file],
     };
   }
 

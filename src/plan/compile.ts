@@ -23,6 +23,11 @@ export interface CompileInput {
   inventory: Inventory;
   params: Record<string, string | number | boolean>;
   secrets: Record<string, Secret>;
+  /**
+   * Controller files already hashed, absolute path -> sha256 (a run rebuilt from its journal: the
+   * copies in its run folder were checked against these). Listed files are not read again.
+   */
+  knownFiles?: Readonly<Record<string, string>>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -100,6 +105,7 @@ export function compile(input: CompileInput): Plan {
     [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())],
     runbookDir,
     problems,
+    input.knownFiles,
   );
 
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
@@ -415,7 +421,8 @@ function stepKey(s: PlannedStep): unknown {
   };
 }
 
-function stableStringify(value: unknown): string {
+/** JSON with object keys sorted (the form the plan hash is taken over). Example: `stableStringify({ b: 1, a: 2 })` -> `{"a":2,"b":1}`. */
+export function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
       return Object.fromEntries(
