@@ -70,6 +70,9 @@ describe('runs that stand on their own', () => {
     expect(started?.type === 'run.started' && started.inputs?.runbook.text).toContain('file.upload');
     const journalText = readFileSync(join(ws.state, 'runs', id, 'events.jsonl'), 'utf8');
     expect(journalText).not.toContain(SECRET);
+    const planRecord = readFileSync(join(ws.state, 'runs', id, 'plan.json'), 'utf8');
+    expect(planRecord).toContain('<secret:token>');
+    expect(planRecord).not.toContain(SECRET);
     for (const f of ['runbook.yml', 'inventory.yml', 'payload.txt']) rmSync(join(ws.dir, f));
 
     const rolled = await ws.run(['rollback', '--yes']);

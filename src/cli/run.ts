@@ -1,4 +1,6 @@
 import { setMaxListeners } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { PlanMismatchError, UsageError } from '../errors.js';
@@ -294,6 +296,7 @@ async function executeLocked(
     await checkRebuilds(inputs, prepared);
   }
   if (extras.first) journal.append(runId, extras.first);
+  if (mode !== 'rollback') writePlanRecord(journal.runDir(runId), prepared);
   const transports = connector(global);
   const abort = new AbortController();
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
@@ -417,4 +420,25 @@ async function ask(question: string): Promise<boolean> {
   const answer = await new Promise<string>((r) => rl.question(question, r));
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/**
+ * The plan the run follows, as `plan --json` prints it (secrets as `<secret:name>`, never a value),
+ * kept in the run folder as `plan.json` for people and tools; resume and rollback rebuild it from the
+ * journaled inputs instead of reading it back.
+ */
+function writePlanRecord(runDir: string, prepared: Prepared): void {
+  const { plan } = prepared;
+  const record = prepared.redactor.redactValue({
+    hash: plan.hash,
+    runbook: plan.runbook,
+    inventory: plan.inventory,
+    params: plan.params,
+    hosts: plan.hosts,
+    preflight: plan.preflight,
+    phases: plan.phases,
+    localFiles: plan.localFiles,
+  });
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'plan.json'), `${JSON.stringify(record, null, 1)}\n`, { mode: 0o600 });
 }

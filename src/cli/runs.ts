@@ -119,7 +119,7 @@ export function renderStatus(s: RunState): string {
   } else if (s.outcome === 'failed') {
     out.push(
       '',
-      `Next: fix the cause, then \`cutover resume ${s.run}\`, or undo everything with \`cutover rollback ${s.run}\`.`,
+      `Next: fix the cause, then \`cutover resume ${s.run}\` (after editing the runbook or inventory: \`cutover resume ${s.run} --replan\`), or undo everything with \`cutover rollback ${s.run}\`.`,
     );
   }
   return `${out.join('\n')}\n`;
