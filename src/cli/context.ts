@@ -27,7 +27,8 @@ export interface InputOptions {
 export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
-  verbose?: boolean;
+  /** `-v` repeated: 1 commands in full, 2 probes and every output line, 3 ssh's own messages. */
+  verbose?: number;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;
 }
@@ -263,7 +264,7 @@ export function connector(global: GlobalOptions = {}): {
 export function eventPrinter(opts: GlobalOptions): EventPrinter {
   return createEventPrinter({
     json: opts.json ?? false,
-    verbose: opts.verbose ?? false,
+    verbose: (opts.verbose ?? 0) >= 1,
     stream: process.stdout,
   });
 }

@@ -26,7 +26,12 @@ const program = new Command('cutover')
     'the ssh config ssh reads (ssh -F; default $CUTOVER_SSH_CONFIG, else ~/.ssh/config as ssh does)',
   )
   .option('--json', 'machine output: one JSON object per line')
-  .option('-v, --verbose', 'print commands in full in the progress log')
+  .option(
+    '-v, --verbose',
+    'more detail, repeatable: -v every command in full (plan: the exact commands), -vv also probes and every line of output, -vvv also what ssh says',
+    (_value: string, level: number) => level + 1,
+    0,
+  )
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)
   .exitOverride();
 

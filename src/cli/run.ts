@@ -11,6 +11,7 @@ import { replay, type StepStatus } from '../journal/replay.js';
 import { describeChanges, diffPlans, mergePlans, type PlanChange } from '../plan/replan.js';
 import { allSteps } from '../plan/types.js';
 import { renderPlan } from '../plan/render.js';
+import { renderPlanSummary } from '../plan/summary.js';
 import type { EventPrinter } from '../ui/printer.js';
 import { askYesNo } from '../ui/prompt.js';
 import {
@@ -63,7 +64,10 @@ export function registerRunCommands(program: Command): void {
       const prepared = await prepare(opts);
       // Before anything connects: what ssh will use per host; a host ssh cannot resolve stops here (exit 2).
       await resolveHostConnections(prepared.plan.hosts, global, 'error');
-      if (opts.showPlan) process.stdout.write(renderPlan(prepared.plan));
+      if (opts.showPlan)
+        process.stdout.write(
+          (global.verbose ?? 0) >= 1 ? renderPlan(prepared.plan) : renderPlanSummary(prepared.plan),
+        );
       const steps = prepared.plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0);
       if (!opts.yes) {
         const ok = await ask(

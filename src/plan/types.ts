@@ -102,3 +102,10 @@ export function allSteps(plan: Plan): PlannedStep[] {
     ...plan.phases.flatMap((p) => p.groups.flatMap((g) => g.hosts.flatMap((h) => p.steps[h] ?? []))),
   ];
 }
+
+/** For a wait.log: the runbook id of the step its lines count from (set by compile when not written). */
+export function sinceOf(plan: Plan, step: PlannedStep): { since?: string } {
+  if (!step.since) return {};
+  const target = allSteps(plan).find((s) => s.id === step.since);
+  return target ? { since: target.stepId } : {};
+}
