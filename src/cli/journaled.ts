@@ -42,6 +42,7 @@ export function captureInputs(
       runbook: { file: prepared.runbook.file, text: readFileSync(prepared.runbook.file, 'utf8') },
       inventory: { sources, texts, resolved: inventory as unknown as Record<string, unknown> },
       files: { ...prepared.plan.localFiles },
+      ...(prepared.plan.limit ? { limit: prepared.plan.limit } : {}),
     },
     copies,
   };
@@ -164,7 +165,11 @@ async function fromInputs(
       'The journaled runbook no longer loads with this cutover; use the cutover that started the run.',
     );
   const loaded: Loaded = { runbook, inventory, warnings: [] };
-  return prepareLoaded(loaded, declared(params, loaded), secretMode, { secrets, knownFiles: inputs.files });
+  return prepareLoaded(loaded, declared(params, loaded), secretMode, {
+    secrets,
+    knownFiles: inputs.files,
+    ...(inputs.limit ? { limit: inputs.limit } : {}),
+  });
 }
 
 /** The files as they are now, compiled with the run's params: a plan, or why there is none. */
@@ -178,7 +183,12 @@ export async function currentFiles(
   if (gone.length) return { missing: `${gone.join(', ')} ${gone.length === 1 ? 'is' : 'are'} gone` };
   try {
     const loaded = await loadAll({ runbook: inputs.runbook.file, inventory: inputs.inventory.sources });
-    return { prepared: await prepareLoaded(loaded, declared(params, loaded), secretMode, { secrets }) };
+    return {
+      prepared: await prepareLoaded(loaded, declared(params, loaded), secretMode, {
+        secrets,
+        ...(inputs.limit ? { limit: inputs.limit } : {}),
+      }),
+    };
   } catch (e) {
     if (e instanceof InputError) return { invalid: e };
     throw e;

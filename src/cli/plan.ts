@@ -9,6 +9,8 @@ import {
   connector,
   type GlobalOptions,
   INVENTORY_HELP,
+  LIMIT_HELP,
+  PARAM_HELP,
   type InputOptions,
   prepare,
   resolveHostConnections,
@@ -23,7 +25,8 @@ export function registerPlan(program: Command): void {
     )
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
-    .option('-p, --param <key=value...>', 'runbook params')
+    .option('-p, --param <key=value...>', PARAM_HELP)
+    .option('-l, --limit <hosts>', LIMIT_HELP)
     .option('--no-undo', 'do not show compensations')
     .option(
       '--probe',

@@ -20,6 +20,8 @@ import {
   collect,
   type GlobalOptions,
   INVENTORY_HELP,
+  LIMIT_HELP,
+  PARAM_HELP,
   resolveHostConnections,
   type InputOptions,
   newRunId,
@@ -54,7 +56,8 @@ export function registerRunCommands(program: Command): void {
     .description('validate, run preflight, then execute the plan with its rolling policy (journaled)')
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
-    .option('-p, --param <key=value...>', 'runbook params')
+    .option('-p, --param <key=value...>', PARAM_HELP)
+    .option('-l, --limit <hosts>', LIMIT_HELP)
     .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
     .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
     .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)

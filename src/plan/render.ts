@@ -94,6 +94,7 @@ export function planHeader(plan: Plan, opts: RenderOptions): string[] {
   );
   const params = Object.entries(plan.params);
   if (params.length) out.push(`params: ${params.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (plan.limit) out.push(`limit: ${plan.limit} (only these hosts; a phase with none of them is left out)`);
   out.push(
     `hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`,
   );

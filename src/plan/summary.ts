@@ -12,8 +12,10 @@ import type { Plan, PlannedPhase, PlannedStep } from './types.js';
 export function renderPlanSummary(plan: Plan, opts: RenderOptions = {}): string {
   const out = planHeader(plan, opts);
   const steps = plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0);
+  const working = new Set(plan.phases.flatMap((p) => Object.keys(p.steps))).size;
+  const others = plan.hosts.length - working;
   out.push(
-    `${steps} steps on ${plan.hosts.length} host${plan.hosts.length === 1 ? '' : 's'} in ${plan.phases.length} phase${plan.phases.length === 1 ? '' : 's'}. Every command: \`cutover plan -v\`; the data: \`cutover plan --json\`.`,
+    `${steps} steps on ${working} host${working === 1 ? '' : 's'}${others > 0 ? ` (+${others} only as drain neighbours)` : ''} in ${plan.phases.length} phase${plan.phases.length === 1 ? '' : 's'}. Every command: \`cutover plan -v\`; the data: \`cutover plan --json\`.`,
   );
   if (plan.preflight.length) {
     const ids = [...new Set(plan.preflight.map((s) => s.stepId))];

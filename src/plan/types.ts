@@ -92,6 +92,8 @@ export interface Plan {
   phases: PlannedPhase[];
   /** Controller files the plan uploads, with their sha256. */
   localFiles: Record<string, string>;
+  /** `--limit` as given, when the plan runs on some hosts only. Example: `'web*,!web-3'`. */
+  limit?: string;
   hash: string;
 }
 
