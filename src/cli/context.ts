@@ -31,7 +31,7 @@ export interface InputOptions {
 export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
-  /** `-v` repeated: 1 commands in full, 2 probes and every output line, 3 ssh's own messages. */
+  /** How many times `-v` was given: 1 or more prints commands in full (plan: the exact commands). */
   verbose?: number;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;

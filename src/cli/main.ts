@@ -28,7 +28,7 @@ const program = new Command('cutover')
   .option('--json', 'machine output: one JSON object per line')
   .option(
     '-v, --verbose',
-    'more detail, repeatable: -v every command in full (plan: the exact commands), -vv also probes and every line of output, -vvv also what ssh says',
+    'more detail, repeatable: -v every command in full (plan: the exact commands per host); -vv and -vvv are accepted (no more detail than -v yet)',
     (_value: string, level: number) => level + 1,
     0,
   )
