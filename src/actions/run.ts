@@ -66,7 +66,8 @@ async function runPut(action: Extract<Action, { type: 'put' }>, env: ActionEnv):
     ? action.localPath
     : resolve(env.ctx.controllerDir, action.localPath);
   const remotePath = await resolveWord(action.remotePath, env);
-  const data = readFileSync(local);
+  // The run's own copy (taken when it started) when there is one: edits to the file since do not count.
+  const data = readFileSync(env.localCopy?.(local) ?? local);
   env.emit({
     type: 'step.command',
     step: env.stepId,

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parse as parseYaml } from 'yaml';
 import { type InputProblem, InputError, UsageError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
+import { parseLimit, unmatchedPatterns } from '../inventory/limit.js';
 import { loadInventories } from '../inventory/load.js';
 import { FileJournal } from '../journal/file-store.js';
 import { compile, templateScope } from '../plan/compile.js';
@@ -22,12 +24,15 @@ export interface InputOptions {
   /** One or more inventory sources (`-i` repeats; Ansible merges them in order). */
   inventory?: string | string[];
   param?: string[];
+  /** `--limit HOSTS`: names, roles, globs, `!` exclusions. */
+  limit?: string;
 }
 
 export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
-  verbose?: boolean;
+  /** How many times `-v` was given: 1 or more prints commands in full (plan: the exact commands). */
+  verbose?: number;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;
   /** `-K`: prompt once for the sudo password. */
@@ -79,6 +84,14 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** The `--limit` help text shared by plan and apply. */
+export const LIMIT_HELP =
+  'only these hosts: names, roles or globs (web*), comma-separated; !name leaves one out (e.g. --limit "app,!app-3")';
+
+/** The `-p` help text shared by every command that takes params. */
+export const PARAM_HELP =
+  'runbook params: key=value, or @file.yml (a YAML map); repeatable, merged in order (a later value wins)';
+
 /** The `-i` help text shared by every command that reads an inventory. */
 export const INVENTORY_HELP =
   'inventory: cutover YAML, or Ansible INI/YAML file or folder (repeat -i to merge several, as Ansible does)';
@@ -123,14 +136,64 @@ export function stateDir(opts: GlobalOptions): string {
   return resolve(opts.stateDir ?? process.env.CUTOVER_STATE_DIR ?? '.cutover');
 }
 
-/** `-p key=value` pairs into a record; a malformed pair is a usage error. */
+/**
+ * `-p key=value` pairs and `-p @file.yml` maps into one record, merged in the order given (a later
+ * value wins, as with Ansible's `-e`); a malformed pair or file is a usage error.
+ * Example: `parseParamFlags(['@params.yml', 'version=5.0.1'])`.
+ */
 export function parseParamFlags(pairs: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
+    if (pair.startsWith('@')) {
+      Object.assign(out, paramsFile(pair.slice(1)));
+      continue;
+    }
     const eq = pair.indexOf('=');
     if (eq <= 0)
-      throw new UsageError(`--param "${pair}": expected key=value`, 'Example: -p version=5.0.24100.0');
+      throw new UsageError(
+        `--param "${pair}": expected key=value or @file.yml`,
+        'Example: -p version=5.0.24100.0, or -p @params.yml (a YAML map of params)',
+      );
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** A YAML (or JSON) map of params: `version: 5.0.1`. Values are scalars; lists and maps are refused. */
+function paramsFile(file: string): Record<string, string> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(
+      `-p @${file}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'Name a YAML file of params, e.g. -p @params.yml',
+    );
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new UsageError(
+      `-p @${file}: ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+      'Write the params as a YAML map, e.g. `version: 5.0.24100.0`.',
+    );
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(
+      `-p @${file}: ${path} holds no map of params`,
+      'Write the params as a YAML map, e.g. `version: 5.0.24100.0`.',
+    );
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== null && typeof v === 'object')
+      throw new UsageError(
+        `-p @${file}: param ${k} in ${path} is a ${Array.isArray(v) ? 'list' : 'map'}; params are single values`,
+        'Give it as a string, number or boolean.',
+      );
+    out[k] = v === null ? '' : String(v);
   }
   return out;
 }
@@ -190,18 +253,60 @@ export async function prepare(
   secretMode: 'resolve' | 'placeholder' = 'resolve',
 ): Promise<Prepared> {
   const loaded = await loadAll(opts);
-  const params = resolveParams(loaded.runbook, given ?? parseParamFlags(opts.param));
+  return prepareLoaded(loaded, given ?? parseParamFlags(opts.param), secretMode, {
+    ...(opts.limit ? { limit: opts.limit } : {}),
+  });
+}
+
+/**
+ * Resolves params and secrets for a loaded runbook and compiles. `secrets` already resolved (a run
+ * rebuilt from its journal, several runbook versions) are reused by name, never asked twice;
+ * `knownFiles` are upload checksums taken as given (see CompileInput).
+ */
+export async function prepareLoaded(
+  loaded: Loaded,
+  given: Record<string, string>,
+  secretMode: 'resolve' | 'placeholder' = 'resolve',
+  extra: {
+    secrets?: Record<string, Secret>;
+    knownFiles?: Readonly<Record<string, string>>;
+    limit?: string;
+  } = {},
+): Promise<Prepared> {
+  const limit = extra.limit ? parseLimit(extra.limit) : undefined;
+  const unmatched = limit ? unmatchedPatterns(limit, loaded.inventory.hosts) : [];
+  if (unmatched.length)
+    throw new UsageError(
+      `--limit ${extra.limit}: ${unmatched.map((p) => `"${p}"`).join(', ')} names no host or role of the inventory`,
+      `Hosts: ${loaded.inventory.hosts.map((h) => h.name).join(', ')}; roles: ${[...new Set(loaded.inventory.hosts.flatMap((h) => h.roles))].join(', ') || 'none'}. Globs (*, ?) and !exclusions work too.`,
+    );
+  const params = resolveParams(loaded.runbook, given);
   const redactor = new Redactor();
-  const secrets =
+  const known = extra.secrets ?? {};
+  const missing = Object.fromEntries(
+    Object.entries(loaded.runbook.secrets).filter(([name]) => !(name in known)),
+  );
+  const asked = { ...loaded.runbook, secrets: missing };
+  const resolved =
     secretMode === 'resolve'
-      ? await resolveSecrets(loaded.runbook, {
+      ? await resolveSecrets(asked, {
           env: process.env,
           readFile: (f: string) => readFileSync(f, 'utf8'),
           prompt: promptHidden,
         })
-      : placeholderSecrets(loaded.runbook);
+      : placeholderSecrets(asked);
+  const secrets = Object.fromEntries(
+    Object.keys(loaded.runbook.secrets).map((name) => [name, (known[name] ?? resolved[name]) as Secret]),
+  );
   for (const s of Object.values(secrets)) redactor.add(s);
-  const plan = compile({ runbook: loaded.runbook, inventory: loaded.inventory, params, secrets });
+  const plan = compile({
+    runbook: loaded.runbook,
+    inventory: loaded.inventory,
+    params,
+    secrets,
+    ...(extra.knownFiles ? { knownFiles: extra.knownFiles } : {}),
+    ...(limit ? { limit } : {}),
+  });
   return { ...loaded, plan, params, secrets, redactor };
 }
 
@@ -288,9 +393,23 @@ export function connector(
 export function eventPrinter(opts: GlobalOptions): EventPrinter {
   return createEventPrinter({
     json: opts.json ?? false,
-    verbose: opts.verbose ?? false,
+    verbose: (opts.verbose ?? 0) >= 1,
     stream: process.stdout,
   });
 }
 
 export { templateScope };
+
+/** The run named, or the latest run of the state folder (said on stderr). */
+export function runOrLatest(given: string | undefined, global: GlobalOptions, command: string): string {
+  if (given) return given;
+  const runs = openJournal(global).listRuns();
+  const latest = runs[runs.length - 1];
+  if (!latest)
+    throw new UsageError(
+      `no runs in ${stateDir(global)} for \`cutover ${command}\``,
+      'Start one with `cutover apply`, or pass --state-dir where the runs are.',
+    );
+  process.stderr.write(`cutover ${command}: run ${latest} (the latest in ${stateDir(global)})\n`);
+  return latest;
+}

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CutoverError, ExitCode } from '../errors.js';
+import { CutoverError, ExitCode, InputError } from '../errors.js';
 import { registerDocs } from './docs.js';
 import { EXIT_CODES_DOC } from './exit-codes.js';
 import { registerImport } from './import.js';
@@ -31,7 +31,12 @@ const program = new Command('cutover')
     'read the sudo password from this file (default $CUTOVER_BECOME_PASSWORD; never in the inventory)',
   )
   .option('--json', 'machine output: one JSON object per line')
-  .option('-v, --verbose', 'print commands in full in the progress log')
+  .option(
+    '-v, --verbose',
+    'more detail, repeatable: -v every command in full (plan: the exact commands per host); -vv and -vvv are accepted (no more detail than -v yet)',
+    (_value: string, level: number) => level + 1,
+    0,
+  )
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)
   .exitOverride();
 
@@ -59,6 +64,13 @@ try {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : ExitCode.invalidInput;
   } else if (e instanceof CutoverError) {
+    // --json: invalid input as data on stdout too (every problem, one per line, then the verdict).
+    if (program.opts().json && e instanceof InputError) {
+      for (const p of e.problems) process.stdout.write(`${JSON.stringify(p)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ valid: false, exitCode: e.exitCode, error: e.message, ...(e.hint ? { hint: e.hint } : {}) })}\n`,
+      );
+    }
     process.stderr.write(`cutover: ${e.describe()}\n`);
     process.exitCode = e.exitCode;
   } else {

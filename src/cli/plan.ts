@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { renderPlan } from '../plan/render.js';
+import { renderPlanSummary } from '../plan/summary.js';
 import { previewPlan } from '../engine/index.js';
 import { formatProblem } from '../errors.js';
 import { describeConnection } from '../transport/index.js';
@@ -9,21 +10,24 @@ import {
   connector,
   type GlobalOptions,
   INVENTORY_HELP,
+  LIMIT_HELP,
+  PARAM_HELP,
   type InputOptions,
   prepare,
   resolveHostConnections,
 } from './context.js';
 
-/** `cutover plan`: per host, in execution order, every command that will run, secrets redacted. */
+/** `cutover plan`: the plan in a minute's reading; `-v` per host, in execution order, every command that will run; secrets redacted. */
 export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description(
-      'compile and show the plan: per host, in order, every command, probe and undo (secrets redacted)',
+      'compile and show the plan: phases, host order, steps × hosts and one line of intent per step (what it changes, probe, undo); -v every exact command per host, --json the data (secrets redacted)',
     )
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
-    .option('-p, --param <key=value...>', 'runbook params')
+    .option('-p, --param <key=value...>', PARAM_HELP)
+    .option('-l, --limit <hosts>', LIMIT_HELP)
     .option('--no-undo', 'do not show compensations')
     .option(
       '--probe',
@@ -55,8 +59,9 @@ export function registerPlan(program: Command): void {
       const connections = new Map(
         [...resolved.connections].map(([name, c]) => [name, describeConnection(c)]),
       );
+      const view = { compensations: opts.undo, connections, ...(findings ? { findings } : {}) };
       process.stdout.write(
-        renderPlan(plan, { compensations: opts.undo, connections, ...(findings ? { findings } : {}) }),
+        (global.verbose ?? 0) >= 1 ? renderPlan(plan, view) : renderPlanSummary(plan, view),
       );
     });
 }

@@ -4,28 +4,36 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { replay } from '../journal/replay.js';
 import { resolveSecrets } from '../runbook/inputs.js';
-import { loadRunbook } from '../runbook/load.js';
+import type { JournalEvent } from '../journal/events.js';
+import { loadRunbook, parseRunbook } from '../runbook/load.js';
 import { Redactor } from '../shell/secret.js';
 import { renderReport } from '../ui/report-html.js';
-import { type GlobalOptions, openJournal, stateDir } from './context.js';
+import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './context.js';
+import { renderSummary } from './runs.js';
 
-/** `cutover report RUN --html FILE`: the run as one self-contained HTML file. */
+/** `cutover report [RUN]`: the run's text summary, or with `--html FILE` one self-contained HTML file. */
 export function registerReport(program: Command): void {
   program
-    .command('report <run>')
+    .command('report [run]')
     .description(
-      'write a self-contained HTML report of a run: summary, timeline (Gantt), plan and every step’s output',
+      'a run (default: the latest) as a text summary, or with --html a self-contained HTML report: summary, timeline (Gantt), plan and every step’s output',
     )
-    .requiredOption('--html <file>', 'where to write the HTML file (- for stdout)')
-    .action(async (run: string, opts: { html: string }, cmd: Command) => {
+    .option('--html <file>', 'write the HTML report to this file (- for stdout) instead of the text summary')
+    .action(async (given: string | undefined, opts: { html?: string }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
+      const run = runOrLatest(given, global, 'report');
       const events = openJournal(global).read(run);
       if (events.length === 0)
         throw new UsageError(
           `no run ${run} in ${stateDir(global)}`,
           'List runs with `cutover runs` (and pass the same --state-dir as the run).',
         );
-      const html = renderReport(events, { redactor: await knownSecrets(replay(events).runbook) });
+      const redactor = await knownSecrets(events);
+      if (opts.html === undefined) {
+        process.stdout.write(redactor.redact(renderSummary(replay(events))));
+        return;
+      }
+      const html = renderReport(events, { redactor });
       if (opts.html === '-') {
         process.stdout.write(html);
         return;
@@ -40,11 +48,19 @@ export function registerReport(program: Command): void {
  * The journal is redacted when written; the report redacts again with whatever secrets can be read
  * without asking (env and file sources), in case a value reached the journal some other way.
  */
-async function knownSecrets(runbookFile: string): Promise<Redactor> {
+async function knownSecrets(events: readonly JournalEvent[]): Promise<Redactor> {
   const redactor = new Redactor();
-  if (!existsSync(runbookFile)) return redactor;
+  const started = events[0];
+  if (started?.type !== 'run.started') return redactor;
   try {
-    const { runbook } = await loadRunbook(runbookFile);
+    // The runbook as the run journaled it (the file may be gone or edited), else the file it names.
+    const journaled = started.inputs?.runbook;
+    const runbook = journaled
+      ? parseRunbook(journaled.text, journaled.file).runbook
+      : existsSync(started.runbook)
+        ? (await loadRunbook(started.runbook)).runbook
+        : undefined;
+    if (!runbook) return redactor;
     const secrets = await resolveSecrets(runbook, { env: process.env });
     for (const s of Object.values(secrets)) redactor.add(s);
   } catch {

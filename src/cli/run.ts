@@ -1,11 +1,17 @@
 import { setMaxListeners } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { PlanMismatchError, UsageError } from '../errors.js';
 import { ClusterLock, ControlWatcher, controlFile, raceGate } from '../state/index.js';
 import { Engine, type EngineOptions, type GateApprover, HostLease, operator } from '../engine/index.js';
-import { replay } from '../journal/replay.js';
+import type { JournalEvent, JournalEventBody, RunInputs } from '../journal/events.js';
+import { replay, type StepStatus } from '../journal/replay.js';
+import { describeChanges, diffPlans, mergePlans, type PlanChange } from '../plan/replan.js';
+import { allSteps } from '../plan/types.js';
 import { renderPlan } from '../plan/render.js';
+import { renderPlanSummary } from '../plan/summary.js';
 import type { EventPrinter } from '../ui/printer.js';
 import { askYesNo } from '../ui/prompt.js';
 import {
@@ -15,15 +21,26 @@ import {
   collect,
   type GlobalOptions,
   INVENTORY_HELP,
+  LIMIT_HELP,
+  PARAM_HELP,
   resolveHostConnections,
   type InputOptions,
   newRunId,
   openJournal,
   type Prepared,
   prepare,
+  runOrLatest,
   stateDir,
   templateScope,
 } from './context.js';
+import {
+  captureInputs,
+  checkRebuilds,
+  currentFiles,
+  type JournaledRun,
+  journaledRun,
+  withPlan,
+} from './journaled.js';
 
 interface RunFlags {
   yes?: boolean;
@@ -40,7 +57,8 @@ export function registerRunCommands(program: Command): void {
     .description('validate, run preflight, then execute the plan with its rolling policy (journaled)')
     .requiredOption('-r, --runbook <file>', 'runbook YAML')
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
-    .option('-p, --param <key=value...>', 'runbook params')
+    .option('-p, --param <key=value...>', PARAM_HELP)
+    .option('-l, --limit <hosts>', LIMIT_HELP)
     .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
     .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
     .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)
@@ -50,7 +68,10 @@ export function registerRunCommands(program: Command): void {
       const prepared = await prepare(opts);
       // Before anything connects: what ssh will use per host; a host ssh cannot resolve stops here (exit 2).
       await resolveHostConnections(prepared.plan.hosts, global, 'error');
-      if (opts.showPlan) process.stdout.write(renderPlan(prepared.plan));
+      if (opts.showPlan)
+        process.stdout.write(
+          (global.verbose ?? 0) >= 1 ? renderPlan(prepared.plan) : renderPlanSummary(prepared.plan),
+        );
       const steps = prepared.plan.phases.reduce((n, p) => n + Object.values(p.steps).flat().length, 0);
       if (!opts.yes) {
         const ok = await ask(
@@ -67,37 +88,59 @@ export function registerRunCommands(program: Command): void {
     });
 
   program
-    .command('resume <run>')
+    .command('resume [run]')
     .description(
-      'continue a run from its journal: verified steps are skipped, an interrupted step is re-probed first',
+      'continue a run (default: the latest) from its journal: verified steps are skipped, an interrupted step is re-probed first',
     )
     .option('-y, --yes', 'accepted for symmetry; resume does not ask')
     .option('--approve-gates', 'approve every gate without asking')
     .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)
     .option('--rerun <step...>', 'plan step ids to run again although their probe cannot tell')
     .option('--mark-done <step...>', 'plan step ids the operator verified as done')
-    .action(async (run: string, opts: RunFlags, cmd: Command) => {
+    .option(
+      '--replan',
+      'the runbook or inventory was edited since the run started: run the steps not done yet as the files now say (done steps and their undos stay as journaled)',
+    )
+    .action(async (given: string | undefined, opts: RunFlags & { replan?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const prepared = await fromJournal(run, global);
-      process.exitCode = await execute('resume', run, prepared, opts, global);
+      const run = runOrLatest(given, global, 'resume');
+      const { prepared, copies, replanned } = await forResume(run, global, opts.replan ?? false);
+      process.exitCode = await execute('resume', run, prepared, opts, global, {
+        copies,
+        ...(replanned ? { first: replanned } : {}),
+      });
     });
 
   program
-    .command('rollback <run>')
-    .description('undo every completed step of a run on every host, newest first, with verification')
+    .command('rollback [run]')
+    .description(
+      'undo every completed step of a run (default: the latest) on every host, newest first, with verification; works from the journal alone',
+    )
     .option('-y, --yes', 'do not ask before starting')
-    .action(async (run: string, opts: RunFlags, cmd: Command) => {
+    .action(async (given: string | undefined, opts: RunFlags, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const prepared = await fromJournal(run, global);
+      const run = runOrLatest(given, global, 'rollback');
+      const { journaled, changes } = await fromJournal(run, global);
+      const { prepared } = journaled;
+      if (changes.length > 0)
+        process.stderr.write(
+          `note: the runbook/inventory changed since run ${run} (${changes.length} change${changes.length === 1 ? '' : 's'}); the rollback undoes what the journal holds, as it was run.\n`,
+        );
       if (!opts.yes && !(await ask(`Roll back run ${run} on ${prepared.plan.hosts.length} hosts? [y/N] `))) {
         throw new UsageError('not started: the operator said no');
       }
-      process.exitCode = await execute('rollback', run, prepared, opts, global);
+      process.exitCode = await execute('rollback', run, prepared, opts, global, { copies: journaled.copies });
     });
 }
 
-/** Recompiles the run's plan from the files and params its journal names; the hash must match. */
-async function fromJournal(run: string, global: GlobalOptions): Promise<Prepared> {
+/**
+ * The run's plan from its journal, and what the files as they are now would change (empty when they
+ * are gone, do not load, or compile to the journaled plan). Notes about the files go to stderr.
+ */
+async function fromJournal(
+  run: string,
+  global: GlobalOptions,
+): Promise<{ journaled: JournaledRun; changes: PlanChange[]; now?: Prepared; events: JournalEvent[] }> {
   const journal = openJournal(global);
   const events = journal.read(run);
   if (events.length === 0) {
@@ -106,15 +149,106 @@ async function fromJournal(run: string, global: GlobalOptions): Promise<Prepared
       'List runs with `cutover runs` (and pass the same --state-dir as the run).',
     );
   }
-  const state = replay(events);
-  const prepared = await prepare({ runbook: state.runbook, inventory: state.inventory }, state.params);
-  if (prepared.plan.hash !== state.planHash) {
-    throw new PlanMismatchError(
-      `the plan for run ${run} changed: journal has ${state.planHash.slice(0, 12)}, the runbook/inventory/files now give ${prepared.plan.hash.slice(0, 12)}`,
-      'Put back the runbook, inventory and uploaded files as they were for this run, or roll it back with the old files; a changed plan is never resumed.',
-    );
+  const journaled = await journaledRun(events, journal.runDir(run), 'resolve');
+  if (!journaled.inputs) return { journaled, changes: [], events };
+  const current = await currentFiles(journaled.inputs, journaled.prepared.plan.params, 'placeholder', {});
+  if ('missing' in current) {
+    process.stderr.write(`note: ${current.missing}; run ${run} goes on from its journal.\n`);
+    return { journaled, changes: [], events };
   }
-  return prepared;
+  if ('invalid' in current) {
+    process.stderr.write(
+      `note: the runbook/inventory of run ${run} do not load now (${current.invalid.problems.filter((p) => p.severity === 'error').length} problem(s); \`cutover validate\` shows them); run ${run} goes on from its journal.\n`,
+    );
+    return { journaled, changes: [], events };
+  }
+  if (current.prepared.plan.hash === journaled.compiledHash) return { journaled, changes: [], events };
+  const changes = diffPlans(journaled.prepared.plan, current.prepared.plan);
+  return { journaled, changes, now: current.prepared, events };
+}
+
+/**
+ * Steps whose journaled version a replan keeps: done, interrupted, or with an undo pending or failed.
+ * A step that failed and was put back (or has no undo) takes the new version: that is the fix.
+ */
+function keptSteps(events: readonly JournalEvent[]): Set<string> {
+  const state = replay(events);
+  const kept: ReadonlySet<StepStatus> = new Set([
+    'succeeded',
+    'running',
+    'compensating',
+    'compensation-failed',
+  ]);
+  return new Set([...state.steps.values()].filter((s) => kept.has(s.status)).map((s) => s.id));
+}
+
+/** What resume runs: the journaled plan, or with --replan the edited files' plan for the steps not done. */
+async function forResume(
+  run: string,
+  global: GlobalOptions,
+  replan: boolean,
+): Promise<{ prepared: Prepared; copies: Record<string, string>; replanned?: JournalEventBody }> {
+  const { journaled, changes, now, events } = await fromJournal(run, global);
+  if (!now || changes.length === 0) {
+    if (replan && !journaled.inputs)
+      throw new UsageError(
+        `run ${run} was journaled before cutover kept its runbook and inventory: it cannot be replanned`,
+        'Resume it with the files as they were, or roll it back.',
+      );
+    if (replan)
+      process.stderr.write(`note: the files give the journaled plan of run ${run}; nothing to replan.\n`);
+    return { prepared: journaled.prepared, copies: journaled.copies };
+  }
+  const kept = keptSteps(events);
+  const lines = describeChanges(changes, kept);
+  if (!replan)
+    throw new PlanMismatchError(
+      [
+        `the runbook/inventory changed since run ${run} started (journaled plan ${journaled.compiledHash.slice(0, 12)}, the files now give ${now.plan.hash.slice(0, 12)}):`,
+        ...lines.map((l) => `  ${l}`),
+      ].join('\n'),
+      `Nothing was run. \`cutover resume ${run} --replan\` runs the steps not done yet as the files now say (done steps and their undos stay as journaled); \`cutover rollback ${run}\` undoes the run as journaled; or put the files back as they were.`,
+    );
+  // With the secrets for real this time (a new one is asked for; known ones are not asked again).
+  const inputs = journaled.inputs as RunInputs;
+  const current = await currentFiles(inputs, journaled.prepared.plan.params, 'resolve', journaled.secrets);
+  if (!('prepared' in current))
+    throw new UsageError(`the files of run ${run} changed while resuming`, 'Try again.');
+  const next = current.prepared;
+  const plan = mergePlans(journaled.prepared.plan, next.plan, kept);
+  const captured = captureInputs(next, openJournal(global).runDir(run));
+  process.stderr.write(
+    `Replanning run ${run}: ${kept.size} done step(s) stay as journaled; the steps not done yet follow the files:\n${lines.map((l) => `  ${l}\n`).join('')}`,
+  );
+  const prepared = withPlan(next, plan, journaled.secrets);
+  return {
+    prepared,
+    copies: { ...journaled.copies, ...captured.copies },
+    replanned: {
+      type: 'run.replanned',
+      planHash: plan.hash,
+      compiledHash: next.plan.hash,
+      previousHash: journaled.prepared.plan.hash,
+      operator: operatorName(),
+      kept: [...kept],
+      changes: lines,
+      hosts: plan.hosts.map((h) => h.name),
+      steps: allSteps(plan).map((s) => ({
+        id: s.id,
+        host: s.host,
+        phase: s.phase,
+        kind: s.kind,
+        name: s.name,
+      })),
+      inputs: captured.inputs,
+    },
+  };
+}
+
+/** What a run reads besides its plan: upload copies, and (apply) the inputs to journal or (replan) an event to journal first. */
+interface RunExtras {
+  copies?: Record<string, string>;
+  first?: JournalEventBody;
 }
 
 async function execute(
@@ -123,6 +257,7 @@ async function execute(
   prepared: Prepared,
   flags: RunFlags,
   global: GlobalOptions,
+  extras: RunExtras = {},
 ): Promise<number> {
   const dir = stateDir(global);
   // Set once the abort machinery exists; a lease broken before that cannot happen (renewals are 20 s apart).
@@ -145,6 +280,7 @@ async function execute(
       prepared,
       flags,
       global,
+      extras,
       (onLost) => {
         lockLost = onLost;
       },
@@ -161,6 +297,7 @@ async function executeLocked(
   prepared: Prepared,
   flags: RunFlags,
   global: GlobalOptions,
+  extras: RunExtras,
   onLockLost: (abort: (by: string) => void) => void,
   lease: NonNullable<EngineOptions['lease']>,
 ): Promise<number> {
@@ -168,6 +305,15 @@ async function executeLocked(
   // Asked once per run, before anything connects; it joins the redactor's secrets first.
   const password = await becomePassword(prepared.plan, global, prepared.redactor);
   const journal = openJournal(global, prepared.redactor);
+  let copies = extras.copies ?? {};
+  let inputs: RunInputs | undefined;
+  if (mode === 'apply') {
+    // What resume and rollback need, whatever happens to the files later; checked to rebuild this very plan.
+    ({ inputs, copies } = captureInputs(prepared, journal.runDir(runId)));
+    await checkRebuilds(inputs, prepared);
+  }
+  if (extras.first) journal.append(runId, extras.first);
+  if (mode !== 'rollback') writePlanRecord(journal.runDir(runId), prepared);
   const transports = connector(global, { password });
   const abort = new AbortController();
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
@@ -219,6 +365,8 @@ async function executeLocked(
         neighbour,
       ),
     signal: abort.signal,
+    localCopies: copies,
+    ...(inputs ? { inputs } : {}),
     ...(flags.rerun ? { rerun: new Set(flags.rerun) } : {}),
     ...(flags.markDone ? { markDone: new Set(flags.markDone) } : {}),
     onEvent,
@@ -290,4 +438,25 @@ async function ask(question: string): Promise<boolean> {
   const answer = await new Promise<string>((r) => rl.question(question, r));
   rl.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/**
+ * The plan the run follows, as `plan --json` prints it (secrets as `<secret:name>`, never a value),
+ * kept in the run folder as `plan.json` for people and tools; resume and rollback rebuild it from the
+ * journaled inputs instead of reading it back.
+ */
+function writePlanRecord(runDir: string, prepared: Prepared): void {
+  const { plan } = prepared;
+  const record = prepared.redactor.redactValue({
+    hash: plan.hash,
+    runbook: plan.runbook,
+    inventory: plan.inventory,
+    params: plan.params,
+    hosts: plan.hosts,
+    preflight: plan.preflight,
+    phases: plan.phases,
+    localFiles: plan.localFiles,
+  });
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'plan.json'), `${JSON.stringify(record, null, 1)}\n`, { mode: 0o600 });
 }

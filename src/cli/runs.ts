@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { type RunState, replay } from '../journal/replay.js';
 import { formatDuration } from '../shared/duration.js';
-import { type GlobalOptions, openJournal, stateDir } from './context.js';
+import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './context.js';
 
 /** `cutover runs` and `cutover status RUN`: views of the journal. */
 export function registerRunViews(program: Command): void {
@@ -30,12 +30,13 @@ export function registerRunViews(program: Command): void {
     });
 
   program
-    .command('status <run>')
+    .command('status [run]')
     .description(
-      'where a run is: per host, each step and its state, pending gates, the failure and its last lines',
+      'where a run is (default: the latest): per host, each step and its state, pending gates, the failure and its last lines',
     )
-    .action((run: string, _opts: unknown, cmd: Command) => {
+    .action((given: string | undefined, _opts: unknown, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
+      const run = runOrLatest(given, global, 'status');
       const events = openJournal(global).read(run);
       if (events.length === 0)
         throw new UsageError(`no run ${run} in ${stateDir(global)}`, 'List runs with `cutover runs`.');
@@ -118,8 +119,36 @@ export function renderStatus(s: RunState): string {
   } else if (s.outcome === 'failed') {
     out.push(
       '',
-      `Next: fix the cause, then \`cutover resume ${s.run}\`, or undo everything with \`cutover rollback ${s.run}\`.`,
+      `Next: fix the cause, then \`cutover resume ${s.run}\` (after editing the runbook or inventory: \`cutover resume ${s.run} --replan\`), or undo everything with \`cutover rollback ${s.run}\`.`,
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * `cutover report RUN` without --html: the run in a few lines (how long, what happened per host),
+ * then its status. Example first line: `run 20261122-030000-ab12: succeeded in 4m 10s — 12/12 steps, 3 hosts`.
+ */
+export function renderSummary(s: RunState): string {
+  const x = summary(s);
+  const took = s.finishedAt
+    ? ` in ${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.startedAt))}`
+    : '';
+  const steps = [...s.steps.values()].filter((st) => st.role !== 'drain');
+  const count = (f: (st: (typeof steps)[number]) => boolean) => steps.filter(f).length;
+  const undone = count((st) => st.status === 'compensated');
+  const failed = count((st) => st.status === 'failed' || st.status === 'compensation-failed');
+  const out = [
+    `run ${s.run}: ${x.outcome}${took} — ${x.done}/${x.steps} steps done on ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'}${undone ? `, ${undone} undone` : ''}${failed ? `, ${failed} failed` : ''}${s.replans ? `, replanned ${s.replans}×` : ''}`,
+  ];
+  const hosts = [...new Set(steps.map((st) => st.host))];
+  for (const host of hosts) {
+    const mine = steps.filter((st) => st.host === host && st.phase !== 'preflight');
+    const done = mine.filter((st) => st.status === 'succeeded').length;
+    const bad = mine.find((st) => st.status === 'failed' || st.status === 'compensation-failed');
+    out.push(
+      `  ${host.padEnd(14)} ${done}/${mine.length} done${bad ? `; ${bad.id.replace(/@.*$/, '')} ${bad.status}: ${(bad.error ?? '').split('\n')[0]}` : ''}`,
+    );
+  }
+  return `${out.join('\n')}\n\n${renderStatus(s)}`;
 }

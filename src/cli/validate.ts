@@ -8,6 +8,7 @@ import {
   collect,
   type GlobalOptions,
   INVENTORY_HELP,
+  PARAM_HELP,
   type InputOptions,
   loadAll,
   parseParamFlags,
@@ -25,7 +26,7 @@ export function registerValidate(program: Command): void {
       `${INVENTORY_HELP}; enables role/host checks, ssh resolution and a full compile`,
       collect,
     )
-    .option('-p, --param <key=value...>', 'runbook params (with -i, validates the compiled plan too)')
+    .option('-p, --param <key=value...>', `${PARAM_HELP} (with -i, validates the compiled plan too)`)
     .action(async (opts: InputOptions, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
       if (!opts.inventory) {

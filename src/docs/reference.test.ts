@@ -18,6 +18,7 @@ describe('docsMarkdown', () => {
       '## Steps',
       '## Step kinds',
       '## Templates and expressions',
+      '## Command line',
       '## Inventory',
       '### SSH settings: what the inventory says, else your ssh config',
       '### Ansible inventories',

@@ -195,7 +195,39 @@ const FAULTS = `What a run does when something goes wrong, and what it promises:
   traffic back only once it answers its health check.
 - **nginx reloads are in effect before a step ends.** After \`nginx -s reload\` (or your \`reload\`), cutover waits
   until the old workers stop taking connections.
-- **The lock.** \`cutover unlock --force\` refuses while the holder's run is still alive on this machine.`;
+- **The lock.** \`cutover unlock --force\` refuses while the holder's run is still alive on this machine.
+- **A run stands on its own.** \`apply\` journals the runbook and inventory text, the inventory as read, the
+  params, \`--limit\` and the sha256 of every uploaded file, and keeps a copy of each upload in the run folder
+  (\`<state>/runs/RUN/files/<sha256>\`; uploads read that copy) and the plan as \`plan.json\` (secrets as
+  \`<secret:name>\`, never a value). \`resume\` and \`rollback\` rebuild the plan from the journal alone, checked
+  against its hash, whatever happened to the files since (secrets are asked for again from env, file or prompt).
+- **An edited runbook is shown, never followed silently.** \`resume RUN\` after the runbook, inventory or an
+  uploaded file changed lists what changed per phase and host (\`+\` added, \`-\` removed, \`~\` edited, and which
+  of those steps were done) and stops (exit 5). \`resume RUN --replan\` runs the steps not done yet as the files
+  now say; a done step (or one with an undo pending) stays as journaled, and so does its undo; the change is
+  journaled (\`run.replanned\`). \`rollback\` always undoes the run as journaled. Runs journaled before cutover kept
+  its inputs resume and roll back from the files they name, as before (no \`--replan\`).`;
+
+const COMMAND_LINE = `Flags operators bring from Ansible and Kamal, and what they do here:
+
+- \`cutover plan\` prints the plan to read in a minute: phases, host order, a step × host table (\`·\`: not on
+  that host) and one line of intent per step (what it changes, its probe and its undo, in words).
+  \`cutover plan -v\` prints every exact command per host, probe and undo (secrets redacted); \`--json plan\` the
+  data. \`apply --show-plan\` prints the same summary (with \`-v\` the commands).
+- \`-v\` repeats: \`-v\` commands in full (in the plan and the progress log), \`-vv\` and \`-vvv\` are accepted and
+  mean at least as much as \`-v\` for now.
+- \`--limit HOSTS\` (\`-l\`, on \`plan\` and \`apply\`): only these hosts, as names, roles or globs (\`web*\`, \`app-?\`),
+  comma- or colon-separated; \`!name\` leaves one out (\`--limit "app,!app-3"\`). A phase with none of them is left
+  out; a drained host's neighbours stay in the plan (connected, locked, preflighted) to carry its traffic. A
+  pattern that names no host or role is refused (exit 2). The limit is journaled: resume keeps it.
+- \`-p @params.yml\`: a YAML map of params; \`-p\` repeats and merges in order, a later value wins
+  (\`-p @prod.yml -p version=5.0.24120.0\`). Lists and maps are refused.
+- \`status\`, \`report\`, \`resume\` and \`rollback\` without a run id take the latest run of the state folder and
+  say which on stderr. \`report\` without \`--html\` prints a text summary (per host: steps done, the failure).
+- \`--json validate\` (and any command refused for invalid input under \`--json\`) prints each problem as a JSON
+  object on stdout, then \`{"valid": false, "exitCode": 2, "error": …, "hint": …}\`; a valid runbook prints
+  \`{"valid": true, "message": …}\`.
+- \`resume RUN --replan\`: see "Faults, resume and rollback".`;
 
 const ANSIBLE = `### Ansible inventories
 
@@ -375,6 +407,7 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
   add('## Templates and expressions', '', EXPRESSIONS, '');
   add('## Values in scripts', '', SCRIPTS, '');
   add('## Faults, resume and rollback', '', FAULTS, '');
+  add('## Command line', '', COMMAND_LINE, '');
   add(
     '## Limits',
     '',

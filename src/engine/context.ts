@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { type Clock, systemClock } from '../actions/index.js';
 import { AbortedError, CutoverError, PreflightError } from '../errors.js';
 import type { Host } from '../inventory/model.js';
-import type { JournalEvent, JournalEventBody, JournalStore } from '../journal/events.js';
+import type { JournalEvent, JournalEventBody, JournalStore, RunInputs } from '../journal/events.js';
 import { applyEvent, newRunState, type RunState, replay, type StepState } from '../journal/replay.js';
 import { drainOf, routeStep } from '../plan/drain.js';
 import type { Plan, PlannedStep } from '../plan/types.js';
@@ -49,6 +49,10 @@ export interface EngineOptions {
   /** Resume only: steps to re-run even if their probe cannot tell, and steps the operator says are done. */
   rerun?: ReadonlySet<string>;
   markDone?: ReadonlySet<string>;
+  /** Uploaded controller files (absolute path) -> the run folder's copy the upload reads instead. */
+  localCopies?: Readonly<Record<string, string>>;
+  /** Journaled with `run.started`: what resume and rollback rebuild the plan from. */
+  inputs?: RunInputs;
   /** Observers of every journaled event (progress UI, --json). */
   onEvent?: (event: JournalEvent) => void;
   /**

@@ -69,6 +69,7 @@ export class Engine {
         kind: s.kind,
         name: s.name,
       })),
+      ...(this.#run.options.inputs ? { inputs: this.#run.options.inputs } : {}),
     });
     return this.#execute(false);
   }

@@ -8,7 +8,7 @@ import { type ActionEnv, ActionFailed, markCommand, parseMark, runAction } from 
 import { AbortedError, StepFailedError } from '../errors.js';
 import type { LogMark } from '../journal/events.js';
 import type { StepState } from '../journal/replay.js';
-import type { PlannedStep } from '../plan/types.js';
+import { type PlannedStep, sinceOf } from '../plan/types.js';
 import { stepKinds } from '../steps/index.js';
 import { isReadOnly, type StepContext, type StepKind } from '../steps/kind.js';
 import { TransportError } from '../transport/errors.js';
@@ -193,6 +193,7 @@ export class StepRunner {
       emit: (e) => run.emit(e),
       approveGate: (gate) => run.decide(gate),
       pollIntervalMs: run.options.pollIntervalMs ?? 250,
+      localCopy: (file) => run.options.localCopies?.[file],
     };
   }
 
@@ -208,6 +209,7 @@ export class StepRunner {
       controllerDir: run.plan.runbook.dir,
       stepId: step.id.replace(/[^A-Za-z0-9_.-]/g, '_'),
       localSha256: abs,
+      ...sinceOf(run.plan, step),
     };
   }
 }

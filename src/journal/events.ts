@@ -36,6 +36,49 @@ const logMark = z.strictObject({
 /** A log file position taken before the step that triggers the awaited lines. Example: `{ file: '/var/log/app.log', inode: '2049:131', size: 5120 }`. */
 export type LogMark = z.infer<typeof logMark>;
 
+/**
+ * What a run needs to be resumed and rolled back on its own, whatever happens to the files later:
+ * the runbook and inventory as read, and the sha256 of every uploaded controller file (a copy of
+ * each is kept in the run folder as `files/<sha256>`). Never a secret's value: secrets come from
+ * env, file or prompt again. Journals written before it existed have none (resume then reads the
+ * files the journal names). Example: `{ runbook: { file: '/srv/rb.yml', text: 'name: …' }, inventory: { … }, files: {} }`.
+ */
+const runInputs = z
+  .strictObject({
+    runbook: z.strictObject({
+      file: z.string().describe('absolute path the runbook was read from'),
+      text: z.string().describe('the runbook text as read'),
+    }),
+    inventory: z.strictObject({
+      sources: z.array(z.string()).describe('the -i sources, absolute, in order'),
+      texts: z
+        .record(z.string(), z.string())
+        .describe('the text of every -i source that is a file (folders: see `resolved`)'),
+      resolved: z
+        .record(z.string(), z.unknown())
+        .describe(
+          'the inventory as cutover read it (cluster and hosts with their vars): what resume compiles with',
+        ),
+    }),
+    files: z
+      .record(z.string(), z.string())
+      .describe('uploaded controller file (absolute) -> sha256; the copy is `<run folder>/files/<sha256>`'),
+    limit: z.string().optional().describe('`--limit` as given'),
+  })
+  .describe('what the run needs to resume and roll back from its journal alone');
+/** A run's journaled inputs. Example: `started.inputs?.runbook.text`. */
+export type RunInputs = z.infer<typeof runInputs>;
+
+const stepList = z.array(
+  z.strictObject({
+    id: z.string(),
+    host: z.string(),
+    phase: z.string(),
+    kind: z.string(),
+    name: z.string(),
+  }),
+);
+
 /** Every journal event, as stored and as `--json` prints it. Example: `journalEventSchema.parse(JSON.parse(line))`. */
 export const journalEventSchema = z.discriminatedUnion('type', [
   event('run.started', 'A fresh run: what it runs, where, and every planned step.', {
@@ -47,17 +90,25 @@ export const journalEventSchema = z.discriminatedUnion('type', [
     operator: z.string(),
     controller: z.string().describe('host name of the machine running cutover'),
     hosts: z.array(z.string()),
-    steps: z.array(
-      z.strictObject({
-        id: z.string(),
-        host: z.string(),
-        phase: z.string(),
-        kind: z.string(),
-        name: z.string(),
-      }),
-    ),
+    steps: stepList,
+    inputs: runInputs.optional(),
   }),
   event('run.resumed', '`cutover resume` continues the run.', { planHash: z.string(), operator: z.string() }),
+  event(
+    'run.replanned',
+    '`cutover resume --replan`: the steps not done yet follow the edited runbook/inventory; done steps and their undos stay as journaled.',
+    {
+      planHash: z.string().describe('hash of the plan the run follows from here (done steps kept)'),
+      compiledHash: z.string().describe('hash of the plan the new files compile to on their own'),
+      previousHash: z.string(),
+      operator: z.string(),
+      kept: z.array(z.string()).describe('plan step ids kept as journaled (done, or with an undo pending)'),
+      changes: z.array(z.string()).describe('what changed, one line each (as resume showed it)'),
+      hosts: z.array(z.string()),
+      steps: stepList,
+      inputs: runInputs,
+    },
+  ),
   event('run.finished', 'The run ended (also after a rollback).', { outcome, error: z.string().optional() }),
   event('preflight.started', 'Preflight checks begin; nothing has changed on any host.', {}),
   event('preflight.finished', 'Preflight result; on failure nothing was changed.', {

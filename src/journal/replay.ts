@@ -52,6 +52,8 @@ export interface RunState {
   pendingGates: { step: string; host: string; message: string }[];
   abortRequested: boolean;
   events: number;
+  /** How many times `resume --replan` changed the plan the run follows. */
+  replans: number;
 }
 
 export function replay(events: readonly JournalEvent[]): RunState {
@@ -78,6 +80,7 @@ export function newRunState(first: Extract<JournalEvent, { type: 'run.started' }
     pendingGates: [],
     abortRequested: false,
     events: 0,
+    replans: 0,
   };
   for (const s of first.steps) {
     state.steps.set(s.id, { ...s, status: 'pending', attempts: 0, outputs: {}, marks: [] });
@@ -114,6 +117,24 @@ export function applyEvent(state: RunState, e: JournalEvent): void {
       state.error = undefined;
       state.abortRequested = false;
       break;
+    case 'run.replanned': {
+      // The new plan's steps in its order; a journaled step it no longer has stays only if it ever ran.
+      const before = state.steps;
+      state.steps = new Map();
+      for (const s of e.steps) {
+        state.steps.set(
+          s.id,
+          before.get(s.id) ?? { ...s, status: 'pending', attempts: 0, outputs: {}, marks: [] },
+        );
+      }
+      for (const [id, s] of before)
+        if (!state.steps.has(id) && s.status !== 'pending') state.steps.set(id, s);
+      state.dynamicSteps = state.dynamicSteps.filter((id) => state.steps.has(id));
+      state.planHash = e.planHash;
+      state.hosts = e.hosts;
+      state.replans += 1;
+      break;
+    }
     case 'run.finished':
       state.outcome = e.outcome;
       state.finishedAt = e.at;

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { type InputProblem, InputError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
+import { inLimit, type Limit } from '../inventory/limit.js';
 import { selectHosts } from '../inventory/select.js';
 import { evaluate } from '../runbook/expr.js';
 import type { PhaseDef, Privilege, Runbook, StepDef } from '../runbook/model.js';
@@ -23,6 +24,13 @@ export interface CompileInput {
   inventory: Inventory;
   params: Record<string, string | number | boolean>;
   secrets: Record<string, Secret>;
+  /**
+   * Controller files already hashed, absolute path -> sha256 (a run rebuilt from its journal: the
+   * copies in its run folder were checked against these). Listed files are not read again.
+   */
+  knownFiles?: Readonly<Record<string, string>>;
+  /** `--limit`: only these hosts (names, roles, globs, `!` exclusions). */
+  limit?: Limit;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -42,8 +50,12 @@ export function compile(input: CompileInput): Plan {
   const phases: PlannedPhase[] = [];
   const usedHosts = new Set<string>();
   for (const phase of runbook.phases) {
-    const hosts = selectPhaseHosts(phase, inventory, scopeFor, problems);
-    checkSelection(phase, hosts.length, inventory.file, problems);
+    const selected = selectPhaseHosts(phase, inventory, scopeFor, problems);
+    checkSelection(phase, selected.length, inventory.file, problems);
+    // `--limit`: the phase runs on the hosts it selects that the limit lets in; none, no phase.
+    const limit = input.limit;
+    const hosts = limit ? selected.filter((h) => inLimit(limit, h)) : selected;
+    if (limit && selected.length > 0 && hosts.length === 0) continue;
     const groups = groupHosts(phase, hosts, scopeFor, problems);
     const planned: PlannedPhase = {
       id: phase.id,
@@ -91,6 +103,20 @@ export function compile(input: CompileInput): Plan {
     phases.push(planned);
   }
 
+  // A limited run still routes a drained host's traffic to its neighbours: they stay in the plan's
+  // hosts (connected, preflighted, locked), though no step of theirs runs.
+  if (input.limit)
+    for (const phase of runbook.phases) {
+      if (!phase.drain || !phases.some((p) => p.id === phase.id)) continue;
+      try {
+        for (const h of selectHosts(inventory, phase.drain.neighbours, (expr, host) =>
+          Boolean(evaluate(expr, scopeFor(host))),
+        ))
+          usedHosts.add(h.name);
+      } catch {
+        // The selection's own problem is reported where the phase is checked.
+      }
+    }
   const planHosts = inventory.hosts.filter((h) => usedHosts.has(h.name));
   const preflight: PlannedStep[] = [];
   for (const host of planHosts) {
@@ -105,6 +131,7 @@ export function compile(input: CompileInput): Plan {
     [...preflight, ...phases.flatMap((p) => Object.values(p.steps).flat())],
     runbookDir,
     problems,
+    input.knownFiles,
   );
 
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
@@ -117,6 +144,7 @@ export function compile(input: CompileInput): Plan {
     preflight,
     phases,
     localFiles,
+    ...(input.limit ? { limit: input.limit.text } : {}),
   };
   checkRendering(plan, problems);
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
@@ -445,7 +473,8 @@ function stepKey(s: PlannedStep): unknown {
   };
 }
 
-function stableStringify(value: unknown): string {
+/** JSON with object keys sorted (the form the plan hash is taken over). Example: `stableStringify({ b: 1, a: 2 })` -> `{"a":2,"b":1}`. */
+export function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
       return Object.fromEntries(

@@ -17,11 +17,15 @@ import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
 import type { PlannedStep } from './types.js';
 
-/** sha256 of every controller file the steps read, by absolute path; problems for unreadable or irregular ones. */
+/**
+ * sha256 of every controller file the steps read, by absolute path; problems for unreadable or
+ * irregular ones. `known` files (a run rebuilt from its journal) are taken as given, not read.
+ */
 export function hashLocalFiles(
   steps: PlannedStep[],
   dir: string,
   problems: InputProblem[],
+  known: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const localFiles: Record<string, string> = {};
   const failed = new Set<string>();
@@ -30,6 +34,11 @@ export function hashLocalFiles(
     for (const file of kind.localFiles?.(step.params) ?? []) {
       const abs = isAbsolute(file) ? file : resolve(dir, file);
       if (abs in localFiles || failed.has(abs)) continue;
+      const sha = known[abs];
+      if (sha !== undefined) {
+        localFiles[abs] = sha;
+        continue;
+      }
       try {
         localFiles[abs] = hashRegularFile(abs);
       } catch (e) {
@@ -47,7 +56,7 @@ export function hashLocalFiles(
 }
 
 /** Hashes a regular file in 1 MiB chunks (constant memory); anything else is refused before it is read. */
-function hashRegularFile(path: string): string {
+export function hashRegularFile(path: string): string {
   const fd = openSync(path, 'r');
   try {
     if (!fstatSync(fd).isFile())

@@ -3,7 +3,7 @@ import { statusList } from '../shared/format.js';
 import { quote } from '../shell/quote.js';
 import { stepKinds } from '../steps/index.js';
 import type { Action, StepContext, StepKind } from '../steps/kind.js';
-import type { Plan, PlannedPhase, PlannedStep } from './types.js';
+import { type Plan, type PlannedPhase, type PlannedStep, sinceOf } from './types.js';
 
 /** Placeholder run folder shown in plans (the real one is named after the run id). */
 export const PLAN_RUN_DIR = '/var/tmp/cutover/<run>';
@@ -28,6 +28,7 @@ export function stepContext(plan: Plan, step: PlannedStep, runDir = PLAN_RUN_DIR
     controllerDir: plan.runbook.dir,
     stepId: step.id.replace(/[^A-Za-z0-9_.-]/g, '_'),
     localSha256: plan.localFiles,
+    ...sinceOf(plan, step),
   };
 }
 
@@ -76,12 +77,24 @@ export interface RenderOptions {
 }
 
 export function renderPlan(plan: Plan, opts: RenderOptions = {}): string {
+  const out = planHeader(plan, opts);
+  if (plan.preflight.length) {
+    out.push('', 'Preflight (read-only, on every host, before anything changes):');
+    for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', { ...opts, compensations: false }));
+  }
+  for (const phase of plan.phases) out.push('', ...renderPhase(plan, phase, opts));
+  return `${out.join('\n')}\n`;
+}
+
+/** The lines both plan views start with: hash, runbook, cluster, params, hosts and where ssh connects. */
+export function planHeader(plan: Plan, opts: RenderOptions): string[] {
   const out: string[] = [];
   out.push(
     `Plan ${plan.hash.slice(0, 12)} — runbook ${plan.runbook.name}, cluster ${plan.inventory.cluster}`,
   );
   const params = Object.entries(plan.params);
   if (params.length) out.push(`params: ${params.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (plan.limit) out.push(`limit: ${plan.limit} (only these hosts; a phase with none of them is left out)`);
   out.push(
     `hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`,
   );
@@ -92,17 +105,12 @@ export function renderPlan(plan: Plan, opts: RenderOptions = {}): string {
       out.push(`  ${h.name} -> ${c ?? (h.transport === 'local' ? 'the controller itself (local)' : '?')}`);
     }
   }
-  if (plan.preflight.length) {
-    out.push('', 'Preflight (read-only, on every host, before anything changes):');
-    for (const s of plan.preflight) out.push(...renderStep(plan, s, '  ', { ...opts, compensations: false }));
-  }
-  for (const phase of plan.phases) out.push('', ...renderPhase(plan, phase, opts));
-  return `${out.join('\n')}\n`;
+  return out;
 }
 
-function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): string[] {
+/** A phase's rolling policy in words. Example: `serial 1, max unavailable 1 per group, failure budget 0`. */
+export function policyText(phase: PlannedPhase): string {
   const r = phase.rolling;
-  const out = [`Phase ${phase.id}: ${phase.name}`];
   const policy = [
     `serial ${r.serial}`,
     r.maxUnavailable !== undefined
@@ -114,7 +122,13 @@ function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): stri
     policy.push(
       `canary ${r.canary.hosts}${r.canary.pauseMs ? ` then pause ${formatDuration(r.canary.pauseMs)}` : ''}${r.canary.confirm ? ' then confirm' : ''}`,
     );
-  out.push(`  rolling: ${policy.join(', ')}`);
+  return policy.join(', ');
+}
+
+function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): string[] {
+  const r = phase.rolling;
+  const out = [`Phase ${phase.id}: ${phase.name}`];
+  out.push(`  rolling: ${policyText(phase)}`);
   if (phase.groups.length > 1) {
     out.push(
       `  ${phase.groups.length} groups run in parallel (by ${r.groupBy}): ${phase.groups.map((g) => `${g.key} [${g.hosts.join(' -> ')}]`).join('; ')}`,

@@ -94,6 +94,8 @@ export interface Plan {
   phases: PlannedPhase[];
   /** Controller files the plan uploads, with their sha256. */
   localFiles: Record<string, string>;
+  /** `--limit` as given, when the plan runs on some hosts only. Example: `'web*,!web-3'`. */
+  limit?: string;
   hash: string;
 }
 
@@ -103,4 +105,11 @@ export function allSteps(plan: Plan): PlannedStep[] {
     ...plan.preflight,
     ...plan.phases.flatMap((p) => p.groups.flatMap((g) => g.hosts.flatMap((h) => p.steps[h] ?? []))),
   ];
+}
+
+/** For a wait.log: the runbook id of the step its lines count from (set by compile when not written). */
+export function sinceOf(plan: Plan, step: PlannedStep): { since?: string } {
+  if (!step.since) return {};
+  const target = allSteps(plan).find((s) => s.id === step.since);
+  return target ? { since: target.stepId } : {};
 }

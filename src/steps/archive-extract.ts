@@ -34,6 +34,10 @@ export const archiveExtract = defineKind({
   summary:
     'Extract a tar archive into an existing folder (tar -xf ... -C dest); creates skips it when already done. No undo of its own: a backup.copy of the folder before it is what makes it reversible.',
   params,
+  intent: (p) => ({
+    does: `extract ${String(p.archive)} into ${String(p.dest)}`,
+    undo: 'none of its own (a backup.copy before it restores the folder)',
+  }),
   // Extracting the same archive again writes the same entries: an interrupted extract is re-run.
   rerunSafe: true,
   plan(p) {

@@ -152,6 +152,10 @@ export const backupCopy = defineKind({
   summary:
     'Copy a folder with cp -a to a (usually dated) backup and verify both tree checksums; refuses an existing dest unless overwrite. The undo restores the exact previous tree from the backup, verified.',
   params,
+  intent: (p) => ({
+    does: `copy ${String(p.src)} to ${String(p.dest)} (verified)`,
+    undo: `restore ${String(p.src)} exactly as it was from the copy`,
+  }),
   plan(p, ctx) {
     const src = withoutTrailingSlash(p.src);
     const dest = withoutTrailingSlash(p.dest);

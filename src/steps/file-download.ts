@@ -102,6 +102,10 @@ export const fileDownload = defineKind({
   summary:
     'Download a URL with curl (user and password on stdin, never in argv) to a temp file beside dest, verify sha256 when given, rename into place; the undo restores the replaced file or removes the download.',
   params,
+  intent: (p) => ({
+    does: `download ${String(p.url)} to ${String(p.dest)}`,
+    undo: 'put back the file it replaced, or remove the download',
+  }),
   plan(p, ctx) {
     const dir = stepDir(ctx);
     const config = curlConfig(p);

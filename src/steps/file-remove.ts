@@ -79,6 +79,10 @@ export const fileRemove = defineKind({
   summary:
     'Remove a file: by default moved into the run folder so the undo puts it back byte-identical; keep: false deletes it (files only). An absent path is nothing to do.',
   params,
+  intent: (p) => ({
+    does: `remove ${String(p.path)}${p.keep === false ? ' for good' : ' (moved into the run folder)'}`,
+    undo: p.keep === false ? 'none: the file is gone' : 'move it back, byte-identical',
+  }),
   plan(p, ctx) {
     const path = withoutTrailingSlash(p.path);
     const dir = stepDir(ctx);

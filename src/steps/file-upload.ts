@@ -28,6 +28,10 @@ export const fileUpload = defineKind({
   summary:
     'Upload a controller file to the host (temp file, sha256 verified on the host, rename); an existing file is kept so the undo restores it, or removes the upload.',
   params,
+  intent: (p) => ({
+    does: `upload ${p.src} to ${String(p.dest)}`,
+    undo: 'put back the file it replaced, or remove the upload',
+  }),
   localFiles: (p) => [p.src],
   plan(p, ctx) {
     const dir = stepDir(ctx);

@@ -18,6 +18,7 @@ export const gateConfirm = defineKind({
   summary:
     'Wait for an operator to approve a manual check (terminal prompt or dashboard); --yes alone never approves it.',
   params,
+  intent: (p) => ({ does: `ask an operator: "${String(p.message)}"` }),
   readOnly: true,
   plan(p) {
     return { actions: [{ type: 'confirm', message: p.message }] };

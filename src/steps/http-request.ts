@@ -40,6 +40,7 @@ export const httpRequest = defineKind({
   summary:
     'Send one HTTP request from the controller and fail unless it answers an expected status (default 200-399); read-only with GET/HEAD/OPTIONS.',
   params,
+  intent: (p) => ({ does: `${p.method} ${String(p.url)} from the controller` }),
   readOnlyFor: (p) => SAFE_METHODS.has(p.method),
   plan(p) {
     return {

@@ -17,6 +17,8 @@ export interface StepContext {
   stepId: string;
   /** sha256 of the controller files this step reads (see `StepKind.localFiles`), computed by compile. */
   localSha256: Readonly<Record<string, string>>;
+  /** For a wait.log without its own `since`: the runbook id of the step its lines count from (compile decides). */
+  since?: string;
 }
 
 export type Capture = { as: string } | { keyValues: true };
@@ -125,6 +127,11 @@ export interface StepKind<P = unknown> {
    * there is nothing to undo. Omitted means the step changes nothing that needs undoing.
    */
   compensate?(params: P, outputs: Readonly<Record<string, string>>, ctx: StepContext): readonly Action[];
+  /**
+   * One line of intent for the plan summary: what the step changes and its undo, in words. Example:
+   * `{ does: 'stop comindware (waits for the state)', undo: 'start it again if it was running' }`.
+   */
+  intent?(params: P): { does: string; undo?: string };
   /** Controller files the step reads (resolved against ctx.controllerDir); compile hashes them into the plan. */
   localFiles?(params: P): string[];
   /** True for kinds that only read (allowed in preflight). */
@@ -151,4 +158,12 @@ export function defineKind<S extends z.ZodType>(
   kind: StepKind<z.output<S>> & { params: S },
 ): StepKind<z.output<S>> & { params: S } {
   return kind;
+}
+
+/** The first line of a script, shortened for one-line views. Example: `firstLine('a\nb')` -> `a …`. */
+export function firstLine(script: unknown, max = 60): string {
+  const text = String(script).trim();
+  const first = text.split('\n')[0] ?? '';
+  const cut = first.length > max ? `${first.slice(0, max - 1)}…` : first;
+  return `\`${cut}${cut === first && first !== text ? ' …' : ''}\``;
 }

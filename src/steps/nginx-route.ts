@@ -83,6 +83,10 @@ export const nginxRoute = defineKind({
   summary:
     'Point the proxy_pass of some nginx locations at another upstream: edit, validate (nginx -t; the original is put back on failure), reload. The undo restores the file byte-identical, validates and reloads.',
   params,
+  intent: (p) => ({
+    does: `route ${p.locations.join(', ')} in ${String(p.config)} to ${String(p.upstream)}, nginx -t, reload`,
+    undo: 'restore the file byte-identical, nginx -t, reload',
+  }),
   rerunSafe: true,
   plan(p, ctx) {
     return {

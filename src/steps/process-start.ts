@@ -1,3 +1,4 @@
+import { firstLine } from './kind.js';
 import { z } from 'zod';
 import { type Command, ifThen, lines, raw, script, sh, whileDo } from '../shell/command.js';
 import { defineKind } from './kind.js';
@@ -96,6 +97,7 @@ export const processStart = defineKind({
   summary:
     'Start a command detached so it survives the SSH session (setsid, stdin /dev/null, output appended to log) and record its pid; with match, refuses to start a second instance. The undo stops what it started (TERM, then KILL after the grace).',
   params,
+  intent: (p) => ({ does: `start ${firstLine(p.command)} detached`, undo: 'stop what it started' }),
   plan(p, ctx) {
     const dir = stepDir(ctx);
     const pidFile = `${dir}/pid`;

@@ -1,3 +1,4 @@
+import { firstLine } from './kind.js';
 import { z } from 'zod';
 import { type Command, ifChain, ifThen, lines, raw, script, sh } from '../shell/command.js';
 import { concat } from '../shell/word.js';
@@ -78,6 +79,10 @@ export const processStop = defineKind({
   summary:
     'Stop exactly one process found by pidfile or by a regex over full command lines (0 or several matches are refused and listed; never matches its own shell): signal, wait out the grace, then KILL. The undo runs `restart` detached.',
   params,
+  intent: (p) => ({
+    does: `stop the process ${p.pidfile ? `in ${String(p.pidfile)}` : `matching /${String(p.match)}/`} (${String(p.signal)}, then KILL)`,
+    undo: p.restart ? `start it again: ${firstLine(p.restart)}` : 'none (no restart given)',
+  }),
   plan(p, ctx) {
     const what = selection(p);
     const missing = p.missingOk

@@ -89,6 +89,15 @@ function serviceKind(verb: Verb, summary: string): StepKind<Params> & { params: 
     name: `service.${verb}`,
     summary,
     params,
+    intent: (p) => ({
+      does: `${verb} ${String(p.unit)}${verb === 'restart' ? '' : ' (waits for the state)'}`,
+      undo:
+        verb === 'stop'
+          ? 'start it again if it was running'
+          : verb === 'start'
+            ? 'stop it again if it was stopped'
+            : 'none',
+    }),
     plan(p, ctx) {
       const dir = stepDir(ctx);
       const check = probe(verb, p.unit, dir);

@@ -1,3 +1,4 @@
+import { firstLine } from './kind.js';
 import { z } from 'zod';
 import { type Command, raw, script, sh } from '../shell/command.js';
 import type { Word } from '../shell/word.js';
@@ -88,6 +89,10 @@ export const shellRun = defineKind({
   summary:
     'Run a shell script (template values inserted quoted); creates/unless skip it when already done and serve as the probe; undo is the compensation (it runs only if the script ran); secret env values travel on stdin.',
   params,
+  intent: (p) => ({
+    does: `run ${firstLine(p.command)}`,
+    undo: p.undo ? `run ${firstLine(p.undo)}` : 'none',
+  }),
   readOnlyFor: (p) => p.readonly,
   plan(p, ctx) {
     const { prefix, stdin } = scriptEnv(p);

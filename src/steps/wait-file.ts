@@ -15,6 +15,7 @@ export const waitFile = defineKind({
   name: 'wait.file',
   summary: 'Wait until a path on the host exists (present) or is gone (absent), polling test -e.',
   params,
+  intent: (p) => ({ does: `wait until ${String(p.path)} is ${p.state}` }),
   readOnly: true,
   plan(p) {
     const cmd = p.state === 'present' ? sh`test -e ${p.path}` : sh`test ! -e ${p.path}`;

@@ -22,6 +22,7 @@ export const waitHttp = defineKind({
   summary:
     'Poll a URL from the controller with GET until it answers an expected status (default 200) and, if given, its body matches a regex.',
   params,
+  intent: (p) => ({ does: `wait until ${String(p.url)} answers` }),
   readOnly: true,
   plan(p) {
     return {

@@ -36,19 +36,20 @@ export const waitLog = defineKind({
   summary:
     'Wait for a log line matching a regex, among lines written after the triggering step started (rotation and dated names followed); fail patterns end the wait at once; on timeout the last lines are shown.',
   params,
+  intent: (p) => ({ does: `wait for /${p.pattern}/ in ${String(p.path)}` }),
   readOnly: true,
-  plan(p) {
+  plan(p, ctx) {
     return {
       actions: [
         {
           type: 'wait',
-          // An empty `since` leaves the choice to the plan compiler (the previous acting step).
+          // Without its own `since`, the plan compiler chose one (the previous acting step): ctx says which.
           condition: {
             kind: 'log',
             path: p.path,
             pattern: p.pattern,
             failPatterns: p.fail ?? [],
-            since: p.since ?? '',
+            since: p.since ?? ctx.since ?? '',
             ...(p.watch ? { guard: watchGuard(p.watch) } : {}),
           },
         },

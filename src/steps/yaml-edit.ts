@@ -109,6 +109,10 @@ export const yamlEdit = defineKind({
   summary:
     'Set and delete keys of a YAML file, comments and layout kept (minimal diff shown in the plan run); keys split on /, a . is part of a name. The undo restores the original byte-identical.',
   params,
+  intent: (p) => ({
+    does: `edit ${String(p.file)}: ${[...(p.delete ?? []).map((k) => `delete ${k}`), ...Object.keys(p.set ?? {}).map((k) => `set ${k}`)].join(', ')}`,
+    undo: 'restore the file byte-identical',
+  }),
   rerunSafe: true,
   plan(p, ctx) {
     return {

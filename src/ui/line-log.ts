@@ -34,6 +34,11 @@ export function formatEvent(e: JournalEvent, opts: LineLogOptions): string[] {
       ];
     case 'run.resumed':
       return [`${prefix('')}run ${e.run} resumed by ${e.operator}`];
+    case 'run.replanned':
+      return [
+        `${prefix('')}run ${e.run} replanned by ${e.operator}: plan ${e.previousHash.slice(0, 12)} -> ${e.planHash.slice(0, 12)}, ${e.kept.length} done step(s) kept as journaled`,
+        ...e.changes.map((c) => `${prefix('')}  ${c}`),
+      ];
     case 'run.finished':
       return [
         `${prefix('')}run ${e.run} ${e.outcome === 'succeeded' ? c.green(e.outcome) : c.red(e.outcome)}${e.error ? `: ${e.error}` : ''}`,

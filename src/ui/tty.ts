@@ -37,6 +37,7 @@ export interface LiveProgressOptions {
 const LASTING = new Set<JournalEvent['type']>([
   'run.started',
   'run.resumed',
+  'run.replanned',
   'run.finished',
   'preflight.finished',
   'phase.started',
