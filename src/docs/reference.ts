@@ -195,7 +195,16 @@ const FAULTS = `What a run does when something goes wrong, and what it promises:
   traffic back only once it answers its health check.
 - **nginx reloads are in effect before a step ends.** After \`nginx -s reload\` (or your \`reload\`), cutover waits
   until the old workers stop taking connections.
-- **The lock.** \`cutover unlock --force\` refuses while the holder's run is still alive on this machine.
+- **The lock lives on the hosts.** Before preflight, a run takes \`/var/tmp/cutover.lock\` on every host of its
+  plan (an atomic \`mkdir\`; its \`holder\` file says run, operator@controller, pid, since and lease until), in one
+  fixed order (by address) and all or nothing: a run that meets a host held by another gives back what it took
+  and exits 3 naming the host and the holder. So two operators with two state folders, or two laptops, or two
+  inventories that overlap on one host, never run at once. The lease is renewed while the run lives (every
+  30 s), given back when it ends on every path, and taken over by \`resume\`/\`rollback\` of the same run (after
+  a \`kill -9\` the hosts stay locked until then). \`cutover unlock -i INVENTORY\` lists each host's holder;
+  with \`--force\` it breaks them, but never the lock of a run still alive on this machine. Hosts with become
+  take the lock through sudo. A \`transport: local\` host (the controller itself) is covered only by the state
+  folder's own lease (\`.cutover/locks/\`), which also stops two runs of one folder before they connect.
 - **A run stands on its own.** \`apply\` journals the runbook and inventory text, the inventory as read, the
   params, \`--limit\` and the sha256 of every uploaded file, and keeps a copy of each upload in the run folder
   (\`<state>/runs/RUN/files/<sha256>\`; uploads read that copy) and the plan as \`plan.json\` (secrets as

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PreflightError } from '../errors.js';
 import { MemoryJournal } from '../journal/file-store.js';
+import { renderPlan } from '../plan/render.js';
+import { renderPlanSummary } from '../plan/summary.js';
 import { allSteps } from '../plan/types.js';
 import { engineFor } from '../testing/engine-fixture.js';
 import { planFixture } from '../testing/plan-fixture.js';
@@ -81,6 +83,17 @@ describe('become: who runs each step', () => {
     const withBecome = (await planFixture(rb, `defaults: { become: true }\n${plain}`)).plan;
     expect(again.hash).toBe(without.hash);
     expect(withBecome.hash).not.toBe(without.hash);
+  });
+
+  it('the plan says who runs each step: the summary and plan -v', async () => {
+    const fx = await planFixture(RUNBOOK, INVENTORY);
+    const summary = renderPlanSummary(fx.plan);
+    expect(summary).toMatch(/pg: shell\.run: .*; as postgres \(sudo\)/);
+    expect(summary).toMatch(/login: shell\.run: [^\n]*undo: [^\n;]*$/m);
+    const exact = renderPlan(fx.plan);
+    expect(exact).toContain('- default [shell.run] (as root through sudo)');
+    expect(exact).toContain('- default [shell.run] (as ops through sudo)');
+    expect(exact).toMatch(/- login \[shell\.run\]\n/);
   });
 
   it('opens one session per host and user before anything runs, and runs each step in its own', async () => {

@@ -168,6 +168,7 @@ function renderStep(plan: Plan, step: PlannedStep, indent: string, opts: RenderO
   const extras = [
     step.timeoutMs !== 600_000 ? `timeout ${formatDuration(step.timeoutMs)}` : '',
     step.retries ? `retries ${step.retries}` : '',
+    step.runAs ? `as ${step.runAs} through sudo` : '',
   ].filter(Boolean);
   const out = [
     `${indent}- ${step.stepId} [${step.kind}]${step.name !== step.stepId ? ` ${step.name}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`,

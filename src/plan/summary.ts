@@ -101,5 +101,6 @@ export function intentLine(plan: Plan, step: PlannedStep): string {
   if (planned.probe) parts.push(`probe: ${planned.probe.description}`);
   if (isReadOnly(kind, step.params)) parts.push('read-only');
   else parts.push(`undo: ${intent.undo ?? (kind.compensate ? 'yes (see -v)' : 'none')}`);
+  if (step.runAs) parts.push(`as ${step.runAs} (sudo)`);
   return parts.join('; ');
 }
