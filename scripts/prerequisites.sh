@@ -4,7 +4,8 @@
 # missing tool is a set-up error said once, before anything runs, never a skipped test.
 #
 #   sh scripts/prerequisites.sh lab      the lab: sshd, nginx, util-linux, curl, wget, sudo and openssl
-#                                        (the `deploy` login of `lab up --sudo-login`) (demo, `cutover lab up`)
+#                                        (the `deploy` login of `lab up --sudo-login`), haproxy and socat
+#                                        (`lab up --scenario ecsc --balancer`) (demo, `cutover lab up`)
 #   sh scripts/prerequisites.sh test     the lab + Chromium and a font (browser tests), tmux (terminal
 #                                        view), GNU time (benchmark helpers), dash
 #   sh scripts/prerequisites.sh bench    the lab + ansible-core, hyperfine, GNU time
@@ -33,6 +34,8 @@ util-linux /usr/bin/nsenter
 iproute2 /usr/bin/ss
 sudo /usr/bin/sudo
 openssl /usr/bin/openssl
+haproxy /usr/sbin/haproxy
+socat /usr/bin/socat
 '
 test_requirements='
 chromium /usr/bin/chromium
@@ -103,6 +106,14 @@ if [ -n "$missing" ]; then
       echo "prerequisites: stopped and disabled the system nginx (lab hosts run their own)."
     elif [ -f /run/nginx.pid ]; then
       nginx -s quit 2>/dev/null || true
+    fi
+    ;;
+  esac
+  case " $missing " in
+  *" haproxy "*)
+    # Same for HAProxy: the lab's balancer host runs its own.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet haproxy 2>/dev/null; then
+      systemctl disable --now haproxy || true
     fi
     ;;
   esac

@@ -432,3 +432,77 @@ export const ecscScenario: Scenario = {
     ),
   }),
 };
+
+/** The balancer's frontend port of each service (`http://lb:<port>/...`). Example: ECSC_LB_PORTS.ecmc -> 8082. */
+export const ECSC_LB_PORTS: Record<EcscService, number> = {
+  ecsc: 8081,
+  ecmc: 8082,
+  schedule: 8083,
+  'schedule-res': 8084,
+};
+
+/** What each service answers its version on (the balancer's health check and the load's target). */
+export function ecscVersionPath(service: EcscService): string {
+  return isTomcatService(service) ? `/${service}/version` : '/version';
+}
+
+/** The balancer's admin socket (HAProxy runtime API). */
+export const ECSC_LB_SOCKET = '/run/haproxy/admin.sock';
+
+/**
+ * HAProxy in front of the ecsc nodes: one frontend and backend per service, each node a server
+ * under its inventory name, health-checked on its version page. Servers and the bind address are
+ * host names, resolved through the host's /etc/hosts when HAProxy starts (so a relocated lab works).
+ */
+export function ecscHaproxyConfig(): string {
+  const out = [
+    '# HAProxy of the ecsc lab, written by `cutover lab up --scenario ecsc --balancer`.',
+    'global',
+    `  stats socket ${ECSC_LB_SOCKET} mode 600 level admin`,
+    '  pidfile /run/haproxy.pid',
+    '  daemon',
+    '',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  retries 3',
+    '  option redispatch',
+    '',
+  ];
+  for (const service of ECSC_SERVICES) {
+    out.push(
+      `frontend ${service}`,
+      `  bind lb:${ECSC_LB_PORTS[service]}`,
+      `  default_backend ${service}`,
+      '',
+      `backend ${service}`,
+      `  option httpchk GET ${ecscVersionPath(service)}`,
+      '  default-server inter 300ms fall 2 rise 1',
+      ...[1, 2].map((n) => `  server ${service}-${n} ${service}-${n}:8080 check`),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+const lbHost: LabHostSpec = { name: 'lb', address: '127.0.10.30', roles: ['lb'], vars: {} };
+
+/**
+ * The ecsc scenario with an HAProxy balancer host `lb` in front of the node pairs (issue 17):
+ * `cutover lab up --scenario ecsc --balancer`. The balancer is not upgraded; runbooks take nodes
+ * out of rotation there (`balancer: { haproxy: ... }`).
+ */
+export const ecscBalancedScenario: Scenario = {
+  ...ecscScenario,
+  hosts: [...hosts, lbHost],
+  async populate(root, host, ctx) {
+    if (host.name !== lbHost.name) return populate(root, host, ctx);
+    await writeTree(path.join(root, 'etc'), { 'haproxy/haproxy.cfg': { text: ecscHaproxyConfig() } });
+  },
+  boot(host) {
+    if (host.name !== lbHost.name) return boot(host);
+    return ['mkdir -p /run/haproxy', 'haproxy -f /etc/haproxy/haproxy.cfg'];
+  },
+};

@@ -4,7 +4,7 @@
  */
 import type { Scenario } from '../scenario.js';
 import { comindwareScenario } from './comindware.js';
-import { ecscScenario } from './ecsc.js';
+import { ecscBalancedScenario, ecscScenario } from './ecsc.js';
 import { type PlainOptions, plainScenario } from './plain.js';
 
 /** Every scenario, by name; `plain` with its default of 2 hosts. Example: scenarios.comindware.hosts[0].name -> 'web'. */
@@ -21,8 +21,17 @@ export const scenarioNames = Object.keys(scenarios) as Scenario['name'][];
  * The scenario called `name`; options apply to `plain` only. Throws with the known names otherwise.
  * Example: makeScenario('comindware') -> comindwareScenario.
  */
-export function makeScenario(name: string, plain: PlainOptions = {}): Scenario {
+export function makeScenario(
+  name: string,
+  plain: PlainOptions = {},
+  opts: { balancer?: boolean } = {},
+): Scenario {
   if (name === 'plain') return plainScenario(plain);
+  if (opts.balancer && name !== 'ecsc')
+    throw new Error(
+      `--balancer applies to the ecsc scenario only (an HAProxy host in front of its nodes), not to "${name}"`,
+    );
+  if (opts.balancer) return ecscBalancedScenario;
   const scenario = scenarios[name as Scenario['name']];
   if (!scenario)
     throw new Error(`unknown lab scenario "${name}": expected one of ${scenarioNames.join(', ')}`);

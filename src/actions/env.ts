@@ -27,6 +27,8 @@ export interface ActionEnv {
   emit(event: JournalEventBody): void;
   approveGate(gate: { step: string; host: string; message: string }): Promise<boolean>;
   pollIntervalMs: number;
+  /** The session of another host of the plan (actions with `on`: a balancer in front of this host). */
+  sessionOn?: (host: string) => Promise<Session>;
   /** Where to read a controller file from: the run folder's copy of it, when the run keeps one. */
   localCopy?: (file: string) => string | undefined;
 }

@@ -10,6 +10,8 @@ import { runWait } from './waits.js';
 
 /** Runs one planned action on the step's host. Example: `for (const a of kind.plan(params, ctx).actions) await runAction(a, env)`. */
 export async function runAction(action: Action, env: ActionEnv): Promise<void> {
+  if ((action.type === 'exec' || action.type === 'wait') && action.on !== undefined)
+    env = await onHost(action.on, env);
   switch (action.type) {
     case 'exec':
       return runExec(action, env);
@@ -28,6 +30,13 @@ export async function runAction(action: Action, env: ActionEnv): Promise<void> {
       return;
     }
   }
+}
+
+/** The env of an action that runs on another host (a balancer): that host's session, the same step and journal. */
+async function onHost(host: string, env: ActionEnv): Promise<ActionEnv> {
+  if (!env.sessionOn)
+    throw new ActionFailed(`this step must run a command on ${host}, and no session to it is open`);
+  return { ...env, session: await env.sessionOn(host) };
 }
 
 async function runExec(action: Extract<Action, { type: 'exec' }>, env: ActionEnv): Promise<void> {

@@ -166,6 +166,7 @@ export function registerLabCommands(program: Command, write: Write = (t) => proc
     .option('--hosts <n>', 'plain scenario: number of hosts (default 2)', positiveInt('--hosts'))
     .option('--first-address <addr>', "plain scenario: node1's address (default 127.0.10.10)")
     .option('--timeout <duration>', 'how long hosts may take to boot (default 60s)', duration('--timeout'))
+    .option('--balancer', 'ecsc scenario: an HAProxy host `lb` in front of the node pairs (ports 8081-8084)')
     .option(
       '--sudo-login [nopasswd-hosts]',
       'hosts refuse root on port 22; log in as `deploy` with sudo, without a password on the comma-separated hosts named, with one (in <dir>/secrets/deploy_password) elsewhere',
@@ -179,12 +180,17 @@ export function registerLabCommands(program: Command, write: Write = (t) => proc
           firstAddress?: string;
           timeout?: number;
           sudoLogin?: string | boolean;
+          balancer?: boolean;
         },
         cmd: Command,
       ) => {
         let scenario: ReturnType<typeof makeScenario>;
         try {
-          scenario = makeScenario(opts.scenario, { hosts: opts.hosts, firstAddress: opts.firstAddress });
+          scenario = makeScenario(
+            opts.scenario,
+            { hosts: opts.hosts, firstAddress: opts.firstAddress },
+            { balancer: opts.balancer ?? false },
+          );
         } catch (e) {
           throw new UsageError((e as Error).message);
         }

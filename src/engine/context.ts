@@ -120,6 +120,8 @@ export class RunContext {
     if (known) return known;
     const phase = this.plan.phases.find((p) => p.id === s.phase);
     const drain = phase && drainOf(phase, s.host);
+    // A balancer drain is complete when planned; a node's nginx drain needs the upstream it was routed to.
+    if (drain?.id === s.id && !drain.drain) return drain;
     if (drain?.id === s.id && s.outputs.upstream) return routeStep(drain, s.outputs.upstream);
     return undefined;
   }

@@ -11,7 +11,7 @@ import type { Host } from '../inventory/model.js';
 import { selectHosts } from '../inventory/select.js';
 import { routeStep } from '../plan/drain.js';
 import type { StepState } from '../journal/replay.js';
-import type { PlannedDrainStep } from '../plan/types.js';
+import type { PlannedDrain, PlannedDrainStep } from '../plan/types.js';
 import { evaluate } from '../runbook/expr.js';
 import { renderTemplate } from '../runbook/template.js';
 import { staticValue } from '../shell/word.js';
@@ -42,10 +42,17 @@ export class Drains {
   async drain(step: PlannedDrainStep, ledger: TrafficLedger): Promise<void> {
     const run = this.#run;
     const host = run.host(step.host);
+    const spec = step.drain;
+    if (!spec) {
+      // At the balancers in front: no neighbour to choose; the balancer sends to the others.
+      await this.#steps.execute(step);
+      ledger.drained(host.name);
+      return;
+    }
     const tried: string[] = [];
-    for (const neighbour of this.#candidates(step, host).filter((h) => ledger.canCarry(h.name))) {
-      if (step.drain.health) {
-        const check = renderHealth(run, step.drain.health, host, neighbour);
+    for (const neighbour of this.#candidates(spec, host).filter((h) => ledger.canCarry(h.name))) {
+      if (spec.health) {
+        const check = renderHealth(run, spec.health, host, neighbour);
         const answer = await probeHealth(check, run.signal);
         if (!answer.ok) {
           tried.push(`${neighbour.name} (${check.url} answered ${answer.seen})`);
@@ -59,9 +66,7 @@ export class Drains {
       }
       // Reserved before the route is written: from now on it does not start until this traffic is back.
       ledger.carry(host.name, neighbour.name);
-      const upstream = staticValue(
-        renderTemplate(step.drain.upstream, run.options.templateScope(host, neighbour)),
-      );
+      const upstream = staticValue(renderTemplate(spec.upstream, run.options.templateScope(host, neighbour)));
       await this.#steps.execute(routeStep(step, upstream), { neighbour: neighbour.name, upstream });
       ledger.drained(host.name);
       run.emit({ type: 'drain.routed', host: host.name, neighbour: neighbour.name, upstream, step: step.id });
@@ -97,9 +102,9 @@ export class Drains {
   }
 
   /** The drain's neighbour candidates in preference order, the host itself left out. */
-  #candidates(step: PlannedDrainStep, host: Host): Host[] {
+  #candidates(spec: PlannedDrain, host: Host): Host[] {
     const run = this.#run;
-    return selectHosts({ file: '', cluster: '', hosts: run.plan.hosts }, step.drain.neighbours, (expr, h) =>
+    return selectHosts({ file: '', cluster: '', hosts: run.plan.hosts }, spec.neighbours, (expr, h) =>
       Boolean(evaluate(expr, run.options.templateScope(h))),
     ).filter((h) => h.name !== host.name);
   }

@@ -177,7 +177,9 @@ export class Engine {
   async #runPhase(phase: PlannedPhase): Promise<number> {
     const run = this.#run;
     run.emit({ type: 'phase.started', phase: phase.id });
-    const window = new RollingWindow(limitsOf(phase.rolling, phase.drain?.maxDrained));
+    const window = new RollingWindow(
+      limitsOf(phase.rolling, phase.drain?.maxDrained ?? phase.balancer?.maxDrained),
+    );
     this.#windows.add(window);
     if (this.#guard.down.length > 0) window.stop();
     // Resumed with traffic still drained: those neighbours carry it before any host starts.

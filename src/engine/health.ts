@@ -31,7 +31,8 @@ export interface HealthAnswer {
 
 /** The phase's health check rendered for `host` (`neighbour` is the host itself), if the phase has one. */
 export function healthCheckFor(run: RunContext, phaseId: string, host: Host): HealthCheck | undefined {
-  const health = run.plan.phases.find((p) => p.id === phaseId)?.drain?.health;
+  const phase = run.plan.phases.find((p) => p.id === phaseId);
+  const health = phase?.drain?.health ?? phase?.balancer?.health;
   return health ? renderHealth(run, health, host, host) : undefined;
 }
 

@@ -181,6 +181,7 @@ export class StepRunner {
     const run = this.#run;
     return {
       session: await run.session(step.host, step.runAs),
+      sessionOn: (other) => run.session(other, run.host(other).become?.user),
       clock: run.clock,
       deadline,
       signal: run.signal ?? new AbortController().signal,

@@ -6,7 +6,7 @@ import type { Host, Inventory } from '../inventory/model.js';
 import { inLimit, type Limit } from '../inventory/limit.js';
 import { selectHosts } from '../inventory/select.js';
 import { evaluate } from '../runbook/expr.js';
-import type { PhaseDef, Privilege, Runbook, StepDef } from '../runbook/model.js';
+import type { BalancerSpec, PhaseDef, Privilege, Runbook, StepDef } from '../runbook/model.js';
 import { renderParams, renderTemplate, type TemplateScope } from '../runbook/template.js';
 import type { Secret } from '../shell/secret.js';
 import { concat, Expanded, partsOf, staticValue, TemplatedWord, type Word } from '../shell/word.js';
@@ -16,7 +16,7 @@ import { scriptText } from '../steps/params.js';
 import { checkRendering } from './check.js';
 import { confineLocalFiles, hashLocalFiles } from './local-files.js';
 import { planDrain } from './drain.js';
-import type { HostGroup, Plan, PlannedPhase, PlannedStep } from './types.js';
+import type { HostGroup, Plan, PlannedDrainStep, PlannedPhase, PlannedStep } from './types.js';
 
 /** What compile needs besides the runbook: the hosts, the resolved params and secrets. */
 export interface CompileInput {
@@ -49,6 +49,9 @@ export function compile(input: CompileInput): Plan {
   const stepOptions = { safePrograms: runbook.safePrograms ?? [], dir: dirname(runbook.file) };
   const phases: PlannedPhase[] = [];
   const usedHosts = new Set<string>();
+  /** Balancers in front of some phase: connected and locked, never upgraded, no runbook preflight. */
+  const balancerHosts = new Set<string>();
+  const balancerChecks: PlannedStep[] = [];
   for (const phase of runbook.phases) {
     const selected = selectPhaseHosts(phase, inventory, scopeFor, problems);
     checkSelection(phase, selected.length, inventory.file, problems);
@@ -62,6 +65,7 @@ export function compile(input: CompileInput): Plan {
       name: phase.name,
       rolling: phase.rolling,
       ...(phase.drain ? { drain: phase.drain } : {}),
+      ...(phase.balancer ? { balancer: phase.balancer } : {}),
       groups,
       steps: {},
       skipped: [],
@@ -86,6 +90,23 @@ export function compile(input: CompileInput): Plan {
             message: `for host ${host.name}: ${(e as Error).message}`,
             severity: 'error',
           });
+        }
+      }
+      if (phase.balancer) {
+        const planned2 = planBalancer(
+          phase,
+          phase.balancer,
+          host,
+          inventory,
+          hosts,
+          scopeFor,
+          problems,
+          stepOptions,
+        );
+        if (planned2) {
+          planned.drains[host.name] = planned2.drain;
+          if (planned2.check) balancerChecks.push(planned2.check);
+          for (const b of planned2.balancers) balancerHosts.add(b);
         }
       }
       const steps: PlannedStep[] = [];
@@ -117,14 +138,16 @@ export function compile(input: CompileInput): Plan {
         // The selection's own problem is reported where the phase is checked.
       }
     }
-  const planHosts = inventory.hosts.filter((h) => usedHosts.has(h.name));
+  const planHosts = inventory.hosts.filter((h) => usedHosts.has(h.name) || balancerHosts.has(h.name));
   const preflight: PlannedStep[] = [];
   for (const host of planHosts) {
+    if (!usedHosts.has(host.name)) continue;
     for (const def of runbook.preflight) {
       const step = compileStep(def, 'preflight', host, scopeFor(host), problems, [], stepOptions);
       if (step) preflight.push(step);
     }
   }
+  preflight.push(...balancerChecks);
 
   const runbookDir = dirname(runbook.file);
   const localFiles = hashLocalFiles(
@@ -149,6 +172,88 @@ export function compile(input: CompileInput): Plan {
   checkRendering(plan, problems);
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
   return { ...plan, hash: planHash(plan) };
+}
+
+/** How long a balancer drain may take beyond its sessions' time: the API calls and the checks. */
+const BALANCER_SLACK_MS = 60_000;
+
+/**
+ * A host's drain at the balancers in front (`balancer:`), planned as its drain step
+ * (`haproxy.drain` or `balancer.commands`, complete: nothing is chosen at run time) plus, for
+ * HAProxy, a read-only preflight check that each balancer answers and knows the server.
+ */
+function planBalancer(
+  phase: PhaseDef,
+  spec: BalancerSpec,
+  host: Host,
+  inventory: Inventory,
+  phaseHosts: readonly Host[],
+  scopeFor: (h: Host) => TemplateScope,
+  problems: InputProblem[],
+  stepOptions: { safePrograms: readonly string[]; dir: string },
+): { drain: PlannedDrainStep; check?: PlannedStep; balancers: string[] } | undefined {
+  const where = `phases/${phase.id}/balancer`;
+  const fail = (message: string) => {
+    problems.push({
+      ...phase.loc,
+      path: where,
+      message: `for host ${host.name}: ${message}`,
+      severity: 'error',
+    });
+    return undefined;
+  };
+  let balancers: Host[];
+  try {
+    if (spec.skipWhen && evaluate(spec.skipWhen, scopeFor(host))) return undefined;
+    balancers = selectHosts(inventory, spec.hosts, (expr, h) => Boolean(evaluate(expr, scopeFor(h))));
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (balancers.length === 0)
+    return fail('`balancer.hosts` selects no host of the inventory: which balancers are in front?');
+  const upgraded = balancers.find((b) => phaseHosts.some((h) => h.name === b.name));
+  if (upgraded)
+    return fail(
+      `${upgraded.name} is a balancer and a host of this phase: a balancer is never upgraded by the phase it drains for`,
+    );
+  const names = balancers.map((b) => b.name);
+  const params: Record<string, unknown> = spec.haproxy
+    ? { balancers: names, ...spec.haproxy }
+    : { balancers: names, ...spec.commands };
+  const kind = spec.haproxy ? 'haproxy.drain' : 'balancer.commands';
+  const base = {
+    retries: 0,
+    retryDelayMs: 0,
+    loc: phase.loc,
+    timeoutMs: spec.drainTimeoutMs + BALANCER_SLACK_MS,
+  };
+  const options = { ...stepOptions, phasePrivilege: phase.privilege };
+  const drain = compileStep(
+    { id: 'drain', kind, params, ...base },
+    phase.id,
+    host,
+    scopeFor(host),
+    problems,
+    [],
+    options,
+  );
+  if (!drain) return undefined;
+  const check = spec.haproxy
+    ? compileStep(
+        { id: `balancer-${phase.id}`, kind: 'haproxy.check', params, ...base, timeoutMs: BALANCER_SLACK_MS },
+        'preflight',
+        host,
+        scopeFor(host),
+        problems,
+        [],
+        options,
+      )
+    : undefined;
+  return {
+    drain: { ...drain, role: 'drain', name: `take ${host.name} out of rotation at ${names.join(', ')}` },
+    ...(check ? { check } : {}),
+    balancers: names,
+  };
 }
 
 /** The template scope for one host (and, inside a drain, its neighbour). */
@@ -451,7 +556,9 @@ export function planHash(plan: Omit<Plan, 'hash'>): string {
       rolling: p.rolling,
       drain: p.drain ?? null,
       // The drain's rendered nginx file per host (the rest of it is \`drain\` above).
-      drainConfig: Object.fromEntries(Object.entries(p.drains).map(([host, d]) => [host, d.drain.config])),
+      drainConfig: Object.fromEntries(
+        Object.entries(p.drains).map(([host, d]) => [host, d.drain?.config ?? stepKey(d)]),
+      ),
       groups: p.groups,
       steps: Object.fromEntries(Object.entries(p.steps).map(([h, s]) => [h, s.map(stepKey)])),
     })),

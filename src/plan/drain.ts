@@ -52,6 +52,7 @@ export function planDrain(
  */
 export function routeStep(drain: PlannedDrainStep, upstream: string): PlannedDrainStep {
   const d = drain.drain;
+  if (!d) return drain;
   const kind = stepKinds.get('nginx.route') as StepKind<unknown>;
   return {
     ...drain,

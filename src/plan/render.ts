@@ -34,6 +34,11 @@ export function stepContext(plan: Plan, step: PlannedStep, runDir = PLAN_RUN_DIR
 
 /** One line per action, as `plan` shows it; secrets are redacted by the Command printer. */
 export function describeAction(a: Action): string {
+  const on = (a.type === 'exec' || a.type === 'wait') && a.on !== undefined ? `on ${a.on}: ` : '';
+  return on + describeOne(a);
+}
+
+function describeOne(a: Action): string {
   switch (a.type) {
     case 'exec':
       return `$ ${String(a.cmd)}${a.okCodes && a.okCodes.join() !== '0' ? `   (ok exit: ${a.okCodes.join(', ')})` : ''}`;
@@ -145,8 +150,15 @@ function renderPhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): stri
   for (const group of phase.groups) {
     for (const host of group.hosts) {
       out.push(`  ${host}:`);
+      const atBalancer = phase.drains[host];
+      if (phase.balancer)
+        out.push(
+          atBalancer
+            ? renderStep(plan, atBalancer, '    ', opts).join('\n')
+            : `    - taken out of rotation: no (${phase.balancer.skipWhen ?? 'skip_when'} holds)`,
+        );
       if (phase.drain) {
-        const config = phase.drains[host]?.drain.config;
+        const config = phase.drains[host]?.drain?.config;
         out.push(
           config
             ? `    - drain: route ${phase.drain.locations.join(', ')} in ${config} to a healthy neighbour (chosen at run time), nginx -t, reload; restored byte-identical after the last step`

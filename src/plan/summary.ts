@@ -15,7 +15,7 @@ export function renderPlanSummary(plan: Plan, opts: RenderOptions = {}): string 
   const working = new Set(plan.phases.flatMap((p) => Object.keys(p.steps))).size;
   const others = plan.hosts.length - working;
   out.push(
-    `${steps} steps on ${working} host${working === 1 ? '' : 's'}${others > 0 ? ` (+${others} only as drain neighbours)` : ''} in ${plan.phases.length} phase${plan.phases.length === 1 ? '' : 's'}. Every command: \`cutover plan -v\`; the data: \`cutover plan --json\`.`,
+    `${steps} steps on ${working} host${working === 1 ? '' : 's'}${others > 0 ? ` (+${others} only as drain neighbours or balancers)` : ''} in ${plan.phases.length} phase${plan.phases.length === 1 ? '' : 's'}. Every command: \`cutover plan -v\`; the data: \`cutover plan --json\`.`,
   );
   if (plan.preflight.length) {
     const ids = [...new Set(plan.preflight.map((s) => s.stepId))];
@@ -33,6 +33,13 @@ function summarisePhase(plan: Plan, phase: PlannedPhase, opts: RenderOptions): s
       `  ${phase.groups.length} groups run in parallel (by ${phase.rolling.groupBy}): ${phase.groups.map((g) => `${g.key} [${g.hosts.join(' -> ')}]`).join('; ')}`,
     );
   else out.push(`  order: ${hosts.join(' -> ')}`);
+  const firstAtBalancer = Object.values(phase.drains).find((d) => !d.drain);
+  if (phase.balancer && firstAtBalancer) {
+    const b = phase.balancer;
+    out.push(
+      `  balancer: before its steps each host is taken out of rotation at the balancers in front (at most ${b.maxDrained} at once), back in after them: ${intentLine(plan, firstAtBalancer)}${b.skipWhen ? `; none when ${b.skipWhen}` : ''}`,
+    );
+  }
   if (phase.drain) {
     const d = phase.drain;
     out.push(

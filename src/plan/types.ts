@@ -1,5 +1,5 @@
 import type { Host, HostSelector } from '../inventory/model.js';
-import type { DrainSpec, RollingPolicy } from '../runbook/model.js';
+import type { BalancerSpec, DrainSpec, RollingPolicy } from '../runbook/model.js';
 import type { Loc } from '../source/loc.js';
 
 /**
@@ -59,7 +59,11 @@ export interface PlannedDrain {
  * A host's drain step as planned: an `nginx.route` whose params are complete only once its
  * neighbour is chosen (`routeStep` in plan/drain.ts). Example id: `upgrade/drain@web`.
  */
-export type PlannedDrainStep = PlannedStep & { role: 'drain'; kind: 'nginx.route'; drain: PlannedDrain };
+/**
+ * A host's drain step: through its own nginx (`drain` set: `nginx.route`, neighbour chosen at run
+ * time), or at the balancers in front (`haproxy.drain` / `balancer.commands`, complete when planned).
+ */
+export type PlannedDrainStep = PlannedStep & { role: 'drain'; drain?: PlannedDrain };
 
 /** A group of hosts rolled one batch after another; groups of a phase run in parallel. */
 export interface HostGroup {
@@ -72,6 +76,7 @@ export interface PlannedPhase {
   name: string;
   rolling: RollingPolicy;
   drain?: DrainSpec;
+  balancer?: BalancerSpec;
   groups: HostGroup[];
   /** Host name -> its steps in order (hosts whose steps were all skipped by `when` still appear). */
   steps: Record<string, PlannedStep[]>;

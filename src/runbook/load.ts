@@ -13,9 +13,19 @@ import { didYouMean, listNames } from '../source/suggest.js';
 import { type Path, pathText, YamlSource } from '../source/yaml.js';
 import { stepKinds } from '../steps/index.js';
 import type { StepKind } from '../steps/kind.js';
-import type { DrainSpec, ParamSpec, PhaseDef, RollingPolicy, Runbook, StepDef, Privilege } from './model.js';
+import type {
+  BalancerSpec,
+  DrainSpec,
+  ParamSpec,
+  PhaseDef,
+  RollingPolicy,
+  Runbook,
+  StepDef,
+  Privilege,
+} from './model.js';
 import { checkAgainstInventory, type PhaseEntry, type RuleContext, rules, type StepEntry } from './rules.js';
 import {
+  type balancerSchema,
   type drainSchema,
   type hostSelectorSchema,
   type paramSpecSchema,
@@ -107,6 +117,7 @@ export function parseRunbook(
       hosts,
       rolling: rollingOf(fields.rolling),
       ...(fields.drain ? { drain: drainOf(fields.drain, hosts) } : {}),
+      ...(fields.balancer ? { balancer: balancerOf(fields.balancer) } : {}),
       steps: phaseSteps.map((s) => s.def),
       loc: source.loc(path),
       ...privilegeOf(fields),
@@ -369,6 +380,18 @@ function drainOf(input: z.output<typeof drainSchema>, phaseHosts: HostSelector):
     ...(input.skip_when !== undefined ? { skipWhen: input.skip_when } : {}),
     ...(input.validate !== undefined ? { validate: input.validate } : {}),
     ...(input.reload !== undefined ? { reload: input.reload } : {}),
+  };
+}
+
+function balancerOf(input: z.output<typeof balancerSchema>): BalancerSpec {
+  return {
+    hosts: selectorOf(input.hosts),
+    ...(input.haproxy ? { haproxy: input.haproxy } : {}),
+    ...(input.commands ? { commands: input.commands } : {}),
+    ...(input.health ? { health: { url: input.health.url, expectStatus: input.health.status } } : {}),
+    maxDrained: input.max_drained,
+    drainTimeoutMs: input.drain_timeout,
+    ...(input.skip_when !== undefined ? { skipWhen: input.skip_when } : {}),
   };
 }
 

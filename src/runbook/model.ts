@@ -59,6 +59,17 @@ export interface DrainSpec {
   reload?: string;
 }
 
+/** Traffic out of rotation at balancers in front (see balancerSchema). Example: `{ hosts: { roles: ['lb'] }, haproxy: { socket, backend, server }, ... }`. */
+export interface BalancerSpec {
+  hosts: HostSelector;
+  haproxy?: { socket: string; backend: string; server: string };
+  commands?: { drain: string; drained: string; undrain: string; ready?: string };
+  health?: { url: string; expectStatus: number[] };
+  maxDrained: number;
+  drainTimeoutMs: number;
+  skipWhen?: string;
+}
+
 /** A step as written: its kind, raw params, and the common fields. */
 export interface StepDef {
   id: string;
@@ -93,6 +104,7 @@ export interface PhaseDef {
   hosts: HostSelector;
   rolling: RollingPolicy;
   drain?: DrainSpec;
+  balancer?: BalancerSpec;
   steps: StepDef[];
   loc: Loc;
   /** Privilege for the phase's steps (its drain too), overriding the host's. */

@@ -214,6 +214,22 @@ function templateSites({ runbook, steps, phases }: RuleContext): TemplateSite[] 
       sites.push({ path: at('validate'), text: drain.validate, neighbour: false });
     if (drain.reload !== undefined) sites.push({ path: at('reload'), text: drain.reload, neighbour: false });
   }
+  for (const phase of phases) {
+    const balancer = phase.def.balancer;
+    if (!balancer) continue;
+    const raw = phase.raw.balancer;
+    visitStrings(
+      raw && typeof raw === 'object'
+        ? {
+            haproxy: (raw as Record<string, unknown>).haproxy,
+            commands: (raw as Record<string, unknown>).commands,
+            health: (raw as Record<string, unknown>).health,
+          }
+        : {},
+      [...phase.path, 'balancer'],
+      (path, text) => sites.push({ path, text, neighbour: false }),
+    );
+  }
   return sites;
 }
 
@@ -295,6 +311,8 @@ function conditionSites({ steps, phases }: RuleContext): ConditionSite[] {
       sites.push({ path: [...phase.path, 'rolling', 'group_by'], text: rolling.groupBy });
     if (drain?.skipWhen !== undefined)
       sites.push({ path: [...phase.path, 'drain', 'skip_when'], text: drain.skipWhen });
+    if (phase.def.balancer?.skipWhen !== undefined)
+      sites.push({ path: [...phase.path, 'balancer', 'skip_when'], text: phase.def.balancer.skipWhen });
     const raw = phase.raw.drain as { neighbours?: { where?: unknown } } | undefined;
     if (drain?.neighbours.where !== undefined && raw?.neighbours?.where !== undefined) {
       sites.push({ path: [...phase.path, 'drain', 'neighbours', 'where'], text: drain.neighbours.where });
@@ -455,6 +473,30 @@ export const todos: Rule = ({ steps, source }) => {
 };
 
 /** Every rule, in the order their problems are usually read. Example: `rules.flatMap((rule) => rule(ctx))`. */
+/** A phase takes its traffic out one way: its own nginx (`drain`) or the balancers in front (`balancer`, with exactly one provider). */
+export const trafficProviders: Rule = ({ phases, source }) => {
+  const problems: InputProblem[] = [];
+  for (const phase of phases) {
+    const b = phase.def.balancer;
+    if (!b) continue;
+    if (phase.def.drain)
+      problems.push(
+        source.problem(
+          [...phase.path, 'balancer'],
+          'a phase has either `drain` (its own nginx) or `balancer` (load balancers in front), not both: keep the one your traffic goes through',
+        ),
+      );
+    if ((b.haproxy ? 1 : 0) + (b.commands ? 1 : 0) !== 1)
+      problems.push(
+        source.problem(
+          [...phase.path, 'balancer'],
+          'expected exactly one balancer provider: `haproxy:` (HAProxy runtime API) or `commands:` (drain/drained/undrain commands)',
+        ),
+      );
+  }
+  return problems;
+};
+
 export const rules: readonly Rule[] = [
   stepKindKeys,
   kindParams,
@@ -466,6 +508,7 @@ export const rules: readonly Rule[] = [
   preflightReadOnly,
   paramSpecs,
   todos,
+  trafficProviders,
 ];
 
 /**
@@ -566,6 +609,15 @@ export function checkAgainstInventory(runbook: Runbook, inventory: Inventory): I
         if (text !== undefined) checkVars(text, true, phase.loc, `${phase.id}/drain`);
       }
       if (drain.skipWhen) checkVars(drain.skipWhen, false, phase.loc, `${phase.id}/drain`);
+    }
+    const balancer = phase.balancer;
+    if (balancer) {
+      visitStrings(
+        { haproxy: balancer.haproxy, commands: balancer.commands, health: balancer.health?.url },
+        [],
+        (_p, text) => checkVars(text, true, phase.loc, `${phase.id}/balancer`),
+      );
+      if (balancer.skipWhen) checkVars(balancer.skipWhen, false, phase.loc, `${phase.id}/balancer`);
     }
   }
   return problems;

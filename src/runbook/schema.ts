@@ -188,6 +188,69 @@ const privilegeFields = {
     .describe('the user sudo runs as (default root); setting it turns become on here'),
 };
 
+/**
+ * Traffic taken out of rotation at load balancers in front of the hosts (HAProxy's runtime API, or
+ * commands for anything else). Example: `{ hosts: { roles: [lb] }, haproxy: { socket: /run/haproxy/admin.sock, backend: '{{ host.vars.service }}' } }`.
+ */
+export const balancerSchema = z
+  .strictObject({
+    hosts: hostSelectorSchema.describe(
+      "the balancers in front of the phase's hosts (all of them are updated, e.g. an HA pair); they are locked and connected, never upgraded",
+    ),
+    haproxy: z
+      .strictObject({
+        socket: z
+          .string()
+          .min(1)
+          .default('/run/haproxy/admin.sock')
+          .describe("the balancer's admin socket (stats socket ... level admin); read with socat"),
+        backend: z.string().min(1).describe('the backend holding the host, a template over `host`'),
+        server: z
+          .string()
+          .min(1)
+          .default('{{ host.name }}')
+          .describe('the server name of the host in that backend (default its inventory name)'),
+      })
+      .optional()
+      .describe(
+        'HAProxy runtime API: drain, wait for its sessions to end, maint; after the host: ready, then UP',
+      ),
+    commands: z
+      .strictObject({
+        drain: z
+          .string()
+          .min(1)
+          .describe('takes the host out of rotation (run on each balancer; template over `host`)'),
+        drained: z.string().min(1).describe('exits 0 once the host gets no more traffic (polled)'),
+        undrain: z.string().min(1).describe('puts the host back in rotation'),
+        ready: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('exits 0 once the balancer sends it traffic again (polled)'),
+      })
+      .optional()
+      .describe('any other balancer (a cloud LB CLI, F5, keepalived weights): your commands'),
+    health: z
+      .strictObject({
+        url: z
+          .string()
+          .min(1)
+          .describe("the host's own health URL, a template over `host`, probed from the controller"),
+        status: z.array(z.int().min(100).max(599)).min(1).default([200]),
+      })
+      .optional()
+      .describe('the host must answer this before it goes back in rotation, and while the run goes on'),
+    max_drained: z
+      .int()
+      .min(1)
+      .default(1)
+      .describe('the drain budget: at most this many hosts out of rotation at once'),
+    drain_timeout: positiveDuration.prefault('2m').describe("how long a host's sessions may take to end"),
+    skip_when: expression.optional().describe('hosts that are not taken out of rotation'),
+  })
+  .describe('Take each host out of rotation at the balancers in front before its steps, back in after.');
+
 /** The fields every step may have besides its one kind key. Example: `{ name, when, timeout: 2m, retries: 2 }`. */
 export const stepFields = {
   id: id.optional().describe('default: the slug of name, else the kind; made unique with -2, -3'),
@@ -232,6 +295,7 @@ export const phaseFields = {
   hosts: hostSelectorSchema,
   rolling: rollingSchema.optional(),
   drain: drainSchema.optional(),
+  balancer: balancerSchema.optional(),
   ...privilegeFields,
 };
 

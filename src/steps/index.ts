@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { archiveExtract } from './archive-extract.js';
 import { backupCopy } from './backup-copy.js';
+import { balancerCommands, haproxyCheck, haproxyDrain } from './balancer.js';
 import { fileDownload } from './file-download.js';
 import { fileRemove } from './file-remove.js';
 import { fileUpload } from './file-upload.js';
@@ -41,6 +42,9 @@ export const stepKindRegistry = {
   'process.start': processStart,
   'yaml.edit': yamlEdit,
   'nginx.route': nginxRoute,
+  'haproxy.drain': haproxyDrain,
+  'haproxy.check': haproxyCheck,
+  'balancer.commands': balancerCommands,
   'wait.log': waitLog,
   'wait.http': waitHttp,
   'wait.file': waitFile,

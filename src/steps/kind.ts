@@ -78,7 +78,15 @@ export type Action =
    * outputs for the journal and the compensation: `{ as: name }` stores the trimmed stdout,
    * `{ keyValues: true }` stores every stdout line of the form `key=value`.
    */
-  | { type: 'exec'; cmd: Command; okCodes?: readonly number[]; capture?: Capture; description?: string }
+  | {
+      type: 'exec';
+      cmd: Command;
+      okCodes?: readonly number[];
+      capture?: Capture;
+      description?: string;
+      /** Run on this inventory host instead of the step's own (a load balancer in front of it). */
+      on?: string;
+    }
   /** Copy a controller file to the host (tmp + rename), then verify its sha256 on the host. */
   | { type: 'put'; localPath: string; remotePath: Word; mode?: string }
   /**
@@ -87,7 +95,7 @@ export type Action =
    */
   | { type: 'edit'; path: Word; spec: EditSpec; backupPath: string; validate?: Command }
   /** Poll until the condition holds, with the step's timeout; failPatterns end it at once. */
-  | { type: 'wait'; condition: WaitCondition; intervalMs?: number }
+  | { type: 'wait'; condition: WaitCondition; intervalMs?: number; on?: string }
   /** An HTTP request from the controller. */
   | { type: 'http'; request: HttpRequestSpec; expectStatus: readonly number[]; capture?: string }
   /** Ask the operator; `--yes` alone never approves it. */

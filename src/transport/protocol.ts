@@ -102,7 +102,8 @@ __co_run() {
 __co_live() {
   if [ -r /proc/self/stat ]; then
     for __co_f in /proc/[0-9]*/stat; do
-      read -r __co_l < "$__co_f" 2>/dev/null || continue
+      # stderr first: a process gone between the glob and the read must not print on the driver's stderr.
+      read -r __co_l 2>/dev/null < "$__co_f" || continue
       set -- "$1" \${__co_l##*) }
       if [ "$4" = "$1" ] && [ "$2" != Z ]; then return 0; fi
     done
