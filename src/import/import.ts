@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { draftYaml } from './draft.js';
 import { parseBlocks, type Section, sections } from './markdown.js';
 import type { ImportResult, PhaseDraft } from './model.js';
-import { cleanProse, hasSteps, inRollback, linkRestarts, withInitialHosts, withMoreHosts } from './phase.js';
+import { cleanProse, hasSteps, linkRestarts, notForward, withInitialHosts, withMoreHosts } from './phase.js';
 import { Templater } from './placeholders.js';
 import {
   comment,
@@ -97,7 +97,7 @@ function finishSection(doc: Doc, folded: SectionState, section: Section, index: 
     section.number !== undefined &&
     section.depth === 0 &&
     repeats.length === 0 &&
-    !inRollback(doc.sections, index)
+    !notForward(doc.sections, index)
       ? [
           `TODO ${doc.file}:${section.line}: item ${section.number} gives no command ("${cleanProse(section.title)}"): if it is an action, add a step for it`,
         ]

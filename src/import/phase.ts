@@ -6,7 +6,7 @@
 import { slug } from '../runbook/load.js';
 import type { Block, Section } from './markdown.js';
 import type { PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
-import { hostNames, isRollbackTitle, saysAllHosts } from './prose.js';
+import { hostNames, isElsewhereTitle, isRollbackTitle, saysAllHosts } from './prose.js';
 import { redactCommand } from './redact.js';
 
 type ProseBlock = Extract<Block, { type: 'prose' }>;
@@ -126,17 +126,36 @@ export function withMoreHosts(phase: PhaseDraft, hosts: readonly string[], line:
 
 /** A section is in the rollback when its title or one of its parent headings is about rolling back. */
 export function inRollback(sections: readonly Section[], index: number): boolean {
+  return titleAbove(sections, index, isRollbackTitle) !== undefined;
+}
+
+/** The title of section `index` or of a parent heading about another environment (staging, Kubernetes), if any. */
+export function elsewhereOf(sections: readonly Section[], index: number): string | undefined {
+  return titleAbove(sections, index, isElsewhereTitle);
+}
+
+/** Not a forward part of the runbook: a rollback or another environment. */
+export function notForward(sections: readonly Section[], index: number): boolean {
+  return inRollback(sections, index) || elsewhereOf(sections, index) !== undefined;
+}
+
+/** The first title, from section `index` up through its parent headings, that passes `test`. */
+function titleAbove(
+  sections: readonly Section[],
+  index: number,
+  test: (title: string) => boolean,
+): string | undefined {
   const section = sections[index];
-  if (!section) return false;
-  if (isRollbackTitle(section.title)) return true;
+  if (!section) return undefined;
+  if (test(section.title)) return section.title;
   let depth = section.depth;
   for (let i = index - 1; i > 0 && depth > 1; i--) {
     const earlier = sections[i] as Section;
     if (earlier.depth === 0 || earlier.depth >= depth) continue;
-    if (isRollbackTitle(earlier.title)) return true;
+    if (test(earlier.title)) return earlier.title;
     depth = earlier.depth;
   }
-  return false;
+  return undefined;
 }
 
 /** A process.stop followed in its phase by a process.start gets that start as its `restart` (its undo). */

@@ -129,3 +129,71 @@ export function nginxLocations(codes: readonly InlineCode[]): string[] {
   }
   return out;
 }
+
+const ELSEWHERE_TITLE =
+  /\b(?:staging|stage|kubernetes|k8s|minikube|openshift|dev(?:elopment)?|test(?:ing)?\s+(?:env|environment|stand|cluster))\b|тестов\S*\s+(?:стенд|сред|контур)|стенд|预发|测试环境|开发环境|灰度环境/i;
+
+/** True for a section title about another environment (staging, Kubernetes, a test stand), whose commands are not this runbook's. Example: 'Staging (Kubernetes)' -> true. */
+export function isElsewhereTitle(title: string): boolean {
+  return ELSEWHERE_TITLE.test(title);
+}
+
+const ELSEWHERE_LEAD =
+  /^\s*(?:(?:on|in|for)\s+(?:staging|kubernetes|k8s|dev|test)\b|на\s+(?:тестов|стенде|staging)|在(?:测试|预发|开发)环境)/i;
+
+/** True for a line that says the commands after it are for another environment. Example: 'On staging it is simply:' -> true. */
+export function saysElsewhere(text: string): boolean {
+  return ELSEWHERE_LEAD.test(cleanLine(text));
+}
+
+const CONDITION =
+  /^(?:(?:if|unless|in case|should|only if)\b|если|в случае|только если|如果|若|假如|万一|如有|如仍)/i;
+
+/** The line, with list marks and Markdown marks removed. */
+function cleanLine(text: string): string {
+  return text
+    .replace(/^\s*(?:\d+\.|[-*+])\s+/, '')
+    .replace(/\*\*|__/g, '')
+    .trim();
+}
+
+/** The condition a line puts on the commands after it, as written. Example: 'If it is still running after 60 s, kill it:' -> that text. */
+export function conditionOf(text: string): string | undefined {
+  const line = cleanLine(text);
+  return CONDITION.test(line) ? line : undefined;
+}
+
+/** A poll the text asks for: re-run a command every N seconds until its output is what the text says. Example: 'Re-run this every 30 s until it prints 0' -> { delaySeconds: 30, expect: { equals: '0' } }. */
+export interface PollRequest {
+  delaySeconds: number;
+  /** What the output must be: exactly a value, empty, or contain a text; undefined: the exit status decides. */
+  expect?: { equals: string } | { empty: true } | { contains: string };
+  text: string;
+}
+
+const EVERY =
+  /(?:every|each|каждые|каждую|каждый|每隔?)\s*(\d+)\s*(seconds?|secs?|s\b|сек\S*|с\b|秒|minutes?|mins?|m\b|мин\S*|分钟?)/i;
+const UNTIL = /\buntil\b|пока\s+не|直到|до тех пор/i;
+const WAIT_START = /^(?:wait\s+(?:until|for|till)|дожд\S*|等待|直到)/i;
+const OUTPUT =
+  /(?:prints?|returns?|shows?|outputs?|answers?|says|выведет|выводит|вернёт|покажет|ответит|输出|返回|显示)\s*[:：]?\s*(?:`([^`]+)`|[«"“]([^»"”]+)[»"”]|(\S+))/i;
+const EMPTY = /\b(?:nothing|no output|empty)\b|ничего|пуст|为空|无输出|没有输出/i;
+
+/** The poll a line of text asks for, if any. */
+export function pollOf(text: string): PollRequest | undefined {
+  const line = cleanLine(text);
+  const every = EVERY.exec(line);
+  const waits = WAIT_START.test(line) || UNTIL.test(line);
+  const output = OUTPUT.exec(line);
+  if (!(every && UNTIL.test(line)) && !(waits && output)) return undefined;
+  const unit = (every?.[2] ?? 's').toLowerCase();
+  const minutes = /^(?:m|min|мин|分)/.test(unit);
+  const delaySeconds = every ? Number(every[1]) * (minutes ? 60 : 1) : 5;
+  const value = output ? (output[1] ?? output[2] ?? output[3] ?? '').replace(/[.,;:)(]+$/, '') : '';
+  if (!(every && UNTIL.test(line)) && value === '') return undefined;
+  let expect: PollRequest['expect'];
+  if (EMPTY.test(line)) expect = { empty: true };
+  else if (/^\d+$/.test(value)) expect = { equals: value };
+  else if (output?.[1] ?? output?.[2]) expect = { contains: value };
+  return { delaySeconds, text: line, ...(expect ? { expect } : {}) };
+}

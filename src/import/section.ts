@@ -5,18 +5,31 @@
  * declared on its Templater, which the recognisers share.
  */
 import { type CommandLine, commandLines, isSampleBlock } from './commands.js';
-import { commandsFollow, messageAfter, yamlSamplesAfter } from './lookahead.js';
+import { commandsFollow, messageAt, yamlSamplesAfter } from './lookahead.js';
 import type { Block, Section } from './markdown.js';
 import type { CommandRecord, PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
-import { cleanProse, hasSteps, inRollback, newPhase, proseComments, withComment, withStep } from './phase.js';
-import type { Templater } from './placeholders.js';
+import {
+  cleanProse,
+  elsewhereOf,
+  hasSteps,
+  inRollback,
+  newPhase,
+  proseComments,
+  withComment,
+  withStep,
+} from './phase.js';
+import { Templater } from './placeholders.js';
 import {
   asksToVerify,
+  conditionOf,
   editedConfig,
   folderOf,
   isVerificationTitle,
   nginxLocations,
+  type PollRequest,
+  pollOf,
   repeatDirective,
+  saysElsewhere,
   uploadOf,
 } from './prose.js';
 import {
@@ -28,6 +41,8 @@ import {
   type RecogniseContext,
   recognise,
 } from './recognisers/index.js';
+import { draft } from './recognisers/context.js';
+import { pollFields } from './recognisers/waits.js';
 import { redactCommand } from './redact.js';
 import { parseShellLine, ShellSyntaxError, type SimpleCommand } from './shell-words.js';
 
@@ -95,11 +110,50 @@ interface Facts {
   section: Section;
   units: readonly Unit[];
   inRollback: boolean;
+  /** The title of the section (or a parent) about another environment: its commands are not steps. */
+  elsewhere: string | undefined;
+  /** What the text right before each code block (by block index) says about its commands. */
+  leads: ReadonlyMap<number, Lead>;
   locations: string[];
   /** The section edits a file with an editor command, so prose about editing needs no stub of its own. */
   editsByCommand: boolean;
   /** A section about checks with no command: it becomes one gate holding all its checks. */
   checksOnly: boolean;
+}
+
+/** The text right before a code block, and what it says about the block's commands. */
+interface Lead {
+  line: number;
+  text: string;
+  /** "If it is still running after 60 s, kill it:": the commands run only if this holds. */
+  condition?: string;
+  /** "Re-run every 30 s until it prints 0". */
+  poll?: PollRequest;
+  /** "On staging it is simply:": the commands are for another environment. */
+  elsewhere: boolean;
+}
+
+/** The lead of each code block of a section: the last paragraph before it (its lines joined). */
+function leadsOf(section: Section): Map<number, Lead> {
+  const out = new Map<number, Lead>();
+  section.blocks.forEach((block, b) => {
+    const previous = section.blocks[b - 1];
+    if (block.type !== 'code' || previous?.type !== 'prose') return;
+    const text = previous.lines
+      .map((l) => l.text.trim())
+      .filter(Boolean)
+      .join(' ');
+    const condition = conditionOf(text);
+    const poll = pollOf(text);
+    out.set(b, {
+      line: previous.line,
+      text: cleanProse(text),
+      ...(condition ? { condition } : {}),
+      ...(poll ? { poll } : {}),
+      elsewhere: saysElsewhere(text),
+    });
+  });
+  return out;
 }
 
 /** The initial value of the fold. */
@@ -120,13 +174,21 @@ export const EMPTY_IMPORT: ImportState = {
 export function foldSection(doc: Doc, state: ImportState, section: Section, index: number): SectionState {
   const units = unitsOf(section);
   const rollback = inRollback(doc.sections, index);
+  const elsewhere = elsewhereOf(doc.sections, index);
   const facts: Facts = {
     section,
     units,
     inRollback: rollback,
+    elsewhere,
+    leads: leadsOf(section),
     locations: nginxLocations(section.blocks.flatMap((b) => (b.type === 'prose' ? b.codes : []))),
     editsByCommand: units.some((u) => /^(?:sudo\s+)?(?:nano|vim?|nvim|emacs|mcedit)\s/.test(u.command.text)),
-    checksOnly: units.length === 0 && isVerificationTitle(section.title) && section.line > 0 && !rollback,
+    checksOnly:
+      units.length === 0 &&
+      isVerificationTitle(section.title) &&
+      section.line > 0 &&
+      !rollback &&
+      elsewhere === undefined,
   };
   const phase = newPhase(section, index, doc.file, state.phaseIds);
   const start: SectionState = {
@@ -167,7 +229,7 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
       const lineCodes = block.codes.filter((c) => c.line === line.line);
       const repeat = repeatDirective(line.text, lineCodes);
       let next = repeat ? withRepeat(acc, { line: line.line, text: line.text, ...repeat }) : acc;
-      if (facts.inRollback) return next;
+      if (facts.inRollback || facts.elsewhere !== undefined) return next;
       const upload = uploadOf(line.text);
       if (upload) next = uploadStep(doc, next, upload, line);
       if (asksToVerify(line.text) && !commandsFollow(section.blocks, b) && !facts.checksOnly)
@@ -228,9 +290,11 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
   const { unit, at, part } = where;
   const line = unit.command.line;
   const ctx = context(doc, facts, acc.state, { block: unit.block, line }, acc.state.grep);
-  let result: Recognition = unit.error
-    ? fallback(part, ctx, `the line cannot be read as shell (${unit.error})`)
-    : recognise(part, ctx);
+  let result: Recognition =
+    blockRule(facts, unit, ctx) ??
+    (unit.error
+      ? fallback(part, ctx, `the line cannot be read as shell (${unit.error})`)
+      : recognise(part, ctx));
   if (result.type === 'grep') {
     const next = where.next ?? facts.units[where.u + 1]?.parts[0];
     if (next && killsAPlaceholder(next)) {
@@ -273,6 +337,90 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
     recognised: r.recognised && recognised,
   }));
   return { state, quoted, whys: [...acc.whys, result.why] };
+}
+
+/**
+ * What the text around a command makes of it before any recogniser: nothing for another
+ * environment or a condition cutover cannot check (a TODO says so), a poll for "re-run every
+ * 30 s until it prints 0". Undefined: the recognisers decide.
+ */
+function blockRule(facts: Facts, unit: Unit, ctx: RecogniseContext): Recognition | undefined {
+  const lead = facts.leads.get(unit.block);
+  if (facts.elsewhere !== undefined || lead?.elsewhere) {
+    const where =
+      facts.elsewhere !== undefined
+        ? `the section "${cleanProse(facts.elsewhere)}"`
+        : `the text at line ${lead?.line}`;
+    return {
+      type: 'covered',
+      why: `${where} is about another environment ("${lead?.text ?? cleanProse(facts.elsewhere ?? '')}"): not a step of this runbook; if it applies to these hosts, write it as a step`,
+    };
+  }
+  if (facts.inRollback) return undefined;
+  if (lead?.condition) {
+    const kill = /^(?:sudo\s+)?(?:kill|pkill|killall)\b/.test(unit.command.text)
+      ? ' (to kill what a stop leaves running: process.stop sends TERM, then KILL after its `grace`; a systemd unit has its own stop timeout)'
+      : '';
+    return {
+      type: 'covered',
+      why: `the document runs this only if "${lead.condition}" (line ${lead.line}): cutover cannot check that condition, so no step was made${kill}; write the check as a step (shell.run with unless:) or do it by hand`,
+    };
+  }
+  const block = facts.section.blocks[unit.block];
+  const single = block?.type === 'code' && facts.units.filter((u) => u.block === unit.block).length === 1;
+  if (
+    lead?.poll &&
+    single &&
+    unit.parts.length === 1 &&
+    !follows(unit.command.text) &&
+    !/^(?:until|while)\s/.test(unit.command.text)
+  ) {
+    return pollRule(lead.poll, lead.line, unit.command.text, ctx);
+  }
+  return undefined;
+}
+
+/** True for a command that follows output forever (`tail -f`, `logs -f`): a poll would never end. */
+function follows(text: string): boolean {
+  return /\s(?:-[A-Za-z]*f[A-Za-z]*|--follow)\b/.test(text) && /\b(?:tail|logs|journalctl)\b/.test(text);
+}
+
+function pollRule(poll: PollRequest, line: number, text: string, ctx: RecogniseContext): Recognition {
+  const cmd = ctx.templater.template(text, ctx.line);
+  const expect = poll.expect;
+  const command =
+    expect === undefined
+      ? cmd
+      : 'empty' in expect
+        ? `test -z "$(${cmd})"`
+        : 'equals' in expect
+          ? `test "$(${cmd})" = ${expect.equals}`
+          : `${cmd} | grep -q '${expect.contains.replace(/'/g, "'\\''")}'`;
+  const fields = pollFields(poll.delaySeconds);
+  const until =
+    expect === undefined
+      ? "until it succeeds (its exit status decides: check that it fails until the document's condition holds)"
+      : 'empty' in expect
+        ? 'until it prints nothing'
+        : 'equals' in expect
+          ? `until it prints ${expect.equals}`
+          : `until its output holds "${expect.contains}"`;
+  return {
+    type: 'steps',
+    recognised: false,
+    why: `poll: the text at line ${line} says to re-run it ${until}`,
+    steps: [
+      draft(
+        'shell.run',
+        { command, ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}) },
+        `wait ${text.split(/\s+/).slice(0, 2).join(' ')}`,
+        [
+          `the text at line ${line} says "${poll.text}": this step runs the command every ${fields.retry_delay.replace('s', ' s')} ${until}, at most ${fields.retries + 1} times; check the condition and the limit`,
+        ],
+        fields,
+      ),
+    ],
+  };
 }
 
 /** A step made from a command: added to the phase and to its record (and to the `ps | grep` record a process.stop comes from); a backup is remembered for its restore. */
@@ -425,12 +573,14 @@ function context(
     from: s.cwd.from,
     sameSection: s.cwd.section === section,
   };
+  const forward = !facts.inRollback && facts.elsewhere === undefined;
   return {
     line: at.line,
-    templater: doc.templater,
+    // A placeholder only a rollback or another environment uses is no param of this runbook.
+    templater: forward ? doc.templater : new Templater(),
     ...(cwd ? { cwd } : {}),
     ...(grep ? { grep: { pattern: grep.pattern, line: grep.line } } : {}),
-    message: () => messageAfter(section, at),
+    message: () => messageAt(section, at),
     yamlSamples: () => yamlSamplesAfter(section, at.block),
     locations: facts.locations,
     inRollback: facts.inRollback,
