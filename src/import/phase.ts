@@ -6,6 +6,7 @@
 import { slug } from '../runbook/load.js';
 import type { Block, Section } from './markdown.js';
 import type { PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
+import { type DocHosts, firstHostSentence, type HostSentence } from './hosts.js';
 import { hostNames, isElsewhereTitle, isRollbackTitle, saysAllHosts } from './prose.js';
 import { redactCommand } from './redact.js';
 
@@ -80,8 +81,17 @@ export function withStep(
   return [{ ...phase, entries: [...phase.entries, { step }] }, step];
 }
 
-/** The phase's hosts from the section's title and the prose before its first code block, and what the report says about them. */
-export function withInitialHosts(section: Section, phase: PhaseDraft): [PhaseDraft, ProseRecord[]] {
+/**
+ * The phase's hosts from the section's title and the prose before its first code block, and what
+ * the report says about them: hosts in inline code; else host names in a sentence that says where
+ * or in which order ("First pg-03, then pg-02"); else the document's stated order (a guess, with
+ * a TODO); else "every node"; else a TODO. Host names without such a sentence are a guess too.
+ */
+export function withInitialHosts(
+  section: Section,
+  phase: PhaseDraft,
+  doc: DocHosts = { names: [], addresses: new Map() },
+): [PhaseDraft, ProseRecord[]] {
   const firstCode = section.blocks.findIndex((b) => b.type === 'code');
   const lead = section.blocks
     .slice(0, firstCode < 0 ? undefined : firstCode)
@@ -91,10 +101,36 @@ export function withInitialHosts(section: Section, phase: PhaseDraft): [PhaseDra
     line: section.line,
     value: m[1] as string,
   }));
-  const named = hostNames([...titleCodes, ...lead.flatMap((b) => b.codes)]);
+  const named = hostNames([...titleCodes, ...lead.flatMap((b) => b.codes)], doc.names);
+  const runs = (hosts: string[], line: number, text: string) => ({
+    line,
+    text,
+    effect: `phase ${phase.id} runs on ${hosts.join(', ')}`,
+  });
   if (named.length > 0) {
-    const effect = `phase ${phase.id} runs on ${named.join(', ')}`;
-    return [{ ...phase, hosts: named }, [{ line: section.line, text: section.raw, effect }]];
+    return [{ ...phase, hosts: named }, [runs(named, section.line, section.raw)]];
+  }
+  const said = [{ lines: [{ line: section.line, text: cleanProse(section.raw) }] }, ...lead].reduce<
+    HostSentence | undefined
+  >((found, block) => found ?? firstHostSentence(block, doc.names), undefined);
+  if (said) {
+    const todo = said.cue
+      ? {}
+      : {
+          hostsTodo: `hosts taken from the text at line ${said.line} ("${cleanProse(said.text)}"): check that they are the hosts of this phase, in this order`,
+        };
+    return [{ ...phase, hosts: said.hosts, ...todo }, [runs(said.hosts, said.line, said.text)]];
+  }
+  if (doc.order) {
+    const { order } = doc;
+    return [
+      {
+        ...phase,
+        hosts: order.hosts,
+        hostsTodo: `hosts and order from line ${order.line} ("${cleanProse(order.text)}"), since "${cleanProse(section.raw || section.title || 'this section')}" names none: check that this phase runs on each of them, one after the other`,
+      },
+      [runs(order.hosts, order.line, order.text)],
+    ];
   }
   if (saysAllHosts(leadText)) return [phase, []];
   return [

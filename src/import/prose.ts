@@ -4,18 +4,17 @@
  * the message a log wait is for, an upload, a verification, the folder a command runs in.
  * Pure functions over text; the phrase lists are deliberately small and listed here.
  */
+import { isHostLike } from './hosts.js';
 import type { InlineCode } from './markdown.js';
 
-/** A host name as runbooks write them (`ecsc-1`, `schedule-res-2`, `es-3`) or an IPv4 address. Example: isHostName('ecsc-1') -> true. */
+/** A host name as runbooks write them (`ecsc-1`, `schedule-res-2`, `es-3`, `app01`) or an IPv4 address. Example: isHostName('ecsc-1') -> true. */
 export function isHostName(text: string): boolean {
-  return (
-    /^[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-\d+$/.test(text) || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(text)
-  );
+  return isHostLike(text);
 }
 
-/** Host names among inline code spans, in order, without repeats. Example: [`ecsc-1`, `ecsc.tar`] -> ['ecsc-1']. */
-export function hostNames(codes: readonly InlineCode[]): string[] {
-  return [...new Set(codes.map((c) => c.value.trim()).filter(isHostName))];
+/** Host names among inline code spans (host-like, or among `known`), in order, without repeats. Example: [`ecsc-1`, `ecsc.tar`] -> ['ecsc-1']. */
+export function hostNames(codes: readonly InlineCode[], known: readonly string[] = []): string[] {
+  return [...new Set(codes.map((c) => c.value.trim()).filter((v) => isHostName(v) || known.includes(v)))];
 }
 
 const ALL_HOSTS =
@@ -30,27 +29,42 @@ export function saysAllHosts(text: string): boolean {
 export interface RepeatDirective {
   /** The section number referred to; undefined for "the steps above". */
   ref?: string;
+  /** The last section of a range ("steps 2–6" -> ref '2', to '6'). */
+  to?: string;
   hosts: string[];
 }
 
 const REPEAT = /\brepeat\b|повтор|выполнить\s+последоват\S*|重复|再次执行/i;
 const REFERENCE =
-  /(?<!\p{L})(?:п\.?|пункт\p{L}*|шаг\p{L}*|section|step|item)\s*(\d+(?:\.\d+)*)|第\s*(\d+(?:\.\d+)*)/iu;
+  /(?<!\p{L})(?:п\.?|пункт\p{L}*|шаг\p{L}*|sections?|steps?|items?)\s*(?:(?:с|from)\s+)?(\d+(?:\.\d+)*)(?:\s*(?:[-–—~]|to|through|до|по)\s*(\d+))?|第\s*(\d+(?:\.\d+)*)(?:\s*(?:[-–—~]|至|到)\s*(\d+))?/iu;
 
 /** Reads a repeat directive from a prose line. Example: repeatDirective('Repeat section 3 on `es-2`', codes) -> { ref: '3', hosts: ['es-2'] }. */
 export function repeatDirective(text: string, codes: readonly InlineCode[]): RepeatDirective | undefined {
-  if (!REPEAT.test(text)) return undefined;
+  // "Re-run every 30 s" / "Повторять каждые 30 секунд" is a poll, not a repeat of steps.
+  if (!REPEAT.test(text) || EVERY.test(text)) return undefined;
   const m = REFERENCE.exec(text);
-  const ref = m?.[1] ?? m?.[2];
-  return { ...(ref !== undefined ? { ref } : {}), hosts: hostNames(codes) };
+  const ref = m?.[1] ?? m?.[3];
+  const to = m?.[2] ?? m?.[4];
+  return {
+    ...(ref !== undefined ? { ref } : {}),
+    ...(to !== undefined && to !== ref ? { to } : {}),
+    hosts: hostNames(codes),
+  };
 }
 
 const VERIFY_START =
-  /^\s*(?:\d+\.\s*)?(?:[-*]\s*)?(?:verify|make sure|ensure|check that|confirm|убедиться|убедитесь|проверить\s+работоспособность|确认|验证)/i;
+  /^\s*(?:\d+\.\s*)?(?:[-*]\s*)?(?:verify|make sure|ensure|check that|check the|watch the|look at the|confirm|убедиться|убедитесь|проверить\s+работоспособность|проверить\s+дашборд|проверьте|确认|验证|检查|观察)/i;
 
 /** True for a line asking a person to verify something. Example: 'Убедиться в работоспособности узла' -> true. */
 export function asksToVerify(text: string): boolean {
   return VERIFY_START.test(text);
+}
+
+const WAIT_START_LINE = /^\s*(?:\d+\.\s*)?(?:[-*]\s*)?(?:wait\s+(?:until|for|till)|дожд|подожд|等待|等到)/i;
+
+/** True for a line asking a person to wait for something. Example: 'Wait until `patronictl list` shows pg-02 as the Leader.' -> true. */
+export function asksToWait(text: string): boolean {
+  return WAIT_START_LINE.test(text);
 }
 
 const VERIFY_TITLE = /verif|validat|smoke|check|验证|检查|провер/i;
@@ -94,7 +108,7 @@ export function namesAThing(message: string): boolean {
 }
 
 const UPLOAD =
-  /(?:upload|copy|scp|上传|拷贝|загрузить|скопировать)\s*`([^`/\s]+)`[^`]*?(?:\bto\b|\binto\b|到|в|на)\s*`(\/[^`]*)`/i;
+  /(?:upload|copy|scp|上传|拷贝|загрузить|скопировать)(?:\s+[^\s`]+){0,2}?\s*`([^`/\s]+)`[^`]*?(?:\bto\b|\binto\b|到|в|на)\s*`(\/[^`]*)`/i;
 
 /** "upload `ecsc.tar` to `/home`". Example: uploadOf('上传`ecsc.tar`文件到`/home`目录下') -> { file: 'ecsc.tar', dir: '/home' }. */
 export function uploadOf(text: string): { file: string; dir: string } | undefined {
@@ -103,12 +117,19 @@ export function uploadOf(text: string): { file: string; dir: string } | undefine
 }
 
 /** The folder a paragraph names for the commands after it: its only inline code that is an absolute path without an extension. Example: '在`/home`目录下解压`ecsc.tar`' -> '/home'. */
-export function folderOf(codes: readonly InlineCode[]): string | undefined {
+export function folderOf(codes: readonly InlineCode[], text = ''): string | undefined {
+  // "Edit /etc/shop/application.properties": a file to change, never the folder of the commands after it.
+  if (EDIT.test(text)) return undefined;
   const dirs = codes
     .map((c) => c.value.trim())
-    .filter((v) => v.startsWith('/') && !/\s/.test(v) && !/\.[A-Za-z0-9]{1,5}$/.test(v));
+    .filter(
+      (v) => v.startsWith('/') && !/\s/.test(v) && !/\.[A-Za-z0-9]{1,5}$/.test(v) && !FILE_EXTENSION.test(v),
+    );
   return dirs.length === 1 ? dirs[0] : undefined;
 }
+
+/** Extensions of files runbooks name (longer than the 5 letters a folder test allows for). */
+const FILE_EXTENSION = /\.(?:properties|service|socket|timer|conf|config|json|toml)$/i;
 
 const EDIT = /\b(?:edit|change|modify|update)\b|измени|отредакт|修改|编辑/i;
 
@@ -117,7 +138,7 @@ export function editedConfig(text: string, codes: readonly InlineCode[]): string
   if (!EDIT.test(text)) return undefined;
   return codes
     .map((c) => c.value.trim())
-    .find((v) => v.startsWith('/') && (/\.ya?ml$/.test(v) || /nginx/.test(v)));
+    .find((v) => v.startsWith('/') && !/\s/.test(v) && /\.[A-Za-z]{2,12}$|nginx/.test(v));
 }
 
 /** `location /async` spans in prose: the nginx locations to re-point. Example: [`location /async`, `location /`] -> ['/async', '/']. */

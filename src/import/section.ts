@@ -6,6 +6,7 @@
  */
 import { type CommandLine, commandLines, isSampleBlock } from './commands.js';
 import { commandsFollow, messageAt, yamlSamplesAfter } from './lookahead.js';
+import type { DocHosts } from './hosts.js';
 import type { Block, Section } from './markdown.js';
 import type { CommandRecord, PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
 import {
@@ -21,6 +22,7 @@ import {
 import { Templater } from './placeholders.js';
 import {
   asksToVerify,
+  asksToWait,
   conditionOf,
   editedConfig,
   folderOf,
@@ -55,6 +57,8 @@ export interface Doc {
   sections: readonly Section[];
   /** Declares the params and secrets the placeholders need (one per import; recognisers use it too). */
   templater: Templater;
+  /** The hosts the document names (tables, text) and the order it gives. */
+  hosts: DocHosts;
 }
 
 /** The folder later commands run in, and where it was set. Example: `{ path: '/home/ecsc', line: 12, from: 'cd', section }`. */
@@ -87,6 +91,8 @@ export interface Repeat {
   line: number;
   text: string;
   ref?: string;
+  /** The last item of a range: "repeat steps 2–6". */
+  to?: string;
   hosts: string[];
 }
 
@@ -234,12 +240,24 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
       if (upload) next = uploadStep(doc, next, upload, line);
       if (asksToVerify(line.text) && !commandsFollow(section.blocks, b) && !facts.checksOnly)
         next = gate(next, cleanProse(line.text), line);
+      else if (asksToWait(line.text) && !commandsFollow(section.blocks, b) && !afterFollow(facts, b))
+        next = gate(next, cleanProse(line.text), line);
       const config = editedConfig(line.text, lineCodes);
       if (config && !facts.editsByCommand) next = proseEdit(doc, facts, next, config, line);
       return next;
     },
     comment(s, proseComments(block, section)),
   );
+}
+
+/**
+ * True when the last command before block `b` of the section follows a log or an output: a
+ * "wait for ..." line after it says what that wait waits for (its pattern), not a wait of its own.
+ */
+function afterFollow(facts: Facts, b: number): boolean {
+  const before = facts.units.filter((u) => u.block < b);
+  const last = before[before.length - 1];
+  return last !== undefined && follows(last.command.text);
 }
 
 /** A command line while its parts are folded: the quote placed yet or not, and why each part became what it did. */
@@ -382,7 +400,7 @@ function blockRule(facts: Facts, unit: Unit, ctx: RecogniseContext): Recognition
 
 /** True for a command that follows output forever (`tail -f`, `logs -f`): a poll would never end. */
 function follows(text: string): boolean {
-  return /\s(?:-[A-Za-z]*f[A-Za-z]*|--follow)\b/.test(text) && /\b(?:tail|logs|journalctl)\b/.test(text);
+  return /\s(?:-[A-Za-z]*[fF][A-Za-z]*|--follow)\b/.test(text) && /\b(?:tail|logs|journalctl)\b/.test(text);
 }
 
 function pollRule(poll: PollRequest, line: number, text: string, ctx: RecogniseContext): Recognition {
@@ -551,7 +569,7 @@ function proseEdit(
 function textFolder(doc: Doc, section: Section, s: SectionState, b: number): SectionState {
   const previous = section.blocks[b - 1];
   if (previous?.type !== 'prose') return s;
-  const folder = folderOf(previous.codes);
+  const folder = folderOf(previous.codes, previous.lines.map((l) => l.text).join(' '));
   if (!folder) return s;
   if (s.cwd && s.cwd.from === 'cd' && s.cwd.section === section) return s;
   const path = doc.templater.template(folder, previous.line);

@@ -35,6 +35,12 @@ const READ_ONLY = new Set([
   'uptime',
   'tail',
   'which',
+  'wc',
+  'sort',
+  'uniq',
+  'cut',
+  'awk',
+  'jq',
 ]);
 
 /** The words from the program on: leading `NAME=value` assignments (often a password) are not the program. */
@@ -64,9 +70,12 @@ function fallbackWhy(all: readonly ShellWord[], cmd: SimpleCommand): string {
   const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
   if (/\.sh$/.test(script))
     return `runs the script ${script}: cutover cannot tell what it changes; add creates or unless so a resume can tell it is done, and undo if it can be reversed`;
-  if (READ_ONLY.has(program) && cmd.redirects.every((r) => r.op === '2>&1' || r.op === '<'))
+  // A pipeline only looks when every program in it does (`echo cmd | socat ...` changes things).
+  const programs = cmd.stages.map((stage, i) => (i === 0 ? program : (withoutSudo(stage)[0]?.value ?? '')));
+  const changer = programs.find((p) => !READ_ONLY.has(p));
+  if (changer === undefined && cmd.redirects.every((r) => r.op === '2>&1' || r.op === '<'))
     return `\`${program}\` only looks: keep it as a check (a non-zero exit fails the step) or delete it`;
-  return `no recogniser for \`${program}\`: check what it changes; add creates/unless and undo where you can`;
+  return `no recogniser for \`${changer ?? program}\`: check what it changes; add creates/unless and undo where you can`;
 }
 
 /**
