@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRunbook } from '../runbook/load.js';
 import { importMarkdown } from './import.js';
 import type { ImportResult } from './model.js';
+import { summarize } from './report.js';
 
 const SEEDS = resolve(import.meta.dirname, '../../examples/seeds');
 const DOCUMENTS = {
@@ -414,6 +415,20 @@ describe('import: small documents', () => {
       path: '/var/log/app.log',
       pattern: 'Started app in 3\\.1 s',
     });
+  });
+
+  it('a ## Rollback (or a # title) around numbered items never makes them one phase', () => {
+    const seed = readFileSync(DOCUMENTS.comindware, 'utf8');
+    const plain = importMarkdown(seed, 'seed.txt');
+    const rollback =
+      '\n## Rollback\n\nStart the old version again:\n\n```sh\nsystemctl start comindware<instanceName>\n```\n';
+    for (const text of [`${seed}${rollback}`, `# Upgrade\n\n${seed}${rollback}`]) {
+      const result = importMarkdown(text, 'seed.txt');
+      const shape = (r: ImportResult) => r.phases.map((p) => [p.name.replace(/^\d+\. /, ''), p.hosts]);
+      expect(shape(result)).toEqual(shape(plain));
+      expect(summarize(result).todos).toBeGreaterThanOrEqual(summarize(plain).todos);
+      expect(result.commands[result.commands.length - 1]).toMatchObject({ outcome: 'covered', steps: [] });
+    }
   });
 
   it('keeps a line it cannot read as shell as a shell.run with a TODO, and flags a repeat of an unknown item', async () => {

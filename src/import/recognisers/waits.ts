@@ -98,7 +98,17 @@ export function grepPattern(words: readonly ShellWord[]): { pattern: string; fir
   if (patterns.length !== 1 || patterns[0] === '') return undefined;
   const text = patterns[0] as string;
   const pattern = syntax === 'fixed' ? escapeRegex(text) : syntax === 'basic' ? basicToJs(text) : text;
-  return { pattern, first };
+  return compiles(pattern) ? { pattern, first } : undefined;
+}
+
+/** True when JavaScript reads the text as a regex (grep's dialects allow some it does not). */
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A POSIX basic regex as a JavaScript one: `\(` `\)` `\{` `\}` `\|` `\+` `\?` are operators, the bare characters literal. Example: 'started (x)' -> 'started \\(x\\)'. */
