@@ -431,6 +431,15 @@ describe('import: small documents', () => {
     }
   });
 
+  it('a placeholder only a rollback or another environment uses is no param', () => {
+    const text =
+      '# Up\n\n## Upgrade\n\nOn every node:\n\n```sh\nsystemctl restart app\n```\n\n## Rollback\n\n```sh\nsystemctl start app<old_instance>\n```\n\n## Staging\n\n```sh\nsystemctl start app<stage>\n```\n';
+    const result = importMarkdown(text, 'up.md');
+    expect(result.params).toEqual([]);
+    expect(result.commands.map((c) => c.outcome)).toEqual(['step', 'covered', 'covered']);
+    expect(result.commands[2]?.todo.join()).toMatch(/another environment/);
+  });
+
   it('keeps a line it cannot read as shell as a shell.run with a TODO, and flags a repeat of an unknown item', async () => {
     const text = "1. Run\n\n```sh\necho 'unclosed\n```\n\n2. Repeat step 9 on `web-2`\n";
     const result = importMarkdown(text, 'odd.md');
