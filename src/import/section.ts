@@ -188,7 +188,11 @@ export function foldSection(doc: Doc, state: ImportState, section: Section, inde
     elsewhere,
     leads: leadsOf(section),
     locations: nginxLocations(section.blocks.flatMap((b) => (b.type === 'prose' ? b.codes : []))),
-    editsByCommand: units.some((u) => /^(?:sudo\s+)?(?:nano|vim?|nvim|emacs|mcedit)\s/.test(u.command.text)),
+    editsByCommand: units.some((u) =>
+      /^(?:sudo\s+)?(?:(?:nano|vim?|nvim|emacs|mcedit)\s|sed\s+(?:-[A-Za-z]*i|--in-place)|perl\s+-[A-Za-z]*i)/.test(
+        u.command.text,
+      ),
+    ),
     checksOnly:
       units.length === 0 &&
       isVerificationTitle(section.title) &&

@@ -49,6 +49,20 @@ function programWords(words: readonly ShellWord[]): readonly ShellWord[] {
   return first < 0 ? [] : words.slice(first);
 }
 
+/** A relative file the command names while no folder is known: it would run in the login folder. */
+function relativeNotes(words: readonly ShellWord[], ctx: RecogniseContext): string[] {
+  if (ctx.cwd) return [];
+  const files = programWords(words)
+    .slice(1)
+    .map((w) => w.value)
+    .filter((v) => /^[\w.-]+\.[A-Za-z]{2,12}$/.test(v) && !v.startsWith('-') && !/^\d/.test(v));
+  return files.length > 0
+    ? [
+        `${files.join(', ')} ${files.length > 1 ? 'are relative paths' : 'is a relative path'} and the document does not say in which folder: set cwd`,
+      ]
+    : [];
+}
+
 /** An id hint for a command: `run version-install` for `bash version_install.sh`, else its first two words. */
 function fallbackHint(all: readonly ShellWord[]): string {
   const words = programWords(all);
@@ -106,7 +120,12 @@ export function fallback(
     text = `${text.slice(0, span.start)}"$${variable}"${text.slice(span.end)}`;
   });
   const command = ctx.templater.template(text, ctx.line, uses);
-  const todo = [`not recognised: ${reason}`, ...cwdNotes(ctx.cwd), ...dateNotes(uses)];
+  const todo = [
+    `not recognised: ${reason}`,
+    ...cwdNotes(ctx.cwd),
+    ...dateNotes(uses),
+    ...relativeNotes(words, ctx),
+  ];
   if (secrets.length > 0)
     todo.push(
       'the document wrote a password here; it was not copied: the command reads it from an env var fed by a declared secret',
