@@ -1,0 +1,157 @@
+/**
+ * The text right before a code block says what its commands are: "If it is still running after
+ * 60 s, kill it:" (a condition cutover cannot check: no step, a TODO), "On staging it is simply:"
+ * (another environment: no step), "Re-run every 30 s until it prints 0" (a poll). Pure functions
+ * of a section and its command lines.
+ */
+import type { Section } from './markdown.js';
+import { cleanProse } from './phase.js';
+import { conditionOf, type PollRequest, pollOf, saysElsewhere } from './prose.js';
+import { draft, type Recognition, type RecogniseContext } from './recognisers/context.js';
+import { pollFields } from './recognisers/waits.js';
+
+/** What the rules need to know of a section. */
+export interface LeadFacts {
+  section: Section;
+  units: readonly LeadUnit[];
+  inRollback: boolean;
+  /** The title of the section (or a parent) about another environment. */
+  elsewhere: string | undefined;
+  leads: ReadonlyMap<number, Lead>;
+}
+
+/** A command line of a section: its block, its text, its parts once read. */
+export interface LeadUnit {
+  block: number;
+  command: { line: number; text: string };
+  parts: readonly unknown[];
+}
+
+/** The text right before a code block, and what it says about the block's commands. */
+export interface Lead {
+  line: number;
+  text: string;
+  /** "If it is still running after 60 s, kill it:": the commands run only if this holds. */
+  condition?: string;
+  /** "Re-run every 30 s until it prints 0". */
+  poll?: PollRequest;
+  /** "On staging it is simply:": the commands are for another environment. */
+  elsewhere: boolean;
+}
+
+/** The lead of each code block of a section: the last paragraph before it (its lines joined). */
+export function leadsOf(section: Section): Map<number, Lead> {
+  const out = new Map<number, Lead>();
+  section.blocks.forEach((block, b) => {
+    const previous = section.blocks[b - 1];
+    if (block.type !== 'code' || previous?.type !== 'prose') return;
+    const text = previous.lines
+      .map((l) => l.text.trim())
+      .filter(Boolean)
+      .join(' ');
+    const condition = conditionOf(text);
+    const poll = pollOf(text);
+    out.set(b, {
+      line: previous.line,
+      text: cleanProse(text),
+      ...(condition ? { condition } : {}),
+      ...(poll ? { poll } : {}),
+      elsewhere: saysElsewhere(text),
+    });
+  });
+  return out;
+}
+
+/**
+ * True when the last command before block `b` of the section follows a log or an output: a
+ * "wait for ..." line after it says what that wait waits for (its pattern), not a wait of its own.
+ */
+export function afterFollow(facts: LeadFacts, b: number): boolean {
+  const before = facts.units.filter((u) => u.block < b);
+  const last = before[before.length - 1];
+  return last !== undefined && follows(last.command.text);
+}
+
+/**
+ * What the text around a command makes of it before any recogniser: nothing for another
+ * environment or a condition cutover cannot check (a TODO says so), a poll for "re-run every
+ * 30 s until it prints 0". Undefined: the recognisers decide.
+ */
+export function blockRule(facts: LeadFacts, unit: LeadUnit, ctx: RecogniseContext): Recognition | undefined {
+  const lead = facts.leads.get(unit.block);
+  if (facts.elsewhere !== undefined || lead?.elsewhere) {
+    const where =
+      facts.elsewhere !== undefined
+        ? `the section "${cleanProse(facts.elsewhere)}"`
+        : `the text at line ${lead?.line}`;
+    return {
+      type: 'covered',
+      why: `${where} is about another environment ("${lead?.text ?? cleanProse(facts.elsewhere ?? '')}"): not a step of this runbook; if it applies to these hosts, write it as a step`,
+    };
+  }
+  if (facts.inRollback) return undefined;
+  if (lead?.condition) {
+    const kill = /^(?:sudo\s+)?(?:kill|pkill|killall)\b/.test(unit.command.text)
+      ? ' (to kill what a stop leaves running: process.stop sends TERM, then KILL after its `grace`; a systemd unit has its own stop timeout)'
+      : '';
+    return {
+      type: 'covered',
+      why: `the document runs this only if "${lead.condition}" (line ${lead.line}): cutover cannot check that condition, so no step was made${kill}; write the check as a step (shell.run with unless:) or do it by hand`,
+    };
+  }
+  const block = facts.section.blocks[unit.block];
+  const single = block?.type === 'code' && facts.units.filter((u) => u.block === unit.block).length === 1;
+  if (
+    lead?.poll &&
+    single &&
+    unit.parts.length === 1 &&
+    !follows(unit.command.text) &&
+    !/^(?:until|while)\s/.test(unit.command.text)
+  ) {
+    return pollRule(lead.poll, lead.line, unit.command.text, ctx);
+  }
+  return undefined;
+}
+
+/** True for a command that follows output forever (`tail -f`, `logs -f`): a poll would never end. */
+export function follows(text: string): boolean {
+  return /\s(?:-[A-Za-z]*[fF][A-Za-z]*|--follow)\b/.test(text) && /\b(?:tail|logs|journalctl)\b/.test(text);
+}
+
+function pollRule(poll: PollRequest, line: number, text: string, ctx: RecogniseContext): Recognition {
+  const cmd = ctx.templater.template(text, ctx.line);
+  const expect = poll.expect;
+  const command =
+    expect === undefined
+      ? cmd
+      : 'empty' in expect
+        ? `test -z "$(${cmd})"`
+        : 'equals' in expect
+          ? `test "$(${cmd})" = ${expect.equals}`
+          : `${cmd} | grep -q '${expect.contains.replace(/'/g, "'\\''")}'`;
+  const fields = pollFields(poll.delaySeconds);
+  const until =
+    expect === undefined
+      ? "until it succeeds (its exit status decides: check that it fails until the document's condition holds)"
+      : 'empty' in expect
+        ? 'until it prints nothing'
+        : 'equals' in expect
+          ? `until it prints ${expect.equals}`
+          : `until its output holds "${expect.contains}"`;
+  return {
+    type: 'steps',
+    recognised: false,
+    why: `poll: the text at line ${line} says to re-run it ${until}`,
+    steps: [
+      draft(
+        'shell.run',
+        { command, ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}) },
+        `wait ${text.split(/\s+/).slice(0, 2).join(' ')}`,
+        [
+          `the text at line ${line} says "${poll.text}": this step runs the command every ${fields.retry_delay.replace('s', ' s')} ${until}, at most ${fields.retries + 1} times; check the condition and the limit`,
+        ],
+        fields,
+      ),
+    ],
+  };
+}
