@@ -70,6 +70,7 @@ function resultOf(doc: Doc, state: ImportState): ImportResult {
     prose: [...state.prose],
     params: [...doc.templater.params.values()],
     secrets: [...doc.templater.secrets.values()],
+    hosts: doc.hosts,
   };
   const title = doc.sections.find((s) => s.depth === 1)?.title;
   return {

@@ -3,6 +3,7 @@
  * command of the document saying what became of it (the report is a view of these records).
  */
 import type { StepKindName, StepParamsInput } from '../steps/index.js';
+import type { DocHosts } from './hosts.js';
 import type { ParamDraft, SecretDraft } from './placeholders.js';
 
 /**
@@ -100,4 +101,6 @@ export interface ImportResult {
   prose: ProseRecord[];
   params: ParamDraft[];
   secrets: SecretDraft[];
+  /** The hosts the document names (tables, text), with addresses and the order it states: hints for the inventory. */
+  hosts: DocHosts;
 }

@@ -102,6 +102,14 @@ export function reportText(result: ImportResult): string {
     for (const p of [...result.prose].sort((a, b) => a.line - b.line))
       out.push(`  ${result.file}:${p.line}  ${p.text.trim()}`, `      -> ${p.effect}`);
   }
+  const { hosts } = result;
+  if (hosts.names.length > 0) {
+    out.push('', `Hosts the document names (for the inventory): ${hosts.names.length}`);
+    const address = new Map([...hosts.addresses].map(([a, n]) => [n, a]));
+    for (const name of hosts.names) out.push(`  ${name}${address.has(name) ? ` ${address.get(name)}` : ''}`);
+    if (hosts.order)
+      out.push(`  order (line ${hosts.order.line}): ${hosts.order.hosts.join(', ')}: "${hosts.order.text}"`);
+  }
   if (result.params.length > 0) {
     out.push('', `Params (give them with -p NAME=VALUE): ${result.params.length}`);
     for (const p of result.params)
@@ -123,5 +131,10 @@ export function reportJson(result: ImportResult): Record<string, unknown> {
     prose: result.prose,
     params: result.params,
     secrets: result.secrets,
+    hosts: {
+      names: result.hosts.names,
+      addresses: Object.fromEntries(result.hosts.addresses),
+      ...(result.hosts.order ? { order: result.hosts.order } : {}),
+    },
   };
 }
