@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRunbook } from '../runbook/load.js';
 import { importMarkdown } from './import.js';
 import type { CommandRecord, ImportResult, PhaseDraft, StepDraft } from './model.js';
+import { reportJson, reportText, summarize } from './report.js';
 
 const CORPUS = resolve(import.meta.dirname, 'corpus');
 
@@ -387,6 +388,12 @@ describe('import corpus: Chinese Nacos cluster (table of hosts, order in prose, 
     expect(stepOn(full, 'tail -f /opt/nacos/logs/start.out').params.pattern).toBe(
       'Nacos started successfully',
     );
+    // The report counts per document, and lists the hosts of the table for the inventory.
+    expect(summarize(full)).toMatchObject({ commands: 11, typed: 5, shell: 1, waits: 1, noStep: 5 });
+    expect(reportText(full)).toContain('  nacos-3 10.1.0.13\n');
+    expect(reportJson(full).hosts).toMatchObject({
+      order: { hosts: ['nacos-3', 'nacos-2', 'nacos-1'], line: 9 },
+    });
     const kinds = stepsOf(full).map(({ step }) => step.kind);
     expect(kinds).toEqual([
       'file.upload',
