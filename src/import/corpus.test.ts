@@ -150,10 +150,11 @@ describe('import corpus: Kafka broker upgrade (headings, numbered steps inside o
         ['tail -f /var/log/kafka/server.log', 'wait.log', false],
         ['localhost:9092', 'shell.run', /every 30 s/],
         ['systemctl stop kafka', null, /rollback/, 2],
-        ['<old_version>', null, /rollback/],
+        ['<old_version>', null, /reverses step upgrade-a-broker\/ln-sfn/],
         ['systemctl start kafka', null, /rollback/, 2],
       ],
-      params: [],
+      // The rollback's link back is the undo of the forward link: its version is a param now.
+      params: ['old_version'],
     });
     expectNoSilentFallback(result);
     const wait = stepOn(result, 'tail -f /var/log/kafka/server.log');
@@ -163,6 +164,9 @@ describe('import corpus: Kafka broker upgrade (headings, numbered steps inside o
     ).toBe(true);
     expect(pattern.test('started kafka.server.KafkaServer')).toBe(false);
     expect(wait.params.path).toBe('/var/log/kafka/server.log');
+    expect(stepOn(result, 'ln -sfn /opt/kafka_2.13-3.7.0').params.undo).toBe(
+      'ln -sfn /opt/kafka_2.13-{{ params.old_version }} /opt/kafka',
+    );
     const poll = stepOn(result, 'localhost:9092');
     expect(poll.params).toMatchObject({ command: expect.stringMatching(/^test -z "\$\(.*kafka-topics\.sh/) });
     expect(poll.extra).toMatchObject({ retry_delay: '30s' });
@@ -346,10 +350,10 @@ describe('import corpus: Russian billing service (numbered items, order in prose
         ['systemctl start billing', 'service.start', false],
         ['tail -f /var/log/billing/billing.log', 'wait.log', false],
         ['queue/size', 'shell.run', /30/],
-        ['<предыдущая_версия>', null, /rollback/],
+        ['<предыдущая_версия>', null, /reverses step/],
         ['systemctl restart billing', null, /rollback/],
       ],
-      params: [],
+      params: ['value'],
     });
     expectNoSilentFallback(result);
     expect(stepOn(result, 'tail -f /var/log/billing/billing.log').params.pattern).toBe(

@@ -41,6 +41,7 @@ import {
   recognise,
 } from './recognisers/index.js';
 import { redactCommand } from './redact.js';
+import { reversedStep } from './undo.js';
 import { parseShellLine, ShellSyntaxError, type SimpleCommand } from './shell-words.js';
 
 type ProseBlock = Extract<Block, { type: 'prose' }>;
@@ -262,6 +263,9 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
   const { unit, at, part } = where;
   const line = unit.command.line;
   const ctx = context(doc, facts, acc.state, { block: unit.block, line }, acc.state.grep);
+  const undone =
+    facts.inRollback && !unit.error && unit.parts.length === 1 ? asUndo(doc, acc.state, unit) : undefined;
+  if (undone) return { ...acc, state: undone.state, quoted: true, whys: [...acc.whys, undone.why] };
   let result: Recognition =
     blockRule(facts, unit, ctx) ??
     (unit.error
@@ -309,6 +313,43 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
     recognised: r.recognised && recognised,
   }));
   return { state, quoted, whys: [...acc.whys, result.why] };
+}
+
+/**
+ * A rollback command that plainly reverses a forward shell.run step (`sed -i 's/B/A/' F` after
+ * `sed -i 's/A/B/' F`, `ln -sfn OLD L` after `ln -sfn NEW L`) becomes that step's undo, so
+ * `cutover rollback` runs it; its record says so, and the draft keeps it as a comment.
+ */
+function asUndo(doc: Doc, s: SectionState, unit: Unit): { state: SectionState; why: string } | undefined {
+  const text = unit.command.text;
+  const found = reversedStep(s.phases, text, (step) => s.commands.find((c) => c.line === step.line)?.text);
+  if (!found) return undefined;
+  const ref = `${found.phase}/${found.step.id}`;
+  const undo = doc.templater.template(text, unit.command.line);
+  const phases = s.phases.map((p) =>
+    p.id !== found.phase
+      ? p
+      : {
+          ...p,
+          entries: p.entries.map((e) =>
+            'step' in e && e.step === found.step && e.step.kind === 'shell.run'
+              ? { step: { ...e.step, params: { ...e.step.params, undo } } }
+              : e,
+          ),
+        },
+  );
+  const why = `reverses step ${ref}: it is that step's undo now (\`cutover rollback\` runs it after that step ran); check it restores what the step changed`;
+  const at = s.commands.length - 1;
+  const state = comment(
+    patchRecord({ ...s, phases }, at, (r) => ({
+      ...r,
+      outcome: 'covered',
+      steps: [],
+      todo: [...r.todo, why],
+    })),
+    [...notesOf(unit), `TODO ${why}: ${quoteOf(doc, unit)}`],
+  );
+  return { state, why: `no step: ${why}` };
 }
 
 /** A step made from a command: added to the phase and to its record (and to the `ps | grep` record a process.stop comes from); a backup is remembered for its restore. */
