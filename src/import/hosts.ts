@@ -168,6 +168,11 @@ export function namedIn(
     if (new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`).test(command))
       out.push({ text: name, host: name });
   }
+  // A host-like name the document never lists still names a host where a host goes: in a URL, after `@`.
+  for (const m of command.matchAll(/https?:\/\/([A-Za-z][\w-]*)(?=[:/]|$)|@([A-Za-z][\w-]*)/g)) {
+    const name = (m[1] ?? m[2]) as string;
+    if (isHostLike(name) && !out.some((o) => o.text === name)) out.push({ text: name, host: name });
+  }
   for (const m of command.matchAll(/(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d])/g)) {
     const address = m[0];
     if (LOCAL.test(address) || out.some((o) => o.text === address)) continue;

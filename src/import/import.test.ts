@@ -431,6 +431,18 @@ describe('import: small documents', () => {
     }
   });
 
+  it('a command naming one host (in a URL, after @) that its phase runs on every host gets a TODO', () => {
+    const text =
+      '# Up\n\n## Check\n\nOn every node:\n\n```sh\ncurl -f http://app01:8080/health\ntail -f /var/log/rabbitmq/rabbit@mq-03.log | grep -m1 started\ncurl -f http://repo.example.com/x\n```\n';
+    const result = importMarkdown(text, 'up.md');
+    const todos = result.phases[0]?.entries.flatMap((e) => ('step' in e ? [e.step.todo.join('; ')] : []));
+    expect(todos).toEqual([
+      expect.stringMatching(/names app01 but this phase runs on every host/),
+      expect.stringMatching(/names mq-03 but this phase runs on every host/),
+      '',
+    ]);
+  });
+
   it('a placeholder only a rollback or another environment uses is no param', () => {
     const text =
       '# Up\n\n## Upgrade\n\nOn every node:\n\n```sh\nsystemctl restart app\n```\n\n## Rollback\n\n```sh\nsystemctl start app<old_instance>\n```\n\n## Staging\n\n```sh\nsystemctl start app<stage>\n```\n';
