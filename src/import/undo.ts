@@ -15,7 +15,7 @@ function wordsOf(text: string): string[] | undefined {
     return undefined;
   }
   const only = parts.length === 1 ? parts[0] : undefined;
-  if (!only || only.stages.length !== 1 || only.redirects.length > 0 || only.background) return undefined;
+  if (only?.stages.length !== 1 || only.redirects.length > 0 || only.background) return undefined;
   return withoutSudo(only.stages[0] ?? []).map((w) => w.value);
 }
 
