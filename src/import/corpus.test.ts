@@ -167,6 +167,8 @@ describe('import corpus: Kafka broker upgrade (headings, numbered steps inside o
     expect(stepOn(result, 'ln -sfn /opt/kafka_2.13-3.7.0').params.undo).toBe(
       'ln -sfn /opt/kafka_2.13-{{ params.old_version }} /opt/kafka',
     );
+    // "the output must be empty": a check that fails otherwise.
+    expect(stepOn(result, 'kafka-1:9092').params.command).toMatch(/^test -z "\$\(.*kafka-1:9092/);
     const poll = stepOn(result, 'localhost:9092');
     expect(poll.params).toMatchObject({ command: expect.stringMatching(/^test -z "\$\(.*kafka-topics\.sh/) });
     expect(poll.extra).toMatchObject({ retry_delay: '30s' });
@@ -409,5 +411,130 @@ describe('import corpus: Chinese Nacos cluster (table of hosts, order in prose, 
       'wait.log',
       'http.request',
     ]);
+  });
+});
+
+describe('import corpus: Redis with Sentinel (replicas first, fail over, the old master)', () => {
+  it('keeps the replica order, polls the until loop, makes "must say" a check and the wait for the new master a gate', async () => {
+    const result = await expectDocument('redis-sentinel.md', {
+      phases: [
+        // "redis-2, then redis-3" orders the replicas only: no order for the other phases.
+        { name: /^1 Check who is master$/, hosts: 'all', hostsTodo: /which hosts/ },
+        { name: /^2 Upgrade a replica$/, hosts: ['redis-2', 'redis-3'], hostsTodo: false },
+        { name: /^3 Fail over$/, hosts: 'all', hostsTodo: /which hosts/ },
+        { name: /^4 Upgrade the old master$/, hosts: ['redis-1'], hostsTodo: false },
+      ],
+      commands: [
+        ['-h redis-1', 'shell.run', /names redis-1/],
+        ['systemctl stop redis-server', 'service.stop', false],
+        ['dpkg -i', 'shell.run', /not recognised/],
+        ['systemctl start redis-server', 'service.start', false],
+        ['until redis-cli ping', 'shell.run', /every 2 s/],
+        ['info replication', 'shell.run', /master_link_status:up/],
+        ['sentinel failover', 'shell.run', /not recognised/],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    expect(stepOn(result, 'until redis-cli ping').params.command).toBe('redis-cli ping | grep -q PONG');
+    expect(stepOn(result, 'info replication').params.command).toBe(
+      "redis-cli info replication | grep master_link_status | grep -qF 'master_link_status:up'",
+    );
+    const kinds = result.phases.map((p) => p.entries.flatMap((e) => ('step' in e ? [e.step.kind] : [])));
+    expect(kinds[2]).toEqual(['shell.run', 'gate.confirm']);
+    expect(kinds[3]).toEqual(kinds[1]);
+  });
+});
+
+describe('import corpus: Russian PostgreSQL restart (order in prose, a condition, a Docker variant, Откат)', () => {
+  it('keeps the order, reads sudo -u, drops the conditional restart and the Docker variant with TODOs', async () => {
+    const ordered = /line 3 \("Порядок: сначала db-02, потом db-01\."\)/;
+    const result = await expectDocument('ru-postgres-pgbouncer.md', {
+      phases: [
+        { name: /^Подготовка$/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+        { name: /^Перезапуск$/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+      ],
+      commands: [
+        ['CHECKPOINT', 'shell.run', /no recogniser for `psql`/],
+        ['reload pgbouncer', 'shell.run', /not recognised/],
+        ['pg_ctlcluster 14 main restart', 'shell.run', /not recognised/, 1],
+        ['tail -f /var/log/postgresql', 'wait.log', false],
+        ['restart pgbouncer', null, /only if "Если pgbouncer не видит базу/],
+        ['replay_lag', 'shell.run', /not recognised/],
+        ['docker restart postgres', null, /another environment/],
+        ['<старая_версия>', null, /rollback/],
+        ['pg_ctlcluster 14 main restart', null, /rollback/, 2],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    expect(stepOn(result, 'tail -f /var/log/postgresql').params.pattern).toBe(
+      'database system is ready to accept connections',
+    );
+  });
+});
+
+describe('import corpus: Chinese Elasticsearch rolling upgrade (### sections, one node at a time)', () => {
+  it('runs the cluster setting on the node it names, flags the same address elsewhere, and polls until green', async () => {
+    const result = await expectDocument('zh-elasticsearch-rolling.md', {
+      phases: [
+        { name: /^1 禁用分片分配$/, hosts: ['es-node-1'], hostsTodo: false },
+        { name: /^2 升级节点$/, hosts: 'all', hostsTodo: /line 9 says "逐台执行以下步骤/ },
+        { name: /^3 恢复分片分配$/, hosts: 'all', hostsTodo: /line 9 says/ },
+      ],
+      commands: [
+        ['"primaries"', 'http.request', false],
+        ['systemctl stop elasticsearch', 'service.stop', false],
+        ['yum install', 'shell.run', /not recognised/],
+        ['systemctl start elasticsearch', 'service.start', false],
+        ['tail -f /var/log/elasticsearch', 'wait.log', false],
+        ['enable":null', 'http.request', /names 10\.3\.0\.21 \(es-node-1\)/],
+        ['_cat/health', 'shell.run', /每隔 10 秒.*10\.3\.0\.21/],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    expect(stepOn(result, '_cat/health').params.command).toBe(
+      `curl -s "http://10.3.0.21:9200/_cat/health?h=status" | grep -q 'green'`,
+    );
+    expect(stepOn(result, '_cat/health').extra).toMatchObject({ retry_delay: '10s' });
+  });
+});
+
+describe('import corpus: HAProxy on a keepalived pair (backup first, move the VIP, then the master)', () => {
+  it('puts the repeated section before the step the text names after it, and flags the copied address', async () => {
+    const result = await expectDocument('keepalived-haproxy.md', {
+      phases: [
+        { name: /^1 Upgrade the backup$/, hosts: ['lb-02'], hostsTodo: false },
+        { name: /^2 Move the VIP to lb-02$/, hosts: ['lb-01'], hostsTodo: false },
+        { name: /^3 Upgrade the master$/, hosts: ['lb-01'], hostsTodo: false },
+      ],
+      commands: [
+        ['haproxy=2.8.5', 'shell.run', /not recognised/],
+        ['haproxy -c', 'shell.run', /not recognised/],
+        ['systemctl restart haproxy', 'service.restart', false, 1],
+        ['8404/stats', 'http.request', false],
+        ['systemctl stop keepalived', 'service.stop', false],
+        ['ssh lb-02', 'shell.run', /not recognised/],
+        ['systemctl start keepalived', 'service.start', false],
+        ['<old_version>', null, /rollback/],
+        ['systemctl restart haproxy', null, /rollback/, 2],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    const master = result.phases[2] as PhaseDraft;
+    const steps = master.entries.flatMap((e) => ('step' in e ? [e.step] : []));
+    // "Repeat section 1 on lb-01, then start keepalived there again": the copies first.
+    expect(steps.map((s) => s.kind)).toEqual([
+      'shell.run',
+      'shell.run',
+      'service.restart',
+      'http.request',
+      'service.start',
+    ]);
+    expect(steps[3]?.todo.join()).toMatch(
+      /names 10\.0\.5\.12 but this phase runs on lb-01 \(the step is copied/,
+    );
   });
 });

@@ -16,8 +16,10 @@ export interface DocHosts {
   names: string[];
   /** Address -> host name, from a table with both. */
   addresses: Map<string, string>;
-  /** A sentence giving the order to work on hosts in, before the first command. */
+  /** A sentence giving the order to work on all the hosts in, before the first command. */
   order?: HostSentence;
+  /** A sentence before the first command that says to work one host at a time ("逐台", "по одному"). */
+  oneByOne?: { line: number; text: string };
 }
 
 /** Hosts named in one sentence, in its order. Example: `{ hosts: ['pg-03', 'pg-02'], line: 22, text: 'First pg-03, then pg-02.' }`. */
@@ -73,6 +75,8 @@ function tableHosts(lines: readonly SourceLine[]): { names: string[]; addresses:
 
 const ORDER = /\b(?:order|first|then|followed by)\b|сначала|потом|затем|порядк|поочер|先|然后|顺序|依次/i;
 const CUE = /\b(?:on|first|then|order)\b|сначала|потом|затем|порядк|(?:^|\s)на\s|先|然后|顺序|依次|登录|在/i;
+const ONE_BY_ONE =
+  /\bone (?:node|host|server|broker|machine)?\s*at a time\b|\b(?:node|host|server) by (?:node|host|server)\b|по одному|поочер|逐台|一台一台|依次/i;
 const NEGATION = /\b(?:not|never|except|don't)\b|(?:^|\s)(?:не|кроме)\s|不|禁止|勿|除/i;
 
 /** Sentences of a prose block (its lines joined) with the line each starts on. */
@@ -130,15 +134,19 @@ export function docHosts(blocks: readonly Block[]): DocHosts {
   );
   for (const block of lead) for (const c of block.codes) if (isHostLike(c.value.trim())) add(c.value.trim());
   let order: HostSentence | undefined;
+  let oneByOne: { line: number; text: string } | undefined;
   for (const block of lead) {
     if (block.lines.every((l) => l.text.trim().startsWith('|'))) continue;
     for (const s of sentences(block)) {
       const found = hostSentence(s.text, s.line, names);
-      if (found && found.hosts.length >= 2 && ORDER.test(s.text) && !NEGATION.test(s.text) && !order)
+      // An order of some hosts only ("the replicas first: redis-2, then redis-3") is no order of every phase.
+      const all = found !== undefined && names.every((n) => found.hosts.includes(n));
+      if (found && all && found.hosts.length >= 2 && ORDER.test(s.text) && !NEGATION.test(s.text) && !order)
         order = found;
+      if (!oneByOne && ONE_BY_ONE.test(s.text)) oneByOne = { line: s.line, text: s.text };
     }
   }
-  return { names, addresses, ...(order ? { order } : {}) };
+  return { names, addresses, ...(order ? { order } : {}), ...(oneByOne ? { oneByOne } : {}) };
 }
 
 /** The hosts of the first sentence of a text that names some. */

@@ -150,19 +150,27 @@ function applyRepeat(doc: Doc, s: SectionState, repeat: Repeat): SectionState {
     return { ...next, prose: [...next.prose, { line: repeat.line, text: repeat.text, effect }] };
   }
   const from = s.phases[target] as PhaseDraft;
-  const next = comment(s, [
-    `the steps of phase ${from.id} (${doc.file}:${from.line}) again, as line ${repeat.line} says`,
-  ]);
+  const next = s;
+  const note = {
+    comment: [`the steps of phase ${from.id} (${doc.file}:${from.line}) again, as line ${repeat.line} says`],
+  };
   const copies = from.entries.flatMap((e) =>
     'step' in e ? [{ step: { ...structuredClone(e.step), quotes: [], copiedFrom: from.id } }] : [],
   );
+  // The copies stand where the line that asks for them stands, before the steps after it.
+  const entries = next.phase.entries;
+  const at = Math.min(repeat.at ?? entries.length, entries.length);
   const hosts =
     repeat.hosts.length > 0
       ? { hosts: [...repeat.hosts] }
       : {
           hostsTodo: `line ${repeat.line} repeats phase ${from.id} on other hosts: which ones? The document says: "${cleanProse(repeat.text)}"`,
         };
-  const phase = { ...next.phase, entries: [...next.phase.entries, ...copies], ...hosts };
+  const phase = {
+    ...next.phase,
+    entries: [...entries.slice(0, at), note, ...copies, ...entries.slice(at)],
+    ...hosts,
+  };
   const effect = `phase ${phase.id} repeats the steps of phase ${from.id}`;
   return { ...next, phase, prose: [...next.prose, { line: repeat.line, text: repeat.text, effect }] };
 }
@@ -187,8 +195,18 @@ function applyRange(doc: Doc, s: SectionState, repeat: Repeat): SectionState {
   if (first < 0 || hasSteps(s.phase) || !tail.every(inRange) || !(to > from)) {
     // Not the last phases (or this section has steps of its own): copy each item's steps here.
     let next = s;
-    for (let n = from; n <= to; n++)
-      next = applyRepeat(doc, next, { ...repeat, ref: String(n), to: undefined } as Repeat);
+    let at = repeat.at ?? s.phase.entries.length;
+    for (let n = from; n <= to; n++) {
+      const before = next.phase.entries.length;
+      next = applyRepeat(doc, next, {
+        line: repeat.line,
+        text: repeat.text,
+        hosts: repeat.hosts,
+        ref: String(n),
+        at,
+      });
+      at += next.phase.entries.length - before;
+    }
     return next;
   }
   const [merged, renames] = mergePhases(doc, tail, repeat);

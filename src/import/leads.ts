@@ -6,7 +6,7 @@
  */
 import type { Section } from './markdown.js';
 import { cleanProse } from './phase.js';
-import { conditionOf, type PollRequest, pollOf, saysElsewhere } from './prose.js';
+import { conditionOf, outputCheckOf, type PollRequest, pollOf, saysElsewhere } from './prose.js';
 import { draft, type Recognition, type RecogniseContext } from './recognisers/context.js';
 import { pollFields } from './recognisers/waits.js';
 
@@ -35,6 +35,8 @@ export interface Lead {
   condition?: string;
   /** "Re-run every 30 s until it prints 0". */
   poll?: PollRequest;
+  /** "The output must be empty" / "must say `X`": what the one command's output must be. */
+  check?: { empty: true } | { contains: string };
   /** "On staging it is simply:": the commands are for another environment. */
   elsewhere: boolean;
 }
@@ -51,11 +53,13 @@ export function leadsOf(section: Section): Map<number, Lead> {
       .join(' ');
     const condition = conditionOf(text);
     const poll = pollOf(text);
+    const check = outputCheckOf(text);
     out.set(b, {
       line: previous.line,
       text: cleanProse(text),
       ...(condition ? { condition } : {}),
       ...(poll ? { poll } : {}),
+      ...(check ? { check } : {}),
       elsewhere: saysElsewhere(text),
     });
   });
@@ -110,6 +114,9 @@ export function blockRule(facts: LeadFacts, unit: LeadUnit, ctx: RecogniseContex
   ) {
     return pollRule(lead.poll, lead.line, unit.command.text, ctx);
   }
+  if (lead?.check && single && unit.parts.length === 1 && !follows(unit.command.text)) {
+    return checkRule(lead.check, lead, unit.command.text, ctx);
+  }
   return undefined;
 }
 
@@ -151,6 +158,34 @@ function pollRule(poll: PollRequest, line: number, text: string, ctx: RecogniseC
           `the text at line ${line} says "${poll.text}": this step runs the command every ${fields.retry_delay.replace('s', ' s')} ${until}, at most ${fields.retries + 1} times; check the condition and the limit`,
         ],
         fields,
+      ),
+    ],
+  };
+}
+
+/** "Check that …; the output must be empty:" + a command: a check that fails unless the output is what the text says. */
+function checkRule(
+  check: { empty: true } | { contains: string },
+  lead: Lead,
+  text: string,
+  ctx: RecogniseContext,
+): Recognition {
+  const cmd = ctx.templater.template(text, ctx.line);
+  const command =
+    'empty' in check ? `test -z "$(${cmd})"` : `${cmd} | grep -qF '${check.contains.replace(/'/g, "'\\''")}'`;
+  const what = 'empty' in check ? 'to be empty' : `to hold "${check.contains}"`;
+  return {
+    type: 'steps',
+    recognised: false,
+    why: `a check: the text at line ${lead.line} says its output must be ${'empty' in check ? 'empty' : `"${check.contains}"`}`,
+    steps: [
+      draft(
+        'shell.run',
+        { command, ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}) },
+        `check ${text.split(/\s+/).slice(0, 2).join(' ')}`,
+        [
+          `the text at line ${lead.line} says "${lead.text}": this step fails unless the output of \`${text}\` is ${what.replace(/^to (be|hold) /, '')}; check that this is what the document means`,
+        ],
       ),
     ],
   };

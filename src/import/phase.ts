@@ -133,10 +133,13 @@ export function withInitialHosts(
     ];
   }
   if (saysAllHosts(leadText)) return [phase, []];
+  const oneByOne = doc.oneByOne
+    ? `; line ${doc.oneByOne.line} says "${cleanProse(doc.oneByOne.text)}": if the phases are one host's procedure, make them one phase`
+    : '';
   return [
     {
       ...phase,
-      hostsTodo: `which hosts run this phase, in which order? The document says: "${cleanProse(section.raw || section.title || 'nothing')}"`,
+      hostsTodo: `which hosts run this phase, in which order? The document says: "${cleanProse(section.raw || section.title || 'nothing')}"${oneByOne}`,
     },
     [],
   ];

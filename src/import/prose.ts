@@ -152,7 +152,7 @@ export function nginxLocations(codes: readonly InlineCode[]): string[] {
 }
 
 const ELSEWHERE_TITLE =
-  /\b(?:staging|stage|kubernetes|k8s|minikube|openshift|dev(?:elopment)?|test(?:ing)?\s+(?:env|environment|stand|cluster))\b|тестов\S*\s+(?:стенд|сред|контур)|стенд|预发|测试环境|开发环境|灰度环境/i;
+  /\b(?:staging|stage|kubernetes|k8s|minikube|openshift|dev(?:elopment)?|test(?:ing)?\s+(?:env|environment|stand|cluster))\b|\b(?:for|on|with|in)\s+(?:a\s+)?docker(?:\s+(?:install\S*|setup|deployment\S*))?\b|тестов\S*\s+(?:стенд|сред|контур)|стенд|(?:для|в)\s+docker|docker-установк|预发|测试环境|开发环境|灰度环境|docker\s*(?:部署|环境)/i;
 
 /** True for a section title about another environment (staging, Kubernetes, a test stand), whose commands are not this runbook's. Example: 'Staging (Kubernetes)' -> true. */
 export function isElsewhereTitle(title: string): boolean {
@@ -199,6 +199,17 @@ const WAIT_START = /^(?:wait\s+(?:until|for|till)|дожд\S*|等待|直到)/i;
 const OUTPUT =
   /(?:prints?|returns?|shows?|outputs?|answers?|says|выведет|выводит|вернёт|покажет|ответит|输出|返回|显示)\s*[:：]?\s*(?:`([^`]+)`|[«"“]([^»"”]+)[»"”]|(\S+))/i;
 const EMPTY = /\b(?:nothing|no output|empty)\b|ничего|пуст|为空|无输出|没有输出/i;
+
+const MUST =
+  /\b(?:must|should)\s+(?:say|show|be|print|read|contain|return)\s*[:：]?\s*(?:`([^`]+)`|(empty|nothing))|должн\S*\s+(?:быть|содержать|показать|вывести)\s*[:：]?\s*(?:`([^`]+)`|(пуст\S*))|(?:应(?:为|该是|显示|包含)|必须(?:为|是|包含))\s*[:：]?\s*(?:`([^`]+)`|(空))/i;
+
+/** What a line says the output of the command after it must be: empty, or holding a text. Example: 'the output must be empty:' -> { empty: true }. */
+export function outputCheckOf(text: string): { empty: true } | { contains: string } | undefined {
+  const m = MUST.exec(cleanLine(text));
+  if (!m) return undefined;
+  const code = m[1] ?? m[3] ?? m[5];
+  return code !== undefined ? { contains: code } : { empty: true };
+}
 
 /** The poll a line of text asks for, if any. */
 export function pollOf(text: string): PollRequest | undefined {

@@ -90,6 +90,8 @@ export interface Repeat {
   /** The last item of a range: "repeat steps 2–6". */
   to?: string;
   hosts: string[];
+  /** Where in the phase's entries the line stands: copies of the steps it repeats go there. */
+  at?: number;
 }
 
 /** The import while a section is folded: plus the phase it builds and the repeats its prose names. */
@@ -199,7 +201,9 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
     (acc, line) => {
       const lineCodes = block.codes.filter((c) => c.line === line.line);
       const repeat = repeatDirective(line.text, lineCodes);
-      let next = repeat ? withRepeat(acc, { line: line.line, text: line.text, ...repeat }) : acc;
+      let next = repeat
+        ? withRepeat(acc, { line: line.line, text: line.text, ...repeat, at: acc.phase.entries.length })
+        : acc;
       if (facts.inRollback || facts.elsewhere !== undefined) return next;
       const upload = uploadOf(line.text);
       if (upload) next = uploadStep(doc, next, upload, line);

@@ -43,10 +43,12 @@ const READ_ONLY = new Set([
   'jq',
 ]);
 
-/** The words from the program on: leading `NAME=value` assignments (often a password) are not the program. */
+/** The words from the program on: leading `NAME=value` assignments (often a password) and sudo's `-u USER` are not the program. */
 function programWords(words: readonly ShellWord[]): readonly ShellWord[] {
-  const first = words.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w.value));
-  return first < 0 ? [] : words.slice(first);
+  let from = words;
+  while (/^-[ug]$/.test(from[0]?.value ?? '') && from.length > 2) from = from.slice(2);
+  const first = from.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w.value));
+  return first < 0 ? [] : from.slice(first);
 }
 
 /** A relative file the command names while no folder is known: it would run in the login folder. */
