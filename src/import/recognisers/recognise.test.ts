@@ -304,6 +304,17 @@ describe('recognisers', () => {
   });
 });
 
+describe('systemctl reload', () => {
+  it('stays shell.run and says why (a restart is another action)', () => {
+    expect(steps('sudo systemctl reload nginx')).toMatchObject({
+      recognised: false,
+      steps: [
+        { kind: 'shell.run', todo: [expect.stringMatching(/service\.restart would restart, not reload/)] },
+      ],
+    });
+  });
+});
+
 describe('waits written as shell', () => {
   it('keeps an until loop whole: wait.http for a curl, else a poll every N s with a TODO', () => {
     expect(parseShellLine('until curl -fsS http://10.0.1.21:8080/health; do sleep 5; done')).toHaveLength(1);
