@@ -443,6 +443,21 @@ describe('import: small documents', () => {
     ]);
   });
 
+  it('copies a repeat makes get ids of their own in the phase they join', async () => {
+    const item = (n: number) => `${n}. Step ${n}\n\n\`\`\`sh\nmyprog\n\`\`\`\n\n`;
+    const text = `${item(1)}${item(2)}3. Step 3\n\n\`\`\`sh\nmyprog\n\`\`\`\n\nRepeat steps 1–2 on \`h-2\`.\n`;
+    const result = importMarkdown(text, 'ids.md');
+    const last = result.phases[result.phases.length - 1];
+    expect(last?.entries.flatMap((e) => ('step' in e ? [e.step.id] : []))).toEqual([
+      'myprog',
+      'myprog-2',
+      'myprog-3',
+    ]);
+    const out = join(mkdtempSync(join(tmpdir(), 'cutover-import-')), 'runbook.yml');
+    writeFileSync(out, result.yaml);
+    await expect(loadRunbook(out)).resolves.toMatchObject({ runbook: { phases: expect.any(Array) } });
+  });
+
   it('a placeholder only a rollback or another environment uses is no param', () => {
     const text =
       '# Up\n\n## Upgrade\n\nOn every node:\n\n```sh\nsystemctl restart app\n```\n\n## Rollback\n\n```sh\nsystemctl start app<old_instance>\n```\n\n## Staging\n\n```sh\nsystemctl start app<stage>\n```\n';

@@ -154,9 +154,15 @@ function applyRepeat(doc: Doc, s: SectionState, repeat: Repeat): SectionState {
   const note = {
     comment: [`the steps of phase ${from.id} (${doc.file}:${from.line}) again, as line ${repeat.line} says`],
   };
-  const copies = from.entries.flatMap((e) =>
-    'step' in e ? [{ step: { ...structuredClone(e.step), quotes: [], copiedFrom: from.id } }] : [],
-  );
+  // A copy's id must be unique in the phase it joins (which may hold steps, or copies, of its own).
+  const taken = new Set(s.phase.entries.flatMap((e) => ('step' in e ? [e.step.id] : [])));
+  const copies = from.entries.flatMap((e) => {
+    if (!('step' in e)) return [];
+    let id = e.step.id;
+    for (let n = 2; taken.has(id); n++) id = `${e.step.id}-${n}`;
+    taken.add(id);
+    return [{ step: { ...structuredClone(e.step), id, quotes: [], copiedFrom: from.id } }];
+  });
   // The copies stand where the line that asks for them stands, before the steps after it.
   const entries = next.phase.entries;
   const at = Math.min(repeat.at ?? entries.length, entries.length);
