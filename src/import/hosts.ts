@@ -189,6 +189,11 @@ export function namedIn(
   return out;
 }
 
+/** The same hosts, in any order. */
+function sameHosts(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((h) => b.includes(h));
+}
+
 /**
  * Every step whose command names a host while its phase runs on other hosts (or on all) gets a
  * TODO saying so; so does a step copied by a repeat that names one. The records get it too.
@@ -206,19 +211,30 @@ export function flagNamedHosts(
     ...phase,
     entries: phase.entries.map((entry) => {
       if (!('step' in entry)) return entry;
-      const record = commands.find((c) => c.line === entry.step.line);
+      let step = entry.step;
+      const record = commands.find((c) => c.line === step.line);
       if (!record) return entry;
+      const on = phase.hosts === 'all' ? 'every host' : phase.hosts.join(', ');
+      const note = (todo: string) => {
+        if (step.copiedFrom === undefined) todos.set(record.line, [...(todos.get(record.line) ?? []), todo]);
+        step = { ...step, todo: [...step.todo, todo] };
+      };
+      const runsOn = step.runsOn;
+      if (runsOn && (phase.hosts === 'all' || !sameHosts(phase.hosts, runsOn.hosts))) {
+        note(
+          `the text at line ${runsOn.line} says to run this on ${runsOn.hosts.join(', ')}; this phase runs on ${on}: move it to a phase on ${runsOn.hosts.join(', ')}`,
+        );
+      }
       const named = namedIn(record.text, known, hosts.addresses);
-      if (named.length === 0) return entry;
       const only = phase.hosts !== 'all' && phase.hosts.length === 1 ? phase.hosts[0] : undefined;
       const fits = only !== undefined && named.every((n) => n.host === only || n.text === only);
-      if (fits || (only !== undefined && entry.step.copiedFrom === undefined)) return entry;
-      const list = named.map((n) => (n.host === n.text ? n.text : `${n.text} (${n.host})`)).join(', ');
-      const on = phase.hosts === 'all' ? 'every host' : phase.hosts.join(', ');
-      const todo = `the command names ${list} but this phase runs on ${on}${entry.step.copiedFrom ? ` (the step is copied from phase ${entry.step.copiedFrom})` : ''}: on the other hosts it still names ${named.length > 1 ? 'them' : 'it'}; run it in a phase on that host only, or write {{ host.name }} / {{ host.address }} where it means the host it runs on`;
-      if (entry.step.copiedFrom === undefined)
-        todos.set(record.line, [...(todos.get(record.line) ?? []), todo]);
-      return { step: { ...entry.step, todo: [...entry.step.todo, todo] } };
+      if (named.length > 0 && !fits && !(only !== undefined && step.copiedFrom === undefined)) {
+        const list = named.map((n) => (n.host === n.text ? n.text : `${n.text} (${n.host})`)).join(', ');
+        note(
+          `the command names ${list} but this phase runs on ${on}${step.copiedFrom ? ` (the step is copied from phase ${step.copiedFrom})` : ''}: on the other hosts it still names ${named.length > 1 ? 'them' : 'it'}; run it in a phase on that host only, or write {{ host.name }} / {{ host.address }} where it means the host it runs on`,
+        );
+      }
+      return { step };
     }),
   }));
   return {

@@ -443,6 +443,35 @@ describe('import: small documents', () => {
     ]);
   });
 
+  it('a block whose text names other hosts than its phase ("On `app01`:") gets a TODO', () => {
+    const text = [
+      '# Deploy',
+      '',
+      '## Take app01 out and restart it',
+      '',
+      'On `lb-01`:',
+      '',
+      '```sh',
+      'echo "disable server be/app01" | socat stdio /run/haproxy/admin.sock',
+      '```',
+      '',
+      'Then on `app01`:',
+      '',
+      '```sh',
+      'systemctl restart shop',
+      '```',
+      '',
+    ].join('\n');
+    const result = importMarkdown(text, 'lb.md');
+    expect(result.phases.map((p) => p.hosts)).toEqual([['lb-01']]);
+    const steps = result.phases[0]?.entries.flatMap((e) => ('step' in e ? [e.step] : [])) ?? [];
+    expect(steps.map((s) => s.kind)).toEqual(['shell.run', 'service.restart']);
+    expect(steps[1]?.todo).toEqual([
+      'the text at line 11 says to run this on app01; this phase runs on lb-01: move it to a phase on app01',
+    ]);
+    expect(result.commands[1]?.todo).toEqual(steps[1]?.todo);
+  });
+
   it('copies a repeat makes get ids of their own in the phase they join', async () => {
     const item = (n: number) => `${n}. Step ${n}\n\n\`\`\`sh\nmyprog\n\`\`\`\n\n`;
     const text = `${item(1)}${item(2)}3. Step 3\n\n\`\`\`sh\nmyprog\n\`\`\`\n\nRepeat steps 1–2 on \`h-2\`.\n`;

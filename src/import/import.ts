@@ -161,7 +161,8 @@ function applyRepeat(doc: Doc, s: SectionState, repeat: Repeat): SectionState {
     let id = e.step.id;
     for (let n = 2; taken.has(id); n++) id = `${e.step.id}-${n}`;
     taken.add(id);
-    return [{ step: { ...structuredClone(e.step), id, quotes: [], copiedFrom: from.id } }];
+    const { runsOn: _, ...step } = structuredClone(e.step);
+    return [{ step: { ...step, id, quotes: [], copiedFrom: from.id } }];
   });
   // The copies stand where the line that asks for them stands, before the steps after it.
   const entries = next.phase.entries;
@@ -276,7 +277,8 @@ function mergePhases(
               `the document runs this on ${(p.hosts as string[]).join(', ')} (item ${p.number}, line ${p.line}); this phase runs on ${on}: move it to a phase on ${(p.hosts as string[]).join(', ')}, or let a phase drain take each host out of the balancer and put it back`,
             ]
           : [];
-        return { step: { ...e.step, id, todo: [...e.step.todo, ...todo] } };
+        const { runsOn: _, ...step } = e.step;
+        return { step: { ...step, id, todo: [...step.todo, ...todo] } };
       }),
     ];
   });

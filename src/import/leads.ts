@@ -4,6 +4,7 @@
  * (another environment: no step), "Re-run every 30 s until it prints 0" (a poll). Pure functions
  * of a section and its command lines.
  */
+import { firstHostSentence } from './hosts.js';
 import type { Section } from './markdown.js';
 import { cleanProse } from './phase.js';
 import { conditionOf, outputCheckOf, type PollRequest, pollOf, saysElsewhere } from './prose.js';
@@ -39,11 +40,14 @@ export interface Lead {
   check?: { empty: true } | { contains: string };
   /** "On staging it is simply:": the commands are for another environment. */
   elsewhere: boolean;
+  /** "On `app01`:" before a block that is not the section's first: the hosts its commands run on. */
+  hosts?: { hosts: string[]; line: number };
 }
 
 /** The lead of each code block of a section: the last paragraph before it (its lines joined). */
-export function leadsOf(section: Section): Map<number, Lead> {
+export function leadsOf(section: Section, known: readonly string[] = []): Map<number, Lead> {
   const out = new Map<number, Lead>();
+  const first = section.blocks.findIndex((b) => b.type === 'code');
   section.blocks.forEach((block, b) => {
     const previous = section.blocks[b - 1];
     if (block.type !== 'code' || previous?.type !== 'prose') return;
@@ -54,6 +58,8 @@ export function leadsOf(section: Section): Map<number, Lead> {
     const condition = conditionOf(text);
     const poll = pollOf(text);
     const check = outputCheckOf(text);
+    // The first block's lead is the section's: it gives the phase its hosts.
+    const said = b === first ? undefined : firstHostSentence(previous, known);
     out.set(b, {
       line: previous.line,
       text: cleanProse(text),
@@ -61,6 +67,7 @@ export function leadsOf(section: Section): Map<number, Lead> {
       ...(poll ? { poll } : {}),
       ...(check ? { check } : {}),
       elsewhere: saysElsewhere(text),
+      ...(said?.cue ? { hosts: { hosts: said.hosts, line: said.line } } : {}),
     });
   });
   return out;

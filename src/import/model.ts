@@ -45,6 +45,8 @@ export interface StepPlace {
   quotes: string[];
   /** Set on copies made for "repeat item 5": the phase the step was copied from. */
   copiedFrom?: string;
+  /** The hosts the text right before its block names ("On `lb-01`:"), when that is not the section's first block. */
+  runsOn?: { hosts: string[]; line: number };
 }
 
 /** One line of comments or one step, in document order. */

@@ -149,7 +149,7 @@ export function foldSection(doc: Doc, state: ImportState, section: Section, inde
     units,
     inRollback: rollback,
     elsewhere,
-    leads: leadsOf(section),
+    leads: leadsOf(section, doc.hosts.names),
     locations: nginxLocations(section.blocks.flatMap((b) => (b.type === 'prose' ? b.codes : []))),
     editsByCommand: units.some((u) =>
       /^(?:sudo\s+)?(?:(?:nano|vim?|nvim|emacs|mcedit)\s|sed\s+(?:-[A-Za-z]*i|--in-place)|perl\s+-[A-Za-z]*i)/.test(
@@ -310,6 +310,8 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
     const quotes = !quoted && i === 0 ? [...notesOf(unit), quoteOf(doc, unit)] : [];
     quoted ||= quotes.length > 0;
     state = addRecordedStep(state, spec, { line, recognised, quotes, record: at, grep: grep?.record });
+    const runsOn = facts.leads.get(unit.block)?.hosts;
+    if (runsOn) state = { ...state, phase: withLastStep(state.phase, (step) => ({ ...step, runsOn })) };
   });
   state = patchRecord({ ...state, ...(grep ? { grep: undefined } : {}) }, at, (r) => ({
     ...r,
@@ -354,6 +356,15 @@ function asUndo(doc: Doc, s: SectionState, unit: Unit): { state: SectionState; w
     [...notesOf(unit), `TODO ${why}: ${quoteOf(doc, unit)}`],
   );
   return { state, why: `no step: ${why}` };
+}
+
+/** The phase with its last step changed. */
+function withLastStep(phase: PhaseDraft, change: (step: StepDraft) => StepDraft): PhaseDraft {
+  const last = phase.entries.length - 1;
+  return {
+    ...phase,
+    entries: phase.entries.map((e, i) => (i === last && 'step' in e ? { step: change(e.step) } : e)),
+  };
 }
 
 /** A step made from a command: added to the phase and to its record (and to the `ps | grep` record a process.stop comes from); a backup is remembered for its restore. */
