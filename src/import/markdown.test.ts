@@ -147,6 +147,13 @@ describe('prose recognisers', () => {
     expect(saysElsewhere('On `web-1`:')).toBe(false);
     expect(isElsewhereTitle('Staging (Kubernetes)')).toBe(true);
     expect(isElsewhereTitle('Restart the leader')).toBe(false);
+    // A stage of the procedure, or a stand that may be production, is no other environment.
+    expect(isElsewhereTitle('Stage 1: prepare the nodes')).toBe(false);
+    expect(isElsewhereTitle('Обновление на промышленном стенде')).toBe(false);
+    expect(isElsewhereTitle('На тестовом стенде')).toBe(true);
+    expect(isElsewhereTitle('Для Docker-установки')).toBe(true);
+    expect(conditionOf('Should the node fail to start, restore it:')).toBeDefined();
+    expect(conditionOf('Should take about five minutes:')).toBeUndefined();
   });
 
   it('reads hosts, "every node", verifications, rollbacks, uploads, folders, edits and locations', () => {

@@ -152,7 +152,7 @@ export function nginxLocations(codes: readonly InlineCode[]): string[] {
 }
 
 const ELSEWHERE_TITLE =
-  /\b(?:staging|stage|kubernetes|k8s|minikube|openshift|dev(?:elopment)?|test(?:ing)?\s+(?:env|environment|stand|cluster))\b|\b(?:for|on|with|in)\s+(?:a\s+)?docker(?:\s+(?:install\S*|setup|deployment\S*))?\b|тестов\S*\s+(?:стенд|сред|контур)|стенд|(?:для|в)\s+docker|docker-установк|预发|测试环境|开发环境|灰度环境|docker\s*(?:部署|环境)/i;
+  /\b(?:staging|kubernetes|k8s|minikube|openshift|(?:dev|development|test|testing|qa|uat)\s+(?:env|environment|stand|cluster|servers?)s?)\b|\b(?:for|on|with|in)\s+(?:a\s+)?docker(?:\s+(?:install\S*|setup|deployment\S*))?\b|тестов\S*\s+(?:стенд|сред|контур)|(?:dev|test|qa)-стенд|(?:для|в)\s+docker|docker-установк|预发|测试环境|开发环境|灰度环境|docker\s*(?:部署|环境)/i;
 
 /** True for a section title about another environment (staging, Kubernetes, a test stand), whose commands are not this runbook's. Example: 'Staging (Kubernetes)' -> true. */
 export function isElsewhereTitle(title: string): boolean {
@@ -168,7 +168,7 @@ export function saysElsewhere(text: string): boolean {
 }
 
 const CONDITION =
-  /^(?:(?:if|unless|in case|should|only if)\b|если|в случае|только если|如果|若|假如|万一|如有|如仍)/i;
+  /^(?:(?:if|unless|in case|only if|should\s+(?:it|the|this|that|a|an|any|there)\b)\b|если|в случае|только если|如果|若|假如|万一|如有|如仍)/i;
 
 /** The line, with list marks and Markdown marks removed. */
 function cleanLine(text: string): string {
