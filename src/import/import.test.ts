@@ -472,6 +472,13 @@ describe('import: small documents', () => {
     expect(result.commands[1]?.todo).toEqual(steps[1]?.todo);
   });
 
+  it('a repeat of a range that is none says so', () => {
+    const text = '1. Step\n\n```sh\nmyprog\n```\n\n2. Repeat steps 9–3 on `h-2`.\n';
+    expect(importMarkdown(text, 'r.md').yaml).toContain(
+      '# TODO line 7 repeats items 9–3, which is no range of items: copy the steps it means here',
+    );
+  });
+
   it('copies a repeat makes get ids of their own in the phase they join', async () => {
     const item = (n: number) => `${n}. Step ${n}\n\n\`\`\`sh\nmyprog\n\`\`\`\n\n`;
     const text = `${item(1)}${item(2)}3. Step 3\n\n\`\`\`sh\nmyprog\n\`\`\`\n\nRepeat steps 1–2 on \`h-2\`.\n`;

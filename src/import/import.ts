@@ -197,9 +197,14 @@ function applyRange(doc: Doc, s: SectionState, repeat: Repeat): SectionState {
   const to = Number(repeat.to);
   const inRange = (p: PhaseDraft) =>
     p.number !== undefined && /^\d+$/.test(p.number) && Number(p.number) >= from && Number(p.number) <= to;
+  if (!(to > from) || to - from > 50) {
+    return comment(s, [
+      `TODO line ${repeat.line} repeats items ${repeat.ref}–${repeat.to}, which is no range of items: copy the steps it means here`,
+    ]);
+  }
   const first = s.phases.findIndex(inRange);
   const tail = first < 0 ? [] : s.phases.slice(first);
-  if (first < 0 || hasSteps(s.phase) || !tail.every(inRange) || !(to > from)) {
+  if (first < 0 || hasSteps(s.phase) || !tail.every(inRange)) {
     // Not the last phases (or this section has steps of its own): copy each item's steps here.
     let next = s;
     let at = repeat.at ?? s.phase.entries.length;
