@@ -210,7 +210,7 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
       if (asksToVerify(line.text) && !commandsFollow(section.blocks, b) && !facts.checksOnly)
         next = gate(next, cleanProse(line.text), line);
       else if (asksToWait(line.text) && !commandsFollow(section.blocks, b) && !afterFollow(facts, b))
-        next = gate(next, cleanProse(line.text), line);
+        next = gate(next, cleanProse(line.text), line, 'wait');
       const config = editedConfig(line.text, lineCodes);
       if (config && !facts.editsByCommand) next = proseEdit(doc, facts, next, config, line);
       return next;
@@ -438,8 +438,13 @@ export function comment(s: SectionState, lines: string[]): SectionState {
 }
 
 /** A manual check for a person, from a "verify ..." line or a checks section. */
-function gate(s: SectionState, message: string, line: { line: number; text: string }): SectionState {
-  const spec: StepSpec = { kind: 'gate.confirm', params: { message }, idHint: 'verify', todo: [] };
+function gate(
+  s: SectionState,
+  message: string,
+  line: { line: number; text: string },
+  idHint = 'verify',
+): SectionState {
+  const spec: StepSpec = { kind: 'gate.confirm', params: { message }, idHint, todo: [] };
   const [next, step] = addStep(s, spec, line.line, true);
   const effect = `gate.confirm ${next.phase.id}/${step.id}: a person checks`;
   return withProse(next, { line: line.line, text: line.text, effect });
