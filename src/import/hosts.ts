@@ -77,7 +77,21 @@ const ORDER = /\b(?:order|first|then|followed by)\b|сначала|потом|з
 const CUE = /\b(?:on|first|then|order)\b|сначала|потом|затем|порядк|(?:^|\s)на\s|先|然后|顺序|依次|登录|在/i;
 const ONE_BY_ONE =
   /\bone (?:node|host|server|broker|machine)?\s*at a time\b|\b(?:node|host|server) by (?:node|host|server)\b|по одному|поочер|逐台|一台一台|依次/i;
-const NEGATION = /\b(?:not|never|except|don't)\b|(?:^|\s)(?:не|кроме)\s|不|禁止|勿|除/i;
+const NEGATION =
+  /\b(?:not|never|except|excluding|but|skip|don't)\b|(?:^|\s)(?:не|кроме|пропуст\S*|за исключением)\s|不|禁止|勿|除|跳过/i;
+
+/** The first sentence naming one of `hosts` that says "not", "except", "skip": those hosts are excluded, not chosen. Example: 'Run on all nodes except `pg-01`.' -> that sentence. */
+export function negatedHosts(
+  blocks: readonly { lines: readonly SourceLine[] }[],
+  hosts: readonly string[],
+): { line: number; text: string } | undefined {
+  for (const block of blocks) {
+    for (const s of sentences(block)) {
+      if (NEGATION.test(s.text) && hostsIn(s.text, hosts).some((h) => hosts.includes(h))) return s;
+    }
+  }
+  return undefined;
+}
 
 /** Sentences of a prose block (its lines joined) with the line each starts on. */
 function sentences(block: { lines: readonly SourceLine[] }): { line: number; text: string }[] {

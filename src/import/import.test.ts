@@ -472,6 +472,26 @@ describe('import: small documents', () => {
     expect(result.commands[1]?.todo).toEqual(steps[1]?.todo);
   });
 
+  it('hosts a sentence excludes ("except `pg-01`", "skip `app02`") are never taken silently', () => {
+    for (const lead of [
+      'Run this on all nodes except `pg-01`:',
+      'Skip this on `pg-01`.',
+      'На всех узлах, кроме `pg-01`:',
+    ]) {
+      const result = importMarkdown(
+        `# Up\n\n## Restart\n\n${lead}\n\n\`\`\`sh\nsystemctl restart app\n\`\`\`\n`,
+        'n.md',
+      );
+      expect(result.phases[0]?.hostsTodo, lead).toMatch(/if it excludes them, these are the wrong hosts/);
+    }
+    const plain = importMarkdown(
+      '# Up\n\n## Restart\n\nOn `pg-01`:\n\n```sh\nsystemctl restart app\n```\n',
+      'p.md',
+    );
+    expect(plain.phases[0]).toMatchObject({ hosts: ['pg-01'] });
+    expect(plain.phases[0]?.hostsTodo).toBeUndefined();
+  });
+
   it('a repeat of a range that is none says so', () => {
     const text = '1. Step\n\n```sh\nmyprog\n```\n\n2. Repeat steps 9–3 on `h-2`.\n';
     expect(importMarkdown(text, 'r.md').yaml).toContain(

@@ -6,7 +6,7 @@
 import { slug } from '../runbook/load.js';
 import type { Block, Section } from './markdown.js';
 import type { PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
-import { type DocHosts, firstHostSentence, type HostSentence } from './hosts.js';
+import { type DocHosts, firstHostSentence, type HostSentence, negatedHosts } from './hosts.js';
 import { hostNames, isElsewhereTitle, isRollbackTitle, saysAllHosts } from './prose.js';
 import { redactCommand } from './redact.js';
 
@@ -108,7 +108,13 @@ export function withInitialHosts(
     effect: `phase ${phase.id} runs on ${hosts.join(', ')}`,
   });
   if (named.length > 0) {
-    return [{ ...phase, hosts: named }, [runs(named, section.line, section.raw)]];
+    const negated = negatedHosts([{ lines: [{ line: section.line, text: section.raw }] }, ...lead], named);
+    const todo = negated
+      ? {
+          hostsTodo: `the text at line ${negated.line} names ${named.join(', ')} in "${cleanProse(negated.text)}": if it excludes them, these are the wrong hosts; list the hosts this phase runs on`,
+        }
+      : {};
+    return [{ ...phase, hosts: named, ...todo }, [runs(named, section.line, section.raw)]];
   }
   const said = [{ lines: [{ line: section.line, text: cleanProse(section.raw) }] }, ...lead].reduce<
     HostSentence | undefined
