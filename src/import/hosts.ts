@@ -80,6 +80,11 @@ const ONE_BY_ONE =
 const NEGATION =
   /\b(?:not|never|except|excluding|but|skip|don't)\b|(?:^|\s)(?:не|кроме|пропуст\S*|за исключением)\s|不|禁止|勿|除|跳过/i;
 
+/** True when a sentence says "not", "except", "skip" (English, Russian, Chinese). Example: 'every node except the leader' -> true. */
+export function negates(text: string): boolean {
+  return NEGATION.test(text);
+}
+
 /** The first sentence naming one of `hosts` that says "not", "except", "skip": those hosts are excluded, not chosen. Example: 'Run on all nodes except `pg-01`.' -> that sentence. */
 export function negatedHosts(
   blocks: readonly { lines: readonly SourceLine[] }[],
@@ -94,7 +99,7 @@ export function negatedHosts(
 }
 
 /** Sentences of a prose block (its lines joined) with the line each starts on. */
-function sentences(block: { lines: readonly SourceLine[] }): { line: number; text: string }[] {
+export function sentences(block: { lines: readonly SourceLine[] }): { line: number; text: string }[] {
   const starts: { at: number; line: number }[] = [];
   let joined = '';
   for (const l of block.lines) {

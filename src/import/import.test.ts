@@ -484,6 +484,14 @@ describe('import: small documents', () => {
       );
       expect(result.phases[0]?.hostsTodo, lead).toMatch(/if it excludes them, these are the wrong hosts/);
     }
+    const except = importMarkdown(
+      '# Up\n\n## Restart\n\nOn every node except the leader:\n\n```sh\nsystemctl restart app\n```\n',
+      'e.md',
+    );
+    expect(except.phases[0]).toMatchObject({
+      hosts: 'all',
+      hostsTodo: expect.stringMatching(/every host is a guess/),
+    });
     const plain = importMarkdown(
       '# Up\n\n## Restart\n\nOn `pg-01`:\n\n```sh\nsystemctl restart app\n```\n',
       'p.md',

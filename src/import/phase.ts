@@ -6,7 +6,14 @@
 import { slug } from '../runbook/load.js';
 import type { Block, Section } from './markdown.js';
 import type { PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
-import { type DocHosts, firstHostSentence, type HostSentence, negatedHosts } from './hosts.js';
+import {
+  type DocHosts,
+  firstHostSentence,
+  type HostSentence,
+  negatedHosts,
+  negates,
+  sentences,
+} from './hosts.js';
 import { hostNames, isElsewhereTitle, isRollbackTitle, saysAllHosts } from './prose.js';
 import { redactCommand } from './redact.js';
 
@@ -138,7 +145,19 @@ export function withInitialHosts(
       [runs(order.hosts, order.line, order.text)],
     ];
   }
-  if (saysAllHosts(leadText)) return [phase, []];
+  if (saysAllHosts(leadText)) {
+    // "On every node except the leader": not every node.
+    const blocks = [{ lines: [{ line: section.line, text: section.raw }] }, ...lead];
+    const except = blocks.flatMap(sentences).find((s) => saysAllHosts(s.text) && negates(s.text));
+    if (!except) return [phase, []];
+    return [
+      {
+        ...phase,
+        hostsTodo: `the text at line ${except.line} says "${cleanProse(except.text)}": list the hosts this phase runs on (every host is a guess)`,
+      },
+      [],
+    ];
+  }
   const oneByOne = doc.oneByOne
     ? `; line ${doc.oneByOne.line} says "${cleanProse(doc.oneByOne.text)}": if the phases are one host's procedure, make them one phase`
     : '';
