@@ -195,9 +195,20 @@ export function namedIn(
     if (new RegExp(`(?<![A-Za-z0-9_-])${escaped}(?![A-Za-z0-9_-])`).test(command))
       out.push({ text: name, host: name });
   }
-  // A host-like name the document never lists still names a host where a host goes: in a URL, after `@`.
-  for (const m of command.matchAll(/https?:\/\/([A-Za-z][\w-]*)(?=[:/]|$)|@([A-Za-z][\w-]*)/g)) {
-    const name = (m[1] ?? m[2]) as string;
+  // A host-like name the document never lists still names a host where a host goes: in a URL,
+  // after `@`, as the target of ssh, or in the list of a `for h in app01 app02` loop.
+  const places = [
+    ...[...command.matchAll(/https?:\/\/([A-Za-z][\w-]*)(?=[:/]|$)|@([A-Za-z][\w-]*)/g)].map(
+      (m) => (m[1] ?? m[2]) as string,
+    ),
+    ...[...command.matchAll(/\bssh\s+(?:-\w+(?:\s+(?!-)\S+)?\s+)*(?:[\w.-]+@)?([A-Za-z][\w-]*)/g)].map(
+      (m) => m[1] as string,
+    ),
+    ...[...command.matchAll(/\bfor\s+\w+\s+in\s+([^;]+);/g)].flatMap((m) =>
+      (m[1] as string).trim().split(/\s+/),
+    ),
+  ];
+  for (const name of places) {
     if (isHostLike(name) && !out.some((o) => o.text === name)) out.push({ text: name, host: name });
   }
   for (const m of command.matchAll(/(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d])/g)) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRunbook } from '../runbook/load.js';
+import { namedIn } from './hosts.js';
 import { importMarkdown } from './import.js';
 import type { ImportResult } from './model.js';
 import { summarize } from './report.js';
@@ -429,6 +430,22 @@ describe('import: small documents', () => {
       expect(summarize(result).todos).toBeGreaterThanOrEqual(summarize(plain).todos);
       expect(result.commands[result.commands.length - 1]).toMatchObject({ outcome: 'covered', steps: [] });
     }
+  });
+
+  it('a loop over hosts or an ssh to one names them', () => {
+    expect(
+      namedIn('for h in app01 app02; do ssh $h sudo systemctl restart app; done', [], new Map()),
+    ).toEqual([
+      { text: 'app01', host: 'app01' },
+      { text: 'app02', host: 'app02' },
+    ]);
+    expect(namedIn('ssh -p 2222 admin@db-02 uptime', [], new Map())).toEqual([
+      { text: 'db-02', host: 'db-02' },
+    ]);
+    expect(namedIn('ssh -i ~/.ssh/id db-03 uptime', [], new Map())).toEqual([
+      { text: 'db-03', host: 'db-03' },
+    ]);
+    expect(namedIn('systemctl restart tomcat9 postgresql-15', [], new Map())).toEqual([]);
   });
 
   it('a command naming one host (in a URL, after @) that its phase runs on every host gets a TODO', () => {
