@@ -205,6 +205,9 @@ describe('import corpus: Patroni minor upgrade (replicas first, switchover, old 
     const copied = leader.entries.flatMap((e) => ('step' in e ? [e.step as unknown as LooseStep] : []));
     expect(copied.map((s) => s.kind)).toEqual(['shell.run', 'shell.run', 'shell.run', 'shell.run']);
     expect(copied[2]?.todo.join('; ')).toMatch(/names pg-03.*runs on pg-01/);
+    // "All members must be running and the lag must be 0" after the command: a person checks it.
+    const check = result.phases[0]?.entries.flatMap((e) => ('step' in e ? [e.step.kind] : []));
+    expect(check).toEqual(['shell.run', 'gate.confirm']);
     // "Wait until patronictl list shows pg-02 as the Leader": a person checks, never dropped.
     const switchover = result.phases.find((p) => p.name === '3 Switchover') as PhaseDraft;
     const gates = switchover.entries.flatMap((e) =>
@@ -367,6 +370,8 @@ describe('import corpus: Russian billing service (numbered items, order in prose
     const kinds = stepsOf(result).map(({ step }) => step.kind);
     expect(kinds[0]).toBe('file.upload');
     expect(kinds[kinds.length - 1]).toBe('gate.confirm');
+    const gate = stepsOf(result)[kinds.length - 1]?.step as unknown as LooseStep;
+    expect(gate.params.message).toBe('Проверить дашборд в Grafana: ошибки 5xx не растут.');
   });
 });
 

@@ -60,6 +60,14 @@ export function asksToVerify(text: string): boolean {
   return VERIFY_START.test(text);
 }
 
+const EXPECTS =
+  /\b(?:must|should)\s+(?:be|say|show|print|contain|read|return|answer)\b|(?:^|\s)должн\S*\s+(?:быть|показ\S*|содерж\S*)|应(?:为|该是|显示|包含)|必须(?:为|是|包含)/i;
+
+/** True for a line that says what a command's output must be ("All members must be running"). Example: 'The lag must be 0.' -> true. */
+export function statesExpectation(text: string): boolean {
+  return EXPECTS.test(text) && conditionOf(text) === undefined;
+}
+
 const WAIT_START_LINE = /^\s*(?:\d+\.\s*)?(?:[-*]\s*)?(?:wait\s+(?:until|for|till)|дожд|подожд|等待|等到)/i;
 
 /** True for a line asking a person to wait for something. Example: 'Wait until `patronictl list` shows pg-02 as the Leader.' -> true. */

@@ -24,6 +24,7 @@ import { afterFollow, blockRule, type Lead, leadsOf } from './leads.js';
 import {
   asksToVerify,
   asksToWait,
+  statesExpectation,
   editedConfig,
   folderOf,
   isVerificationTitle,
@@ -176,7 +177,10 @@ export function foldSection(doc: Doc, state: ImportState, section: Section, inde
   const checks = section.blocks
     .flatMap((b) => (b.type === 'prose' ? b.lines.map((l) => cleanProse(l.text)) : []))
     .filter(Boolean);
-  return gate(folded, [section.title, ...checks].join('; '), { line: section.line, text: section.raw });
+  return gate(folded, [...new Set([cleanProse(section.title), ...checks])].join('; '), {
+    line: section.line,
+    text: section.raw,
+  });
 }
 
 function foldBlock(doc: Doc, facts: Facts, s: SectionState, block: Block, b: number): SectionState {
@@ -211,6 +215,14 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
         next = gate(next, cleanProse(line.text), line);
       else if (asksToWait(line.text) && !commandsFollow(section.blocks, b) && !afterFollow(facts, b))
         next = gate(next, cleanProse(line.text), line, 'wait');
+      else if (
+        statesExpectation(line.text) &&
+        section.blocks[b - 1]?.type === 'code' &&
+        !commandsFollow(section.blocks, b) &&
+        !afterFollow(facts, b)
+      )
+        // "All members must be running" after a command: what its output must be; a person checks it.
+        next = gate(next, cleanProse(line.text), line, 'check');
       const config = editedConfig(line.text, lineCodes);
       if (config && !facts.editsByCommand) next = proseEdit(doc, facts, next, config, line);
       return next;
