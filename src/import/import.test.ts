@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRunbook } from '../runbook/load.js';
+import { namedIn } from './hosts.js';
 import { importMarkdown } from './import.js';
 import type { ImportResult } from './model.js';
+import { summarize } from './report.js';
 
 const SEEDS = resolve(import.meta.dirname, '../../examples/seeds');
 const DOCUMENTS = {
@@ -414,6 +416,136 @@ describe('import: small documents', () => {
       path: '/var/log/app.log',
       pattern: 'Started app in 3\\.1 s',
     });
+  });
+
+  it('a ## Rollback (or a # title) around numbered items never makes them one phase', () => {
+    const seed = readFileSync(DOCUMENTS.comindware, 'utf8');
+    const plain = importMarkdown(seed, 'seed.txt');
+    const rollback =
+      '\n## Rollback\n\nStart the old version again:\n\n```sh\nsystemctl start comindware<instanceName>\n```\n';
+    for (const text of [`${seed}${rollback}`, `# Upgrade\n\n${seed}${rollback}`]) {
+      const result = importMarkdown(text, 'seed.txt');
+      const shape = (r: ImportResult) => r.phases.map((p) => [p.name.replace(/^\d+\. /, ''), p.hosts]);
+      expect(shape(result)).toEqual(shape(plain));
+      expect(summarize(result).todos).toBeGreaterThanOrEqual(summarize(plain).todos);
+      expect(result.commands[result.commands.length - 1]).toMatchObject({ outcome: 'covered', steps: [] });
+    }
+  });
+
+  it('a loop over hosts or an ssh to one names them', () => {
+    expect(
+      namedIn('for h in app01 app02; do ssh $h sudo systemctl restart app; done', [], new Map()),
+    ).toEqual([
+      { text: 'app01', host: 'app01' },
+      { text: 'app02', host: 'app02' },
+    ]);
+    expect(namedIn('ssh -p 2222 admin@db-02 uptime', [], new Map())).toEqual([
+      { text: 'db-02', host: 'db-02' },
+    ]);
+    expect(namedIn('ssh -i ~/.ssh/id db-03 uptime', [], new Map())).toEqual([
+      { text: 'db-03', host: 'db-03' },
+    ]);
+    expect(namedIn('systemctl restart tomcat9 postgresql-15', [], new Map())).toEqual([]);
+  });
+
+  it('a command naming one host (in a URL, after @) that its phase runs on every host gets a TODO', () => {
+    const text =
+      '# Up\n\n## Check\n\nOn every node:\n\n```sh\ncurl -f http://app01:8080/health\ntail -f /var/log/rabbitmq/rabbit@mq-03.log | grep -m1 started\ncurl -f http://repo.example.com/x\n```\n';
+    const result = importMarkdown(text, 'up.md');
+    const todos = result.phases[0]?.entries.flatMap((e) => ('step' in e ? [e.step.todo.join('; ')] : []));
+    expect(todos).toEqual([
+      expect.stringMatching(/names app01 but this phase runs on every host/),
+      expect.stringMatching(/names mq-03 but this phase runs on every host/),
+      '',
+    ]);
+  });
+
+  it('a block whose text names other hosts than its phase ("On `app01`:") gets a TODO', () => {
+    const text = [
+      '# Deploy',
+      '',
+      '## Take app01 out and restart it',
+      '',
+      'On `lb-01`:',
+      '',
+      '```sh',
+      'echo "disable server be/app01" | socat stdio /run/haproxy/admin.sock',
+      '```',
+      '',
+      'Then on `app01`:',
+      '',
+      '```sh',
+      'systemctl restart shop',
+      '```',
+      '',
+    ].join('\n');
+    const result = importMarkdown(text, 'lb.md');
+    expect(result.phases.map((p) => p.hosts)).toEqual([['lb-01']]);
+    const steps = result.phases[0]?.entries.flatMap((e) => ('step' in e ? [e.step] : [])) ?? [];
+    expect(steps.map((s) => s.kind)).toEqual(['shell.run', 'service.restart']);
+    expect(steps[1]?.todo).toEqual([
+      'the text at line 11 says to run this on app01; this phase runs on lb-01: move it to a phase on app01',
+    ]);
+    expect(result.commands[1]?.todo).toEqual(steps[1]?.todo);
+  });
+
+  it('hosts a sentence excludes ("except `pg-01`", "skip `app02`") are never taken silently', () => {
+    for (const lead of [
+      'Run this on all nodes except `pg-01`:',
+      'Skip this on `pg-01`.',
+      'На всех узлах, кроме `pg-01`:',
+    ]) {
+      const result = importMarkdown(
+        `# Up\n\n## Restart\n\n${lead}\n\n\`\`\`sh\nsystemctl restart app\n\`\`\`\n`,
+        'n.md',
+      );
+      expect(result.phases[0]?.hostsTodo, lead).toMatch(/if it excludes them, these are the wrong hosts/);
+    }
+    const except = importMarkdown(
+      '# Up\n\n## Restart\n\nOn every node except the leader:\n\n```sh\nsystemctl restart app\n```\n',
+      'e.md',
+    );
+    expect(except.phases[0]).toMatchObject({
+      hosts: 'all',
+      hostsTodo: expect.stringMatching(/every host is a guess/),
+    });
+    const plain = importMarkdown(
+      '# Up\n\n## Restart\n\nOn `pg-01`:\n\n```sh\nsystemctl restart app\n```\n',
+      'p.md',
+    );
+    expect(plain.phases[0]).toMatchObject({ hosts: ['pg-01'] });
+    expect(plain.phases[0]?.hostsTodo).toBeUndefined();
+  });
+
+  it('a repeat of a range that is none says so', () => {
+    const text = '1. Step\n\n```sh\nmyprog\n```\n\n2. Repeat steps 9–3 on `h-2`.\n';
+    expect(importMarkdown(text, 'r.md').yaml).toContain(
+      '# TODO line 7 repeats items 9–3, which is no range of items: copy the steps it means here',
+    );
+  });
+
+  it('copies a repeat makes get ids of their own in the phase they join', async () => {
+    const item = (n: number) => `${n}. Step ${n}\n\n\`\`\`sh\nmyprog\n\`\`\`\n\n`;
+    const text = `${item(1)}${item(2)}3. Step 3\n\n\`\`\`sh\nmyprog\n\`\`\`\n\nRepeat steps 1–2 on \`h-2\`.\n`;
+    const result = importMarkdown(text, 'ids.md');
+    const last = result.phases[result.phases.length - 1];
+    expect(last?.entries.flatMap((e) => ('step' in e ? [e.step.id] : []))).toEqual([
+      'myprog',
+      'myprog-2',
+      'myprog-3',
+    ]);
+    const out = join(mkdtempSync(join(tmpdir(), 'cutover-import-')), 'runbook.yml');
+    writeFileSync(out, result.yaml);
+    await expect(loadRunbook(out)).resolves.toMatchObject({ runbook: { phases: expect.any(Array) } });
+  });
+
+  it('a placeholder only a rollback or another environment uses is no param', () => {
+    const text =
+      '# Up\n\n## Upgrade\n\nOn every node:\n\n```sh\nsystemctl restart app\n```\n\n## Rollback\n\n```sh\nsystemctl start app<old_instance>\n```\n\n## Staging\n\n```sh\nsystemctl start app<stage>\n```\n';
+    const result = importMarkdown(text, 'up.md');
+    expect(result.params).toEqual([]);
+    expect(result.commands.map((c) => c.outcome)).toEqual(['step', 'covered', 'covered']);
+    expect(result.commands[2]?.todo.join()).toMatch(/another environment/);
   });
 
   it('keeps a line it cannot read as shell as a shell.run with a TODO, and flags a repeat of an unknown item', async () => {

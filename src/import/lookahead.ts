@@ -9,6 +9,33 @@ import { namesAThing, waitMessage } from './prose.js';
 import type { LogMessage } from './recognisers/index.js';
 import { isOutputLine } from './commands.js';
 
+/**
+ * The message to wait for at a command: output lines after it in its block, then a "wait for
+ * `...`" line or a sample block before the next command; else a "wait until `...` appears" in
+ * the text right before its block.
+ */
+export function messageAt(section: Section, at: { block: number; line: number }): LogMessage | undefined {
+  return messageAfter(section, at) ?? messageBefore(section, at.block);
+}
+
+/** A "wait until `...` appears" line in the prose right before block `b`. */
+function messageBefore(section: Section, b: number): LogMessage | undefined {
+  const previous = section.blocks[b - 1];
+  if (previous?.type !== 'prose') return undefined;
+  for (const line of [...previous.lines].reverse()) {
+    const message = waitMessage(line, previous.codes);
+    if (message) {
+      return {
+        pattern: escapeRegex(message.text),
+        line: message.line,
+        from: `the text at line ${message.line}`,
+        guessed: namesAThing(message.text),
+      };
+    }
+  }
+  return undefined;
+}
+
 /** The message to wait for after a command: output lines after it in its block, then a "wait for `...`" line or a sample block, before the next command. */
 export function messageAfter(section: Section, at: { block: number; line: number }): LogMessage | undefined {
   const block = section.blocks[at.block];

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { commandLines } from './commands.js';
 import { type Block, parseBlocks, sectionMode, sections } from './markdown.js';
 import {
+  conditionOf,
+  isElsewhereTitle,
+  pollOf,
+  saysElsewhere,
   asksToVerify,
   editedConfig,
   folderOf,
@@ -114,6 +118,42 @@ describe('prose recognisers', () => {
       hosts: ['app-2'],
     });
     expect(repeatDirective('Stop the node', [])).toBeUndefined();
+  });
+
+  it('reads conditions, polls and other environments in the text before a block', () => {
+    expect(conditionOf('2. If it is still running after 60 s, kill it:')).toBe(
+      'If it is still running after 60 s, kill it:',
+    );
+    expect(conditionOf('Если через 60 секунд процесс всё ещё жив — убить его:')).toBeDefined();
+    expect(conditionOf('如果 30 秒后进程仍在，执行：')).toBeDefined();
+    expect(conditionOf('Stop the broker, then check it:')).toBeUndefined();
+    expect(conditionOf('4. На каждом узле проверить, и, при необходимости отредактировать')).toBeUndefined();
+    expect(pollOf('Re-run this every 30 s until it prints nothing')).toEqual({
+      delaySeconds: 30,
+      expect: { empty: true },
+      text: 'Re-run this every 30 s until it prints nothing',
+    });
+    expect(pollOf('Повторять каждые 2 минуты, пока не выведет 0')).toMatchObject({
+      delaySeconds: 120,
+      expect: { equals: '0' },
+    });
+    expect(pollOf('Wait until the node answers `imok`:')).toMatchObject({
+      delaySeconds: 5,
+      expect: { contains: 'imok' },
+    });
+    expect(pollOf('Wait until the health check answers:')).toBeUndefined();
+    expect(pollOf('Wait until `Started` appears in the log:')).toBeUndefined();
+    expect(saysElsewhere('On staging it is simply:')).toBe(true);
+    expect(saysElsewhere('On `web-1`:')).toBe(false);
+    expect(isElsewhereTitle('Staging (Kubernetes)')).toBe(true);
+    expect(isElsewhereTitle('Restart the leader')).toBe(false);
+    // A stage of the procedure, or a stand that may be production, is no other environment.
+    expect(isElsewhereTitle('Stage 1: prepare the nodes')).toBe(false);
+    expect(isElsewhereTitle('Обновление на промышленном стенде')).toBe(false);
+    expect(isElsewhereTitle('На тестовом стенде')).toBe(true);
+    expect(isElsewhereTitle('Для Docker-установки')).toBe(true);
+    expect(conditionOf('Should the node fail to start, restore it:')).toBeDefined();
+    expect(conditionOf('Should take about five minutes:')).toBeUndefined();
   });
 
   it('reads hosts, "every node", verifications, rollbacks, uploads, folders, edits and locations', () => {

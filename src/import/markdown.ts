@@ -148,11 +148,21 @@ function plainText(node: Nodes): string {
   return '';
 }
 
-/** Headings decide when some heading has a code block under it; otherwise top-level numbered items do. Example: seed 000 (no headings) -> `items`. */
-export function sectionMode(blocks: readonly Block[]): SectionMode {
+/**
+ * Headings decide when some heading a runbook runs forward has a code block under it; otherwise
+ * top-level numbered items do. `forward` tells a heading the runbook runs from one it never runs
+ * forward (a rollback, another environment), so a `## Rollback` after numbered items does not
+ * make them one section; nor does the document's one `#` title. Example: seed 000 (no headings) -> `items`.
+ */
+export function sectionMode(
+  blocks: readonly Block[],
+  forward: (title: string) => boolean = () => true,
+): SectionMode {
+  // The document's one `#` title heads everything: code under it alone does not make headings decide.
+  const titles = blocks.filter((b) => b.type === 'heading' && b.depth === 1).length;
   let underHeading = false;
   for (const block of blocks) {
-    if (block.type === 'heading') underHeading = true;
+    if (block.type === 'heading') underHeading = forward(block.text) && !(block.depth === 1 && titles === 1);
     else if (block.type === 'code' && underHeading) return 'headings';
   }
   return 'items';
@@ -167,11 +177,22 @@ const HEADING_NUMBER = /^\s*(\d+(?:\.\d+)*)(?:\.\s*|\s+)(\S.*)$/;
  * only lets a list that starts at 1 interrupt a paragraph. The first section is the preamble.
  * Example: sections(parseBlocks(seed)).map((s) => s.number) -> [undefined, '0', '1', ...].
  */
-export function sections(blocks: readonly Block[], mode = sectionMode(blocks)): Section[] {
+export function sections(
+  blocks: readonly Block[],
+  forward: (title: string) => boolean = () => true,
+  mode = sectionMode(blocks, forward),
+): Section[] {
   const out: Section[] = [{ title: '', line: 0, raw: '', depth: 0, blocks: [] }];
   const current = () => out[out.length - 1] as Section;
+  // In items mode a heading not run forward starts a section, and so does the heading that ends it; items under it stay in it.
+  let aside: number | undefined;
   for (const block of blocks) {
-    if (mode === 'headings' && block.type === 'heading') {
+    const startsAside = mode === 'items' && block.type === 'heading' && !forward(block.text);
+    const endsAside =
+      mode === 'items' && block.type === 'heading' && aside !== undefined && block.depth <= aside;
+    if (block.type === 'heading' && mode === 'items')
+      aside = startsAside ? block.depth : endsAside ? undefined : aside;
+    if (block.type === 'heading' && (mode === 'headings' || startsAside || endsAside)) {
       const m = HEADING_NUMBER.exec(block.text);
       out.push({
         ...(m ? { number: m[1] as string } : {}),
@@ -183,7 +204,7 @@ export function sections(blocks: readonly Block[], mode = sectionMode(blocks)): 
       });
       continue;
     }
-    if (mode === 'items' && block.type === 'item') {
+    if (mode === 'items' && block.type === 'item' && aside === undefined) {
       out.push({
         number: block.number,
         title: block.text,
@@ -194,7 +215,7 @@ export function sections(blocks: readonly Block[], mode = sectionMode(blocks)): 
       });
       continue;
     }
-    if (mode === 'items' && block.type === 'prose') {
+    if (mode === 'items' && block.type === 'prose' && aside === undefined) {
       let part: SourceLine[] = [];
       const flush = () => {
         if (part.length > 0) current().blocks.push(proseOf(part, block.codes));

@@ -3,6 +3,7 @@
  * command of the document saying what became of it (the report is a view of these records).
  */
 import type { StepKindName, StepParamsInput } from '../steps/index.js';
+import type { DocHosts } from './hosts.js';
 import type { ParamDraft, SecretDraft } from './placeholders.js';
 
 /**
@@ -44,6 +45,8 @@ export interface StepPlace {
   quotes: string[];
   /** Set on copies made for "repeat item 5": the phase the step was copied from. */
   copiedFrom?: string;
+  /** The hosts the text right before its block names ("On `lb-01`:"), when that is not the section's first block. */
+  runsOn?: { hosts: string[]; line: number };
 }
 
 /** One line of comments or one step, in document order. */
@@ -100,4 +103,6 @@ export interface ImportResult {
   prose: ProseRecord[];
   params: ParamDraft[];
   secrets: SecretDraft[];
+  /** The hosts the document names (tables, text), with addresses and the order it states: hints for the inventory. */
+  hosts: DocHosts;
 }

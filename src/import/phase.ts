@@ -6,7 +6,15 @@
 import { slug } from '../runbook/load.js';
 import type { Block, Section } from './markdown.js';
 import type { PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
-import { hostNames, isRollbackTitle, saysAllHosts } from './prose.js';
+import {
+  type DocHosts,
+  firstHostSentence,
+  type HostSentence,
+  negatedHosts,
+  negates,
+  sentences,
+} from './hosts.js';
+import { hostNames, isElsewhereTitle, isRollbackTitle, saysAllHosts } from './prose.js';
 import { redactCommand } from './redact.js';
 
 type ProseBlock = Extract<Block, { type: 'prose' }>;
@@ -80,8 +88,17 @@ export function withStep(
   return [{ ...phase, entries: [...phase.entries, { step }] }, step];
 }
 
-/** The phase's hosts from the section's title and the prose before its first code block, and what the report says about them. */
-export function withInitialHosts(section: Section, phase: PhaseDraft): [PhaseDraft, ProseRecord[]] {
+/**
+ * The phase's hosts from the section's title and the prose before its first code block, and what
+ * the report says about them: hosts in inline code; else host names in a sentence that says where
+ * or in which order ("First pg-03, then pg-02"); else the document's stated order (a guess, with
+ * a TODO); else "every node"; else a TODO. Host names without such a sentence are a guess too.
+ */
+export function withInitialHosts(
+  section: Section,
+  phase: PhaseDraft,
+  doc: DocHosts = { names: [], addresses: new Map() },
+): [PhaseDraft, ProseRecord[]] {
   const firstCode = section.blocks.findIndex((b) => b.type === 'code');
   const lead = section.blocks
     .slice(0, firstCode < 0 ? undefined : firstCode)
@@ -91,16 +108,63 @@ export function withInitialHosts(section: Section, phase: PhaseDraft): [PhaseDra
     line: section.line,
     value: m[1] as string,
   }));
-  const named = hostNames([...titleCodes, ...lead.flatMap((b) => b.codes)]);
+  const named = hostNames([...titleCodes, ...lead.flatMap((b) => b.codes)], doc.names);
+  const runs = (hosts: string[], line: number, text: string) => ({
+    line,
+    text,
+    effect: `phase ${phase.id} runs on ${hosts.join(', ')}`,
+  });
   if (named.length > 0) {
-    const effect = `phase ${phase.id} runs on ${named.join(', ')}`;
-    return [{ ...phase, hosts: named }, [{ line: section.line, text: section.raw, effect }]];
+    const negated = negatedHosts([{ lines: [{ line: section.line, text: section.raw }] }, ...lead], named);
+    const todo = negated
+      ? {
+          hostsTodo: `the text at line ${negated.line} names ${named.join(', ')} in "${cleanProse(negated.text)}": if it excludes them, these are the wrong hosts; list the hosts this phase runs on`,
+        }
+      : {};
+    return [{ ...phase, hosts: named, ...todo }, [runs(named, section.line, section.raw)]];
   }
-  if (saysAllHosts(leadText)) return [phase, []];
+  const said = [{ lines: [{ line: section.line, text: cleanProse(section.raw) }] }, ...lead].reduce<
+    HostSentence | undefined
+  >((found, block) => found ?? firstHostSentence(block, doc.names), undefined);
+  if (said) {
+    const todo = said.cue
+      ? {}
+      : {
+          hostsTodo: `hosts taken from the text at line ${said.line} ("${cleanProse(said.text)}"): check that they are the hosts of this phase, in this order`,
+        };
+    return [{ ...phase, hosts: said.hosts, ...todo }, [runs(said.hosts, said.line, said.text)]];
+  }
+  if (doc.order) {
+    const { order } = doc;
+    return [
+      {
+        ...phase,
+        hosts: order.hosts,
+        hostsTodo: `hosts and order from line ${order.line} ("${cleanProse(order.text)}"), since "${cleanProse(section.raw || section.title || 'this section')}" names none: check that this phase runs on each of them, one after the other`,
+      },
+      [runs(order.hosts, order.line, order.text)],
+    ];
+  }
+  if (saysAllHosts(leadText)) {
+    // "On every node except the leader": not every node.
+    const blocks = [{ lines: [{ line: section.line, text: section.raw }] }, ...lead];
+    const except = blocks.flatMap(sentences).find((s) => saysAllHosts(s.text) && negates(s.text));
+    if (!except) return [phase, []];
+    return [
+      {
+        ...phase,
+        hostsTodo: `the text at line ${except.line} says "${cleanProse(except.text)}": list the hosts this phase runs on (every host is a guess)`,
+      },
+      [],
+    ];
+  }
+  const oneByOne = doc.oneByOne
+    ? `; line ${doc.oneByOne.line} says "${cleanProse(doc.oneByOne.text)}": if the phases are one host's procedure, make them one phase`
+    : '';
   return [
     {
       ...phase,
-      hostsTodo: `which hosts run this phase, in which order? The document says: "${cleanProse(section.raw || section.title || 'nothing')}"`,
+      hostsTodo: `which hosts run this phase, in which order? The document says: "${cleanProse(section.raw || section.title || 'nothing')}"${oneByOne}`,
     },
     [],
   ];
@@ -126,17 +190,36 @@ export function withMoreHosts(phase: PhaseDraft, hosts: readonly string[], line:
 
 /** A section is in the rollback when its title or one of its parent headings is about rolling back. */
 export function inRollback(sections: readonly Section[], index: number): boolean {
+  return titleAbove(sections, index, isRollbackTitle) !== undefined;
+}
+
+/** The title of section `index` or of a parent heading about another environment (staging, Kubernetes), if any. */
+export function elsewhereOf(sections: readonly Section[], index: number): string | undefined {
+  return titleAbove(sections, index, isElsewhereTitle);
+}
+
+/** Not a forward part of the runbook: a rollback or another environment. */
+export function notForward(sections: readonly Section[], index: number): boolean {
+  return inRollback(sections, index) || elsewhereOf(sections, index) !== undefined;
+}
+
+/** The first title, from section `index` up through its parent headings, that passes `test`. */
+function titleAbove(
+  sections: readonly Section[],
+  index: number,
+  test: (title: string) => boolean,
+): string | undefined {
   const section = sections[index];
-  if (!section) return false;
-  if (isRollbackTitle(section.title)) return true;
+  if (!section) return undefined;
+  if (test(section.title)) return section.title;
   let depth = section.depth;
   for (let i = index - 1; i > 0 && depth > 1; i--) {
     const earlier = sections[i] as Section;
     if (earlier.depth === 0 || earlier.depth >= depth) continue;
-    if (isRollbackTitle(earlier.title)) return true;
+    if (test(earlier.title)) return earlier.title;
     depth = earlier.depth;
   }
-  return false;
+  return undefined;
 }
 
 /** A process.stop followed in its phase by a process.start gets that start as its `restart` (its undo). */

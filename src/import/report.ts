@@ -4,12 +4,20 @@
  */
 import type { CommandRecord, ImportResult } from './model.js';
 
-/** Counts for the summary line. Example: `{ commands: 29, recognised: 21, notRecognised: 4, noStep: 4, phases: 5, steps: 27, todos: 19 }`. */
+/** Counts for the summary line. Example: `{ commands: 29, recognised: 21, notRecognised: 4, noStep: 4, typed: 19, shell: 6, waits: 4, guessed: 7, phases: 5, steps: 27, todos: 19 }`. */
 export interface ImportSummary {
   commands: number;
   recognised: number;
   notRecognised: number;
   noStep: number;
+  /** Commands that became a step of a kind other than shell.run. */
+  typed: number;
+  /** Commands that became shell.run steps only. */
+  shell: number;
+  /** Commands that became a wait: a wait.* step, a poll or a followed output that ends at a match. */
+  waits: number;
+  /** Places where the draft guessed and says so: typed steps with a TODO, and phases whose hosts have one. */
+  guessed: number;
   phases: number;
   steps: number;
   todos: number;
@@ -25,11 +33,19 @@ export function groupOf(record: CommandRecord): 'recognised' | 'not recognised' 
 export function summarize(result: ImportResult): ImportSummary {
   const steps = result.phases.flatMap((p) => p.entries.flatMap((e) => ('step' in e ? [e.step] : [])));
   const groups = result.commands.map(groupOf);
+  const made = result.commands.filter((r) => r.outcome === 'step');
   return {
     commands: result.commands.length,
     recognised: groups.filter((g) => g === 'recognised').length,
     notRecognised: groups.filter((g) => g === 'not recognised').length,
     noStep: groups.filter((g) => g === 'no step needed').length,
+    typed: made.filter((r) => r.kinds.some((k) => k !== 'shell.run')).length,
+    shell: made.filter((r) => r.kinds.every((k) => k === 'shell.run')).length,
+    waits: made.filter((r) => r.kinds.some((k) => k.startsWith('wait.')) || /^(?:poll|wait):/.test(r.why))
+      .length,
+    guessed:
+      steps.filter((s) => s.kind !== 'shell.run' && s.todo.length > 0).length +
+      result.phases.filter((p) => p.hostsTodo !== undefined).length,
     phases: result.phases.length,
     steps: steps.length,
     todos: steps.filter((s) => s.todo.length > 0).length + (result.yaml.match(/^\s*# TODO\b/gm) ?? []).length,
@@ -54,7 +70,10 @@ function indent(text: string, by: string): string {
  */
 export function reportText(result: ImportResult): string {
   const s = summarize(result);
-  const out: string[] = [`cutover import ${result.file}: ${summaryLine(s)}`];
+  const out: string[] = [
+    `cutover import ${result.file}: ${summaryLine(s)}`,
+    `  ${s.typed} commands typed, ${s.shell} shell.run, ${s.waits} waits, ${s.guessed} guesses marked TODO`,
+  ];
   const groups: [ReturnType<typeof groupOf>, string][] = [
     ['recognised', 'Recognised'],
     ['not recognised', 'Not recognised (shell.run or a stub, each with a TODO saying why)'],
@@ -83,6 +102,14 @@ export function reportText(result: ImportResult): string {
     for (const p of [...result.prose].sort((a, b) => a.line - b.line))
       out.push(`  ${result.file}:${p.line}  ${p.text.trim()}`, `      -> ${p.effect}`);
   }
+  const { hosts } = result;
+  if (hosts.names.length > 0) {
+    out.push('', `Hosts the document names (for the inventory): ${hosts.names.length}`);
+    const address = new Map([...hosts.addresses].map(([a, n]) => [n, a]));
+    for (const name of hosts.names) out.push(`  ${name}${address.has(name) ? ` ${address.get(name)}` : ''}`);
+    if (hosts.order)
+      out.push(`  order (line ${hosts.order.line}): ${hosts.order.hosts.join(', ')}: "${hosts.order.text}"`);
+  }
   if (result.params.length > 0) {
     out.push('', `Params (give them with -p NAME=VALUE): ${result.params.length}`);
     for (const p of result.params)
@@ -104,5 +131,10 @@ export function reportJson(result: ImportResult): Record<string, unknown> {
     prose: result.prose,
     params: result.params,
     secrets: result.secrets,
+    hosts: {
+      names: result.hosts.names,
+      addresses: Object.fromEntries(result.hosts.addresses),
+      ...(result.hosts.order ? { order: result.hosts.order } : {}),
+    },
   };
 }

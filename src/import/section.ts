@@ -5,13 +5,26 @@
  * declared on its Templater, which the recognisers share.
  */
 import { type CommandLine, commandLines, isSampleBlock } from './commands.js';
-import { commandsFollow, messageAfter, yamlSamplesAfter } from './lookahead.js';
+import { commandsFollow, messageAt, yamlSamplesAfter } from './lookahead.js';
+import type { DocHosts } from './hosts.js';
 import type { Block, Section } from './markdown.js';
 import type { CommandRecord, PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
-import { cleanProse, hasSteps, inRollback, newPhase, proseComments, withComment, withStep } from './phase.js';
-import type { Templater } from './placeholders.js';
+import {
+  cleanProse,
+  elsewhereOf,
+  hasSteps,
+  inRollback,
+  newPhase,
+  proseComments,
+  withComment,
+  withStep,
+} from './phase.js';
+import { Templater } from './placeholders.js';
+import { afterFollow, blockRule, type Lead, leadsOf } from './leads.js';
 import {
   asksToVerify,
+  asksToWait,
+  statesExpectation,
   editedConfig,
   folderOf,
   isVerificationTitle,
@@ -29,6 +42,7 @@ import {
   recognise,
 } from './recognisers/index.js';
 import { redactCommand } from './redact.js';
+import { reversedStep } from './undo.js';
 import { parseShellLine, ShellSyntaxError, type SimpleCommand } from './shell-words.js';
 
 type ProseBlock = Extract<Block, { type: 'prose' }>;
@@ -40,6 +54,8 @@ export interface Doc {
   sections: readonly Section[];
   /** Declares the params and secrets the placeholders need (one per import; recognisers use it too). */
   templater: Templater;
+  /** The hosts the document names (tables, text) and the order it gives. */
+  hosts: DocHosts;
 }
 
 /** The folder later commands run in, and where it was set. Example: `{ path: '/home/ecsc', line: 12, from: 'cd', section }`. */
@@ -72,7 +88,11 @@ export interface Repeat {
   line: number;
   text: string;
   ref?: string;
+  /** The last item of a range: "repeat steps 2–6". */
+  to?: string;
   hosts: string[];
+  /** Where in the phase's entries the line stands: copies of the steps it repeats go there. */
+  at?: number;
 }
 
 /** The import while a section is folded: plus the phase it builds and the repeats its prose names. */
@@ -95,6 +115,10 @@ interface Facts {
   section: Section;
   units: readonly Unit[];
   inRollback: boolean;
+  /** The title of the section (or a parent) about another environment: its commands are not steps. */
+  elsewhere: string | undefined;
+  /** What the text right before each code block (by block index) says about its commands. */
+  leads: ReadonlyMap<number, Lead>;
   locations: string[];
   /** The section edits a file with an editor command, so prose about editing needs no stub of its own. */
   editsByCommand: boolean;
@@ -120,13 +144,25 @@ export const EMPTY_IMPORT: ImportState = {
 export function foldSection(doc: Doc, state: ImportState, section: Section, index: number): SectionState {
   const units = unitsOf(section);
   const rollback = inRollback(doc.sections, index);
+  const elsewhere = elsewhereOf(doc.sections, index);
   const facts: Facts = {
     section,
     units,
     inRollback: rollback,
+    elsewhere,
+    leads: leadsOf(section, doc.hosts.names),
     locations: nginxLocations(section.blocks.flatMap((b) => (b.type === 'prose' ? b.codes : []))),
-    editsByCommand: units.some((u) => /^(?:sudo\s+)?(?:nano|vim?|nvim|emacs|mcedit)\s/.test(u.command.text)),
-    checksOnly: units.length === 0 && isVerificationTitle(section.title) && section.line > 0 && !rollback,
+    editsByCommand: units.some((u) =>
+      /^(?:sudo\s+)?(?:(?:nano|vim?|nvim|emacs|mcedit)\s|sed\s+(?:-[A-Za-z]*i|--in-place)|perl\s+-[A-Za-z]*i)/.test(
+        u.command.text,
+      ),
+    ),
+    checksOnly:
+      units.length === 0 &&
+      isVerificationTitle(section.title) &&
+      section.line > 0 &&
+      !rollback &&
+      elsewhere === undefined,
   };
   const phase = newPhase(section, index, doc.file, state.phaseIds);
   const start: SectionState = {
@@ -141,7 +177,10 @@ export function foldSection(doc: Doc, state: ImportState, section: Section, inde
   const checks = section.blocks
     .flatMap((b) => (b.type === 'prose' ? b.lines.map((l) => cleanProse(l.text)) : []))
     .filter(Boolean);
-  return gate(folded, [section.title, ...checks].join('; '), { line: section.line, text: section.raw });
+  return gate(folded, [...new Set([cleanProse(section.title), ...checks])].join('; '), {
+    line: section.line,
+    text: section.raw,
+  });
 }
 
 function foldBlock(doc: Doc, facts: Facts, s: SectionState, block: Block, b: number): SectionState {
@@ -166,12 +205,24 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
     (acc, line) => {
       const lineCodes = block.codes.filter((c) => c.line === line.line);
       const repeat = repeatDirective(line.text, lineCodes);
-      let next = repeat ? withRepeat(acc, { line: line.line, text: line.text, ...repeat }) : acc;
-      if (facts.inRollback) return next;
+      let next = repeat
+        ? withRepeat(acc, { line: line.line, text: line.text, ...repeat, at: acc.phase.entries.length })
+        : acc;
+      if (facts.inRollback || facts.elsewhere !== undefined) return next;
       const upload = uploadOf(line.text);
       if (upload) next = uploadStep(doc, next, upload, line);
       if (asksToVerify(line.text) && !commandsFollow(section.blocks, b) && !facts.checksOnly)
         next = gate(next, cleanProse(line.text), line);
+      else if (asksToWait(line.text) && !commandsFollow(section.blocks, b) && !afterFollow(facts, b))
+        next = gate(next, cleanProse(line.text), line, 'wait');
+      else if (
+        statesExpectation(line.text) &&
+        section.blocks[b - 1]?.type === 'code' &&
+        !commandsFollow(section.blocks, b) &&
+        !afterFollow(facts, b)
+      )
+        // "All members must be running" after a command: what its output must be; a person checks it.
+        next = gate(next, cleanProse(line.text), line, 'check');
       const config = editedConfig(line.text, lineCodes);
       if (config && !facts.editsByCommand) next = proseEdit(doc, facts, next, config, line);
       return next;
@@ -228,9 +279,14 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
   const { unit, at, part } = where;
   const line = unit.command.line;
   const ctx = context(doc, facts, acc.state, { block: unit.block, line }, acc.state.grep);
-  let result: Recognition = unit.error
-    ? fallback(part, ctx, `the line cannot be read as shell (${unit.error})`)
-    : recognise(part, ctx);
+  const undone =
+    facts.inRollback && !unit.error && unit.parts.length === 1 ? asUndo(doc, acc.state, unit) : undefined;
+  if (undone) return { ...acc, state: undone.state, quoted: true, whys: [...acc.whys, undone.why] };
+  let result: Recognition =
+    blockRule(facts, unit, ctx) ??
+    (unit.error
+      ? fallback(part, ctx, `the line cannot be read as shell (${unit.error})`)
+      : recognise(part, ctx));
   if (result.type === 'grep') {
     const next = where.next ?? facts.units[where.u + 1]?.parts[0];
     if (next && killsAPlaceholder(next)) {
@@ -266,6 +322,8 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
     const quotes = !quoted && i === 0 ? [...notesOf(unit), quoteOf(doc, unit)] : [];
     quoted ||= quotes.length > 0;
     state = addRecordedStep(state, spec, { line, recognised, quotes, record: at, grep: grep?.record });
+    const runsOn = facts.leads.get(unit.block)?.hosts;
+    if (runsOn) state = { ...state, phase: withLastStep(state.phase, (step) => ({ ...step, runsOn })) };
   });
   state = patchRecord({ ...state, ...(grep ? { grep: undefined } : {}) }, at, (r) => ({
     ...r,
@@ -273,6 +331,52 @@ function foldPart(doc: Doc, facts: Facts, acc: CommandFold, where: PartAt): Comm
     recognised: r.recognised && recognised,
   }));
   return { state, quoted, whys: [...acc.whys, result.why] };
+}
+
+/**
+ * A rollback command that plainly reverses a forward shell.run step (`sed -i 's/B/A/' F` after
+ * `sed -i 's/A/B/' F`, `ln -sfn OLD L` after `ln -sfn NEW L`) becomes that step's undo, so
+ * `cutover rollback` runs it; its record says so, and the draft keeps it as a comment.
+ */
+function asUndo(doc: Doc, s: SectionState, unit: Unit): { state: SectionState; why: string } | undefined {
+  const text = unit.command.text;
+  const found = reversedStep(s.phases, text, (step) => s.commands.find((c) => c.line === step.line)?.text);
+  if (!found) return undefined;
+  const ref = `${found.phase}/${found.step.id}`;
+  const undo = doc.templater.template(text, unit.command.line);
+  const phases = s.phases.map((p) =>
+    p.id !== found.phase
+      ? p
+      : {
+          ...p,
+          entries: p.entries.map((e) =>
+            'step' in e && e.step === found.step && e.step.kind === 'shell.run'
+              ? { step: { ...e.step, params: { ...e.step.params, undo } } }
+              : e,
+          ),
+        },
+  );
+  const why = `reverses step ${ref}: it is that step's undo now (\`cutover rollback\` runs it after that step ran); check it restores what the step changed`;
+  const at = s.commands.length - 1;
+  const state = comment(
+    patchRecord({ ...s, phases }, at, (r) => ({
+      ...r,
+      outcome: 'covered',
+      steps: [],
+      todo: [...r.todo, why],
+    })),
+    [...notesOf(unit), `TODO ${why}: ${quoteOf(doc, unit)}`],
+  );
+  return { state, why: `no step: ${why}` };
+}
+
+/** The phase with its last step changed. */
+function withLastStep(phase: PhaseDraft, change: (step: StepDraft) => StepDraft): PhaseDraft {
+  const last = phase.entries.length - 1;
+  return {
+    ...phase,
+    entries: phase.entries.map((e, i) => (i === last && 'step' in e ? { step: change(e.step) } : e)),
+  };
 }
 
 /** A step made from a command: added to the phase and to its record (and to the `ps | grep` record a process.stop comes from); a backup is remembered for its restore. */
@@ -346,8 +450,13 @@ export function comment(s: SectionState, lines: string[]): SectionState {
 }
 
 /** A manual check for a person, from a "verify ..." line or a checks section. */
-function gate(s: SectionState, message: string, line: { line: number; text: string }): SectionState {
-  const spec: StepSpec = { kind: 'gate.confirm', params: { message }, idHint: 'verify', todo: [] };
+function gate(
+  s: SectionState,
+  message: string,
+  line: { line: number; text: string },
+  idHint = 'verify',
+): SectionState {
+  const spec: StepSpec = { kind: 'gate.confirm', params: { message }, idHint, todo: [] };
   const [next, step] = addStep(s, spec, line.line, true);
   const effect = `gate.confirm ${next.phase.id}/${step.id}: a person checks`;
   return withProse(next, { line: line.line, text: line.text, effect });
@@ -403,7 +512,7 @@ function proseEdit(
 function textFolder(doc: Doc, section: Section, s: SectionState, b: number): SectionState {
   const previous = section.blocks[b - 1];
   if (previous?.type !== 'prose') return s;
-  const folder = folderOf(previous.codes);
+  const folder = folderOf(previous.codes, previous.lines.map((l) => l.text).join(' '));
   if (!folder) return s;
   if (s.cwd && s.cwd.from === 'cd' && s.cwd.section === section) return s;
   const path = doc.templater.template(folder, previous.line);
@@ -425,12 +534,14 @@ function context(
     from: s.cwd.from,
     sameSection: s.cwd.section === section,
   };
+  const forward = !facts.inRollback && facts.elsewhere === undefined;
   return {
     line: at.line,
-    templater: doc.templater,
+    // A placeholder only a rollback or another environment uses is no param of this runbook.
+    templater: forward ? doc.templater : new Templater(),
     ...(cwd ? { cwd } : {}),
     ...(grep ? { grep: { pattern: grep.pattern, line: grep.line } } : {}),
-    message: () => messageAfter(section, at),
+    message: () => messageAt(section, at),
     yamlSamples: () => yamlSamplesAfter(section, at.block),
     locations: facts.locations,
     inRollback: facts.inRollback,

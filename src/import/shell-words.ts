@@ -141,14 +141,43 @@ function matchingParen(line: string, open: number): number {
   throw new ShellSyntaxError('unclosed $( )');
 }
 
+/** Words that open or close a compound command (`until ...; do ...; done`, `if ...; then ...; fi`) where a command starts. */
+const RESERVED = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'until',
+  'while',
+  'for',
+  'do',
+  'done',
+  'case',
+  'esac',
+  '{',
+  '}',
+]);
+
+/** True when a token list holds a compound command: a reserved word where a command starts. */
+function compound(tokens: readonly Token[]): boolean {
+  return tokens.some((t, i) => {
+    if (!('word' in t) || t.word.text !== t.word.value || !RESERVED.has(t.word.value)) return false;
+    const before = tokens[i - 1];
+    return before === undefined || ('op' in before && ['&&', '||', ';', '|', '&'].includes(before.op));
+  });
+}
+
 /**
  * Reads one command line into the simple commands of its `&&`/`;` chain. A line holding `||`
- * (run b only when a fails) or a here-document is returned as one unsplit command. Throws
- * ShellSyntaxError on unbalanced quotes. Example: `systemctl stop a && systemctl stop b` -> two commands.
+ * (run b only when a fails), a here-document or a compound command (`until ...; do ...; done`,
+ * `if`, `for`, `while`, `case`) is returned as one unsplit command. Throws ShellSyntaxError on
+ * unbalanced quotes. Example: `systemctl stop a && systemctl stop b` -> two commands.
  */
 export function parseShellLine(line: string): SimpleCommand[] {
   const tokens = tokenize(line);
-  const splittable = !tokens.some((t) => 'op' in t && (t.op === '||' || t.op === '<<' || t.op === ';;'));
+  const splittable =
+    !compound(tokens) && !tokens.some((t) => 'op' in t && (t.op === '||' || t.op === '<<' || t.op === ';;'));
   const out: SimpleCommand[] = [];
   let current: Token[] = [];
   const flush = () => {

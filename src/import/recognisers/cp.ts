@@ -2,7 +2,18 @@ import type { TemplateUse } from '../placeholders.js';
 import { draft, type Recogniser } from './context.js';
 import { dateNotes, nameOf, operands, resolvePath } from './support.js';
 
-const DATED_SUFFIX = /^[._-]?(?:\{\{ host\.date\('[^']*'\) \}\}|bak|orig|old|backup)$/;
+const DATE = "\\{\\{ host\\.date\\('[^']*'\\) \\}\\}";
+const MARK = '(?:bak|orig|old|backup|save)';
+/** What a backup copy adds to the name: `_{{ date }}`, `.bak`, `.bak-{{ date }}`, `_bak_{{ date }}`, `.{{ date }}.bak`. */
+const DATED_SUFFIX = new RegExp(`^[._-]?(?:${DATE}|${MARK})(?:[._-]?(?:${DATE}|${MARK}))?$`);
+
+/** True when `to` names a backup of `from`: beside it (`/opt/x_bak_DATE`) or in another folder under the same name (`/var/backups/x.war.DATE`). */
+function backupOf(from: string, to: string): boolean {
+  if (to.startsWith(from) && DATED_SUFFIX.test(to.slice(from.length))) return true;
+  const name = from.slice(from.lastIndexOf('/') + 1);
+  const base = to.slice(to.lastIndexOf('/') + 1);
+  return name !== '' && base.startsWith(name) && DATED_SUFFIX.test(base.slice(name.length));
+}
 
 /** `cp -R A A_<date>`: backup.copy; `cp -R A_<date> A`: the restore of that backup, which the rollback does. */
 export const copy: Recogniser = (cmd, words, ctx) => {
@@ -15,7 +26,7 @@ export const copy: Recogniser = (cmd, words, ctx) => {
   if (!src || !dest) return undefined;
   const from = src.path.replace(/\/+$/, '');
   const to = dest.path.replace(/\/+$/, '');
-  if (to.startsWith(from) && DATED_SUFFIX.test(to.slice(from.length))) {
+  if (backupOf(from, to)) {
     return {
       type: 'steps',
       recognised: true,
@@ -28,7 +39,7 @@ export const copy: Recogniser = (cmd, words, ctx) => {
       ],
     };
   }
-  if (from.startsWith(to) && DATED_SUFFIX.test(from.slice(to.length))) {
+  if (backupOf(to, from)) {
     const backup = ctx.backups.find((b) => b.dest === from && b.src === to);
     if (backup) {
       return {

@@ -35,12 +35,34 @@ const READ_ONLY = new Set([
   'uptime',
   'tail',
   'which',
+  'wc',
+  'sort',
+  'uniq',
+  'cut',
+  'awk',
+  'jq',
 ]);
 
-/** The words from the program on: leading `NAME=value` assignments (often a password) are not the program. */
+/** The words from the program on: leading `NAME=value` assignments (often a password) and sudo's `-u USER` are not the program. */
 function programWords(words: readonly ShellWord[]): readonly ShellWord[] {
-  const first = words.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w.value));
-  return first < 0 ? [] : words.slice(first);
+  let from = words;
+  while (/^-[ug]$/.test(from[0]?.value ?? '') && from.length > 2) from = from.slice(2);
+  const first = from.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w.value));
+  return first < 0 ? [] : from.slice(first);
+}
+
+/** A relative file the command names while no folder is known: it would run in the login folder. */
+function relativeNotes(words: readonly ShellWord[], ctx: RecogniseContext): string[] {
+  if (ctx.cwd) return [];
+  const files = programWords(words)
+    .slice(1)
+    .map((w) => w.value)
+    .filter((v) => /^[\w.-]+\.[A-Za-z]{2,12}$/.test(v) && !v.startsWith('-') && !/^\d/.test(v));
+  return files.length > 0
+    ? [
+        `${files.join(', ')} ${files.length > 1 ? 'are relative paths' : 'is a relative path'} and the document does not say in which folder: set cwd`,
+      ]
+    : [];
 }
 
 /** An id hint for a command: `run version-install` for `bash version_install.sh`, else its first two words. */
@@ -64,9 +86,12 @@ function fallbackWhy(all: readonly ShellWord[], cmd: SimpleCommand): string {
   const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
   if (/\.sh$/.test(script))
     return `runs the script ${script}: cutover cannot tell what it changes; add creates or unless so a resume can tell it is done, and undo if it can be reversed`;
-  if (READ_ONLY.has(program) && cmd.redirects.every((r) => r.op === '2>&1' || r.op === '<'))
+  // A pipeline only looks when every program in it does (`echo cmd | socat ...` changes things).
+  const programs = cmd.stages.map((stage, i) => (i === 0 ? program : (withoutSudo(stage)[0]?.value ?? '')));
+  const changer = programs.find((p) => !READ_ONLY.has(p));
+  if (changer === undefined && cmd.redirects.every((r) => r.op === '2>&1' || r.op === '<'))
     return `\`${program}\` only looks: keep it as a check (a non-zero exit fails the step) or delete it`;
-  return `no recogniser for \`${program}\`: check what it changes; add creates/unless and undo where you can`;
+  return `no recogniser for \`${changer ?? program}\`: check what it changes; add creates/unless and undo where you can`;
 }
 
 /**
@@ -97,7 +122,12 @@ export function fallback(
     text = `${text.slice(0, span.start)}"$${variable}"${text.slice(span.end)}`;
   });
   const command = ctx.templater.template(text, ctx.line, uses);
-  const todo = [`not recognised: ${reason}`, ...cwdNotes(ctx.cwd), ...dateNotes(uses)];
+  const todo = [
+    `not recognised: ${reason}`,
+    ...cwdNotes(ctx.cwd),
+    ...dateNotes(uses),
+    ...relativeNotes(words, ctx),
+  ];
   if (secrets.length > 0)
     todo.push(
       'the document wrote a password here; it was not copied: the command reads it from an env var fed by a declared secret',

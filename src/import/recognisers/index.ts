@@ -18,6 +18,7 @@ import { start } from './start.js';
 import { systemctl } from './systemctl.js';
 import { tailFollow } from './tail.js';
 import { tar } from './tar.js';
+import { followGrep, loop } from './waits.js';
 
 export type { BackupRef, Cwd, LogMessage, Recognition, RecogniseContext } from './context.js';
 export { fallback } from './fallback.js';
@@ -25,6 +26,8 @@ export { killsAPlaceholder } from './kill.js';
 
 /** The recognisers in the order they are tried: the first that answers wins. */
 const RECOGNISERS: readonly Recogniser[] = [
+  loop,
+  followGrep,
   cd,
   psGrep,
   kill,

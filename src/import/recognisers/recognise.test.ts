@@ -3,6 +3,7 @@ import { Templater } from '../placeholders.js';
 import { findSecrets, redactCommand } from '../redact.js';
 import { killsAPlaceholder, type Recognition, type RecogniseContext, recognise } from './index.js';
 import { parseShellLine, ShellSyntaxError } from '../shell-words.js';
+import { basicToJs } from './waits.js';
 
 function context(extra: Partial<RecogniseContext> = {}): RecogniseContext {
   return {
@@ -300,6 +301,67 @@ describe('recognisers', () => {
       why: expect.stringMatching(/rollback \(service\.stop\)/),
     });
     expect(read('./restore.sh', { inRollback: true })[0]?.type).toBe('covered');
+  });
+});
+
+describe('systemctl reload', () => {
+  it('stays shell.run and says why (a restart is another action)', () => {
+    expect(steps('sudo systemctl reload nginx')).toMatchObject({
+      recognised: false,
+      steps: [
+        { kind: 'shell.run', todo: [expect.stringMatching(/service\.restart would restart, not reload/)] },
+      ],
+    });
+  });
+});
+
+describe('waits written as shell', () => {
+  it('keeps an until loop whole: wait.http for a curl, else a poll every N s with a TODO', () => {
+    expect(parseShellLine('until curl -fsS http://10.0.1.21:8080/health; do sleep 5; done')).toHaveLength(1);
+    expect(parseShellLine('if pgrep java; then pkill java; fi')).toHaveLength(1);
+    expect(parseShellLine("echo 'until'; ls")).toHaveLength(2);
+    expect(steps('until curl -fsS http://10.0.1.21:8080/health; do sleep 5; done').steps[0]).toMatchObject({
+      kind: 'wait.http',
+      params: { url: 'http://10.0.1.21:8080/health' },
+    });
+    const poll = steps("until psql -tAc 'select 1' | grep -q 1; do echo waiting; sleep 10; done");
+    expect(poll.steps[0]).toMatchObject({
+      kind: 'shell.run',
+      params: { command: "psql -tAc 'select 1' | grep -q 1" },
+      extra: { retries: 60, retry_delay: '10s' },
+      todo: [expect.stringMatching(/no limit/)],
+    });
+    // `while CMD` loops while it succeeds: not a wait for it; left to a person.
+    expect(steps('while pgrep java; do sleep 1; done').steps[0]).toMatchObject({ kind: 'shell.run' });
+    expect(steps('while pgrep java; do sleep 1; done').recognised).toBe(false);
+  });
+
+  it('tail -f LOG | grep PATTERN: wait.log with the pattern as grep reads it', () => {
+    const wait = (line: string) => steps(line).steps[0];
+    expect(wait("tail -f /var/log/k.log | grep 'started (kafka.server.KafkaServer)'")).toMatchObject({
+      kind: 'wait.log',
+      params: { path: '/var/log/k.log', pattern: 'started \\(kafka.server.KafkaServer\\)' },
+      todo: [],
+    });
+    expect(wait("tail -F /var/log/a.log | grep -E 'up (now|again)'")?.params).toMatchObject({
+      pattern: 'up (now|again)',
+    });
+    expect(wait('tail -f /var/log/a.log | grep -F a.b')?.params).toMatchObject({ pattern: 'a\\.b' });
+    expect(basicToJs('a\\(b\\|c\\)+[()]')).toBe('a(b|c)\\+[()]');
+    // grep -v or -i means something wait.log cannot say, and a pattern JavaScript cannot read is no pattern: shell with a TODO.
+    expect(wait('tail -f /var/log/a.log | grep -v debug')?.kind).toBe('shell.run');
+    expect(wait('tail -f /var/log/a.log | grep "[unclosed"')?.kind).toBe('shell.run');
+  });
+
+  it('a followed output piped to grep ends at the first match, still shell, with a TODO', () => {
+    expect(steps('docker compose logs -f api | grep "Started"').steps[0]).toMatchObject({
+      kind: 'shell.run',
+      params: { command: 'docker compose logs -f api | grep -m1 "Started"' },
+      todo: [expect.stringMatching(/lines written before this step match too/)],
+    });
+    expect(steps('journalctl -fu app | grep -m1 ready').steps[0]?.params).toEqual({
+      command: 'journalctl -fu app | grep -m1 ready',
+    });
   });
 });
 

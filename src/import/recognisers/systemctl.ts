@@ -1,4 +1,5 @@
 import { draft, type Recogniser } from './context.js';
+import { fallback } from './fallback.js';
 import { hintOf, needsShell, operands } from './support.js';
 
 /** `systemctl stop|start|restart UNIT...` (also `service UNIT stop`): one service.* step per unit; `systemctl status` becomes a read-only is-active check. */
@@ -23,6 +24,14 @@ export const systemctl: Recogniser = (cmd, words, ctx) => {
       why: `${words[0]?.value} ${verb}: service.${verb} (waits for the unit's state)`,
       steps: templated.map((unit) => draft(`service.${verb}`, { unit }, `${verb} ${hintOf(unit)}`, [])),
     };
+  }
+  if (verb === 'reload' || verb === 'reload-or-restart') {
+    // No kind reloads a unit; a restart would be a different action. Shell, saying so.
+    return fallback(
+      cmd,
+      ctx,
+      `\`systemctl ${verb}\` has no step kind (service.restart would restart, not reload): it stays shell.run`,
+    );
   }
   if (verb === 'status' || verb === 'is-active') {
     return {

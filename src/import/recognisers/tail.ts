@@ -1,12 +1,20 @@
 import type { TemplateUse } from '../placeholders.js';
-import { draft, type Recogniser } from './context.js';
+import type { ShellWord } from '../shell-words.js';
+import { draft, type LogMessage, type Recogniser } from './context.js';
 import { dateNotes, nameOf, resolvePath } from './support.js';
+import { grepPattern } from './waits.js';
 
 const NEVER_MATCHES = 'TODO the log line that means done';
 
-/** `tail -f LOG` followed by a message to wait for: wait.log. */
+/** `tail -f LOG | grep PATTERN`, or `tail -f LOG` followed (or preceded) by a message to wait for: wait.log. */
 export const tailFollow: Recogniser = (cmd, words, ctx) => {
-  if (words[0]?.value !== 'tail' || cmd.stages.length > 1) return undefined;
+  if (words[0]?.value !== 'tail' || cmd.stages.length > 2) return undefined;
+  let grep: LogMessage | undefined;
+  if (cmd.stages.length === 2) {
+    const read = grepPattern(cmd.stages[1] as ShellWord[]);
+    if (!read) return undefined;
+    grep = { pattern: read.pattern, line: ctx.line, from: 'the grep after it', guessed: false };
+  }
   const rest = words.slice(1);
   const follow = rest.some(
     (w) => /^-[A-Za-z0-9]*[fF][A-Za-z0-9]*$/.test(w.value) || w.value.startsWith('--follow'),
@@ -23,7 +31,7 @@ export const tailFollow: Recogniser = (cmd, words, ctx) => {
   const path = resolvePath(files[0] as string, ctx, uses);
   if (!path) return undefined;
   const todo = [...path.notes, ...dateNotes(uses)];
-  let message = ctx.message();
+  let message = grep ?? ctx.message();
   if (!message && /catalina\.out$/.test(path.path)) {
     message = {
       pattern: 'Server startup in',
