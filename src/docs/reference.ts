@@ -313,6 +313,33 @@ Most sites refuse root logins: log in as yourself and let cutover use sudo.
   with sudo, NOPASSWD on web only), then \`examples/comindware/inventory.become.lab.yml\`.
 `;
 
+const TRAFFIC = `Traffic: a phase takes each host out of rotation one way, chosen per phase; all share the drain
+budget (\`max_drained\`, a place in the rolling window), the rule that traffic goes back only after the
+host's undos (and its health check, when one is set), and resume and rollback.
+
+- **\`drain:\` the host's own nginx** (seed 000): its \`locations\` are re-pointed to a healthy neighbour,
+  \`nginx -t\`, reload; restored byte-identical after the host's steps.
+- **\`balancer:\` load balancers in front** (\`hosts:\` selects them; all are updated, e.g. an HA pair). They
+  are connected and locked with the run, never upgraded, and get no runbook preflight. The host's drain
+  step runs its commands on each balancer (\`plan -v\` shows \`on lb:\` before each).
+  - \`haproxy:\` the runtime API over the admin socket (\`stats socket ... level admin\`, read with \`socat\`):
+    preflight checks the socket answers and the backend has the server; the drain needs another server
+    of the backend UP, sets \`state drain\`, waits until its current sessions are 0, then \`state maint\`;
+    the undo sets \`state ready\` and waits until \`show stat\` says UP (a server found out of rotation
+    before the run stays as it was).
+  - \`commands:\` anything else (a cloud LB CLI, F5, keepalived weights): \`drain\`, \`drained\` (polled
+    until it exits 0), \`undrain\`, optional \`ready\` (polled), templates over \`host\`.
+
+\`\`\`yaml
+balancer:
+  hosts: { roles: [lb] }
+  haproxy: { socket: /run/haproxy/admin.sock, backend: "{{ host.vars.service }}" }  # server: default host.name
+  max_drained: 4
+  skip_when: "not params.behind_balancer"
+\`\`\`
+
+Try it: \`cutover lab up --scenario ecsc --balancer\`, then \`examples/ecsc/runbook.yml\` with \`-p behind_balancer=true\`.`;
+
 const SSH_CONFIG = `### SSH settings: what the inventory says, else your ssh config
 
 cutover connects with the system OpenSSH client and passes only what the inventory sets: \`port\` as
@@ -415,6 +442,7 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
   }
   add('## Templates and expressions', '', EXPRESSIONS, '');
   add('## Values in scripts', '', SCRIPTS, '');
+  add('## Traffic: drain and balancer', '', TRAFFIC, '');
   add('## Faults, resume and rollback', '', FAULTS, '');
   add('## Command line', '', COMMAND_LINE, '');
   add(

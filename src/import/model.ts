@@ -26,6 +26,8 @@ export type StepSpec<K extends StepKindName = StepKindName> = K extends StepKind
 
 /** The common step fields a draft may set besides the kind's params. Example: `{ retries: 5, retry_delay: '2s' }`. */
 export interface StepFields {
+  /** The document ran the command with `sudo`: the step runs through sudo too. */
+  become?: boolean;
   retries?: number;
   retry_delay?: string;
   timeout?: string;

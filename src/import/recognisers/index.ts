@@ -45,6 +45,16 @@ const RECOGNISERS: readonly Recogniser[] = [
  * -> { type: 'steps', steps: [{ kind: 'service.stop', params: { unit: 'nginx' }, ... }], recognised: true, ... }.
  */
 export function recognise(cmd: SimpleCommand, ctx: RecogniseContext): Recognition {
+  const result = recogniseAs(cmd, ctx);
+  // `sudo cmd` in the document: the step runs through sudo (become), never silently as the login user.
+  // Only a plain `sudo` (with -E/-H/-n) is read through; `sudo -u postgres …` stays as written.
+  const first = cmd.stages[0] ?? [];
+  const sudo = first[0]?.value === 'sudo' && !(withoutSudo(first)[0]?.value ?? '-').startsWith('-');
+  if (!sudo || result.type !== 'steps') return result;
+  return { ...result, steps: result.steps.map((s) => ({ ...s, extra: { become: true, ...s.extra } })) };
+}
+
+function recogniseAs(cmd: SimpleCommand, ctx: RecogniseContext): Recognition {
   const words = withoutSudo(cmd.stages[0] ?? []);
   for (const recogniser of RECOGNISERS) {
     const result = recogniser(cmd, words, ctx);

@@ -378,3 +378,16 @@ describe('placeholders', () => {
     ]);
   });
 });
+
+describe('sudo in the document', () => {
+  it('becomes become: true on the step (typed or not), never a step silently run as the login user', () => {
+    expect(steps('sudo systemctl stop app').steps[0]).toMatchObject({
+      kind: 'service.stop',
+      extra: { become: true },
+    });
+    expect(steps('sudo -E rm -rf /var/cache/app/tmp').steps[0]?.extra).toMatchObject({ become: true });
+    expect(steps('systemctl stop app').steps[0]?.extra?.become).toBeUndefined();
+    // `sudo -u postgres …` is not a plain sudo: left as written (with its TODO), not turned into root.
+    expect(steps('sudo -u postgres psql -c "select 1"').steps[0]?.extra?.become).toBeUndefined();
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { describeAction } from '../plan/render.js';
+import type { StepContext } from './kind.js';
+import { balancerCommands, haproxyCheck, haproxyDrain } from './balancer.js';
+
+const ctx: StepContext = {
+  host: { name: 'app-1', address: '10.0.0.11', roles: ['app'], vars: {} },
+  runDir: '/var/tmp/cutover/r1',
+  controllerDir: '/srv/rb',
+  stepId: 'up_drain_app-1',
+  localSha256: {},
+};
+const params = haproxyDrain.params.parse({
+  balancers: ['lb-a', 'lb-b'],
+  socket: '/run/haproxy/admin.sock',
+  backend: 'app',
+  server: 'app-1',
+});
+
+describe('haproxy.drain (pure planner)', () => {
+  it('on every balancer, in order: check and drain, wait for 0 sessions, maint', () => {
+    const actions = haproxyDrain.plan(params, ctx).actions;
+    expect(actions.map((a) => `${a.type} on ${'on' in a ? a.on : '-'}`)).toEqual([
+      'exec on lb-a',
+      'wait on lb-a',
+      'exec on lb-a',
+      'exec on lb-b',
+      'wait on lb-b',
+      'exec on lb-b',
+    ]);
+    const [check, wait, maint] = actions.map((a) => describeAction(a));
+    expect(check).toMatch(/^on lb-a: \$ command -v socat/);
+    expect(check).toContain('b=app; v=app-1');
+    expect(check).toContain('no other server of backend $b is UP');
+    expect(check).toContain('echo was_lb-a="$was"');
+    expect(check).toContain(`printf 'set server %s/%s state drain' "$b" "$v"`);
+    expect(check).toContain('socat -t 5 stdio unix-connect:/run/haproxy/admin.sock');
+    expect(wait).toMatch(/^on lb-a: wait until \$ .*\{ exit \(\$5 != 0\) \}/s);
+    expect(maint).toContain(`printf 'set server %s/%s state maint' "$b" "$v"`);
+  });
+
+  it('puts the server back (ready, then UP) on each balancer, newest first, but leaves one it found out of rotation', () => {
+    const undo = haproxyDrain.compensate?.(params, { 'was_lb-a': 'UP', 'was_lb-b': 'MAINT' }, ctx) ?? [];
+    expect(undo.map((a) => describeAction(a).split('\n')[0]?.slice(0, 12))).toEqual([
+      'on lb-a: $ c',
+      'on lb-a: wai',
+    ]);
+    expect(describeAction(undo[0] as (typeof undo)[0])).toContain(`state ready`);
+    expect(describeAction(undo[1] as (typeof undo)[0])).toContain('exit ($18 !~ /^UP/)');
+    expect(haproxyDrain.compensate?.(params, {}, ctx)).toEqual([]);
+  });
+
+  it('haproxy.check is read-only and only looks', () => {
+    expect(haproxyCheck.readOnly).toBe(true);
+    const text = haproxyCheck
+      .plan(params, ctx)
+      .actions.map((a) => describeAction(a))
+      .join('\n');
+    expect(text).not.toContain('set server');
+    expect(text).toContain('HAProxy has no server $v in backend $b');
+  });
+});
+
+describe('balancer.commands (pure planner)', () => {
+  it("runs the operator's commands on each balancer, or on the host itself without balancers", () => {
+    const p = balancerCommands.params.parse({
+      balancers: [],
+      drain: 'weight 0',
+      drained: 'test $(conns) = 0',
+      undrain: 'weight 100',
+      ready: 'healthy',
+    });
+    expect(balancerCommands.plan(p, ctx).actions.map((a) => describeAction(a))).toEqual([
+      '$ weight 0',
+      'wait until $ test $(conns) = 0   (the host gets no more traffic)',
+    ]);
+    expect(balancerCommands.compensate?.(p, {}, ctx).map((a) => describeAction(a))).toEqual([
+      '$ weight 100',
+      'wait until $ healthy   (the host takes traffic again)',
+    ]);
+    const on = balancerCommands.params.parse({ ...p, balancers: ['f5'] });
+    expect(balancerCommands.plan(on, ctx).actions.map((a) => describeAction(a))[0]).toBe('on f5: $ weight 0');
+  });
+});
