@@ -9,7 +9,7 @@ import { Engine, type EngineOptions, type GateApprover, HostLease, operator } fr
 import type { JournalEvent, JournalEventBody, RunInputs } from '../journal/events.js';
 import { replay, type StepStatus } from '../journal/replay.js';
 import { describeChanges, diffPlans, mergePlans, type PlanChange } from '../plan/replan.js';
-import { allSteps } from '../plan/types.js';
+import { journalSteps } from '../plan/types.js';
 import { renderPlan } from '../plan/render.js';
 import { renderPlanSummary } from '../plan/summary.js';
 import type { EventPrinter } from '../ui/printer.js';
@@ -233,13 +233,7 @@ async function forResume(
       kept: [...kept],
       changes: lines,
       hosts: plan.hosts.map((h) => h.name),
-      steps: allSteps(plan).map((s) => ({
-        id: s.id,
-        host: s.host,
-        phase: s.phase,
-        kind: s.kind,
-        name: s.name,
-      })),
+      steps: journalSteps(plan),
       inputs: captured.inputs,
     },
   };

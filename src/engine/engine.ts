@@ -10,7 +10,7 @@ import type { Outcome } from '../journal/events.js';
 import type { RunState } from '../journal/replay.js';
 import { drainOf } from '../plan/drain.js';
 import type { PlannedPhase } from '../plan/types.js';
-import { allSteps } from '../plan/types.js';
+import { journalSteps } from '../plan/types.js';
 import { type EngineOptions, operator, ResumeBlocked, RunContext } from './context.js';
 import { Drains } from './drain.js';
 import { type DownHost, HealthGuard } from './guard.js';
@@ -62,13 +62,7 @@ export class Engine {
       operator: operator(),
       controller: hostname(),
       hosts: plan.hosts.map((h) => h.name),
-      steps: allSteps(plan).map((s) => ({
-        id: s.id,
-        host: s.host,
-        phase: s.phase,
-        kind: s.kind,
-        name: s.name,
-      })),
+      steps: journalSteps(plan),
       ...(this.#run.options.inputs ? { inputs: this.#run.options.inputs } : {}),
     });
     return this.#execute(false);

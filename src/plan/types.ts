@@ -112,6 +112,13 @@ export function allSteps(plan: Plan): PlannedStep[] {
   ];
 }
 
+/** Every step as the journal lists it at the start of a run (or a replan). Example: `[{ id: 'up/stop@web', host: 'web', phase: 'up', kind: 'service.stop', name: 'stop' }]`. */
+export function journalSteps(
+  plan: Plan,
+): { id: string; host: string; phase: string; kind: string; name: string }[] {
+  return allSteps(plan).map((s) => ({ id: s.id, host: s.host, phase: s.phase, kind: s.kind, name: s.name }));
+}
+
 /** For a wait.log: the runbook id of the step its lines count from (set by compile when not written). */
 export function sinceOf(plan: Plan, step: PlannedStep): { since?: string } {
   if (!step.since) return {};
