@@ -393,7 +393,7 @@ phases:
       'rb.yml:9:21: phases/0/hosts/roles: expected at least 1 item',
       'rb.yml:10:24: phases/0/rolling/serial: expected a number at least 1',
       'rb.yml:10:54: phases/0/rolling/canary/pause: invalid duration "soon": expected a number with a unit, like 500ms, 30s, 5m, 1h30m',
-      'rb.yml:11:5: phases/0/stepz: unknown key "stepz". Did you mean "steps"? Allowed here: "id", "name", "hosts", "rolling", "drain", "become", "become_user", "steps".',
+      'rb.yml:11:5: phases/0/stepz: unknown key "stepz". Did you mean "steps"? Allowed here: "id", "name", "hosts", "rolling", "drain", "balancer", "become", "become_user", "steps".',
     ]);
   });
 
