@@ -71,14 +71,16 @@ describe('balancer.commands (pure planner)', () => {
       ready: 'healthy',
     });
     expect(balancerCommands.plan(p, ctx).actions.map((a) => describeAction(a))).toEqual([
-      '$ weight 0',
+      '$ weight 0\necho drained_self=1',
       'wait until $ test $(conns) = 0   (the host gets no more traffic)',
     ]);
-    expect(balancerCommands.compensate?.(p, {}, ctx).map((a) => describeAction(a))).toEqual([
-      '$ weight 100',
-      'wait until $ healthy   (the host takes traffic again)',
-    ]);
+    expect(balancerCommands.compensate?.(p, {}, ctx)).toEqual([]);
+    expect(
+      balancerCommands.compensate?.(p, { drained_self: '1' }, ctx).map((a) => describeAction(a)),
+    ).toEqual(['$ weight 100', 'wait until $ healthy   (the host takes traffic again)']);
     const on = balancerCommands.params.parse({ ...p, balancers: ['f5'] });
-    expect(balancerCommands.plan(on, ctx).actions.map((a) => describeAction(a))[0]).toBe('on f5: $ weight 0');
+    expect(balancerCommands.plan(on, ctx).actions.map((a) => describeAction(a))[0]).toBe(
+      'on f5: $ weight 0\necho drained_f5=1',
+    );
   });
 });

@@ -166,9 +166,10 @@ export const haproxyDrain = defineKind({
 const commandsParams = z
   .object({
     balancers: balancers.describe('where the commands run; empty: on the host itself'),
-    drain: scriptText.describe('takes the host out of rotation'),
-    drained: scriptText.describe('exits 0 once the host gets no more traffic'),
-    undrain: scriptText.describe('puts the host back in rotation'),
+    // Plain scriptText (a describe() would hide that they are scripts, and values in them would not be quoted).
+    drain: scriptText,
+    drained: scriptText,
+    undrain: scriptText,
     ready: scriptText.optional().describe('exits 0 once the host takes traffic again'),
   })
   .strict();
@@ -188,7 +189,14 @@ export const balancerCommands = defineKind({
     for (const on of p.balancers.length ? p.balancers : [undefined]) {
       const where = on ? { on } : {};
       actions.push(
-        { type: 'exec', ...where, description: 'drain', cmd: script(p.drain) },
+        {
+          type: 'exec',
+          ...where,
+          description: 'drain',
+          // Recorded, so the undo runs only where the drain command ran.
+          cmd: lines(script(p.drain), sh`echo ${`drained_${on ?? 'self'}`}=1`),
+          capture: { keyValues: true },
+        },
         {
           type: 'wait',
           ...where,
@@ -202,9 +210,10 @@ export const balancerCommands = defineKind({
     }
     return { actions };
   },
-  compensate(p) {
+  compensate(p, outputs) {
     const actions: Action[] = [];
     for (const on of p.balancers.length ? [...p.balancers].reverse() : [undefined]) {
+      if (outputs[`drained_${on ?? 'self'}`] === undefined) continue;
       const where = on ? { on } : {};
       actions.push({ type: 'exec', ...where, description: 'undrain', cmd: script(p.undrain) });
       if (p.ready)

@@ -27,6 +27,9 @@ describe('stepKinds', () => {
       [
         'archive.extract',
         'backup.copy',
+        'balancer.commands',
+        'haproxy.check',
+        'haproxy.drain',
         'file.download',
         'file.remove',
         'file.upload',
@@ -53,7 +56,7 @@ describe('stepKinds', () => {
 
   it('marks the read-only kinds', () => {
     const readOnly = [...stepKinds.values()].filter((k) => k.readOnly).map((k) => k.name);
-    expect(readOnly.sort()).toEqual(['gate.confirm', 'wait.file', 'wait.http', 'wait.log']);
+    expect(readOnly.sort()).toEqual(['gate.confirm', 'haproxy.check', 'wait.file', 'wait.http', 'wait.log']);
     expect(stepKinds.get('http.request')?.readOnlyFor).toBeTypeOf('function');
   });
 
@@ -83,6 +86,7 @@ describe('stepKinds', () => {
       'process.stop': ['restart'],
       'process.start': ['command'],
       'nginx.route': ['validate', 'reload'],
+      'balancer.commands': ['drain', 'drained', 'undrain', 'ready'],
     });
   });
 
@@ -109,6 +113,19 @@ describe('stepKinds', () => {
         locations: ['/'],
         upstream: 'http://10.0.0.12:8080',
       },
+      'haproxy.drain': {
+        balancers: ['lb'],
+        socket: '/run/haproxy/admin.sock',
+        backend: 'app',
+        server: 'app-1',
+      },
+      'haproxy.check': {
+        balancers: ['lb'],
+        socket: '/run/haproxy/admin.sock',
+        backend: 'app',
+        server: 'app-1',
+      },
+      'balancer.commands': { balancers: [], drain: 'a', drained: 'b', undrain: 'c' },
       'wait.log': { path: '/var/log/app.log', pattern: 'started' },
       'wait.http': { url: 'http://10.0.0.12:8080/login' },
       'wait.file': { path: '/x', state: 'absent' },
@@ -134,6 +151,8 @@ describe('stepKinds', () => {
     expect(withUndo.sort()).toEqual(
       [
         'backup.copy',
+        'balancer.commands',
+        'haproxy.drain',
         'file.download',
         'file.remove',
         'file.upload',
