@@ -1,11 +1,11 @@
 /**
- * Seed 004 behind a load balancer (issue 17): the ecsc lab with HAProxy (host `lb`) in front of the
- * node pairs, user traffic through it to all four services. Each node is taken out of rotation at
+ * Seed 004 behind a load balancer (issue 17): the ecsc lab with HAProxy (host `lb`) and nginx (host
+ * `lb-nginx`) in front of the node pairs, user traffic through one of them to all four services. Each node is taken out of rotation at
  * the balancer before its upgrade and put back once HAProxy says UP: 0 failed requests, the four
  * services still upgraded in parallel. A node whose new version fails to start stays out of
  * rotation, its saga restores it, and it comes back in rotation: nothing fails either.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ import { labDown, labUp } from '../../lab/hosts.js';
 import { startLoad } from '../../lab/load.js';
 import {
   ECSC_LB_PORTS,
+  ECSC_NGINX_LB_CONFIG,
+  ECSC_NGINX_LB_PORTS,
   ECSC_LB_SOCKET,
   ECSC_SERVICES,
   ECSC_VERSIONS,
@@ -26,8 +28,9 @@ import { cutover, journalEvents, runIdFrom } from '../../test/cli.js';
 
 const RUNBOOK = resolve(import.meta.dirname, 'runbook.yml');
 const scenario = relocate(ecscBalancedScenario, '127.0.53');
-const NODES = scenario.hosts.filter((h) => h.name !== 'lb');
+const NODES = scenario.hosts.filter((h) => !h.roles.some((r) => r.startsWith('lb')));
 const LB = scenario.hosts.find((h) => h.name === 'lb')?.address as string;
+const NGINX_LB = scenario.hosts.find((h) => h.name === 'lb-nginx')?.address as string;
 const labDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-ecsc-lb-'));
 let ssh: ReturnType<typeof sshPool>;
 let inventory = '';
@@ -53,24 +56,42 @@ async function balancerStatus(): Promise<Record<string, string>> {
   return out;
 }
 
-/** Steady user traffic through the balancer to every service. */
-const load = () =>
+/** Steady user traffic through a balancer (HAProxy by default) to every service. */
+const load = (address = LB, ports: Record<EcscService, number> = ECSC_LB_PORTS) =>
   startLoad({
     targets: ECSC_SERVICES.map((s) => ({
       name: s,
-      url: `http://${LB}:${ECSC_LB_PORTS[s]}${ecscVersionPath(s)}`,
+      url: `http://${address}:${ports[s]}${ecscVersionPath(s)}`,
     })),
     ratePerSecond: 20,
     durationMs: 600_000,
   });
 
-const apply = () =>
+/** The same runbook with nginx (host lb-nginx) as the balancer instead of HAProxy. */
+function nginxRunbook(): string {
+  const text = readFileSync(RUNBOOK, 'utf8');
+  const haproxy =
+    /hosts: \{ roles: \[lb\] \}\n(\s+)skip_when: (.*)\n\s+haproxy:\n\s+socket: .*\n\s+backend: (.*)\n/;
+  expect(text).toMatch(haproxy);
+  const file = join(labDir, 'runbook.nginx-lb.yml');
+  writeFileSync(
+    file,
+    text.replace(
+      haproxy,
+      (_m, indent: string, skip: string, backend: string) =>
+        `hosts: { roles: [lb-nginx] }\n${indent}skip_when: ${skip}\n${indent}nginx:\n${indent}  config: ${ECSC_NGINX_LB_CONFIG}\n${indent}  upstream: ${backend}\n${indent}  server: "{{ host.name }}:8080"\n`,
+    ),
+  );
+  return file;
+}
+
+const apply = (runbook = RUNBOOK) =>
   cutover([
     '--state-dir',
     stateDir,
     'apply',
     '-r',
-    RUNBOOK,
+    runbook,
     '-i',
     inventory,
     '--yes',
@@ -78,7 +99,7 @@ const apply = () =>
     'behind_balancer=true',
   ]);
 
-describe('seed 004 behind HAProxy', { timeout: 300_000 }, () => {
+describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, () => {
   beforeEach(async () => {
     await ssh?.close();
     await labDown({ labDir, purge: true }).catch(() => undefined);
@@ -152,6 +173,31 @@ describe('seed 004 behind HAProxy', { timeout: 300_000 }, () => {
       await versionOf(NODES.find((n) => n.name === 'schedule-1')?.address as string, 'schedule'),
     ).toMatch(/^schedule 1\.6\.2/);
     expect((await balancerStatus())['schedule/schedule-1']).toMatch(/^UP/);
+    for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
+    expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
+    expect(report.total.failed).toBe(0);
+  });
+  it('with nginx as the balancer: each node marked down in its upstream, reloaded, restored byte-identical: 0 failed requests', async () => {
+    const before = await ssh.out('lb-nginx', `cat ${ECSC_NGINX_LB_CONFIG}`);
+    const traffic = load(NGINX_LB, ECSC_NGINX_LB_PORTS);
+    const run = await apply(nginxRunbook());
+    const report = await traffic.stop();
+    if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
+    for (const node of NODES) {
+      const service = node.vars.service as EcscService;
+      expect(await versionOf(node.address, service)).toMatch(
+        new RegExp(`^${service} ${ECSC_VERSIONS[service].new.version.replaceAll('.', '\\.')}`),
+      );
+    }
+    expect(await ssh.out('lb-nginx', `cat ${ECSC_NGINX_LB_CONFIG}`)).toBe(before);
+    const events = journalEvents(stateDir, runIdFrom(run.stdout));
+    const marked = events.find(
+      (e) =>
+        e.type === 'step.output' &&
+        e.step === 'upgrade/drain@ecmc-2' &&
+        e.text.includes('+    server ecmc-2:8080 down;'),
+    );
+    expect(marked).toBeDefined();
     for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
     expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
     expect(report.total.failed).toBe(0);

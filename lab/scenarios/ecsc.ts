@@ -487,22 +487,60 @@ export function ecscHaproxyConfig(): string {
   return out.join('\n');
 }
 
-const lbHost: LabHostSpec = { name: 'lb', address: '127.0.10.30', roles: ['lb'], vars: {} };
+/** The nginx balancer's frontend port of each service. Example: ECSC_NGINX_LB_PORTS.ecmc -> 8092. */
+export const ECSC_NGINX_LB_PORTS: Record<EcscService, number> = {
+  ecsc: 8091,
+  ecmc: 8092,
+  schedule: 8093,
+  'schedule-res': 8094,
+};
+
+/** Where the nginx balancer keeps its upstreams. */
+export const ECSC_NGINX_LB_CONFIG = '/etc/nginx/conf.d/lb.conf';
 
 /**
- * The ecsc scenario with an HAProxy balancer host `lb` in front of the node pairs (issue 17):
+ * nginx as the other kind of balancer: one upstream per service (its nodes by name, resolved from
+ * /etc/hosts when nginx loads the file) and one server per service on its own port. A node that
+ * refuses a connection is skipped for the next (proxy_next_upstream's default), as HAProxy's redispatch.
+ */
+export function ecscNginxLbConfig(): string {
+  const out = ['# nginx balancer of the ecsc lab, written by `cutover lab up --scenario ecsc --balancer`.'];
+  for (const service of ECSC_SERVICES) {
+    out.push(
+      `upstream ${service} {`,
+      ...[1, 2].map((n) => `    server ${service}-${n}:8080;`),
+      '}',
+      'server {',
+      `    listen lb-nginx:${ECSC_NGINX_LB_PORTS[service]};`,
+      `    location / { proxy_pass http://${service}; }`,
+      '}',
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const lbHost: LabHostSpec = { name: 'lb', address: '127.0.10.30', roles: ['lb'], vars: {} };
+const nginxLbHost: LabHostSpec = { name: 'lb-nginx', address: '127.0.10.31', roles: ['lb-nginx'], vars: {} };
+
+/**
+ * The ecsc scenario with balancers in front of the node pairs (issue 17): HAProxy on host `lb`
+ * (ports 8081-8084) and nginx on host `lb-nginx` (ports 8091-8094):
  * `cutover lab up --scenario ecsc --balancer`. The balancer is not upgraded; runbooks take nodes
  * out of rotation there (`balancer: { haproxy: ... }`).
  */
 export const ecscBalancedScenario: Scenario = {
   ...ecscScenario,
-  hosts: [...hosts, lbHost],
+  hosts: [...hosts, lbHost, nginxLbHost],
   async populate(root, host, ctx) {
-    if (host.name !== lbHost.name) return populate(root, host, ctx);
-    await writeTree(path.join(root, 'etc'), { 'haproxy/haproxy.cfg': { text: ecscHaproxyConfig() } });
+    if (host.name === lbHost.name)
+      await writeTree(path.join(root, 'etc'), { 'haproxy/haproxy.cfg': { text: ecscHaproxyConfig() } });
+    else if (host.name === nginxLbHost.name)
+      await writeTree(root, { [ECSC_NGINX_LB_CONFIG.slice(1)]: { text: ecscNginxLbConfig() } });
+    else await populate(root, host, ctx);
   },
   boot(host) {
-    if (host.name !== lbHost.name) return boot(host);
-    return ['mkdir -p /run/haproxy', 'haproxy -f /etc/haproxy/haproxy.cfg'];
+    if (host.name === lbHost.name) return ['mkdir -p /run/haproxy', 'haproxy -f /etc/haproxy/haproxy.cfg'];
+    if (host.name === nginxLbHost.name) return ['systemctl start nginx'];
+    return boot(host);
   },
 };

@@ -4,9 +4,31 @@ import { applyEdit, unifiedDiff } from '../steps/edits/index.js';
 import type { Action } from '../steps/kind.js';
 import { ActionFailed, type ActionEnv, execOnHost, failure, resolveWord } from './env.js';
 
+/**
+ * Edits of one file on one host run one at a time: several hosts' drains may edit a balancer's one
+ * file at once (fetch, change, put), and interleaved they would lose each other's change.
+ */
+const fileQueues = new Map<string, Promise<unknown>>();
+
 export async function runEdit(action: Extract<Action, { type: 'edit' }>, env: ActionEnv): Promise<void> {
-  // Edit the file a symlink points at (Debian's sites-enabled): replacing the link would break it.
   const named = await resolveWord(action.path, env);
+  const key = `${action.on ?? env.host}\u0000${named}`;
+  const before = fileQueues.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(() => editOnce(action, env, named));
+  fileQueues.set(key, mine);
+  try {
+    await mine;
+  } finally {
+    if (fileQueues.get(key) === mine) fileQueues.delete(key);
+  }
+}
+
+async function editOnce(
+  action: Extract<Action, { type: 'edit' }>,
+  env: ActionEnv,
+  named: string,
+): Promise<void> {
+  // Edit the file a symlink points at (Debian's sites-enabled): replacing the link would break it.
   const real = await execOnHost(sh`readlink -f -- ${named}`, env, { quiet: true });
   const path = real.code === 0 && real.stdout.trim() ? real.stdout.trim() : named;
   const backup = action.backupPath;
@@ -24,8 +46,10 @@ export async function runEdit(action: Extract<Action, { type: 'edit' }>, env: Ac
   } catch (e) {
     throw new ActionFailed(`cannot edit ${path} on ${env.host}: ${(e as Error).message}`);
   }
-  env.outputs.backup = backup;
-  env.outputs.path = path;
+  // On a balancer (`on`), each balancer's edit keeps its own outputs.
+  const suffix = action.on !== undefined ? `_${action.on}` : '';
+  env.outputs[`backup${suffix}`] = backup;
+  env.outputs[`path${suffix}`] = path;
   if (after === before) {
     env.emit({
       type: 'step.output',
@@ -54,7 +78,7 @@ export async function runEdit(action: Extract<Action, { type: 'edit' }>, env: Ac
       );
       // Put back here and never applied: nothing is left for the undo to do (an undo would only
       // validate the same file again and report a failure about a file that is as it was).
-      if (restore.code === 0) delete env.outputs.backup;
+      if (restore.code === 0) delete env.outputs[`backup${suffix}`];
       throw new ActionFailed(
         `validation failed after editing ${path}; the original was ${restore.code === 0 ? 'restored' : 'NOT restored (see backup)'}: ${String(action.validate)} said: ${(res.stderr.trim() || res.stdout.trim() || `exit ${res.code}`).split('\n').slice(-2).join(' | ')}`,
         failure(action.validate, res),

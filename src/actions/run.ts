@@ -10,7 +10,7 @@ import { runWait } from './waits.js';
 
 /** Runs one planned action on the step's host. Example: `for (const a of kind.plan(params, ctx).actions) await runAction(a, env)`. */
 export async function runAction(action: Action, env: ActionEnv): Promise<void> {
-  if ((action.type === 'exec' || action.type === 'wait') && action.on !== undefined)
+  if ((action.type === 'exec' || action.type === 'wait' || action.type === 'edit') && action.on !== undefined)
     env = await onHost(action.on, env);
   switch (action.type) {
     case 'exec':

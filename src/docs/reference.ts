@@ -327,6 +327,10 @@ host's undos (and its health check, when one is set), and resume and rollback.
     of the backend UP, sets \`state drain\`, waits until its current sessions are 0, then \`state maint\`;
     the undo sets \`state ready\` and waits until \`show stat\` says UP (a server found out of rotation
     before the run stays as it was).
+  - \`nginx:\` an nginx balancer: the host's \`server\` line in the \`upstream\` block is marked \`down\`, \`nginx -t\`,
+    reload, then cutover waits until the old workers have answered their requests and exited; the undo
+    takes exactly that mark away again (hosts draining at once share the file; edits of one file are
+    serialised), \`nginx -t\`, reload. \`server\` is written as in the file, e.g. \`"{{ host.name }}:8080"\`.
   - \`commands:\` anything else (a cloud LB CLI, F5, keepalived weights): \`drain\`, \`drained\` (polled
     until it exits 0), \`undrain\`, optional \`ready\` (polled), templates over \`host\`.
 
@@ -338,7 +342,8 @@ balancer:
   skip_when: "not params.behind_balancer"
 \`\`\`
 
-Try it: \`cutover lab up --scenario ecsc --balancer\`, then \`examples/ecsc/runbook.yml\` with \`-p behind_balancer=true\`.`;
+Try it: \`cutover lab up --scenario ecsc --balancer\` (HAProxy on \`lb\`, ports 8081-8084; nginx on \`lb-nginx\`,
+ports 8091-8094), then \`examples/ecsc/runbook.yml\` with \`-p behind_balancer=true\`.`;
 
 const SSH_CONFIG = `### SSH settings: what the inventory says, else your ssh config
 

@@ -217,10 +217,11 @@ function planBalancer(
       `${upgraded.name} is a balancer and a host of this phase: a balancer is never upgraded by the phase it drains for`,
     );
   const names = balancers.map((b) => b.name);
-  const params: Record<string, unknown> = spec.haproxy
-    ? { balancers: names, ...spec.haproxy }
-    : { balancers: names, ...spec.commands };
-  const kind = spec.haproxy ? 'haproxy.drain' : 'balancer.commands';
+  const params: Record<string, unknown> = {
+    balancers: names,
+    ...(spec.haproxy ?? spec.nginx ?? spec.commands),
+  };
+  const kind = spec.haproxy ? 'haproxy.drain' : spec.nginx ? 'nginx.upstream' : 'balancer.commands';
   const base = {
     retries: 0,
     retryDelayMs: 0,

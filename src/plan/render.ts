@@ -34,7 +34,8 @@ export function stepContext(plan: Plan, step: PlannedStep, runDir = PLAN_RUN_DIR
 
 /** One line per action, as `plan` shows it; secrets are redacted by the Command printer. */
 export function describeAction(a: Action): string {
-  const on = (a.type === 'exec' || a.type === 'wait') && a.on !== undefined ? `on ${a.on}: ` : '';
+  const on =
+    (a.type === 'exec' || a.type === 'wait' || a.type === 'edit') && a.on !== undefined ? `on ${a.on}: ` : '';
   return on + describeOne(a);
 }
 
@@ -64,6 +65,8 @@ function describeOne(a: Action): string {
 
 function describeEdit(spec: Extract<Action, { type: 'edit' }>['spec']): string {
   if (spec.editor === 'nginx') return `route location ${spec.locations.join(', ')} to ${spec.upstream}`;
+  if (spec.editor === 'nginx-upstream')
+    return `${spec.down ? 'mark' : 'unmark'} server ${spec.server} of upstream ${spec.upstream} down`;
   return spec.ops
     .map((op) => (op.op === 'set' ? `set ${op.key} = ${JSON.stringify(op.value)}` : `delete ${op.key}`))
     .join(', ');

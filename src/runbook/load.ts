@@ -387,6 +387,17 @@ function balancerOf(input: z.output<typeof balancerSchema>): BalancerSpec {
   return {
     hosts: selectorOf(input.hosts),
     ...(input.haproxy ? { haproxy: input.haproxy } : {}),
+    ...(input.nginx
+      ? {
+          nginx: {
+            config: input.nginx.config,
+            upstream: input.nginx.upstream,
+            server: input.nginx.server,
+            ...(input.nginx.validate !== undefined ? { validate: input.nginx.validate } : {}),
+            ...(input.nginx.reload !== undefined ? { reload: input.nginx.reload } : {}),
+          },
+        }
+      : {}),
     ...(input.commands ? { commands: input.commands } : {}),
     ...(input.health ? { health: { url: input.health.url, expectStatus: input.health.status } } : {}),
     maxDrained: input.max_drained,

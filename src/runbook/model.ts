@@ -63,6 +63,7 @@ export interface DrainSpec {
 export interface BalancerSpec {
   hosts: HostSelector;
   haproxy?: { socket: string; backend: string; server: string };
+  nginx?: { config: string; upstream: string; server: string; validate?: string; reload?: string };
   commands?: { drain: string; drained: string; undrain: string; ready?: string };
   health?: { url: string; expectStatus: number[] };
   maxDrained: number;

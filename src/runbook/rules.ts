@@ -222,6 +222,7 @@ function templateSites({ runbook, steps, phases }: RuleContext): TemplateSite[] 
       raw && typeof raw === 'object'
         ? {
             haproxy: (raw as Record<string, unknown>).haproxy,
+            nginx: (raw as Record<string, unknown>).nginx,
             commands: (raw as Record<string, unknown>).commands,
             health: (raw as Record<string, unknown>).health,
           }
@@ -486,11 +487,11 @@ export const trafficProviders: Rule = ({ phases, source }) => {
           'a phase has either `drain` (its own nginx) or `balancer` (load balancers in front), not both: keep the one your traffic goes through',
         ),
       );
-    if ((b.haproxy ? 1 : 0) + (b.commands ? 1 : 0) !== 1)
+    if ((b.haproxy ? 1 : 0) + (b.nginx ? 1 : 0) + (b.commands ? 1 : 0) !== 1)
       problems.push(
         source.problem(
           [...phase.path, 'balancer'],
-          'expected exactly one balancer provider: `haproxy:` (HAProxy runtime API) or `commands:` (drain/drained/undrain commands)',
+          'expected exactly one balancer provider: `haproxy:` (HAProxy runtime API), `nginx:` (an upstream on an nginx balancer) or `commands:` (drain/drained/undrain commands)',
         ),
       );
   }
@@ -613,7 +614,12 @@ export function checkAgainstInventory(runbook: Runbook, inventory: Inventory): I
     const balancer = phase.balancer;
     if (balancer) {
       visitStrings(
-        { haproxy: balancer.haproxy, commands: balancer.commands, health: balancer.health?.url },
+        {
+          haproxy: balancer.haproxy,
+          nginx: balancer.nginx,
+          commands: balancer.commands,
+          health: balancer.health?.url,
+        },
         [],
         (_p, text) => checkVars(text, true, phase.loc, `${phase.id}/balancer`),
       );

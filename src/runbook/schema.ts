@@ -215,6 +215,26 @@ export const balancerSchema = z
       .describe(
         'HAProxy runtime API: drain, wait for its sessions to end, maint; after the host: ready, then UP',
       ),
+    nginx: z
+      .strictObject({
+        config: z
+          .string()
+          .min(1)
+          .describe("the balancer's nginx file holding the upstream (template over `host`)"),
+        upstream: z.string().min(1).describe('the upstream block holding the host, e.g. app (template)'),
+        server: z
+          .string()
+          .min(1)
+          .describe(
+            'the host as a server of that upstream, as written there, e.g. `{{ host.address }}:8080`',
+          ),
+        validate: z.string().optional().describe('default nginx -t'),
+        reload: z.string().optional().describe('default nginx -s reload'),
+      })
+      .optional()
+      .describe(
+        "nginx as the balancer: the host's server marked down in the upstream, reload; restored byte-identical",
+      ),
     commands: z
       .strictObject({
         drain: z

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeAction } from '../plan/render.js';
 import type { StepContext } from './kind.js';
-import { balancerCommands, haproxyCheck, haproxyDrain } from './balancer.js';
+import { balancerCommands, haproxyCheck, haproxyDrain, nginxUpstream } from './balancer.js';
+import { setUpstreamServerDown } from './edits/nginx.js';
 
 const ctx: StepContext = {
   host: { name: 'app-1', address: '10.0.0.11', roles: ['app'], vars: {} },
@@ -82,5 +83,60 @@ describe('balancer.commands (pure planner)', () => {
     expect(balancerCommands.plan(on, ctx).actions.map((a) => describeAction(a))[0]).toBe(
       'on f5: $ weight 0\necho drained_f5=1',
     );
+  });
+});
+
+describe('nginx upstream edit (pure, byte-exact)', () => {
+  const conf = [
+    '# balancer',
+    'upstream app {',
+    '    server 10.0.0.11:8080 max_fails=2;  # first',
+    '    server 10.0.0.12:8080;',
+    '}',
+    'upstream other { server 10.0.0.11:8080; }',
+    'server { listen 80; location / { proxy_pass http://app; } }',
+    '',
+  ].join('\n');
+
+  it('marks one server down in its upstream only, and takes it back byte-identical', () => {
+    const down = setUpstreamServerDown(conf, 'app', '10.0.0.11:8080', true);
+    expect(down).toBe(conf.replace('max_fails=2;', 'max_fails=2 down;'));
+    expect(setUpstreamServerDown(down, 'app', '10.0.0.11:8080', true)).toBe(down);
+    expect(setUpstreamServerDown(down, 'app', '10.0.0.11:8080', false)).toBe(conf);
+    expect(setUpstreamServerDown(conf, 'other', '10.0.0.11:8080', true)).toBe(
+      conf.replace(
+        'upstream other { server 10.0.0.11:8080; }',
+        'upstream other { server 10.0.0.11:8080 down; }',
+      ),
+    );
+  });
+
+  it('refuses an unknown upstream or server, naming what the file has', () => {
+    expect(() => setUpstreamServerDown(conf, 'ap', '10.0.0.11:8080', true)).toThrow(
+      /no upstream ap in the file; its upstreams: app, other/,
+    );
+    expect(() => setUpstreamServerDown(conf, 'app', '10.0.0.13:8080', true)).toThrow(
+      /not in the upstream; its servers: 10\.0\.0\.11:8080, 10\.0\.0\.12:8080/,
+    );
+  });
+
+  it('nginx.upstream edits on each balancer with its own backup, and undoes each from its own', () => {
+    const p = nginxUpstream.params.parse({
+      balancers: ['lb-a', 'lb-b'],
+      config: '/etc/nginx/conf.d/lb.conf',
+      upstream: 'app',
+      server: '10.0.0.11:8080',
+    });
+    const actions = nginxUpstream.plan(p, ctx).actions.map((a) => describeAction(a).split('\n')[0]);
+    expect(actions[0]).toBe(
+      'on lb-a: edit /etc/nginx/conf.d/lb.conf: mark server 10.0.0.11:8080 of upstream app down; original kept at /var/tmp/cutover/r1/up_drain_app-1/lb-a.original; then $ nginx -t (restore on failure)',
+    );
+    expect(actions.filter((a) => a?.startsWith('on lb-b: edit'))).toHaveLength(1);
+    expect(nginxUpstream.compensate?.(p, {}, ctx)).toEqual([]);
+    const undo = nginxUpstream.compensate?.(p, { 'backup_lb-b': '/b', 'path_lb-b': '/etc/x' }, ctx) ?? [];
+    expect(undo.map((a) => describeAction(a).split(';')[0])).toEqual([
+      'on lb-b: edit /etc/x: unmark server 10.0.0.11:8080 of upstream app down',
+      expect.stringMatching(/^on lb-b: \$ nginx_workers/),
+    ]);
   });
 });

@@ -6,13 +6,17 @@
  *   another server of its backend be UP; `state drain`, wait until its current sessions are 0, then
  *   `state maint`. The undo sets `state ready` (unless it was already out of rotation before) and
  *   waits until `show stat` says UP again.
+ * - `nginx.upstream`: an nginx balancer: the host's server marked `down` in its upstream, reload; the undo
+ *   removes exactly that mark (edits of one file are serialised; see actions/edit.ts).
  * - `balancer.commands`: the operator's drain / drained / undrain / ready commands, for anything else.
  */
 import { z } from 'zod';
 import { type Command, lines, raw, script, sh } from '../shell/command.js';
 import type { Action } from './kind.js';
 import { defineKind } from './kind.js';
+import { reloadInEffect } from './nginx-route.js';
 import { scriptText, word } from './params.js';
+import { hostPath, recorded, stepDir } from './support.js';
 
 const balancers = z
   .array(z.string().min(1))
@@ -222,6 +226,68 @@ export const balancerCommands = defineKind({
           ...where,
           condition: { kind: 'command', cmd: script(p.ready), description: 'the host takes traffic again' },
         });
+    }
+    return actions;
+  },
+});
+
+const nginxParams = z
+  .object({
+    balancers: balancers.min(1),
+    config: hostPath.describe(
+      "the balancer's nginx file holding the upstream, e.g. /etc/nginx/conf.d/lb.conf",
+    ),
+    upstream: z.string().min(1).describe('the upstream block, e.g. app'),
+    server: z.string().min(1).describe('the server as written in it, e.g. 10.0.0.11:8080'),
+    validate: scriptText.default('nginx -t'),
+    reload: scriptText.default('nginx -s reload'),
+  })
+  .strict();
+
+/** `nginx.upstream`: on each nginx balancer, mark the host's server `down` in its upstream, nginx -t, reload; the undo restores the file byte-identical. */
+export const nginxUpstream = defineKind({
+  name: 'nginx.upstream',
+  summary:
+    "Take a server out of an nginx balancer's upstream (on each balancer): mark it down, validate, reload, and wait until the old workers finished their requests. The undo takes exactly that mark away again (other hosts' drains may share the file), validates and reloads.",
+  params: nginxParams,
+  intent: (p) => ({
+    does: `on ${p.balancers.join(', ')}: server ${p.server} of upstream ${p.upstream} down in ${String(p.config)}, nginx -t, reload`,
+    undo: 'take the down mark away again (only that), nginx -t, reload',
+  }),
+  rerunSafe: true,
+  plan(p, ctx) {
+    const actions: Action[] = [];
+    for (const on of p.balancers)
+      actions.push(
+        {
+          type: 'edit',
+          on,
+          path: p.config,
+          spec: { editor: 'nginx-upstream', upstream: p.upstream, server: p.server, down: true },
+          backupPath: `${stepDir(ctx)}/${on}.original`,
+          validate: script(p.validate),
+        },
+        // The old workers end once their requests are answered: then nothing runs on the host any more.
+        { type: 'exec', on, cmd: reloadInEffect(script(p.reload)), description: `reload nginx on ${on}` },
+      );
+    return { actions };
+  },
+  compensate(p, outputs, ctx) {
+    // The inverse edit, not the backup: other hosts' drains may have changed the same file since.
+    const actions: Action[] = [];
+    for (const on of [...p.balancers].reverse()) {
+      if (recorded(outputs, `backup_${on}`) === undefined) continue;
+      actions.push(
+        {
+          type: 'edit',
+          on,
+          path: recorded(outputs, `path_${on}`) ?? p.config,
+          spec: { editor: 'nginx-upstream', upstream: p.upstream, server: p.server, down: false },
+          backupPath: `${stepDir(ctx)}/${on}.before-undo`,
+          validate: script(p.validate),
+        },
+        { type: 'exec', on, cmd: reloadInEffect(script(p.reload)), description: `reload nginx on ${on}` },
+      );
     }
     return actions;
   },

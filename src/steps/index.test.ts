@@ -30,6 +30,7 @@ describe('stepKinds', () => {
         'balancer.commands',
         'haproxy.check',
         'haproxy.drain',
+        'nginx.upstream',
         'file.download',
         'file.remove',
         'file.upload',
@@ -87,6 +88,7 @@ describe('stepKinds', () => {
       'process.start': ['command'],
       'nginx.route': ['validate', 'reload'],
       'balancer.commands': ['drain', 'drained', 'undrain', 'ready'],
+      'nginx.upstream': ['validate', 'reload'],
     });
   });
 
@@ -126,6 +128,12 @@ describe('stepKinds', () => {
         server: 'app-1',
       },
       'balancer.commands': { balancers: [], drain: 'a', drained: 'b', undrain: 'c' },
+      'nginx.upstream': {
+        balancers: ['lb'],
+        config: '/etc/nginx/conf.d/lb.conf',
+        upstream: 'app',
+        server: 'a:80',
+      },
       'wait.log': { path: '/var/log/app.log', pattern: 'started' },
       'wait.http': { url: 'http://10.0.0.12:8080/login' },
       'wait.file': { path: '/x', state: 'absent' },
@@ -153,6 +161,7 @@ describe('stepKinds', () => {
         'backup.copy',
         'balancer.commands',
         'haproxy.drain',
+        'nginx.upstream',
         'file.download',
         'file.remove',
         'file.upload',

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { archiveExtract } from './archive-extract.js';
 import { backupCopy } from './backup-copy.js';
-import { balancerCommands, haproxyCheck, haproxyDrain } from './balancer.js';
+import { balancerCommands, haproxyCheck, haproxyDrain, nginxUpstream } from './balancer.js';
 import { fileDownload } from './file-download.js';
 import { fileRemove } from './file-remove.js';
 import { fileUpload } from './file-upload.js';
@@ -44,6 +44,7 @@ export const stepKindRegistry = {
   'nginx.route': nginxRoute,
   'haproxy.drain': haproxyDrain,
   'haproxy.check': haproxyCheck,
+  'nginx.upstream': nginxUpstream,
   'balancer.commands': balancerCommands,
   'wait.log': waitLog,
   'wait.http': waitHttp,

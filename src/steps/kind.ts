@@ -26,7 +26,9 @@ export type Capture = { as: string } | { keyValues: true };
 /** Pure text transforms the engine applies to a fetched file (see src/steps/edits). */
 export type EditSpec =
   | { editor: 'yaml'; ops: readonly YamlOp[] }
-  | { editor: 'nginx'; locations: readonly string[]; upstream: string };
+  | { editor: 'nginx'; locations: readonly string[]; upstream: string }
+  /** A balancer's `upstream NAME { server ADDR …; }`: mark the server down, or not. */
+  | { editor: 'nginx-upstream'; upstream: string; server: string; down: boolean };
 
 export type YamlOp =
   | { op: 'set'; key: string; value: unknown; comment?: string }
@@ -93,7 +95,15 @@ export type Action =
    * Fetch a host file, apply a pure edit, show the diff; back up the original under `backupPath`
    * (byte-identical), replace atomically, run `validate` and restore the original if it fails.
    */
-  | { type: 'edit'; path: Word; spec: EditSpec; backupPath: string; validate?: Command }
+  | {
+      type: 'edit';
+      path: Word;
+      spec: EditSpec;
+      backupPath: string;
+      validate?: Command;
+      /** Edit the file on this inventory host (a balancer); its outputs are then `backup_<host>`, `path_<host>`. */
+      on?: string;
+    }
   /** Poll until the condition holds, with the step's timeout; failPatterns end it at once. */
   | { type: 'wait'; condition: WaitCondition; intervalMs?: number; on?: string }
   /** An HTTP request from the controller. */

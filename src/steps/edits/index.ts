@@ -3,7 +3,7 @@
  * `applyEdit`, shows `unifiedDiff`, backs up the original, swaps atomically and validates.
  */
 import type { EditSpec } from '../kind.js';
-import { routeNginxLocations } from './nginx.js';
+import { routeNginxLocations, setUpstreamServerDown } from './nginx.js';
 import { applyYamlOps } from './yaml.js';
 
 export { unifiedDiff } from './diff.js';
@@ -28,5 +28,7 @@ export function applyEdit(before: string, spec: EditSpec): string {
       return applyYamlOps(before, spec.ops);
     case 'nginx':
       return routeNginxLocations(before, spec.locations, spec.upstream);
+    case 'nginx-upstream':
+      return setUpstreamServerDown(before, spec.upstream, spec.server, spec.down);
   }
 }

@@ -372,3 +372,77 @@ export function routeNginxLocations(before: string, locations: readonly string[]
   }
   return splices.length === 0 ? before : applySplices(before, splices);
 }
+
+/**
+ * Marks one `server` of an `upstream NAME { … }` block `down` (or takes `down` away), keeping every
+ * other byte: the load-balancer side of a drain. The server is named as written after `server`
+ * (`10.0.0.11:8080`, `app-1:8080`); it must appear exactly once in that upstream.
+ * Example: setUpstreamServerDown('upstream app { server a:80; server b:80; }', 'app', 'a:80', true)
+ * -> 'upstream app { server a:80 down; server b:80; }'.
+ */
+export function setUpstreamServerDown(
+  before: string,
+  upstream: string,
+  server: string,
+  down: boolean,
+): string {
+  const fail = (message: string, token?: NginxToken): never => {
+    throw new EditError(
+      `nginx upstream ${upstream} server ${server}${token ? ` (line ${token.line}:${token.col})` : ''}: ${message}`,
+      {
+        editor: 'nginx',
+        target: `${upstream}/${server}`,
+        ...(token ? { line: token.line, col: token.col } : {}),
+      },
+    );
+  };
+  const blocks: NginxDirective[] = [];
+  const visit = (directives: readonly NginxDirective[]) => {
+    for (const d of directives) {
+      if (d.name.value === 'upstream' && d.args[0]?.value === upstream && d.block) blocks.push(d);
+      if (d.block) visit(d.block);
+    }
+  };
+  const parsed = parseNginx(before);
+  visit(parsed);
+  if (blocks.length !== 1) {
+    const names: string[] = [];
+    const all = (ds: readonly NginxDirective[]) => {
+      for (const d of ds) {
+        if (d.name.value === 'upstream' && d.args[0]) names.push(d.args[0].value);
+        if (d.block) all(d.block);
+      }
+    };
+    all(parsed);
+    fail(
+      blocks.length === 0
+        ? `no upstream ${upstream} in the file; its upstreams: ${names.join(', ') || 'none'}`
+        : `upstream ${upstream} appears ${blocks.length} times, so it is unclear which one to change`,
+    );
+  }
+  const servers = (blocks[0]?.block ?? []).filter(
+    (d) => d.name.value === 'server' && d.args[0]?.value === server,
+  );
+  if (servers.length !== 1) {
+    const known = (blocks[0]?.block ?? [])
+      .filter((d) => d.name.value === 'server')
+      .map((d) => d.args[0]?.value);
+    fail(
+      servers.length === 0
+        ? `not in the upstream; its servers: ${known.join(', ') || 'none'}`
+        : `appears ${servers.length} times in the upstream`,
+      blocks[0]?.name,
+    );
+  }
+  const directive = servers[0] as NginxDirective;
+  const flag = directive.args.find((a) => a.value === 'down');
+  if (down === Boolean(flag)) return before;
+  if (flag) {
+    // Remove " down" with the whitespace before it.
+    let start = flag.start;
+    while (start > 0 && /[ \t]/.test(before[start - 1] ?? '')) start--;
+    return applySplices(before, [{ start, end: flag.end, insert: '' }]);
+  }
+  const last = directive.args[directive.args.length - 1] as NginxToken;
+  return applySplices(before, [{ start: last.end, end: last.end, insert: ' down' }]);
+}
