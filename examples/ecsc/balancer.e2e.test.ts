@@ -29,6 +29,7 @@ import { cutover, journalEvents, runIdFrom } from '../../test/cli.js';
 const RUNBOOK = resolve(import.meta.dirname, 'runbook.yml');
 const scenario = relocate(ecscBalancedScenario, '127.0.53');
 const NODES = scenario.hosts.filter((h) => !h.roles.some((r) => r.startsWith('lb')));
+const BALANCERS = ['lb', 'lb-2'];
 const LB = scenario.hosts.find((h) => h.name === 'lb')?.address as string;
 const NGINX_LB = scenario.hosts.find((h) => h.name === 'lb-nginx')?.address as string;
 const labDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-ecsc-lb-'));
@@ -44,9 +45,9 @@ const versionOf = async (address: string, service: EcscService) => {
   }
 };
 
-/** `show stat` of the balancer: `backend/server` -> status (UP, MAINT, DRAIN, DOWN). */
-async function balancerStatus(): Promise<Record<string, string>> {
-  const csv = await ssh.out('lb', `echo 'show stat' | socat stdio unix-connect:${ECSC_LB_SOCKET}`);
+/** `show stat` of a balancer (lb, or its peer lb-2): `backend/server` -> status (UP, MAINT, DRAIN, DOWN). */
+async function balancerStatus(lb = 'lb'): Promise<Record<string, string>> {
+  const csv = await ssh.out(lb, `echo 'show stat' | socat stdio unix-connect:${ECSC_LB_SOCKET}`);
   const out: Record<string, string> = {};
   for (const line of csv.split('\n')) {
     const f = line.split(',');
@@ -108,13 +109,15 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     stateDir = mkdtempSync(join(tmpdir(), 'cutover-e2e-state-'));
     await eventually(
       async () => {
-        const status = await balancerStatus().catch(() => ({}));
-        return Object.values(status).length === 8 && Object.values(status).every((s) => s.startsWith('UP'))
-          ? true
-          : undefined;
+        for (const lb of BALANCERS) {
+          const status = await balancerStatus(lb).catch(() => ({}));
+          if (Object.values(status).length !== 8 || !Object.values(status).every((s) => s.startsWith('UP')))
+            return undefined;
+        }
+        return true;
       },
       60_000,
-      'every node UP at the balancer',
+      'every node UP at both balancers',
     );
   }, 120_000);
   afterAll(async () => {
@@ -133,8 +136,17 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
         new RegExp(`^${service} ${ECSC_VERSIONS[service].new.version.replaceAll('.', '\\.')}`),
       );
     }
-    // Back in rotation everywhere, and nothing failed for the users.
-    expect(Object.values(await balancerStatus()).every((s) => s.startsWith('UP'))).toBe(true);
+    // Back in rotation everywhere, on both balancers of the pair, and nothing failed for the users.
+    for (const lb of ['lb', 'lb-2'])
+      expect(
+        Object.values(await balancerStatus(lb)).every((s) => s.startsWith('UP')),
+        lb,
+      ).toBe(true);
+    const maints = journalEvents(stateDir, runIdFrom(run.stdout)).filter(
+      (e) =>
+        e.type === 'step.command' && e.step === 'upgrade/drain@ecsc-1' && e.command.includes('state maint'),
+    );
+    expect(maints).toHaveLength(2);
     for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
     expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
     expect(report.total.failed).toBe(0);
@@ -159,7 +171,8 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     const traffic = load();
     const running = apply();
     await eventually(() => heldProcess(labDir, 'schedule-1'), 120_000, "schedule-1's new version to be held");
-    expect((await balancerStatus())['schedule/schedule-1']).toMatch(/^MAINT/);
+    for (const lb of ['lb', 'lb-2'])
+      expect((await balancerStatus(lb))['schedule/schedule-1'], lb).toMatch(/^MAINT/);
     await clearFault(labDir, 'schedule-1', 'fail-start');
     await clearFault(labDir, 'schedule-1', 'hold-start');
     const run = await running;
@@ -172,7 +185,8 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     expect(
       await versionOf(NODES.find((n) => n.name === 'schedule-1')?.address as string, 'schedule'),
     ).toMatch(/^schedule 1\.6\.2/);
-    expect((await balancerStatus())['schedule/schedule-1']).toMatch(/^UP/);
+    for (const lb of ['lb', 'lb-2'])
+      expect((await balancerStatus(lb))['schedule/schedule-1'], lb).toMatch(/^UP/);
     for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
     expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
     expect(report.total.failed).toBe(0);
@@ -201,5 +215,20 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
     expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
     expect(report.total.failed).toBe(0);
+  });
+  it('refuses in preflight, before anything changes, a drain that would leave a backend without a server', async () => {
+    // An operator took ecsc-2 out on lb-2 by hand: draining ecsc-1 there would leave ecsc empty.
+    await ssh.out(
+      'lb-2',
+      `echo 'set server ecsc/ecsc-2 state maint' | socat stdio unix-connect:${ECSC_LB_SOCKET}`,
+    );
+    const run = await apply();
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(
+      /ecsc-1.*no other server of backend ecsc is UP on this balancer: taking ecsc-1 out would leave the backend without a server/,
+    );
+    expect(journalEvents(stateDir, runIdFrom(run.stdout)).some((e) => e.type === 'host.started')).toBe(false);
+    expect((await balancerStatus('lb'))['ecsc/ecsc-1']).toMatch(/^UP/);
+    expect((await balancerStatus('lb-2'))['ecsc/ecsc-1']).toMatch(/^UP/);
   });
 });

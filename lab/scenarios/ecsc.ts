@@ -454,7 +454,7 @@ export const ECSC_LB_SOCKET = '/run/haproxy/admin.sock';
  * under its inventory name, health-checked on its version page. Servers and the bind address are
  * host names, resolved through the host's /etc/hosts when HAProxy starts (so a relocated lab works).
  */
-export function ecscHaproxyConfig(): string {
+export function ecscHaproxyConfig(self = 'lb'): string {
   const out = [
     '# HAProxy of the ecsc lab, written by `cutover lab up --scenario ecsc --balancer`.',
     'global',
@@ -474,7 +474,7 @@ export function ecscHaproxyConfig(): string {
   for (const service of ECSC_SERVICES) {
     out.push(
       `frontend ${service}`,
-      `  bind lb:${ECSC_LB_PORTS[service]}`,
+      `  bind ${self}:${ECSC_LB_PORTS[service]}`,
       `  default_backend ${service}`,
       '',
       `backend ${service}`,
@@ -520,26 +520,30 @@ export function ecscNginxLbConfig(): string {
 }
 
 const lbHost: LabHostSpec = { name: 'lb', address: '127.0.10.30', roles: ['lb'], vars: {} };
+/** The second HAProxy of an HA pair (as with keepalived): every drain updates both. */
+const lbPeer: LabHostSpec = { name: 'lb-2', address: '127.0.10.32', roles: ['lb'], vars: {} };
 const nginxLbHost: LabHostSpec = { name: 'lb-nginx', address: '127.0.10.31', roles: ['lb-nginx'], vars: {} };
 
 /**
- * The ecsc scenario with balancers in front of the node pairs (issue 17): HAProxy on host `lb`
- * (ports 8081-8084) and nginx on host `lb-nginx` (ports 8091-8094):
+ * The ecsc scenario with balancers in front of the node pairs (issue 17): an HAProxy pair on hosts
+ * `lb` and `lb-2` (ports 8081-8084) and nginx on host `lb-nginx` (ports 8091-8094):
  * `cutover lab up --scenario ecsc --balancer`. The balancer is not upgraded; runbooks take nodes
  * out of rotation there (`balancer: { haproxy: ... }`).
  */
 export const ecscBalancedScenario: Scenario = {
   ...ecscScenario,
-  hosts: [...hosts, lbHost, nginxLbHost],
+  hosts: [...hosts, lbHost, lbPeer, nginxLbHost],
   async populate(root, host, ctx) {
-    if (host.name === lbHost.name)
-      await writeTree(path.join(root, 'etc'), { 'haproxy/haproxy.cfg': { text: ecscHaproxyConfig() } });
+    if (host.roles.includes('lb'))
+      await writeTree(path.join(root, 'etc'), {
+        'haproxy/haproxy.cfg': { text: ecscHaproxyConfig(host.name) },
+      });
     else if (host.name === nginxLbHost.name)
       await writeTree(root, { [ECSC_NGINX_LB_CONFIG.slice(1)]: { text: ecscNginxLbConfig() } });
     else await populate(root, host, ctx);
   },
   boot(host) {
-    if (host.name === lbHost.name) return ['mkdir -p /run/haproxy', 'haproxy -f /etc/haproxy/haproxy.cfg'];
+    if (host.roles.includes('lb')) return ['mkdir -p /run/haproxy', 'haproxy -f /etc/haproxy/haproxy.cfg'];
     if (host.name === nginxLbHost.name) return ['systemctl start nginx'];
     return boot(host);
   },

@@ -67,11 +67,24 @@ export const haproxyCheck = defineKind({
         type: 'exec' as const,
         on,
         description: `${String(p.backend)}/${String(p.server)} on ${on}`,
-        cmd: showStat(p),
+        // Before anything changes: the balancer answers, knows the server, and could do without it.
+        cmd: lines(showStat(p), othersUp()),
       })),
     };
   },
 });
+
+/** Fails (exit 4) unless another server of the backend is UP: taking this one out must leave the backend serving. */
+function othersUp(): Command {
+  return lines(
+    raw(
+      `others=$(printf '%s\\n' "$st" | awk -F, -v b="$b" -v v="$v" '$1 == b && $2 != v && $2 != "BACKEND" && $2 != "FRONTEND" && $18 ~ /^UP/ { n++ } END { print n + 0 }')`,
+    ),
+    raw(
+      `[ "$others" -gt 0 ] || { echo "no other server of backend $b is UP on this balancer: taking $v out would leave the backend without a server" >&2; exit 4; }`,
+    ),
+  );
+}
 
 /** A key for a balancer in outputs: `was_lb-1`. */
 const wasKey = (balancer: string) => `was_${balancer.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
@@ -97,12 +110,7 @@ export const haproxyDrain = defineKind({
           capture: { keyValues: true },
           cmd: lines(
             showStat(p),
-            raw(
-              `others=$(printf '%s\\n' "$st" | awk -F, -v b="$b" -v v="$v" '$1 == b && $2 != v && $2 != "BACKEND" && $2 != "FRONTEND" && $18 ~ /^UP/ { n++ } END { print n + 0 }')`,
-            ),
-            raw(
-              `[ "$others" -gt 0 ] || { echo "no other server of backend $b is UP on this balancer: taking $v out would leave the backend without a server" >&2; exit 4; }`,
-            ),
+            othersUp(),
             raw(
               `was=$(printf '%s\\n' "$st" | awk -F, -v b="$b" -v v="$v" '$1 == b && $2 == v { print $18 }')`,
             ),
