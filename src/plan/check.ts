@@ -11,7 +11,12 @@ import type { Plan, PlannedStep } from './types.js';
 
 /** Plans and renders every step of `plan`; each refusal becomes a problem at its step. */
 export function checkRendering(plan: Omit<Plan, 'hash'>, problems: InputProblem[]): void {
-  const steps = [...plan.preflight, ...plan.phases.flatMap((p) => Object.values(p.steps).flat())];
+  const steps = [
+    ...plan.preflight,
+    ...plan.phases.flatMap((p) => Object.values(p.steps).flat()),
+    // Drains at balancers are complete when planned (a node's own nginx drain is routed at run time).
+    ...plan.phases.flatMap((p) => Object.values(p.drains).filter((d) => !d.drain)),
+  ];
   const seen = new Set<string>();
   for (const step of steps) {
     const kind = stepKinds.get(step.kind) as StepKind<unknown>;

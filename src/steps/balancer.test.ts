@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { InputError } from '../errors.js';
+import { planFixture } from '../testing/plan-fixture.js';
 import { describeAction } from '../plan/render.js';
 import type { StepContext } from './kind.js';
 import { balancerCommands, haproxyCheck, haproxyDrain, nginxUpstream } from './balancer.js';
@@ -138,5 +140,65 @@ describe('nginx upstream edit (pure, byte-exact)', () => {
       'on lb-b: edit /etc/x: unmark server 10.0.0.11:8080 of upstream app down',
       expect.stringMatching(/^on lb-b: \$ nginx_workers/),
     ]);
+  });
+});
+
+describe('balancer: in a phase (compile and validate, before anything runs)', () => {
+  const INV = `hosts:
+  a: { address: 10.9.0.1, roles: [app] }
+  b: { address: 10.9.0.2, roles: [app] }
+  lb: { address: 10.9.0.3, roles: [lb] }
+`;
+  const runbook = (balancer: string) => `name: b
+phases:
+  - id: up
+    hosts: { roles: [app] }
+    balancer:
+${balancer}
+    steps:
+      - shell.run: { command: "true" }
+`;
+  const refusal = (balancer: string, inventory = INV) =>
+    planFixture(runbook(balancer), inventory).then(
+      () => 'accepted',
+      (e: InputError) => e.problems.map((p) => p.message).join('\n'),
+    );
+
+  it('plans a drain per host run on the balancers, adds them to the plan (no runbook preflight), and checks them in preflight', async () => {
+    const fx = await planFixture(
+      runbook('      hosts: { roles: [lb] }\n      haproxy: { backend: app }'),
+      INV,
+    );
+    expect(fx.plan.hosts.map((h) => h.name)).toEqual(['a', 'b', 'lb']);
+    expect(fx.plan.phases[0]?.drains.a).toMatchObject({ kind: 'haproxy.drain', role: 'drain', host: 'a' });
+    expect(fx.plan.preflight.map((s) => `${s.kind}@${s.host}`)).toEqual([
+      'haproxy.check@a',
+      'haproxy.check@b',
+    ]);
+  });
+
+  it('refuses a value that would run as code in a command, at validation (not when the drain runs)', async () => {
+    expect(
+      await refusal(
+        '      hosts: { roles: [lb] }\n      commands: { drain: "echo {{ host.name }} | socat stdio unix-connect:/x", drained: "true", undrain: "true" }',
+      ),
+    ).toMatch(/a \{\{ \}\} value reaches the stdin of socat/);
+  });
+
+  it('refuses two providers, a balancer that is also upgraded, and no balancer at all', async () => {
+    expect(
+      await refusal(
+        '      hosts: { roles: [lb] }\n      haproxy: { backend: app }\n      commands: { drain: a, drained: b, undrain: c }',
+      ),
+    ).toMatch(/expected exactly one balancer provider/);
+    expect(await refusal('      hosts: { roles: [app] }\n      haproxy: { backend: app }')).toMatch(
+      /is a balancer and a host of this phase/,
+    );
+    expect(
+      await refusal(
+        '      hosts: { roles: [lb] }\n      haproxy: { backend: app }',
+        INV.replace(/ {2}lb:.*\n/, ''),
+      ),
+    ).toMatch(/no host of inventory|selects no host of the inventory/);
   });
 });
