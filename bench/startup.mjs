@@ -4,7 +4,10 @@
  * here with the local transport, `plan` compiles the comindware example against its real
  * inventory (ssh -G only, nothing connects).
  *
- * Usage: node bench/startup.mjs [--runs 15] [--no-build]
+ * Usage: node bench/startup.mjs [--runs 15] [--no-build] [--before OTHER/dist/cli.js]
+ *
+ * `--before` adds the same commands run by another build of the CLI (e.g. an older commit's,
+ * built in a checkout of its own), measured in the same rounds: before and after side by side.
  *
  * The commands run in turn, round after round (node, --version, status, plan, node, ...), so load
  * that comes and goes hits them alike; each ratio is the median of the per-round ratios to
@@ -18,7 +21,11 @@ import { parseArgs } from 'node:util';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '15' }, 'no-build': { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '15' },
+    'no-build': { type: 'boolean', default: false },
+    before: { type: 'string' },
+  },
 });
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number from 1');
@@ -67,14 +74,13 @@ const listed = execFileSync(process.execPath, [cli, '--state-dir', state, 'runs'
 const run = JSON.parse(listed.trim().split('\n')[0]).run;
 
 const example = join(root, 'examples', 'comindware');
-const commands = [
-  { name: '`node -e 0` (the floor)', argv: ['-e', '0'] },
-  { name: '`cutover --version`', argv: [cli, '--version'], goal: 2 },
-  { name: '`cutover status RUN`', argv: [cli, '--state-dir', state, 'status', run], goal: 2 },
+const cliCommands = (bin, label) => [
+  { name: `\`cutover --version\`${label}`, argv: [bin, '--version'], goal: 2 },
+  { name: `\`cutover status RUN\`${label}`, argv: [bin, '--state-dir', state, 'status', run], goal: 2 },
   {
-    name: '`cutover plan` (comindware example)',
+    name: `\`cutover plan\` (comindware example)${label}`,
     argv: [
-      cli,
+      bin,
       'plan',
       '-r',
       join(example, 'runbook.yml'),
@@ -87,6 +93,11 @@ const commands = [
     ],
     goal: 3,
   },
+];
+const commands = [
+  { name: '`node -e 0` (the floor)', argv: ['-e', '0'] },
+  ...cliCommands(cli, ''),
+  ...(values.before ? cliCommands(resolve(values.before), ', before') : []),
 ];
 
 function once(argv) {
