@@ -1,7 +1,7 @@
 /**
  * Item 2 of issue 8, fan-out: one step on 3, 30 and 100 lab hosts with a concurrency limit of
- * 10 (cutover `rolling: { serial: 10 }`, Ansible `forks = 10`): wall time, controller CPU and
- * peak memory, and how they grow. Run alone: `node bench/run.mjs --only fanout`.
+ * 10 (cutover `rolling: { serial: 10 }` in batches and `rolling: { window: 10 }` as a pool,
+ * Ansible `forks = 10`): wall time, controller CPU and peak memory, and how they grow. Run alone: `node bench/run.mjs --only fanout`.
  */
 import os from 'node:os';
 import { join } from 'node:path';
@@ -22,19 +22,38 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
   const dir = benchDir(ctx, 'fanout');
   const runs = Math.max(3, ctx.runs - 2);
   const runbook = writeIn(dir, 'one-step.yml', stepsRunbook(1, CONCURRENCY));
+  const pooled = writeIn(dir, 'one-step-window.yml', stepsRunbook(1, CONCURRENCY, 'window'));
   const playbook = writeIn(dir, 'one-step.playbook.yml', stepsPlaybook(1));
   const rows: string[][] = [];
-  const walls: Record<string, Record<number, number>> = { cutover: {}, ansible: {} };
-  const cpus: Record<string, Record<number, number>> = { cutover: {}, ansible: {} };
+  const walls: Record<string, Record<number, number>> = { cutover: {}, 'cutover-window': {}, ansible: {} };
+  const cpus: Record<string, Record<number, number>> = { cutover: {}, 'cutover-window': {}, ansible: {} };
   for (const n of FANOUT_HOSTS) {
     if (ctx.plain.hosts.length < n)
       throw new Error(`fan-out needs ${n} lab hosts, the lab has ${ctx.plain.hosts.length}`);
     const ini = writeIn(dir, `fanout${n}.ini`, iniInventory(ctx.plain.hosts.slice(0, n), ctx.plain.access));
-    const stateDir = join(dir, `state-${n}`);
+    const stateDirs: Record<string, string> = {
+      cutover: join(dir, `state-${n}`),
+      'cutover-window': join(dir, `state-window-${n}`),
+    };
     const tools: [string, string[], Record<string, string> | undefined][] = [
       [
         'cutover',
-        [...ctx.cli, '--state-dir', stateDir, 'apply', '-r', runbook, '-i', ini, '--yes'],
+        [...ctx.cli, '--state-dir', stateDirs.cutover as string, 'apply', '-r', runbook, '-i', ini, '--yes'],
+        undefined,
+      ],
+      [
+        'cutover-window',
+        [
+          ...ctx.cli,
+          '--state-dir',
+          stateDirs['cutover-window'] as string,
+          'apply',
+          '-r',
+          pooled,
+          '-i',
+          ini,
+          '--yes',
+        ],
         undefined,
       ],
       [
@@ -61,7 +80,8 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       walls[tool]![n] = wall.median;
       cpus[tool]![n] = cpuAll ?? tree;
       let engine = '';
-      if (tool === 'cutover') {
+      const stateDir = stateDirs[tool];
+      if (stateDir !== undefined) {
         const spans = readRuns(stateDir).map((r) => engineSpan(r.events));
         if (spans.some((s) => s.outcome !== 'succeeded'))
           throw new Error(`a cutover run on ${n} hosts did not succeed; see ${stateDir}`);
@@ -70,8 +90,10 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       rows.push([
         String(n),
         tool === 'cutover'
-          ? `cutover (serial ${CONCURRENCY})`
-          : `Ansible (forks ${CONCURRENCY}, default settings)`,
+          ? `cutover (serial ${CONCURRENCY}: batches)`
+          : tool === 'cutover-window'
+            ? `cutover (window ${CONCURRENCY}: a pool)`
+            : `Ansible (forks ${CONCURRENCY}, default settings)`,
         formatMs(wall.median),
         spread(wall),
         engine,
@@ -90,7 +112,7 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
   return {
     id: 'fanout',
     title: '2. Fan-out: one step on 3, 30 and 100 hosts, 10 at a time',
-    setup: `One \`shell.run true\` step (Ansible: one shell task) on the first N hosts of the plain lab (${ctx.plain.hosts[0]?.address} upward), at most ${CONCURRENCY} hosts at once: cutover \`rolling: { serial: ${CONCURRENCY} }\` (batches of ${CONCURRENCY}), Ansible \`forks = ${CONCURRENCY}\` (a pool of ${CONCURRENCY}). ${runs} measured runs per row (one unmeasured run before each tool's first size). "engine" is cutover's journal from run.started to run.finished. CPU "all" is user+system time of every process the run started, its detached ssh ControlMasters included (a cpuacct cgroup per run); "tree" is what GNU time sees (the process and the children it waited for); max RSS is the largest single process (GNU time).`,
+    setup: `One \`shell.run true\` step (Ansible: one shell task) on the first N hosts of the plain lab (${ctx.plain.hosts[0]?.address} upward), at most ${CONCURRENCY} hosts at once: cutover \`rolling: { serial: ${CONCURRENCY} }\` (batches of ${CONCURRENCY}) and \`rolling: { window: ${CONCURRENCY} }\` (a pool of ${CONCURRENCY}: the next host starts as soon as one is done), Ansible \`forks = ${CONCURRENCY}\` (a pool of ${CONCURRENCY}). ${runs} measured runs per row (one unmeasured run before each tool's first size). "engine" is cutover's journal from run.started to run.finished. CPU "all" is user+system time of every process the run started, its detached ssh ControlMasters included (a cpuacct cgroup per run); "tree" is what GNU time sees (the process and the children it waited for); max RSS is the largest single process (GNU time).`,
     columns: [
       'hosts',
       'tool',
@@ -106,6 +128,7 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
     rows,
     notes: [
       growth('cutover'),
+      growth('cutover-window'),
       growth('ansible'),
       `At 100 hosts the controller side alone kept ${busy('cutover')} (cutover) and ${busy('ansible')} (Ansible) of this machine's ${cores} cores busy for the whole run, and the hosts' sshd run on the same cores: both tools are CPU-bound here, so the wall time follows the CPU each host costs (an SSH connection: key exchange and a few ssh client processes) more than the concurrency limit.`,
     ],

@@ -207,9 +207,9 @@ export async function logWait(ctx: BenchContext): Promise<TableBody> {
     columns: ['what', 'poll interval', 'samples', 'median', 'p95', 'min–max'],
     rows,
     notes: [
-      `A poll is two commands over the host's long-lived \`sh\` (stat the file; read the new bytes), a few ms, so the latency is about half the interval plus a poll, and at most one interval plus a poll: medians ${m(`${DEFAULT_POLL_MS} ms (default)`)} (\`cutover apply\`) and ${m(`${DEFAULT_POLL_MS} ms`)} (the same interval through bench/engine-driver.ts: the control) at ${DEFAULT_POLL_MS} ms, ${m('100 ms')} at 100 ms, ${m('50 ms')} at 50 ms; Ansible ${m('1 s (its default `sleep`)')}.`,
+      `The host follows the log (\`tail -F\` from the cursor, issue 15) and answers as the line is written; the controller then reads the new bytes: the latency is that round and one read over the host's long-lived \`sh\`, whatever the interval, which now only paces a chatty log and hosts that cannot follow (those are polled): medians ${m(`${DEFAULT_POLL_MS} ms (default)`)} (\`cutover apply\`) and ${m(`${DEFAULT_POLL_MS} ms`)} (the same interval through bench/engine-driver.ts: the control) at ${DEFAULT_POLL_MS} ms, ${m('100 ms')} at 100 ms, ${m('50 ms')} at 50 ms; Ansible ${m('1 s (its default `sleep`)')}.`,
       'The variants ran in rounds (each once, then again), so load that came and went hit them alike.',
-      `What polling costs the controller (cgroup CPU of Node and its ssh processes while one host waits ${IDLE_WAIT_MS / 1000} s, one run each, minus the same wait polled every second): ${pollCost.join(', ')}; differences under ~0.5 % of a core are within the noise. Each poll also runs \`stat\`, \`tail\` and \`head\` on the host.`,
+      `What waiting costs the controller (cgroup CPU of Node and its ssh processes while one host waits ${IDLE_WAIT_MS / 1000} s, one run each, minus the same wait polled every second): ${pollCost.join(', ')}; differences under ~0.5 % of a core are within the noise. A followed wait asks the host once per change or every 5 s when nothing happens, whatever the interval.`,
     ],
   };
 }

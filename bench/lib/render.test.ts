@@ -57,6 +57,9 @@ describe('runbooks and their Ansible equivalents', () => {
     expect(runbook?.phases[0]?.steps.map((s) => s.id)).toEqual(
       Array.from({ length: 20 }, (_, i) => `s${i + 1}`),
     );
+    const pooled = parseRunbook(stepsRunbook(1, 10, 'window'), 'window.yml', { inventory });
+    expect(pooled.problems).toEqual([]);
+    expect(pooled.runbook?.phases[0]?.rolling).toMatchObject({ window: 10 });
     const [play] = parse(stepsPlaybook(20, 1)) as {
       serial?: number;
       gather_facts: boolean;

@@ -62,18 +62,19 @@ const header = (what: string) => `# Written by bench/: ${what}\n`;
 
 /**
  * A cutover runbook of `steps` `shell.run true` steps on every host, `serial` hosts at a time.
- * Example: stepsRunbook(20, 1) has 20 steps s1..s20 with `rolling: { serial: 1 }`.
+ * Example: stepsRunbook(20, 1) has 20 steps s1..s20 with `rolling: { serial: 1 }`;
+ * stepsRunbook(1, 10, 'window') one step with `rolling: { window: 10 }` (a pool, not batches).
  */
-export function stepsRunbook(steps: number, serial: number): string {
+export function stepsRunbook(steps: number, serial: number, mode: 'serial' | 'window' = 'serial'): string {
   return (
-    header(`${steps} shell.run steps, rolling serial ${serial}.`) +
+    header(`${steps} shell.run steps, rolling ${mode} ${serial}.`) +
     stringify({
-      name: `bench-${steps}-steps-serial-${serial}`,
+      name: `bench-${steps}-steps-${mode}-${serial}`,
       phases: [
         {
           id: 'steps',
           hosts: 'all',
-          rolling: { serial },
+          rolling: { [mode]: serial },
           steps: Array.from({ length: steps }, (_, i) => ({
             id: `s${i + 1}`,
             'shell.run': { command: 'true' },

@@ -5,6 +5,8 @@ export interface PollResult {
   done: boolean;
   failure?: string;
   seen?: string[];
+  /** How long to wait before the next poll, instead of the interval (a poll that itself waited on the host). */
+  againMs?: number;
 }
 
 /** Why a wait ended without its condition. */
@@ -38,6 +40,8 @@ export async function waitFor(
     if (left <= 0) {
       throw new WaitFailed(`timed out waiting for ${opts.what}`, 'timeout', lastSeen);
     }
-    await clock.sleep(Math.min(opts.intervalMs, left), opts.signal);
+    const again = result.againMs ?? opts.intervalMs;
+    if (again > 0) await clock.sleep(Math.min(again, left), opts.signal);
+    else opts.signal?.throwIfAborted();
   }
 }

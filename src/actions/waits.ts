@@ -4,10 +4,17 @@ import type { WaitCondition, WaitGuard } from '../steps/kind.js';
 import { ActionFailed, type ActionEnv } from './env.js';
 import { sendHttp } from './http.js';
 import { LogFollower } from './log-follow.js';
+
+/** The longest a host waits for a log to change in one round (then the path is rendered again: a new date in its name). */
+const FOLLOW_CAP_SEC = 5;
+/** The same with a guard, which runs between rounds. */
+const FOLLOW_GUARDED_CAP_SEC = 1;
+/** After a round that brought lines, the next round starts this much later at most, so a chatty log is read in batches. */
+const FOLLOW_BATCH_MS = 50;
 import { type PollResult, WaitFailed, waitFor } from './wait.js';
 
 export async function runWait(condition: WaitCondition, intervalMs: number, env: ActionEnv): Promise<void> {
-  const waiting = await waiter(condition, env);
+  const waiting = await waiter(condition, intervalMs, env);
   const { what, poll } =
     'guard' in condition && condition.guard ? guarded(waiting, condition.guard, env) : waiting;
   env.emit({ type: 'step.waiting', step: env.stepId, host: env.host, what });
@@ -58,6 +65,7 @@ function guarded(
 
 async function waiter(
   condition: WaitCondition,
+  intervalMs: number,
   env: ActionEnv,
 ): Promise<{ what: string; poll: () => Promise<PollResult> }> {
   // A poll made at the deadline still gets its answer: the wait, not the poll, reports the timeout.
@@ -98,10 +106,27 @@ async function waiter(
       const follower = new LogFollower(env.session, condition.path, mark);
       const pattern = new RegExp(condition.pattern);
       const fails = condition.failPatterns.map((p) => new RegExp(p));
+      // Followed on the host (see followCommand), so a line is seen as it is written; a guard still
+      // runs between rounds, so with one the host waits at most FOLLOW_GUARDED_CAP_SEC a round.
+      const capSec = 'guard' in condition && condition.guard ? FOLLOW_GUARDED_CAP_SEC : FOLLOW_CAP_SEC;
       return {
         what: `/${condition.pattern}/ in ${String(condition.path)} (lines written after step ${condition.since})`,
         poll: async () => {
-          const lines = await follower.poll(timeout(), env.signal);
+          const started = env.clock.now();
+          const cap = Math.max(1, Math.min(capSec, Math.ceil((env.deadline - started) / 1000)));
+          const { lines, followed, changed } = await follower.next(cap, timeout(), env.signal);
+          // After a followed round: at once when the log moved (a moment later after new lines, so
+          // a chatty log is read in batches); a round in which nothing moved took the cap (on the
+          // engine's clock too, so virtual time moves in tests). A host that could not wait is
+          // polled at the interval, as before.
+          const againMs = !followed
+            ? undefined
+            : lines.length > 0
+              ? Math.min(intervalMs, FOLLOW_BATCH_MS)
+              : changed
+                ? 0
+                : Math.max(0, cap * 1000 - (env.clock.now() - started));
+          const next = againMs === undefined ? {} : { againMs };
           for (const line of lines) {
             const failed = fails.find((f) => f.test(line));
             if (failed)
@@ -124,7 +149,7 @@ async function waiter(
               lastLine: env.redactor.redact(lines[lines.length - 1] as string),
             });
           }
-          return { done: false, seen: lines };
+          return { done: false, seen: lines, ...next };
         },
       };
     }

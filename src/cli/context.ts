@@ -7,16 +7,17 @@ import { type InputProblem, InputError, UsageError } from '../errors.js';
 import type { Host, Inventory } from '../inventory/model.js';
 import { parseLimit, unmatchedPatterns } from '../inventory/limit.js';
 import { loadInventories } from '../inventory/load.js';
-import { FileJournal } from '../journal/file-store.js';
 import { compile, templateScope } from '../plan/compile.js';
 import { allSteps, type Plan } from '../plan/types.js';
 import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
 import { Redactor, Secret } from '../shell/secret.js';
-import { createTransport, type ResolvedConnection, resolveConnections } from '../transport/index.js';
+import { type ResolvedConnection, resolveConnections } from '../transport/ssh-config.js';
 import type { Session, Transport } from '../transport/transport.js';
-import { createEventPrinter, type EventPrinter } from '../ui/printer.js';
+import type { GlobalOptions } from './state.js';
+
+export { type GlobalOptions, openJournal, runOrLatest, stateDir } from './state.js';
 
 /** Options every command that reads a runbook shares. */
 export interface InputOptions {
@@ -26,19 +27,6 @@ export interface InputOptions {
   param?: string[];
   /** `--limit HOSTS`: names, roles, globs, `!` exclusions. */
   limit?: string;
-}
-
-export interface GlobalOptions {
-  stateDir?: string;
-  json?: boolean;
-  /** How many times `-v` was given: 1 or more prints commands in full (plan: the exact commands). */
-  verbose?: number;
-  /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
-  sshConfig?: string;
-  /** `-K`: prompt once for the sudo password. */
-  askBecomePass?: boolean;
-  /** `--become-password-file FILE`: the sudo password's file. */
-  becomePasswordFile?: string;
 }
 
 /**
@@ -130,10 +118,6 @@ export async function resolveHostConnections(
   if (problems.some((p) => p.severity === 'error'))
     throw new InputError(problems, 'Fix the ssh config or the inventory; nothing was changed on any host.');
   return { connections, warnings: problems };
-}
-
-export function stateDir(opts: GlobalOptions): string {
-  return resolve(opts.stateDir ?? process.env.CUTOVER_STATE_DIR ?? '.cutover');
 }
 
 /**
@@ -346,11 +330,7 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-export function openJournal(opts: GlobalOptions, redactor?: Redactor): FileJournal {
-  return new FileJournal(stateDir(opts), redactor);
-}
-
-/** One transport per kind, shared by every host of a run. */
+/** One transport per kind, shared by every host of a run; the transports' code is loaded on the first connect (`plan` without `--probe` never loads it). */
 export function connector(
   global: GlobalOptions = {},
   become: { password?: string | undefined } = {},
@@ -361,10 +341,12 @@ export function connector(
   const transports = new Map<string, Transport>();
   const configFile = sshConfigFile(global);
   return {
-    connect: (host, runAs) => {
+    connect: async (host, runAs) => {
       let t = transports.get(host.transport);
       if (!t) {
-        t = createTransport(host, { ssh: configFile ? { configFile } : {} });
+        const { createTransport } = await import('../transport/index.js');
+        t =
+          transports.get(host.transport) ?? createTransport(host, { ssh: configFile ? { configFile } : {} });
         transports.set(host.transport, t);
       }
       return t.connect({
@@ -389,27 +371,4 @@ export function connector(
   };
 }
 
-/** The event printer for apply/resume/rollback: JSON lines, the live per-host view on a terminal, or the host-prefixed line log. */
-export function eventPrinter(opts: GlobalOptions): EventPrinter {
-  return createEventPrinter({
-    json: opts.json ?? false,
-    verbose: (opts.verbose ?? 0) >= 1,
-    stream: process.stdout,
-  });
-}
-
 export { templateScope };
-
-/** The run named, or the latest run of the state folder (said on stderr). */
-export function runOrLatest(given: string | undefined, global: GlobalOptions, command: string): string {
-  if (given) return given;
-  const runs = openJournal(global).listRuns();
-  const latest = runs[runs.length - 1];
-  if (!latest)
-    throw new UsageError(
-      `no runs in ${stateDir(global)} for \`cutover ${command}\``,
-      'Start one with `cutover apply`, or pass --state-dir where the runs are.',
-    );
-  process.stderr.write(`cutover ${command}: run ${latest} (the latest in ${stateDir(global)})\n`);
-  return latest;
-}

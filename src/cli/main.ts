@@ -1,16 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CutoverError, ExitCode, InputError } from '../errors.js';
-import { registerDocs } from './docs.js';
+import { modulesFor, valueOptions } from './commands.js';
 import { EXIT_CODES_DOC } from './exit-codes.js';
-import { registerImport } from './import.js';
-import { registerLabCommands } from './lab.js';
-import { registerPlan } from './plan.js';
-import { registerRunCommands } from './run.js';
-import { registerReport } from './report.js';
-import { registerRunViews } from './runs.js';
-import { registerServe } from './serve.js';
-import { registerUnlock } from './unlock.js';
-import { registerValidate } from './validate.js';
 
 const program = new Command('cutover')
   .description(
@@ -40,16 +31,11 @@ const program = new Command('cutover')
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)
   .exitOverride();
 
-registerValidate(program);
-registerPlan(program);
-registerRunCommands(program);
-registerRunViews(program);
-registerReport(program);
-registerServe(program);
-registerUnlock(program);
-registerDocs(program);
-registerLabCommands(program);
-registerImport(program);
+// Only the modules this command line needs (`--version` loads none; `status` the journal views).
+const registrars = await Promise.all(
+  modulesFor(process.argv.slice(2), valueOptions(program)).map((m) => m.load()),
+);
+for (const register of registrars) register(program);
 
 // `cutover plan | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

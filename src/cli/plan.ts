@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { renderPlan } from '../plan/render.js';
 import { renderPlanSummary } from '../plan/summary.js';
-import { previewPlan } from '../engine/index.js';
 import { formatProblem } from '../errors.js';
-import { describeConnection } from '../transport/index.js';
+import { describeConnection } from '../transport/ssh-config.js';
 import {
   becomePassword,
   collect,
@@ -45,6 +43,7 @@ export function registerPlan(program: Command): void {
       if (opts.probe) {
         const transports = connector(global, { password: await becomePassword(plan, global, redactor) });
         try {
+          const { previewPlan } = await import('../engine/index.js');
           findings = await previewPlan(plan, transports.connect, redactor);
         } finally {
           await transports.close();
@@ -60,8 +59,11 @@ export function registerPlan(program: Command): void {
         [...resolved.connections].map(([name, c]) => [name, describeConnection(c)]),
       );
       const view = { compensations: opts.undo, connections, ...(findings ? { findings } : {}) };
+      // Each view's code is loaded only when it is asked for (the summary is the common one).
       process.stdout.write(
-        (global.verbose ?? 0) >= 1 ? renderPlan(plan, view) : renderPlanSummary(plan, view),
+        (global.verbose ?? 0) >= 1
+          ? (await import('../plan/render.js')).renderPlan(plan, view)
+          : renderPlanSummary(plan, view),
       );
     });
 }

@@ -8,7 +8,7 @@ import type { JournalEvent } from '../journal/events.js';
 import { loadRunbook, parseRunbook } from '../runbook/load.js';
 import { Redactor } from '../shell/secret.js';
 import { renderReport } from '../ui/report-html.js';
-import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './context.js';
+import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './state.js';
 import { renderSummary } from './runs.js';
 
 /** `cutover report [RUN]`: the run's text summary, or with `--html FILE` one self-contained HTML file. */

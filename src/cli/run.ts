@@ -12,12 +12,11 @@ import { describeChanges, diffPlans, mergePlans, type PlanChange } from '../plan
 import { journalSteps } from '../plan/types.js';
 import { renderPlan } from '../plan/render.js';
 import { renderPlanSummary } from '../plan/summary.js';
-import type { EventPrinter } from '../ui/printer.js';
+import { createEventPrinter, type EventPrinter } from '../ui/printer.js';
 import { askYesNo } from '../ui/prompt.js';
 import {
   becomePassword,
   connector,
-  eventPrinter,
   collect,
   type GlobalOptions,
   INVENTORY_HELP,
@@ -453,4 +452,13 @@ function writePlanRecord(runDir: string, prepared: Prepared): void {
   });
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'plan.json'), `${JSON.stringify(record, null, 1)}\n`, { mode: 0o600 });
+}
+
+/** The event printer for apply/resume/rollback: JSON lines, the live per-host view on a terminal, or the host-prefixed line log. */
+function eventPrinter(opts: GlobalOptions): EventPrinter {
+  return createEventPrinter({
+    json: opts.json ?? false,
+    verbose: (opts.verbose ?? 0) >= 1,
+    stream: process.stdout,
+  });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { type RunState, replay } from '../journal/replay.js';
 import { formatDuration } from '../shared/duration.js';
-import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './context.js';
+import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './state.js';
 
 /** `cutover runs` and `cutover status RUN`: views of the journal. */
 export function registerRunViews(program: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { isLoopback, startDashboard } from '../ui/dashboard/server.js';
-import { type GlobalOptions, stateDir } from './context.js';
+import { type GlobalOptions, stateDir } from './state.js';
 
 /** `cutover serve`: the live dashboard of the runs in the state folder. */
 export function registerServe(program: Command): void {

@@ -32,7 +32,10 @@ describe('docsMarkdown', () => {
     expect(docs).toContain('| `unit` | string | **required** | the unit |');
     expect(docs).toContain('| `force` | boolean | default `false` |  |');
     expect(docs).toContain(
-      '| `serial` | whole number | default `1` | hosts upgraded at the same time (a batch) |',
+      '| `serial` | whole number | default `1` | hosts upgraded at the same time, in batches: the next batch starts when the whole batch is done |',
+    );
+    expect(docs).toContain(
+      '| `window` | whole number | optional | instead of serial: a pool that keeps this many hosts in flight, starting the next host as soon as one is done |',
     );
     expect(docs).toContain(
       '| `type` | "string" \\| "version" \\| "number" \\| "boolean" | default `"string"` |',

@@ -178,6 +178,7 @@ const FAULTS = `What a run does when something goes wrong, and what it promises:
 - **A wait watches what it waits for.** \`watch: { unit: NAME }\` or \`watch: { process: PATTERN }\` on
   \`wait.log\`/\`wait.http\` ends the wait at once when the unit fails or stops, or the process is gone; a wait
   after \`service.start\`/\`service.restart\` watches that unit by itself (the plan says "watching unit …").
+  A watched \`wait.log\` checks its watch at least every second (the host follows the log between checks).
 - **An unreachable host never hangs the run.** A host whose shell died is reconnected after 1, 2, 4 and 8 s;
   still down, it is unreachable (\`host.unreachable\`): its remaining undos are journaled "not run" (never
   tried into a timeout), its traffic stays where the drain put it, and the run ends saying "NOT put back" and

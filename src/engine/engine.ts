@@ -15,7 +15,7 @@ import { type EngineOptions, operator, ResumeBlocked, RunContext } from './conte
 import { Drains } from './drain.js';
 import { type DownHost, HealthGuard } from './guard.js';
 import { preflightPassed, runPreflight } from './preflight.js';
-import { batches, limitsOf, RollingWindow } from './rolling.js';
+import { limitsOf, pool, RollingWindow, stages } from './rolling.js';
 import { pendingUndo, Saga } from './saga.js';
 import { StepRunner, undecidableSteps } from './step.js';
 
@@ -187,17 +187,26 @@ export class Engine {
     const stopOnAbort = () => window.stop();
     if (run.signal?.aborted) window.stop();
     run.signal?.addEventListener('abort', stopOnAbort);
+    // Batches (serial) or one pool (window) after the canary: see `stages` in rolling.ts.
     const rollGroup = async (hosts: string[]) => {
-      const list = batches(hosts, phase.rolling);
-      for (const [index, batch] of list.entries()) {
+      const list = stages(hosts, phase.rolling);
+      for (const [index, stage] of list.entries()) {
         if (window.stopped) return;
-        const results = await Promise.allSettled(batch.map((h) => this.#runHost(phase, h, window)));
-        for (const r of results) if (r.status === 'rejected') fatal ??= r.reason;
+        const { error } = await pool(
+          stage,
+          () => window.stopped,
+          (h) =>
+            this.#runHost(phase, h, window).catch((e: unknown) => {
+              window.stop(); // a blocked resume: no new host starts anywhere
+              throw e;
+            }),
+        );
+        if (error !== undefined) fatal ??= error;
         if (fatal || run.signal?.aborted) window.stop();
         if (window.stopped) return;
         if (index === 0 && phase.rolling.canary && list.length > 1) {
           try {
-            await this.#afterCanary(phase, batch);
+            await this.#afterCanary(phase, stage.hosts);
           } catch (e) {
             fatal ??= e;
             window.stop();

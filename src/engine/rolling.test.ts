@@ -3,7 +3,9 @@ import type { RollingPolicy } from '../runbook/model.js';
 import {
   batches,
   decide,
+  pool,
   RollingWindow,
+  stages,
   type Waiting,
   type WindowCounts,
   type WindowLimits,
@@ -157,5 +159,75 @@ describe('RollingWindow', () => {
     await settle();
     expect(turns).toEqual(['a:start', 'b:start', 'c:skip']);
     expect(w.failures).toBe(2);
+  });
+});
+
+describe('stages: batches or one pool after the canary', () => {
+  const five = ['a', 'b', 'c', 'd', 'e'];
+  it('serial: each batch is a stage as wide as itself', () => {
+    expect(stages(five, policy({ serial: 2 }))).toEqual([
+      { hosts: ['a', 'b'], width: 2 },
+      { hosts: ['c', 'd'], width: 2 },
+      { hosts: ['e'], width: 1 },
+    ]);
+  });
+  it('window: the canary, then every other host in one pool of the window, capped by max_unavailable', () => {
+    expect(stages(five, policy({ serial: 3, window: 3, canary: { hosts: 1 } }))).toEqual([
+      { hosts: ['a'], width: 1 },
+      { hosts: ['b', 'c', 'd', 'e'], width: 3 },
+    ]);
+    expect(stages(five, policy({ serial: 3, window: 3, maxUnavailable: 2 }))).toEqual([
+      { hosts: five, width: 2 },
+    ]);
+  });
+});
+
+describe('pool: the next host starts as soon as one is done', () => {
+  /** A pool over `hosts` whose every host runs until the test releases it. */
+  function held(hosts: string[], width: number, stopped = () => false) {
+    const started: string[] = [];
+    const release = new Map<string, (fail?: Error) => void>();
+    const done = pool({ hosts, width }, stopped, (h) => {
+      started.push(h);
+      return new Promise<void>((resolve, reject) => {
+        release.set(h, (fail) => (fail ? reject(fail) : resolve()));
+      });
+    });
+    const finish = async (h: string, fail?: Error) => {
+      release.get(h)?.(fail);
+      await settle();
+    };
+    return { started, finish, done };
+  }
+
+  it('keeps `width` hosts in flight, in order, without waiting for the slowest', async () => {
+    const p = held(['a', 'b', 'c', 'd'], 2);
+    expect(p.started).toEqual(['a', 'b']);
+    await p.finish('b');
+    expect(p.started).toEqual(['a', 'b', 'c']);
+    await p.finish('c');
+    expect(p.started).toEqual(['a', 'b', 'c', 'd']);
+    await p.finish('a');
+    await p.finish('d');
+    expect(await p.done).toEqual({});
+  });
+
+  it('starts no host once stopped; the ones in flight finish', async () => {
+    let stopped = false;
+    const p = held(['a', 'b', 'c', 'd'], 2, () => stopped);
+    stopped = true;
+    await p.finish('a');
+    await p.finish('b');
+    expect(p.started).toEqual(['a', 'b']);
+    expect(await p.done).toEqual({});
+  });
+
+  it('returns the first rejection once every begun host settled, and begins no other', async () => {
+    const p = held(['a', 'b', 'c'], 2);
+    const boom = new Error('blocked');
+    await p.finish('a', boom);
+    expect(p.started).toEqual(['a', 'b']);
+    await p.finish('b');
+    expect(await p.done).toEqual({ error: boom });
   });
 });

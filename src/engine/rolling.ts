@@ -3,6 +3,10 @@
  *
  * - `batches` cuts a group's hosts into the batches it rolls one after another: the canary
  *   first, then `serial` hosts at a time (never more than `max_unavailable`).
+ * - `stages` says how a group rolls: each batch is a stage of its own width (all its hosts at once,
+ *   the next stage when the whole batch is done); with `window`, the canary is one stage and every
+ *   other host one pool of the window's width, where the next host starts as soon as one is done.
+ * - `pool` runs a stage: at most `width` hosts at once, in order, none after the window stops.
  * - `decide` says, for the hosts waiting for their turn (in arrival order), which may start now,
  *   which must be skipped, and which still wait, given the places taken (out of service, out of
  *   rotation), who carries whose traffic, and whether the rollout has stopped.
@@ -29,6 +33,57 @@ export function batches(hosts: readonly string[], rolling: RollingPolicy): strin
   }
   for (let i = 0; i < rest.length; i += size) out.push(rest.slice(i, i + size));
   return out;
+}
+
+/** One stage of a group: its hosts, in order, and how many of them run at once. Example: `{ hosts: ['b','c','d'], width: 2 }`. */
+export interface Stage {
+  hosts: string[];
+  width: number;
+}
+
+/**
+ * The stages a group rolls through, one after another. Batches (`serial`): each batch is a stage
+ * as wide as itself. A window: the canary batch (if any), then the rest as one pool of the
+ * window's width (never more than `max_unavailable`).
+ * Example: `stages(['a','b','c','d'], { serial: 2, window: 2, canary: { hosts: 1 } })` -> `[{ hosts: ['a'], width: 1 }, { hosts: ['b','c','d'], width: 2 }]`.
+ */
+export function stages(hosts: readonly string[], rolling: RollingPolicy): Stage[] {
+  const list = batches(hosts, rolling);
+  if (rolling.window === undefined) return list.map((b) => ({ hosts: b, width: b.length }));
+  const canary = rolling.canary && rolling.canary.hosts > 0 ? list.shift() : undefined;
+  const rest = list.flat();
+  const width = Math.max(1, Math.min(rolling.window, rolling.maxUnavailable ?? rolling.window));
+  return [
+    ...(canary ? [{ hosts: canary, width: canary.length }] : []),
+    ...(rest.length > 0 ? [{ hosts: rest, width }] : []),
+  ];
+}
+
+/**
+ * Runs `start` for the stage's hosts in order, at most `width` at once: as soon as one settles the
+ * next begins. Once `stopped()` says so, no further host begins (those running finish). Settles
+ * when every begun host has; the first rejection is returned, not thrown, after they all have.
+ * Example: `await pool(stage, () => window.stopped, (h) => runHost(h))`.
+ */
+export async function pool(
+  stage: Stage,
+  stopped: () => boolean,
+  start: (host: string) => Promise<unknown>,
+): Promise<{ error?: unknown }> {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const lane = async () => {
+    while (next < stage.hosts.length && !stopped() && !failed) {
+      const host = stage.hosts[next++] as string;
+      try {
+        await start(host);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(stage.width, stage.hosts.length) }, lane));
+  return failed ?? {};
 }
 
 /** The limits a phase's window enforces. Example: `{ maxUnavailable: 2, maxDrained: 1, failureBudget: 0 }`. */

@@ -120,7 +120,9 @@ export function planHeader(plan: Plan, opts: RenderOptions): string[] {
 export function policyText(phase: PlannedPhase): string {
   const r = phase.rolling;
   const policy = [
-    `serial ${r.serial}`,
+    r.window !== undefined
+      ? `window ${r.window} (the next host starts as one is done)`
+      : `serial ${r.serial}`,
     r.maxUnavailable !== undefined
       ? `max unavailable ${r.maxUnavailable}`
       : `max unavailable ${r.serial} per group`,

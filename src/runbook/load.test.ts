@@ -264,6 +264,22 @@ phases:
     ]);
   });
 
+  it('reads rolling.window as a pool of that many hosts, and refuses it beside serial', async () => {
+    const file = write(
+      'window.yml',
+      'name: x\nphases:\n  - hosts: all\n    rolling: { window: 4 }\n    steps:\n      - test.run: { command: a }\n',
+    );
+    const { runbook } = await loadRunbook(file, { kinds: testKinds });
+    expect(runbook.phases[0]?.rolling).toEqual({ serial: 4, window: 4, maxUnavailable: 4, failureBudget: 0 });
+    expect(
+      errorsOf(
+        'name: x\nphases:\n  - hosts: all\n    rolling: { serial: 2, window: 4 }\n    steps:\n      - test.run: { command: a }\n',
+      ),
+    ).toEqual([
+      'rb.yml:4:27: phases/0/rolling/window: is given with serial: roll in batches (serial: N, each batch waits for its slowest host) or keep N hosts in flight (window: N), not both; remove one',
+    ]);
+  });
+
   it('does not take a # inside a quoted string for a TODO comment', () => {
     expect(
       problemsOf(

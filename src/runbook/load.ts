@@ -347,10 +347,12 @@ function selectorOf(input: z.output<typeof hostSelectorSchema> | undefined): Hos
 }
 
 function rollingOf(input: z.output<typeof rollingSchema> | undefined): RollingPolicy {
-  const serial = input?.serial ?? 1;
+  // A window is as many hosts at once as serial would be, without the batches' barriers.
+  const serial = input?.window ?? input?.serial ?? 1;
   const canary = input?.canary;
   return {
     serial,
+    ...(input?.window !== undefined ? { window: input.window } : {}),
     // With groups, serial is per group; only an explicit max_unavailable caps the phase as a whole.
     ...(input?.max_unavailable !== undefined || input?.group_by === undefined
       ? { maxUnavailable: input?.max_unavailable ?? serial }

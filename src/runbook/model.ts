@@ -30,7 +30,13 @@ export interface SecretSpec {
  * `groupBy` runs groups (e.g. one per service) in parallel, each rolled by `serial`.
  */
 export interface RollingPolicy {
+  /** Hosts at once: batches of this many (each waits for its slowest host); with `window`, the window's width. */
   serial: number;
+  /**
+   * Pool semantics: keep this many hosts in flight, starting the next host as soon as one finishes
+   * (no batch waits for its slowest host). Absent: batches of `serial`. Example: `10`.
+   */
+  window?: number;
   /** Hosts out of service at once across the whole phase (all groups); absent with groups = `serial` per group. */
   maxUnavailable?: number;
   /** How many hosts may fail before the phase stops (0 = stop at the first failure). */

@@ -473,6 +473,24 @@ export const todos: Rule = ({ steps, source }) => {
   return problems;
 };
 
+/** `serial` (batches) and `window` (a pool) are two ways to roll: a phase picks one. Example: `rolling: { serial: 2, window: 2 }` -> an error at window. */
+export const rollingMode: Rule = ({ phases, source }) => {
+  const problems: InputProblem[] = [];
+  for (const phase of phases) {
+    const rolling = phase.raw.rolling;
+    if (!rolling || typeof rolling !== 'object' || !('serial' in rolling) || !('window' in rolling)) continue;
+    problems.push(
+      source.problem(
+        [...phase.path, 'rolling', 'window'],
+        'is given with serial: roll in batches (serial: N, each batch waits for its slowest host) or keep N hosts in flight (window: N), not both; remove one',
+        'error',
+        'key',
+      ),
+    );
+  }
+  return problems;
+};
+
 /** Every rule, in the order their problems are usually read. Example: `rules.flatMap((rule) => rule(ctx))`. */
 /** A phase takes its traffic out one way: its own nginx (`drain`) or the balancers in front (`balancer`, with exactly one provider). */
 export const trafficProviders: Rule = ({ phases, source }) => {
@@ -508,6 +526,7 @@ export const rules: readonly Rule[] = [
   varCycles,
   preflightReadOnly,
   paramSpecs,
+  rollingMode,
   todos,
   trafficProviders,
 ];

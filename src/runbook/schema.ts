@@ -106,13 +106,26 @@ export const hostSelectorSchema = z
 /** How a phase rolls through its hosts. Example: `{ serial: 1, canary: { hosts: 1, pause: 5m } }`. */
 export const rollingSchema = z
   .strictObject({
-    serial: z.int().min(1).default(1).describe('hosts upgraded at the same time (a batch)'),
+    serial: z
+      .int()
+      .min(1)
+      .default(1)
+      .describe(
+        'hosts upgraded at the same time, in batches: the next batch starts when the whole batch is done',
+      ),
+    window: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'instead of serial: a pool that keeps this many hosts in flight, starting the next host as soon as one is done',
+      ),
     max_unavailable: z
       .int()
       .min(1)
       .optional()
       .describe(
-        'hosts out of service at once in the whole phase, across groups; default: serial (per group)',
+        'hosts out of service at once in the whole phase, across groups; default: serial or window (per group)',
       ),
     failure_budget: z
       .int()
@@ -131,7 +144,9 @@ export const rollingSchema = z
       .optional()
       .describe('e.g. `host.vars.service`: hosts with equal values form a group; groups roll in parallel'),
   })
-  .describe('Rolling policy; default serial 1, max_unavailable = serial, failure_budget 0.');
+  .describe(
+    'Rolling policy; default serial 1, max_unavailable = serial (or window), failure_budget 0. `serial: N` rolls in batches (as Ansible); `window: N` keeps N hosts in flight.',
+  );
 
 /** Traffic drain through each host's own nginx while it is upgraded. Example: `{ config: /etc/nginx/x.conf, locations: [/], upstream: 'http://{{ neighbour.address }}:8080' }`. */
 export const drainSchema = z

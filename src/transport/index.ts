@@ -16,13 +16,14 @@ export {
   type Reply,
   type ScriptMatcher,
 } from './recording.js';
-export { SshTransport, type SshTransportOptions, sshArgsFor } from './ssh.js';
+export { SshTransport, type SshTransportOptions } from './ssh.js';
 export {
   type ConnectionSource,
   describeConnection,
   type ResolvedConnection,
   type ResolveOptions,
   resolveConnections,
+  sshArgsFor,
 } from './ssh-config.js';
 export type { ExecOptions, ExecResult, HostAddress, Session, Transport } from './transport.js';
 

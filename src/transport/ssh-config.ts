@@ -15,7 +15,19 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { InputProblem } from '../errors.js';
 import type { Host } from '../inventory/model.js';
-import { sshArgsFor } from './ssh.js';
+import type { HostAddress } from './transport.js';
+
+/**
+ * The ssh arguments a host's inventory settings give: `-p`, `-l` and `-o` only for what the
+ * inventory sets, so the ssh config decides the rest. Example: sshArgsFor({ port: 2222, sshOptions: {} }) -> ['-p', '2222'].
+ */
+export function sshArgsFor(h: Pick<HostAddress, 'port' | 'user' | 'sshOptions'>): string[] {
+  const args: string[] = [];
+  if (h.port !== undefined) args.push('-p', String(h.port));
+  if (h.user !== undefined) args.push('-l', h.user);
+  for (const [k, v] of Object.entries(h.sshOptions ?? {})) args.push('-o', `${k}=${v}`);
+  return args;
+}
 
 /** Where a resolved value came from. */
 export type ConnectionSource = 'inventory' | 'ssh config' | 'ssh default';

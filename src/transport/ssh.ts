@@ -10,6 +10,7 @@ import { stderrTail, TransportError } from './errors.js';
 import { parseMode } from './local.js';
 import type { ShellLauncher, ShellOptions } from './protocol.js';
 import { ShellSession } from './session.js';
+import { sshArgsFor } from './ssh-config.js';
 import type { HostAddress, Session, Transport } from './transport.js';
 
 /** Options of the OpenSSH transport. Example: `new SshTransport({ connectTimeoutSec: 10 })`. */
@@ -24,18 +25,6 @@ export interface SshTransportOptions extends ShellOptions {
   controlParent?: string;
   /** The operator's ssh config file (`ssh -F`). Default: ssh's own, `~/.ssh/config` then `/etc/ssh/ssh_config`. */
   configFile?: string;
-}
-
-/**
- * The ssh arguments a host's inventory settings give: `-p`, `-l` and `-o` only for what the
- * inventory sets, so the ssh config decides the rest. Example: sshArgsFor({ port: 2222, sshOptions: {} }) -> ['-p', '2222'].
- */
-export function sshArgsFor(h: Pick<HostAddress, 'port' | 'user' | 'sshOptions'>): string[] {
-  const args: string[] = [];
-  if (h.port !== undefined) args.push('-p', String(h.port));
-  if (h.user !== undefined) args.push('-l', h.user);
-  for (const [k, v] of Object.entries(h.sshOptions ?? {})) args.push('-o', `${k}=${v}`);
-  return args;
 }
 
 /** What `ssh -G` resolved for a host: the real hostname, port and user after ~/.ssh/config. */
