@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { clearFault, heldProcess, setFault } from '../../lab/faults.js';
 import { labDown, labUp } from '../../lab/hosts.js';
-import { startLoad } from '../../lab/load.js';
+import { type LoadReport, startLoad } from '../../lab/load.js';
 import {
   ECSC_LB_PORTS,
   ECSC_NGINX_LB_CONFIG,
@@ -101,6 +101,13 @@ function variant(provider: 'nginx' | 'commands'): string {
   return file;
 }
 
+/** Every service got traffic through the balancer and none of it failed. */
+function expectNoFailures(report: LoadReport): void {
+  for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
+  expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
+  expect(report.total.failed).toBe(0);
+}
+
 const apply = (runbook = RUNBOOK) =>
   cutover([
     '--state-dir',
@@ -162,9 +169,7 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
         e.type === 'step.command' && e.step === 'upgrade/drain@ecsc-1' && e.command.includes('state maint'),
     );
     expect(maints).toHaveLength(2);
-    for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
-    expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
-    expect(report.total.failed).toBe(0);
+    expectNoFailures(report);
 
     // Each node was out of rotation only around its own upgrade, and the services ran in parallel.
     const events = journalEvents(stateDir, runIdFrom(run.stdout));
@@ -202,9 +207,7 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     ).toMatch(/^schedule 1\.6\.2/);
     for (const lb of ['lb', 'lb-2'])
       expect((await balancerStatus(lb))['schedule/schedule-1'], lb).toMatch(/^UP/);
-    for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
-    expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
-    expect(report.total.failed).toBe(0);
+    expectNoFailures(report);
   });
   it('with nginx as the balancer: each node marked down in its upstream, reloaded, restored byte-identical: 0 failed requests', async () => {
     const before = await ssh.out('lb-nginx', `cat ${ECSC_NGINX_LB_CONFIG}`);
@@ -227,9 +230,7 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
         e.text.includes('+    server ecmc-2:8080 down;'),
     );
     expect(marked).toBeDefined();
-    for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
-    expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
-    expect(report.total.failed).toBe(0);
+    expectNoFailures(report);
   });
   it('refuses in preflight, before anything changes, a drain that would leave a backend without a server', async () => {
     // An operator took ecsc-2 out on lb-2 by hand: draining ecsc-1 there would leave ecsc empty.
@@ -263,8 +264,6 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
         e.command.includes('state maint'),
     );
     expect(drains).toHaveLength(2);
-    for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
-    expect(report.targets.flatMap((t) => t.failures)).toEqual([]);
-    expect(report.total.failed).toBe(0);
+    expectNoFailures(report);
   });
 });
