@@ -9,6 +9,7 @@ import { parseLimit, unmatchedPatterns } from '../inventory/limit.js';
 import { loadInventories } from '../inventory/load.js';
 import { FileJournal } from '../journal/file-store.js';
 import { compile, templateScope } from '../plan/compile.js';
+import type { StepSelection } from '../plan/select.js';
 import { allSteps, type Plan } from '../plan/types.js';
 import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
@@ -26,6 +27,10 @@ export interface InputOptions {
   param?: string[];
   /** `--limit HOSTS`: names, roles, globs, `!` exclusions. */
   limit?: string;
+  /** `--only STEP…`: only these runbook steps. */
+  only?: string[];
+  /** `--from STEP`: this runbook step and every one after it. */
+  from?: string;
 }
 
 export interface GlobalOptions {
@@ -87,6 +92,14 @@ export function collect(value: string, previous: string[] = []): string[] {
 /** The `--limit` help text shared by plan and apply. */
 export const LIMIT_HELP =
   'only these hosts: names, roles or globs (web*), comma-separated; !name leaves one out (e.g. --limit "app,!app-3")';
+
+/** The `--only` help text shared by plan and apply. */
+export const ONLY_HELP =
+  "only these runbook steps: phase/step, a step id alone, or phase/* (repeatable or comma-separated); refused when a chosen step relies on one left out (a wait.log's since step, the backup.copy that undoes it)";
+
+/** The `--from` help text shared by plan and apply. */
+export const FROM_HELP =
+  'this runbook step and every step after it (phase/step or a step id); refused when a step from there relies on one before it';
 
 /** The `-p` help text shared by every command that takes params. */
 export const PARAM_HELP =
@@ -255,6 +268,10 @@ export async function prepare(
   const loaded = await loadAll(opts);
   return prepareLoaded(loaded, given ?? parseParamFlags(opts.param), secretMode, {
     ...(opts.limit ? { limit: opts.limit } : {}),
+    ...(opts.only ? { steps: { only: opts.only } } : {}),
+    ...(opts.from !== undefined
+      ? { steps: { ...(opts.only ? { only: opts.only } : {}), from: opts.from } }
+      : {}),
   });
 }
 
@@ -271,6 +288,7 @@ export async function prepareLoaded(
     secrets?: Record<string, Secret>;
     knownFiles?: Readonly<Record<string, string>>;
     limit?: string;
+    steps?: StepSelection;
   } = {},
 ): Promise<Prepared> {
   const limit = extra.limit ? parseLimit(extra.limit) : undefined;
@@ -306,6 +324,7 @@ export async function prepareLoaded(
     secrets,
     ...(extra.knownFiles ? { knownFiles: extra.knownFiles } : {}),
     ...(limit ? { limit } : {}),
+    ...(extra.steps ? { steps: extra.steps } : {}),
   });
   return { ...loaded, plan, params, secrets, redactor };
 }

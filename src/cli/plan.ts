@@ -10,7 +10,9 @@ import {
   connector,
   type GlobalOptions,
   INVENTORY_HELP,
+  FROM_HELP,
   LIMIT_HELP,
+  ONLY_HELP,
   PARAM_HELP,
   type InputOptions,
   prepare,
@@ -28,6 +30,8 @@ export function registerPlan(program: Command): void {
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
     .option('-p, --param <key=value...>', PARAM_HELP)
     .option('-l, --limit <hosts>', LIMIT_HELP)
+    .option('--only <step...>', ONLY_HELP)
+    .option('--from <step>', FROM_HELP)
     .option('--no-undo', 'do not show compensations')
     .option(
       '--probe',

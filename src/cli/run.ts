@@ -21,7 +21,9 @@ import {
   collect,
   type GlobalOptions,
   INVENTORY_HELP,
+  FROM_HELP,
   LIMIT_HELP,
+  ONLY_HELP,
   PARAM_HELP,
   resolveHostConnections,
   type InputOptions,
@@ -59,6 +61,8 @@ export function registerRunCommands(program: Command): void {
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
     .option('-p, --param <key=value...>', PARAM_HELP)
     .option('-l, --limit <hosts>', LIMIT_HELP)
+    .option('--only <step...>', ONLY_HELP)
+    .option('--from <step>', FROM_HELP)
     .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
     .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
     .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)

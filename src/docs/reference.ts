@@ -206,7 +206,7 @@ const FAULTS = `What a run does when something goes wrong, and what it promises:
   take the lock through sudo. A \`transport: local\` host (the controller itself) is covered only by the state
   folder's own lease (\`.cutover/locks/\`), which also stops two runs of one folder before they connect.
 - **A run stands on its own.** \`apply\` journals the runbook and inventory text, the inventory as read, the
-  params, \`--limit\` and the sha256 of every uploaded file, and keeps a copy of each upload in the run folder
+  params, \`--limit\`, \`--only\`/\`--from\` and the sha256 of every uploaded file, and keeps a copy of each upload in the run folder
   (\`<state>/runs/RUN/files/<sha256>\`; uploads read that copy) and the plan as \`plan.json\` (secrets as
   \`<secret:name>\`, never a value). \`resume\` and \`rollback\` rebuild the plan from the journal alone, checked
   against its hash, whatever happened to the files since (secrets are asked for again from env, file or prompt).
@@ -229,6 +229,15 @@ const COMMAND_LINE = `Flags operators bring from Ansible and Kamal, and what the
   comma- or colon-separated; \`!name\` leaves one out (\`--limit "app,!app-3"\`). A phase with none of them is left
   out; a drained host's neighbours stay in the plan (connected, locked, preflighted) to carry its traffic. A
   pattern that names no host or role is refused (exit 2). The limit is journaled: resume keeps it.
+- \`--only STEP…\` / \`--from STEP\` (on \`plan\` to preview, and \`apply\`): run some runbook steps only. A STEP is
+  \`phase/step\`, a step id alone when one phase has it, or \`phase/*\` (or a phase id) for a whole phase; \`--only\`
+  repeats or takes a comma list; \`--from\` keeps that step and every step after it, later phases included. Preflight
+  always runs, and a host with any chosen step is drained around them as usual. Refused (exit 2, at the step's
+  file:line:col, naming the step it needs and the hosts): a \`wait.log\` whose \`since\` step is left out (explicit, or
+  the acting step before it); a step with no undo of its own (\`archive.extract\`, \`shell.run\` without \`undo:\`) when a
+  \`backup.copy\` before it on that host (of a path it writes, or of anything when cutover cannot tell) is left out;
+  the drain named as a step; a name that names nothing (the steps are listed). The selection is journaled with
+  the run: resume and rollback keep it.
 - \`-p @params.yml\`: a YAML map of params; \`-p\` repeats and merges in order, a later value wins
   (\`-p @prod.yml -p version=5.0.24120.0\`). Lists and maps are refused.
 - \`status\`, \`report\`, \`resume\` and \`rollback\` without a run id take the latest run of the state folder and
