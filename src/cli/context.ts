@@ -16,6 +16,7 @@ import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
 import { Redactor, Secret } from '../shell/secret.js';
 import { createTransport, type ResolvedConnection, resolveConnections } from '../transport/index.js';
+import { tracedSession } from '../transport/trace.js';
 import type { Session, Transport } from '../transport/transport.js';
 import { createEventPrinter, type EventPrinter } from '../ui/printer.js';
 
@@ -36,7 +37,11 @@ export interface InputOptions {
 export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
-  /** How many times `-v` was given: 1 or more prints commands in full (plan: the exact commands). */
+  /**
+   * How many times `-v` was given: 1 commands in full (plan: the exact commands); 2 also every
+   * command on every host (probes, marks, polls) with its exit code and output, on stderr, and on a
+   * terminal the commands and output stay on screen; 3 also OpenSSH's `-v` on stderr.
+   */
   verbose?: number;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;
@@ -369,24 +374,40 @@ export function openJournal(opts: GlobalOptions, redactor?: Redactor): FileJourn
   return new FileJournal(stateDir(opts), redactor);
 }
 
-/** One transport per kind, shared by every host of a run. */
+/** Where `-vv` and `-vvv` write: stderr, one line at a time (stdout stays the run's view or JSON). */
+function toStderr(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * One transport per kind, shared by every host of a run. `-vv` traces every command of every session
+ * (tracedSession, redacted by `redactor`); `-vvv` adds OpenSSH's own `-v` of masters and sessions.
+ */
 export function connector(
   global: GlobalOptions = {},
   become: { password?: string | undefined } = {},
+  redactor?: Redactor,
 ): {
   connect: (host: Host, runAs?: string) => Promise<Session>;
   close: () => Promise<void>;
 } {
   const transports = new Map<string, Transport>();
   const configFile = sshConfigFile(global);
+  const level = global.verbose ?? 0;
+  const redact = (text: string) => {
+    const r = redactor ? redactor.redact(text) : text;
+    return become.password ? r.split(become.password).join('<secret:become_password>') : r;
+  };
   return {
-    connect: (host, runAs) => {
+    connect: async (host, runAs) => {
       let t = transports.get(host.transport);
       if (!t) {
-        t = createTransport(host, { ssh: configFile ? { configFile } : {} });
+        t = createTransport(host, {
+          ssh: { ...(configFile ? { configFile } : {}), ...(level >= 3 ? { debug: toStderr } : {}) },
+        });
         transports.set(host.transport, t);
       }
-      return t.connect({
+      const session = await t.connect({
         name: host.name,
         address: host.address,
         ...(host.port !== undefined ? { port: host.port } : {}),
@@ -401,6 +422,7 @@ export function connector(
             }
           : {}),
       });
+      return level >= 2 ? tracedSession(session, toStderr, redact) : session;
     },
     close: async () => {
       await Promise.all([...transports.values()].map((t) => t.close()));
@@ -413,6 +435,7 @@ export function eventPrinter(opts: GlobalOptions): EventPrinter {
   return createEventPrinter({
     json: opts.json ?? false,
     verbose: (opts.verbose ?? 0) >= 1,
+    output: (opts.verbose ?? 0) >= 2,
     stream: process.stdout,
   });
 }

@@ -33,7 +33,7 @@ const program = new Command('cutover')
   .option('--json', 'machine output: one JSON object per line')
   .option(
     '-v, --verbose',
-    'more detail, repeatable: -v every command in full (plan: the exact commands per host); -vv and -vvv are accepted (no more detail than -v yet)',
+    'more detail, repeatable: -v every command in full (plan: the exact commands per host); -vv also every command on every host (probes, log marks, polls) with exit code, time and output, on stderr; -vvv also OpenSSH -v of each master and session, on stderr',
     (_value: string, level: number) => level + 1,
     0,
   )

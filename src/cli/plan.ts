@@ -47,7 +47,11 @@ export function registerPlan(program: Command): void {
         else process.stderr.write(`${formatProblem(p)} (${p.severity})\n`);
       let findings: Map<string, string[]> | undefined;
       if (opts.probe) {
-        const transports = connector(global, { password: await becomePassword(plan, global, redactor) });
+        const transports = connector(
+          global,
+          { password: await becomePassword(plan, global, redactor) },
+          redactor,
+        );
         try {
           findings = await previewPlan(plan, transports.connect, redactor);
         } finally {

@@ -312,7 +312,7 @@ async function executeLocked(
   }
   if (extras.first) journal.append(runId, extras.first);
   if (mode !== 'rollback') writePlanRecord(journal.runDir(runId), prepared);
-  const transports = connector(global, { password });
+  const transports = connector(global, { password }, prepared.redactor);
   const abort = new AbortController();
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
   setMaxListeners(0, abort.signal);

@@ -223,8 +223,13 @@ const COMMAND_LINE = `Flags operators bring from Ansible and Kamal, and what the
   that host) and one line of intent per step (what it changes, its probe and its undo, in words).
   \`cutover plan -v\` prints every exact command per host, probe and undo (secrets redacted); \`--json plan\` the
   data. \`apply --show-plan\` prints the same summary (with \`-v\` the commands).
-- \`-v\` repeats: \`-v\` commands in full (in the plan and the progress log), \`-vv\` and \`-vvv\` are accepted and
-  mean at least as much as \`-v\` for now.
+- \`-v\` repeats. \`-v\`: commands in full (the plan's exact commands per host; the progress log's commands uncut).
+  \`-vv\`: also every command cutover runs on every host, the ones the progress view never shows included (probes of
+  \`plan --probe\` and \`resume\`, log marks, wait polls, guards, the lock), each with its exit code, time and output,
+  as \`trace HOST: …\` lines on stderr (secrets redacted); on a terminal, commands and their output also stay on screen.
+  \`-vvv\`: also OpenSSH's own \`-v\` of each host's master and sessions, as \`ssh HOST: debug1: …\` lines on stderr
+  (a session's debug goes through its own log file, never into a command's output). stdout stays the run's view or
+  its JSON.
 - \`--limit HOSTS\` (\`-l\`, on \`plan\` and \`apply\`): only these hosts, as names, roles or globs (\`web*\`, \`app-?\`),
   comma- or colon-separated; \`!name\` leaves one out (\`--limit "app,!app-3"\`). A phase with none of them is left
   out; a drained host's neighbours stay in the plan (connected, locked, preflighted) to carry its traffic. A
