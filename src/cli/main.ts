@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CutoverError, ExitCode, InputError } from '../errors.js';
+import { completionEntry, registerCompletion } from './completion.js';
 import { registerDocs } from './docs.js';
 import { EXIT_CODES_DOC } from './exit-codes.js';
 import { registerImport } from './import.js';
@@ -50,12 +51,19 @@ registerUnlock(program);
 registerDocs(program);
 registerLabCommands(program);
 registerImport(program);
+registerCompletion(program);
 
 // `cutover plan | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);
   throw e;
 });
+
+// The hidden entry point of the completion scripts: candidates on stdout, never an error.
+if (process.argv[2] === '__complete') {
+  completionEntry(program, process.argv.slice(3));
+  process.exit(0);
+}
 
 /** The one top-level catch: expected failures become exit codes, anything else is a bug. */
 try {

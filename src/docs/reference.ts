@@ -250,7 +250,14 @@ const COMMAND_LINE = `Flags operators bring from Ansible and Kamal, and what the
 - \`--json validate\` (and any command refused for invalid input under \`--json\`) prints each problem as a JSON
   object on stdout, then \`{"valid": false, "exitCode": 2, "error": …, "hint": …}\`; a valid runbook prints
   \`{"valid": true, "message": …}\`.
-- \`resume RUN --replan\`: see "Faults, resume and rollback".`;
+- \`resume RUN --replan\`: see "Faults, resume and rollback".
+- \`cutover completion bash|zsh|fish\` prints a completion script (\`source <(cutover completion bash)\`; zsh the same,
+  or save it as \`_cutover\` in \`$fpath\`; fish: save it in \`~/.config/fish/completions/cutover.fish\`). It completes
+  commands, options, run ids (the state folder, \`--state-dir\` on the line respected), runbook steps for
+  \`--only\`/\`--from\` (the \`-r\` runbook on the line, else the latest run's plan), plan step ids for
+  \`--rerun\`/\`--mark-done\` (the run on the line, else the latest), and host names and roles for \`--limit\` (the \`-i\`
+  inventory on the line, cutover YAML, else the latest run's plan); file options complete paths. The scripts call
+  \`cutover __complete -- WORD…\`, which prints one candidate a line and never fails.`;
 
 const ANSIBLE = `### Ansible inventories
 
