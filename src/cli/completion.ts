@@ -91,11 +91,11 @@ export function complete(program: Command, words: readonly string[]): string[] {
     ? (findOption(command, prev) ?? findOption(program, prev))
     : undefined;
   const wanting = prevOption && (prevOption.required || prevOption.optional) ? prevOption : undefined;
-  const valueOf = wanting ?? (lastOption?.variadic && !cur.startsWith('-') ? lastOption : undefined);
+  const valueFor = wanting ?? (lastOption?.variadic && !cur.startsWith('-') ? lastOption : undefined);
   const run = before.find((w) => RUN_ID.test(w));
   const ctx: Context = { program, given, ...(run ? { run } : {}) };
   let out: string[];
-  if (valueOf) out = optionValues(valueOf, ctx);
+  if (valueFor) out = optionValues(valueFor, ctx);
   else if (cur.startsWith('-')) out = optionNames(command, program);
   else if (command.commands.length > 0)
     out = command.commands
