@@ -65,26 +65,30 @@ if (process.argv[2] === '__complete') {
   process.exit(0);
 }
 
-/** The one top-level catch: expected failures become exit codes, anything else is a bug. */
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode === 0 ? 0 : ExitCode.invalidInput;
-  } else if (e instanceof CutoverError) {
-    // --json: invalid input as data on stdout too (every problem, one per line, then the verdict).
-    if (program.opts().json && e instanceof InputError) {
-      for (const p of e.problems) process.stdout.write(`${JSON.stringify(p)}\n`);
-      process.stdout.write(
-        `${JSON.stringify({ valid: false, exitCode: e.exitCode, error: e.message, ...(e.hint ? { hint: e.hint } : {}) })}\n`,
+/** The one top-level catch (no top-level await: the single executable is CommonJS): expected failures become exit codes, anything else is a bug. */
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : ExitCode.invalidInput;
+    } else if (e instanceof CutoverError) {
+      // --json: invalid input as data on stdout too (every problem, one per line, then the verdict).
+      if (program.opts().json && e instanceof InputError) {
+        for (const p of e.problems) process.stdout.write(`${JSON.stringify(p)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ valid: false, exitCode: e.exitCode, error: e.message, ...(e.hint ? { hint: e.hint } : {}) })}\n`,
+        );
+      }
+      process.stderr.write(`cutover: ${e.describe()}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(
+        `cutover: unexpected error — this is a bug, please report it with this output:\n${(e as Error).stack ?? String(e)}\n`,
       );
+      process.exitCode = ExitCode.bug;
     }
-    process.stderr.write(`cutover: ${e.describe()}\n`);
-    process.exitCode = e.exitCode;
-  } else {
-    process.stderr.write(
-      `cutover: unexpected error — this is a bug, please report it with this output:\n${(e as Error).stack ?? String(e)}\n`,
-    );
-    process.exitCode = ExitCode.bug;
   }
 }
+
+void main();
