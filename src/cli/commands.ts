@@ -27,6 +27,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { names: ['docs'], load: async () => (await import('./docs.js')).registerDocs },
   { names: ['lab'], load: async () => (await import('./lab.js')).registerLabCommands },
   { names: ['import'], load: async () => (await import('./import.js')).registerImport },
+  { names: ['completion'], load: async () => (await import('./completion.js')).registerCompletion },
 ];
 
 /**

@@ -8,12 +8,14 @@ import type { Host, Inventory } from '../inventory/model.js';
 import { parseLimit, unmatchedPatterns } from '../inventory/limit.js';
 import { loadInventories } from '../inventory/load.js';
 import { compile, templateScope } from '../plan/compile.js';
+import type { StepSelection } from '../plan/select.js';
 import { allSteps, type Plan } from '../plan/types.js';
 import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
 import { Redactor, Secret } from '../shell/secret.js';
 import { type ResolvedConnection, resolveConnections } from '../transport/ssh-config.js';
+import { tracedSession } from '../transport/trace.js';
 import type { Session, Transport } from '../transport/transport.js';
 import type { GlobalOptions } from './state.js';
 
@@ -27,6 +29,10 @@ export interface InputOptions {
   param?: string[];
   /** `--limit HOSTS`: names, roles, globs, `!` exclusions. */
   limit?: string;
+  /** `--only STEP…`: only these runbook steps. */
+  only?: string[];
+  /** `--from STEP`: this runbook step and every one after it. */
+  from?: string;
 }
 
 /**
@@ -75,6 +81,14 @@ export function collect(value: string, previous: string[] = []): string[] {
 /** The `--limit` help text shared by plan and apply. */
 export const LIMIT_HELP =
   'only these hosts: names, roles or globs (web*), comma-separated; !name leaves one out (e.g. --limit "app,!app-3")';
+
+/** The `--only` help text shared by plan and apply. */
+export const ONLY_HELP =
+  "only these runbook steps: phase/step, a step id alone, or phase/* (repeatable or comma-separated); refused when a chosen step relies on one left out (a wait.log's since step, the backup.copy that undoes it)";
+
+/** The `--from` help text shared by plan and apply. */
+export const FROM_HELP =
+  'this runbook step and every step after it (phase/step or a step id); refused when a step from there relies on one before it';
 
 /** The `-p` help text shared by every command that takes params. */
 export const PARAM_HELP =
@@ -239,6 +253,10 @@ export async function prepare(
   const loaded = await loadAll(opts);
   return prepareLoaded(loaded, given ?? parseParamFlags(opts.param), secretMode, {
     ...(opts.limit ? { limit: opts.limit } : {}),
+    ...(opts.only ? { steps: { only: opts.only } } : {}),
+    ...(opts.from !== undefined
+      ? { steps: { ...(opts.only ? { only: opts.only } : {}), from: opts.from } }
+      : {}),
   });
 }
 
@@ -255,6 +273,7 @@ export async function prepareLoaded(
     secrets?: Record<string, Secret>;
     knownFiles?: Readonly<Record<string, string>>;
     limit?: string;
+    steps?: StepSelection;
   } = {},
 ): Promise<Prepared> {
   const limit = extra.limit ? parseLimit(extra.limit) : undefined;
@@ -290,6 +309,7 @@ export async function prepareLoaded(
     secrets,
     ...(extra.knownFiles ? { knownFiles: extra.knownFiles } : {}),
     ...(limit ? { limit } : {}),
+    ...(extra.steps ? { steps: extra.steps } : {}),
   });
   return { ...loaded, plan, params, secrets, redactor };
 }
@@ -330,26 +350,44 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-/** One transport per kind, shared by every host of a run; the transports' code is loaded on the first connect (`plan` without `--probe` never loads it). */
+/** Where `-vv` and `-vvv` write: stderr, one line at a time (stdout stays the run's view or JSON). */
+function toStderr(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * One transport per kind, shared by every host of a run; the transports' code is loaded on the
+ * first connect (`plan` without `--probe` never loads it). `-vv` traces every command of every
+ * session (tracedSession, redacted by `redactor`); `-vvv` adds OpenSSH's own `-v`.
+ */
 export function connector(
   global: GlobalOptions = {},
   become: { password?: string | undefined } = {},
+  redactor?: Redactor,
 ): {
   connect: (host: Host, runAs?: string) => Promise<Session>;
   close: () => Promise<void>;
 } {
   const transports = new Map<string, Transport>();
   const configFile = sshConfigFile(global);
+  const level = global.verbose ?? 0;
+  const redact = (text: string) => {
+    const r = redactor ? redactor.redact(text) : text;
+    return become.password ? r.split(become.password).join('<secret:become_password>') : r;
+  };
   return {
     connect: async (host, runAs) => {
       let t = transports.get(host.transport);
       if (!t) {
         const { createTransport } = await import('../transport/index.js');
         t =
-          transports.get(host.transport) ?? createTransport(host, { ssh: configFile ? { configFile } : {} });
+          transports.get(host.transport) ??
+          createTransport(host, {
+            ssh: { ...(configFile ? { configFile } : {}), ...(level >= 3 ? { debug: toStderr } : {}) },
+          });
         transports.set(host.transport, t);
       }
-      return t.connect({
+      const session = await t.connect({
         name: host.name,
         address: host.address,
         ...(host.port !== undefined ? { port: host.port } : {}),
@@ -364,6 +402,7 @@ export function connector(
             }
           : {}),
       });
+      return level >= 2 ? tracedSession(session, toStderr, redact) : session;
     },
     close: async () => {
       await Promise.all([...transports.values()].map((t) => t.close()));

@@ -13,6 +13,7 @@ import type { Inventory } from '../inventory/model.js';
 import type { JournalEvent, RunInputs } from '../journal/events.js';
 import { hashRegularFile } from '../plan/local-files.js';
 import { mergePlans } from '../plan/replan.js';
+import type { StepSelection } from '../plan/select.js';
 import type { Plan } from '../plan/types.js';
 import { parseRunbook } from '../runbook/load.js';
 import type { Secret } from '../shell/secret.js';
@@ -43,6 +44,7 @@ export function captureInputs(
       inventory: { sources, texts, resolved: inventory as unknown as Record<string, unknown> },
       files: { ...prepared.plan.localFiles },
       ...(prepared.plan.limit ? { limit: prepared.plan.limit } : {}),
+      ...prepared.plan.steps,
     },
     copies,
   };
@@ -169,6 +171,7 @@ async function fromInputs(
     secrets,
     knownFiles: inputs.files,
     ...(inputs.limit ? { limit: inputs.limit } : {}),
+    ...stepsOf(inputs),
   });
 }
 
@@ -187,12 +190,20 @@ export async function currentFiles(
       prepared: await prepareLoaded(loaded, declared(params, loaded), secretMode, {
         secrets,
         ...(inputs.limit ? { limit: inputs.limit } : {}),
+        ...stepsOf(inputs),
       }),
     };
   } catch (e) {
     if (e instanceof InputError) return { invalid: e };
     throw e;
   }
+}
+
+/** The journaled `--only`/`--from`, as compile takes them. */
+function stepsOf(inputs: RunInputs): { steps?: StepSelection } {
+  if (inputs.only) return { steps: { only: inputs.only } };
+  if (inputs.from !== undefined) return { steps: { from: inputs.from } };
+  return {};
 }
 
 /** The run's params this runbook still declares (an edit may drop one; a new one takes its default). */

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CutoverError, ExitCode, InputError } from '../errors.js';
-import { modulesFor, valueOptions } from './commands.js';
+import { COMMAND_MODULES, modulesFor, valueOptions } from './commands.js';
 import { EXIT_CODES_DOC } from './exit-codes.js';
 
 const program = new Command('cutover')
@@ -24,18 +24,12 @@ const program = new Command('cutover')
   .option('--json', 'machine output: one JSON object per line')
   .option(
     '-v, --verbose',
-    'more detail, repeatable: -v every command in full (plan: the exact commands per host); -vv and -vvv are accepted (no more detail than -v yet)',
+    'more detail, repeatable: -v every command in full (plan: the exact commands per host); -vv also every command on every host (probes, log marks, polls) with exit code, time and output, on stderr; -vvv also OpenSSH -v of each master and session, on stderr',
     (_value: string, level: number) => level + 1,
     0,
   )
   .addHelpText('after', `\n${EXIT_CODES_DOC}`)
   .exitOverride();
-
-// Only the modules this command line needs (`--version` loads none; `status` the journal views).
-const registrars = await Promise.all(
-  modulesFor(process.argv.slice(2), valueOptions(program)).map((m) => m.load()),
-);
-for (const register of registrars) register(program);
 
 // `cutover plan | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -43,10 +37,30 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-/** The one top-level catch: expected failures become exit codes, anything else is a bug. */
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
+/**
+ * The one top-level catch (no top-level await: the single executable is CommonJS): expected
+ * failures become exit codes, anything else is a bug.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  // The hidden entry point of the completion scripts knows every command: it loads them all.
+  const completing = args[0] === '__complete';
+  // Only the modules this command line needs (`--version` loads none; `status` the journal views).
+  const modules = completing ? COMMAND_MODULES : modulesFor(args, valueOptions(program));
+  for (const register of await Promise.all(modules.map((m) => m.load()))) register(program);
+  if (completing) {
+    // Candidates on stdout, never an error.
+    (await import('./completion.js')).completionEntry(program, args.slice(1));
+    return;
+  }
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    report(e);
+  }
+}
+
+function report(e: unknown): void {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : ExitCode.invalidInput;
   } else if (e instanceof CutoverError) {
@@ -66,3 +80,5 @@ try {
     process.exitCode = ExitCode.bug;
   }
 }
+
+main().catch(report);

@@ -8,7 +8,9 @@ import {
   connector,
   type GlobalOptions,
   INVENTORY_HELP,
+  FROM_HELP,
   LIMIT_HELP,
+  ONLY_HELP,
   PARAM_HELP,
   type InputOptions,
   prepare,
@@ -26,6 +28,8 @@ export function registerPlan(program: Command): void {
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
     .option('-p, --param <key=value...>', PARAM_HELP)
     .option('-l, --limit <hosts>', LIMIT_HELP)
+    .option('--only <step...>', ONLY_HELP)
+    .option('--from <step>', FROM_HELP)
     .option('--no-undo', 'do not show compensations')
     .option(
       '--probe',
@@ -41,7 +45,11 @@ export function registerPlan(program: Command): void {
         else process.stderr.write(`${formatProblem(p)} (${p.severity})\n`);
       let findings: Map<string, string[]> | undefined;
       if (opts.probe) {
-        const transports = connector(global, { password: await becomePassword(plan, global, redactor) });
+        const transports = connector(
+          global,
+          { password: await becomePassword(plan, global, redactor) },
+          redactor,
+        );
         try {
           const { previewPlan } = await import('../engine/index.js');
           findings = await previewPlan(plan, transports.connect, redactor);

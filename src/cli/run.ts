@@ -20,7 +20,9 @@ import {
   collect,
   type GlobalOptions,
   INVENTORY_HELP,
+  FROM_HELP,
   LIMIT_HELP,
+  ONLY_HELP,
   PARAM_HELP,
   resolveHostConnections,
   type InputOptions,
@@ -58,6 +60,8 @@ export function registerRunCommands(program: Command): void {
     .option('-i, --inventory <path>', INVENTORY_HELP, collect)
     .option('-p, --param <key=value...>', PARAM_HELP)
     .option('-l, --limit <hosts>', LIMIT_HELP)
+    .option('--only <step...>', ONLY_HELP)
+    .option('--from <step>', FROM_HELP)
     .option('-y, --yes', 'do not ask before starting (never approves a gate.confirm)')
     .option('--approve-gates', 'approve every gate.confirm and canary gate without asking')
     .option(AWAIT_APPROVAL, AWAIT_APPROVAL_HELP)
@@ -307,7 +311,7 @@ async function executeLocked(
   }
   if (extras.first) journal.append(runId, extras.first);
   if (mode !== 'rollback') writePlanRecord(journal.runDir(runId), prepared);
-  const transports = connector(global, { password });
+  const transports = connector(global, { password }, prepared.redactor);
   const abort = new AbortController();
   // Every host's waits, commands and requests listen to this one signal at once (8 hosts: ~24).
   setMaxListeners(0, abort.signal);
@@ -459,6 +463,7 @@ function eventPrinter(opts: GlobalOptions): EventPrinter {
   return createEventPrinter({
     json: opts.json ?? false,
     verbose: (opts.verbose ?? 0) >= 1,
+    output: (opts.verbose ?? 0) >= 2,
     stream: process.stdout,
   });
 }

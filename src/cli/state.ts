@@ -11,7 +11,11 @@ import type { Redactor } from '../shell/secret.js';
 export interface GlobalOptions {
   stateDir?: string;
   json?: boolean;
-  /** How many times `-v` was given: 1 or more prints commands in full (plan: the exact commands). */
+  /**
+   * How many times `-v` was given: 1 commands in full (plan: the exact commands); 2 also every
+   * command on every host (probes, marks, polls) with its exit code and output, on stderr, and on a
+   * terminal the commands and output stay on screen; 3 also OpenSSH's `-v` on stderr.
+   */
   verbose?: number;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;

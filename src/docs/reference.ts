@@ -207,7 +207,7 @@ const FAULTS = `What a run does when something goes wrong, and what it promises:
   take the lock through sudo. A \`transport: local\` host (the controller itself) is covered only by the state
   folder's own lease (\`.cutover/locks/\`), which also stops two runs of one folder before they connect.
 - **A run stands on its own.** \`apply\` journals the runbook and inventory text, the inventory as read, the
-  params, \`--limit\` and the sha256 of every uploaded file, and keeps a copy of each upload in the run folder
+  params, \`--limit\`, \`--only\`/\`--from\` and the sha256 of every uploaded file, and keeps a copy of each upload in the run folder
   (\`<state>/runs/RUN/files/<sha256>\`; uploads read that copy) and the plan as \`plan.json\` (secrets as
   \`<secret:name>\`, never a value). \`resume\` and \`rollback\` rebuild the plan from the journal alone, checked
   against its hash, whatever happened to the files since (secrets are asked for again from env, file or prompt).
@@ -224,12 +224,26 @@ const COMMAND_LINE = `Flags operators bring from Ansible and Kamal, and what the
   that host) and one line of intent per step (what it changes, its probe and its undo, in words).
   \`cutover plan -v\` prints every exact command per host, probe and undo (secrets redacted); \`--json plan\` the
   data. \`apply --show-plan\` prints the same summary (with \`-v\` the commands).
-- \`-v\` repeats: \`-v\` commands in full (in the plan and the progress log), \`-vv\` and \`-vvv\` are accepted and
-  mean at least as much as \`-v\` for now.
+- \`-v\` repeats. \`-v\`: commands in full (the plan's exact commands per host; the progress log's commands uncut).
+  \`-vv\`: also every command cutover runs on every host, the ones the progress view never shows included (probes of
+  \`plan --probe\` and \`resume\`, log marks, wait polls, guards, the lock), each with its exit code, time and output,
+  as \`trace HOST: …\` lines on stderr (secrets redacted); on a terminal, commands and their output also stay on screen.
+  \`-vvv\`: also OpenSSH's own \`-v\` of each host's master and sessions, as \`ssh HOST: debug1: …\` lines on stderr
+  (a session's debug goes through its own log file, never into a command's output). stdout stays the run's view or
+  its JSON.
 - \`--limit HOSTS\` (\`-l\`, on \`plan\` and \`apply\`): only these hosts, as names, roles or globs (\`web*\`, \`app-?\`),
   comma- or colon-separated; \`!name\` leaves one out (\`--limit "app,!app-3"\`). A phase with none of them is left
   out; a drained host's neighbours stay in the plan (connected, locked, preflighted) to carry its traffic. A
   pattern that names no host or role is refused (exit 2). The limit is journaled: resume keeps it.
+- \`--only STEP…\` / \`--from STEP\` (on \`plan\` to preview, and \`apply\`): run some runbook steps only. A STEP is
+  \`phase/step\`, a step id alone when one phase has it, or \`phase/*\` (or a phase id) for a whole phase; \`--only\`
+  repeats or takes a comma list; \`--from\` keeps that step and every step after it, later phases included. Preflight
+  always runs, and a host with any chosen step is drained around them as usual. Refused (exit 2, at the step's
+  file:line:col, naming the step it needs and the hosts): a \`wait.log\` whose \`since\` step is left out (explicit, or
+  the acting step before it); a step with no undo of its own (\`archive.extract\`, \`shell.run\` without \`undo:\`) when a
+  \`backup.copy\` before it on that host (of a path it writes, or of anything when cutover cannot tell) is left out;
+  the drain named as a step; a name that names nothing (the steps are listed). The selection is journaled with
+  the run: resume and rollback keep it.
 - \`-p @params.yml\`: a YAML map of params; \`-p\` repeats and merges in order, a later value wins
   (\`-p @prod.yml -p version=5.0.24120.0\`). Lists and maps are refused.
 - \`status\`, \`report\`, \`resume\` and \`rollback\` without a run id take the latest run of the state folder and
@@ -237,7 +251,14 @@ const COMMAND_LINE = `Flags operators bring from Ansible and Kamal, and what the
 - \`--json validate\` (and any command refused for invalid input under \`--json\`) prints each problem as a JSON
   object on stdout, then \`{"valid": false, "exitCode": 2, "error": …, "hint": …}\`; a valid runbook prints
   \`{"valid": true, "message": …}\`.
-- \`resume RUN --replan\`: see "Faults, resume and rollback".`;
+- \`resume RUN --replan\`: see "Faults, resume and rollback".
+- \`cutover completion bash|zsh|fish\` prints a completion script (\`source <(cutover completion bash)\`; zsh the same,
+  or save it as \`_cutover\` in \`$fpath\`; fish: save it in \`~/.config/fish/completions/cutover.fish\`). It completes
+  commands, options, run ids (the state folder, \`--state-dir\` on the line respected), runbook steps for
+  \`--only\`/\`--from\` (the \`-r\` runbook on the line, else the latest run's plan), plan step ids for
+  \`--rerun\`/\`--mark-done\` (the run on the line, else the latest), and host names and roles for \`--limit\` (the \`-i\`
+  inventory on the line, cutover YAML, else the latest run's plan); file options complete paths. The scripts call
+  \`cutover __complete -- WORD…\`, which prints one candidate a line and never fails.`;
 
 const ANSIBLE = `### Ansible inventories
 

@@ -64,6 +64,8 @@ const runInputs = z
       .record(z.string(), z.string())
       .describe('uploaded controller file (absolute) -> sha256; the copy is `<run folder>/files/<sha256>`'),
     limit: z.string().optional().describe('`--limit` as given'),
+    only: z.array(z.string()).optional().describe('`--only` steps as given'),
+    from: z.string().optional().describe('`--from` step as given'),
   })
   .describe('what the run needs to resume and roll back from its journal alone');
 /** A run's journaled inputs. Example: `started.inputs?.runbook.text`. */

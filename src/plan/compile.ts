@@ -16,6 +16,7 @@ import { scriptText } from '../steps/params.js';
 import { checkRendering } from './check.js';
 import { confineLocalFiles, hashLocalFiles } from './local-files.js';
 import { planDrain } from './drain.js';
+import { describeSelection, type StepSelection, selectionProblems, selectSteps } from './select.js';
 import type { HostGroup, Plan, PlannedDrainStep, PlannedPhase, PlannedStep } from './types.js';
 
 /** What compile needs besides the runbook: the hosts, the resolved params and secrets. */
@@ -31,6 +32,8 @@ export interface CompileInput {
   knownFiles?: Readonly<Record<string, string>>;
   /** `--limit`: only these hosts (names, roles, globs, `!` exclusions). */
   limit?: Limit;
+  /** `--only STEP…` / `--from STEP`: only these runbook steps (plan/select.ts). */
+  steps?: StepSelection;
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -52,6 +55,9 @@ export function compile(input: CompileInput): Plan {
   /** Balancers in front of some phase: connected and locked, never upgraded, no runbook preflight. */
   const balancerHosts = new Set<string>();
   const balancerChecks: PlannedStep[] = [];
+  // `--only`/`--from`: the runbook steps kept; what a kept step relies on and that is left out is refused.
+  const keep = input.steps ? selectSteps(runbook, input.steps) : undefined;
+  const refusals = new Map<string, { problem: InputProblem; hosts: string[] }>();
   for (const phase of runbook.phases) {
     const selected = selectPhaseHosts(phase, inventory, scopeFor, problems);
     checkSelection(phase, selected.length, inventory.file, problems);
@@ -72,6 +78,28 @@ export function compile(input: CompileInput): Plan {
       drains: {},
     };
     for (const host of hosts) {
+      if (keep && !phase.steps.some((s) => keep.has(`${phase.id}/${s.id}`))) break;
+      const compiled: PlannedStep[] = [];
+      for (const def of phase.steps) {
+        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped, {
+          ...stepOptions,
+          phasePrivilege: phase.privilege,
+        });
+        if (step) compiled.push(step);
+      }
+      resolveSince(compiled, phase, problems);
+      watchStartedUnits(compiled);
+      let steps = compiled;
+      if (keep) {
+        for (const p of selectionProblems(compiled, keep, describeSelection(input.steps ?? {}))) {
+          const seen = refusals.get(`${p.path}: ${p.message}`);
+          if (seen) seen.hosts.push(host.name);
+          else refusals.set(`${p.path}: ${p.message}`, { problem: p, hosts: [host.name] });
+        }
+        steps = compiled.filter((s) => keep.has(`${s.phase}/${s.stepId}`));
+        // A host none of whose chosen steps run here is no host of the phase (nor drained).
+        if (steps.length === 0) continue;
+      }
       usedHosts.add(host.name);
       if (phase.drain) {
         try {
@@ -109,24 +137,20 @@ export function compile(input: CompileInput): Plan {
           for (const b of planned2.balancers) balancerHosts.add(b);
         }
       }
-      const steps: PlannedStep[] = [];
-      for (const def of phase.steps) {
-        const step = compileStep(def, phase.id, host, scopeFor(host), problems, planned.skipped, {
-          ...stepOptions,
-          phasePrivilege: phase.privilege,
-        });
-        if (step) steps.push(step);
-      }
-      resolveSince(steps, phase, problems);
-      watchStartedUnits(steps);
       planned.steps[host.name] = steps;
+    }
+    if (keep) {
+      planned.groups = planned.groups
+        .map((g) => ({ ...g, hosts: g.hosts.filter((h) => h in planned.steps) }))
+        .filter((g) => g.hosts.length > 0);
+      if (planned.groups.length === 0) continue;
     }
     phases.push(planned);
   }
 
-  // A limited run still routes a drained host's traffic to its neighbours: they stay in the plan's
-  // hosts (connected, preflighted, locked), though no step of theirs runs.
-  if (input.limit)
+  // A limited run (hosts or steps) still routes a drained host's traffic to its neighbours: they stay
+  // in the plan's hosts (connected, preflighted, locked), though no step of theirs runs.
+  if (input.limit || keep)
     for (const phase of runbook.phases) {
       if (!phase.drain || !phases.some((p) => p.id === phase.id)) continue;
       try {
@@ -158,6 +182,14 @@ export function compile(input: CompileInput): Plan {
   );
 
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);
+  if (refusals.size > 0)
+    throw new InputError(
+      [...refusals.values()].map(({ problem, hosts }) => ({
+        ...problem,
+        message: `${problem.message} (on ${hosts.join(', ')})`,
+      })),
+      `Choose those steps too (add them to --only, or start --from earlier), or run the whole phase; nothing was changed on any host.`,
+    );
 
   const plan: Omit<Plan, 'hash'> = {
     runbook: { file: runbook.file, name: runbook.name, dir: runbookDir },
@@ -168,6 +200,7 @@ export function compile(input: CompileInput): Plan {
     phases,
     localFiles,
     ...(input.limit ? { limit: input.limit.text } : {}),
+    ...(input.steps ? { steps: input.steps } : {}),
   };
   checkRendering(plan, problems);
   if (problems.some((p) => p.severity === 'error')) throw new InputError(problems);

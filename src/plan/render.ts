@@ -1,3 +1,4 @@
+import { describeSelection } from './select.js';
 import { formatDuration } from '../shared/duration.js';
 import { statusList } from '../shared/format.js';
 import { quote } from '../shell/quote.js';
@@ -102,6 +103,10 @@ export function planHeader(plan: Plan, opts: RenderOptions): string[] {
   );
   const params = Object.entries(plan.params);
   if (params.length) out.push(`params: ${params.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (plan.steps)
+    out.push(
+      `steps: ${describeSelection(plan.steps)} (only these runbook steps; preflight and each host's drain still run)`,
+    );
   if (plan.limit) out.push(`limit: ${plan.limit} (only these hosts; a phase with none of them is left out)`);
   out.push(
     `hosts: ${plan.hosts.map((h) => `${h.name} (${h.address}${h.roles.length ? `, ${h.roles.join('/')}` : ''})`).join(', ')}`,

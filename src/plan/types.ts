@@ -101,6 +101,8 @@ export interface Plan {
   localFiles: Record<string, string>;
   /** `--limit` as given, when the plan runs on some hosts only. Example: `'web*,!web-3'`. */
   limit?: string;
+  /** `--only STEP…` / `--from STEP` as given, when the plan runs some steps only. Example: `{ from: 'upgrade/backup' }`. */
+  steps?: { only?: string[]; from?: string };
   hash: string;
 }
 

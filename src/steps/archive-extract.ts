@@ -38,6 +38,7 @@ export const archiveExtract = defineKind({
     does: `extract ${String(p.archive)} into ${String(p.dest)}`,
     undo: 'none of its own (a backup.copy before it restores the folder)',
   }),
+  writesUnder: (p) => [String(p.dest)],
   // Extracting the same archive again writes the same entries: an interrupted extract is re-run.
   rerunSafe: true,
   plan(p) {

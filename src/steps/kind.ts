@@ -155,6 +155,14 @@ export interface StepKind<P = unknown> {
   /** True for kinds that only read (allowed in preflight). */
   readOnly?: boolean;
   /**
+   * Whether the step undoes itself with these params (default: the kind has a compensation). A step
+   * that does not is reversible only through a `backup.copy` before it: `--only`/`--from` keep them
+   * together. Example: shell.run -> `p.undo !== undefined`.
+   */
+  ownUndo?(params: P): boolean;
+  /** Paths the step writes under, when it can say (what a backup before it must cover); undefined: it cannot tell. Example: archive.extract -> `[dest]`. */
+  writesUnder?(params: P): string[] | undefined;
+  /**
    * Applying it again after an interrupted attempt does what applying it once does (an edit keeps
    * the very first original and re-applies the same change): resume re-runs it without asking.
    */

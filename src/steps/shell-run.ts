@@ -94,6 +94,7 @@ export const shellRun = defineKind({
     undo: p.undo ? `run ${firstLine(p.undo)}` : 'none',
   }),
   readOnlyFor: (p) => p.readonly,
+  ownUndo: (p) => p.undo !== undefined,
   plan(p, ctx) {
     const { prefix, stdin } = scriptEnv(p);
     const guard = guardOf(p);

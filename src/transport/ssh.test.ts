@@ -125,6 +125,21 @@ describe('SshTransport: connection failures name the host, address:port, ssh std
 });
 
 describe('SshTransport', () => {
+  it('-vvv: debug hands over OpenSSH -v of the master and the session, never mixed into a command output', async () => {
+    const lines: string[] = [];
+    const t = new SshTransport({ debug: (l) => lines.push(l) });
+    try {
+      const s = await t.connect(sshd.host);
+      const res = await s.exec('echo out; echo err >&2');
+      expect(res).toMatchObject({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+      await s.close();
+    } finally {
+      await t.close();
+    }
+    expect(lines.some((l) => l.startsWith(`ssh ${sshd.host.name} (master): debug1:`))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`ssh ${sshd.host.name}: debug1:`))).toBe(true);
+  });
+
   it('shares one ControlMaster between sessions of a host that run in parallel', async () => {
     const d = join(scratch, 'parallel');
     mkdirSync(d);

@@ -25,6 +25,12 @@ export interface SshTransportOptions extends ShellOptions {
   controlParent?: string;
   /** The operator's ssh config file (`ssh -F`). Default: ssh's own, `~/.ssh/config` then `/etc/ssh/ssh_config`. */
   configFile?: string;
+  /**
+   * `-vvv`: OpenSSH's own `-v` on each host's master and sessions, its lines handed here (the CLI
+   * writes them to stderr). Session debug goes through a descriptor of its own (`-E /dev/fd/3`), so it
+   * never mixes with a command's output. Example: `{ debug: (line) => process.stderr.write(`${line}\n`) }`.
+   */
+  debug?: (line: string) => void;
 }
 
 /** What `ssh -G` resolved for a host: the real hostname, port and user after ~/.ssh/config. */
@@ -183,6 +189,7 @@ class Master {
         this.ssh,
         [
           ...this.args(),
+          ...(this.options.debug ? ['-v'] : []),
           '-o',
           'ControlMaster=yes',
           '-o',
@@ -202,6 +209,7 @@ class Master {
       closeSync(log);
     }
     const stderr = readFileSync(this.logPath, 'utf8');
+    this.#debugLog(stderr);
     if (exit.error) throw sshMissing(this.host.name, this.ssh, exit.error);
     if (exit.code !== 0) throw this.connectError('cannot connect', stderr);
     const check = await run(this.ssh, ['-O', 'check', ...this.args(), '--', this.host.address]);
@@ -223,8 +231,49 @@ class Master {
     return this.#restarting;
   }
 
+  /** With `debug`: the master's ssh -v lines written since the last call (its log file), prefixed with the host. */
+  #debugLog(text?: string): void {
+    const debug = this.options.debug;
+    if (!debug) return;
+    let all = text;
+    if (all === undefined) {
+      try {
+        all = readFileSync(this.logPath, 'utf8');
+      } catch {
+        return;
+      }
+    }
+    const fresh = all.slice(this.#debugSeen);
+    this.#debugSeen = all.length;
+    for (const line of fresh.split(/\r?\n/)) if (line) debug(`ssh ${this.host.name} (master): ${line}`);
+  }
+  #debugSeen = 0;
+
+  /**
+   * A session's ssh: with `debug`, `-v -E FILE` (ssh's log in a file of the control folder, never in the
+   * session's stderr, which carries the commands' output), followed while the session lives.
+   */
+  sessionSpawn(remoteCommand: string): ChildProcessWithoutNullStreams {
+    const debug = this.options.debug;
+    if (!debug)
+      return spawn(this.ssh, this.commandArgs(remoteCommand), {
+        stdio: 'pipe',
+      }) as ChildProcessWithoutNullStreams;
+    const log = `${this.logPath}.${this.#sessions++}`;
+    const child = spawn(
+      this.ssh,
+      [...this.args(), '-v', '-E', log, '-o', 'ControlMaster=no', '--', this.host.address, remoteCommand],
+      { stdio: 'pipe' },
+    ) as ChildProcessWithoutNullStreams;
+    const stop = followLog(log, (line) => debug(`ssh ${this.host.name}: ${line}`));
+    child.once('close', stop);
+    return child;
+  }
+  #sessions = 0;
+
   /** `ssh -O exit`, then makes sure the master process is gone. */
   async stop(): Promise<void> {
+    this.#debugLog();
     await run(this.ssh, ['-O', 'exit', ...this.args(), '--', this.host.address]);
     const pid = this.#pid;
     if (pid !== undefined) {
@@ -279,6 +328,36 @@ class Master {
 
 const TELLING =
   /Host key for .* has changed|Host key verification failed|host key is known|Permission denied|Connection refused|Could not resolve|timed out|No route to host|Network is unreachable|no such identity|Connection closed|Connection reset/i;
+
+/**
+ * Hands each new line of a growing file to `onLine` (every 100 ms, and once more when stopped), for
+ * ssh's `-E` debug log. Returns stop. Example: `const stop = followLog(file, console.error)`.
+ */
+function followLog(file: string, onLine: (line: string) => void): () => void {
+  let offset = 0;
+  let rest = '';
+  const read = () => {
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch {
+      return;
+    }
+    if (data.length <= offset) return;
+    const lines = (rest + data.subarray(offset).toString('utf8')).split(/\r?\n/);
+    offset = data.length;
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line) onLine(line);
+  };
+  const timer = setInterval(read, 100);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    read();
+    if (rest) onLine(rest);
+    rest = '';
+  };
+}
 
 /** What to do about an ssh failure, from ssh's stderr. */
 function connectHint(stderr: string, t: { hostname: string; port: string; user: string }): string {
@@ -364,14 +443,9 @@ class SshSession extends ShellSession {
       spawn: async (attempt) => {
         if (attempt === 'reconnect') await master.ensure();
         // The remote login shell parses this one line once; from then on only /bin/sh runs.
-        if (!become)
-          return spawn(master.ssh, master.commandArgs('exec /bin/sh'), {
-            stdio: 'pipe',
-          }) as ChildProcessWithoutNullStreams;
+        if (!become) return master.sessionSpawn('exec /bin/sh');
         const start = sudoStart(become.user);
-        const child = spawn(master.ssh, master.commandArgs(commandLine(start.argv)), {
-          stdio: 'pipe',
-        }) as ChildProcessWithoutNullStreams;
+        const child = master.sessionSpawn(commandLine(start.argv));
         child.stdin.on('error', () => {});
         await sudoHandshake(child, start, become, {
           host: master.host.name,

@@ -19,6 +19,8 @@ export interface EventPrinter {
 export interface PrinterOptions {
   json?: boolean;
   verbose?: boolean;
+  /** `-vv`: on a terminal, each command and its output stay on screen (the line log always shows them). */
+  output?: boolean;
   stream?: TtyStream & { isTTY?: boolean };
 }
 
@@ -40,7 +42,11 @@ export function createEventPrinter(opts: PrinterOptions = {}): EventPrinter {
   }
   const color = wantsColor(stream as NodeJS.WriteStream);
   if (stream.isTTY && process.env.TERM !== 'dumb') {
-    const live = new LiveProgress(stream, { color, verbose: opts.verbose ?? false });
+    const live = new LiveProgress(stream, {
+      color,
+      verbose: opts.verbose ?? false,
+      output: opts.output ?? false,
+    });
     return Object.assign((e: JournalEvent) => live.onEvent(e), {
       pause: () => live.pause(),
       history: (events: readonly JournalEvent[]) => live.history(events),

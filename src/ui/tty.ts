@@ -27,6 +27,8 @@ export interface TtyStream {
 export interface LiveProgressOptions {
   color: boolean;
   verbose?: boolean;
+  /** `-vv`: commands and their output print above the live area, not only on the host's line. */
+  output?: boolean;
   /** Time source for elapsed times; default Date.now. */
   now?: () => number;
   /** Redraw period while something runs (elapsed times, spinner); 0 = only on events. Default 250. */
@@ -97,7 +99,10 @@ export class LiveProgress {
   onEvent(e: JournalEvent): void {
     if (this.#closed) return;
     this.#builder.add(e);
-    if (LASTING.has(e.type) && !(e.type === 'step.failed' && !e.final && !this.#opts.verbose)) {
+    const lasting =
+      LASTING.has(e.type) ||
+      (this.#opts.output === true && (e.type === 'step.command' || e.type === 'step.output'));
+    if (lasting && !(e.type === 'step.failed' && !e.final && !this.#opts.verbose)) {
       const lines = formatEvent(e, { color: this.#opts.color, verbose: this.#opts.verbose ?? false }).map(
         clean,
       );
