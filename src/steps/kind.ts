@@ -26,11 +26,27 @@ export type Capture = { as: string } | { keyValues: true };
 /** Pure text transforms the engine applies to a fetched file (see src/steps/edits). */
 export type EditSpec =
   | { editor: 'yaml'; ops: readonly YamlOp[] }
-  | { editor: 'nginx'; locations: readonly string[]; upstream: string };
+  | { editor: 'nginx'; locations: readonly string[]; upstream: string }
+  | { editor: 'text'; ops: readonly TextOp[] };
 
 export type YamlOp =
   | { op: 'set'; key: string; value: unknown; comment?: string }
   | { op: 'delete'; key: string };
+
+/**
+ * One edit of a text file (see src/steps/edits/lines.ts, keyvalue.ts, xml.ts). Example:
+ * `{ op: 'replace', pattern: '^port=.*', with: 'port=8081', all: false, allowNoMatch: false }`.
+ */
+export type TextOp =
+  /** sed's `s/PATTERN/WITH/[g]` on every line (the line terminator is not part of a line). */
+  | { op: 'replace'; pattern: string; with: string; all: boolean; allowNoMatch: boolean }
+  /** `key=value` in a .properties, .ini (key in `section`, '' for none) or .env file; `value` is written as is. */
+  | { op: 'set'; format: KeyValueFormat; key: string; section?: string; value: string }
+  /** An attribute of the one element `element` (a path like `Server/Service/Connector[@port='8080']`) in an XML file. */
+  | { op: 'xml'; element: string; attribute: string; value: string };
+
+/** The `key=value` dialects text.edit knows. */
+export type KeyValueFormat = 'properties' | 'ini' | 'env';
 
 /** A wait condition; the engine polls it with its one wait primitive until it holds. */
 export type WaitCondition =
@@ -44,7 +60,15 @@ export type WaitCondition =
       since: string;
       guard?: WaitGuard;
     }
-  | { kind: 'command'; cmd: Command; description: string }
+  | {
+      kind: 'command';
+      cmd: Command;
+      description: string;
+      /** Also required: the stdout (final line breaks dropped) matches this regex. */
+      stdoutPattern?: string;
+      /** With stdoutPattern: any exit status counts (`grep -c` prints 0 and exits 1). */
+      anyExit?: boolean;
+    }
   | {
       kind: 'http';
       request: HttpRequestSpec;
@@ -93,7 +117,18 @@ export type Action =
    * Fetch a host file, apply a pure edit, show the diff; back up the original under `backupPath`
    * (byte-identical), replace atomically, run `validate` and restore the original if it fails.
    */
-  | { type: 'edit'; path: Word; spec: EditSpec; backupPath: string; validate?: Command }
+  | {
+      type: 'edit';
+      path: Word;
+      spec: EditSpec;
+      backupPath: string;
+      validate?: Command;
+      /**
+       * Where the engine writes the sha256 of the file as the edit left it (a probe compares it).
+       * With it, a re-run applies the edit to the first original again, never to its own output.
+       */
+      resultPath?: string;
+    }
   /** Poll until the condition holds, with the step's timeout; failPatterns end it at once. */
   | { type: 'wait'; condition: WaitCondition; intervalMs?: number; on?: string }
   /** An HTTP request from the controller. */
