@@ -258,7 +258,7 @@ describe('import corpus: Tomcat WAR behind HAProxy (items, table of hosts, "repe
         ['disable server be_shop/app01', 'shell.run', /lb-01/],
         ['systemctl stop tomcat9', 'service.stop', false],
         ['/var/backups/shop.war.$(date', 'backup.copy', false],
-        ['sed -i', 'shell.run', /application\.properties is a relative path/],
+        ['sed -i', 'text.edit', /folder is taken from the text at line 21/],
         ['/tmp/shop-2.4.1.war', 'shell.run', /not recognised/],
         ['systemctl start tomcat9', 'service.start', false],
         ['until curl', 'wait.http', /10\.0\.1\.21/],
@@ -270,7 +270,10 @@ describe('import corpus: Tomcat WAR behind HAProxy (items, table of hosts, "repe
     });
     expectNoSilentFallback(result);
     // Prose naming a file is never the folder of the commands after it, and the sed that edits it needs no gate too.
-    expect(stepOn(result, 'sed -i').params.cwd).toBeUndefined();
+    expect(stepOn(result, 'sed -i').params).toEqual({
+      file: '/etc/shop/application.properties',
+      replace: [{ pattern: '^checkout.v2.enabled=.*', with: 'checkout.v2.enabled=true' }],
+    });
     expect(stepsOf(result).map(({ step }) => step.kind)).not.toContain('gate.confirm');
     expect(stepOn(result, 'until curl').params).toMatchObject({ url: 'http://10.0.1.21:8080/shop/health' });
     expect(stepOn(result, 'disable server').todo.join('; ')).toMatch(/names app01/);
@@ -288,7 +291,7 @@ describe('import corpus: ZooKeeper rolling restart (followers, then the leader; 
       ],
       commands: [
         ['echo srvr | nc localhost', 'shell.run', /no recogniser for `nc`/],
-        ['maxSessionTimeout', 'shell.run', /not recognised/],
+        ['maxSessionTimeout', 'text.edit', false],
         ['echo ruok', 'shell.run', /imok/],
         ['systemctl restart zookeeper', 'service.restart', false, 1],
         ['systemctl restart zookeeper', 'service.restart', false, 2],
@@ -299,6 +302,10 @@ describe('import corpus: ZooKeeper rolling restart (followers, then the leader; 
       params: [],
     });
     expectNoSilentFallback(result);
+    expect(stepOn(result, 'maxSessionTimeout').params).toEqual({
+      file: '/opt/zookeeper/conf/zoo.cfg',
+      replace: [{ pattern: '^maxSessionTimeout=.*', with: 'maxSessionTimeout=60000' }],
+    });
     expect(stepOn(result, 'echo ruok').params.command).toBe("echo ruok | nc localhost 2181 | grep -q 'imok'");
     expect(stepsOf(result).some(({ step }) => JSON.stringify(step.params).includes('kubectl'))).toBe(false);
   });
@@ -318,7 +325,7 @@ describe('import corpus: nginx blue/green switch (docker compose, a conditional 
         ['green.yml up -d', 'shell.run', /not recognised/],
         ['logs -f api', 'shell.run', /Started ShopApplication/],
         ['actuator/health', 'http.request', false],
-        ['8080;/server 127.0.0.1:8081;', 'shell.run', /not recognised/],
+        ['8080;/server 127.0.0.1:8081;', 'text.edit', false],
         ['nginx -t', ['shell.run', 'shell.run'], /not recognised/],
         ['8081;/server 127.0.0.1:8080;', null, /only if.*5xx rate goes up/],
         ['sudo systemctl reload nginx', null, /only if/, 2],

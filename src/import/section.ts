@@ -356,7 +356,10 @@ function asUndo(doc: Doc, s: SectionState, unit: Unit): { state: SectionState; w
           ),
         },
   );
-  const why = `reverses step ${ref}: it is that step's undo now (\`cutover rollback\` runs it after that step ran); check it restores what the step changed`;
+  const why =
+    found.step.kind === 'text.edit'
+      ? `reverses step ${ref} (text.edit): its undo already puts the original back byte-identical (\`cutover rollback\` runs it after that step ran), so this needs no step`
+      : `reverses step ${ref}: it is that step's undo now (\`cutover rollback\` runs it after that step ran); check it restores what the step changed`;
   const at = s.commands.length - 1;
   const state = comment(
     patchRecord({ ...s, phases }, at, (r) => ({
@@ -544,6 +547,13 @@ function context(
     message: () => messageAt(section, at),
     yamlSamples: () => yamlSamplesAfter(section, at.block),
     locations: facts.locations,
+    namedFiles: section.blocks.flatMap((b) =>
+      b.type === 'prose'
+        ? b.codes
+            .map((c) => ({ path: c.value.trim(), line: c.line }))
+            .filter((c) => /^\/[^\s]*\/[^\s/]+\.[A-Za-z]{2,12}$/.test(c.path))
+        : [],
+    ),
     inRollback: facts.inRollback,
     backups: s.backups,
   };
