@@ -317,7 +317,7 @@ describe('systemctl reload', () => {
 });
 
 describe('waits written as shell', () => {
-  it('keeps an until loop whole: wait.http for a curl, else a poll every N s with a TODO', () => {
+  it('keeps an until loop whole: wait.http for a curl, else wait.command every N s with a TODO', () => {
     expect(parseShellLine('until curl -fsS http://10.0.1.21:8080/health; do sleep 5; done')).toHaveLength(1);
     expect(parseShellLine('if pgrep java; then pkill java; fi')).toHaveLength(1);
     expect(parseShellLine("echo 'until'; ls")).toHaveLength(2);
@@ -327,11 +327,20 @@ describe('waits written as shell', () => {
     });
     const poll = steps("until psql -tAc 'select 1' | grep -q 1; do echo waiting; sleep 10; done");
     expect(poll.steps[0]).toMatchObject({
-      kind: 'shell.run',
-      params: { command: "psql -tAc 'select 1' | grep -q 1" },
-      extra: { retries: 60, retry_delay: '10s' },
-      todo: [expect.stringMatching(/no limit/)],
+      kind: 'wait.command',
+      params: { command: "psql -tAc 'select 1' | grep -q 1", interval: '10s' },
+      todo: [expect.stringMatching(/no limit.*check that the command only looks/)],
     });
+    expect(poll.steps[0]?.extra).toBeUndefined();
+    // Programs cutover knows only look need no word on it; a cd before gives the folder.
+    const known = steps('until test -e /var/run/app.pid; do sleep 1m; done', {
+      cwd: { path: '/srv/app', line: 3, from: 'cd', sameSection: true },
+    }).steps[0];
+    expect(known).toMatchObject({
+      kind: 'wait.command',
+      params: { command: 'test -e /var/run/app.pid', interval: '60s', cwd: '/srv/app' },
+    });
+    expect(known?.todo.join('; ')).not.toMatch(/only looks/);
     // `while CMD` loops while it succeeds: not a wait for it; left to a person.
     expect(steps('while pgrep java; do sleep 1; done').steps[0]).toMatchObject({ kind: 'shell.run' });
     expect(steps('while pgrep java; do sleep 1; done').recognised).toBe(false);
