@@ -25,6 +25,7 @@ import {
   asksToVerify,
   asksToWait,
   statesExpectation,
+  assignmentsOf,
   editedConfig,
   folderOf,
   isVerificationTitle,
@@ -500,7 +501,12 @@ function proseEdit(
   const block = section.blocks.findIndex(
     (b) => b.type === 'prose' && b.lines.some((l) => l.line === line.line),
   );
-  const ctx = context(doc, { ...facts, inRollback: false }, s, { block, line: line.line }, undefined);
+  const codes =
+    (section.blocks[block] as ProseBlock | undefined)?.codes.filter((c) => c.line === line.line) ?? [];
+  const ctx = {
+    ...context(doc, { ...facts, inRollback: false }, s, { block, line: line.line }, undefined),
+    assignments: assignmentsOf(codes),
+  };
   const command = parseShellLine(`nano ${config}`)[0] as SimpleCommand;
   const result = recognise(command, ctx);
   if (result.type !== 'steps') return s;
