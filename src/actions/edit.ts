@@ -1,4 +1,5 @@
 /** The controller side of a file edit: back up once, fetch, apply the pure edit, diff, put, validate or restore. */
+import { createHash } from 'node:crypto';
 import { sh } from '../shell/command.js';
 import { applyEdit, unifiedDiff } from '../steps/edits/index.js';
 import type { Action } from '../steps/kind.js';
@@ -39,18 +40,37 @@ async function editOnce(
   );
   if (saved.code !== 0)
     throw new ActionFailed(`cannot back up ${path}`, failure(sh`cp -p -- ${path} ${backup}`, saved));
-  const before = (await env.session.get(path)).toString('utf8');
+  const before = await readText(path, env);
+  // A re-run of an edit that records its result starts again from the first original, so an edit
+  // that is not idempotent on its own output (s/a/ab/) still happens once.
+  const again = action.resultPath !== undefined && saved.stdout.trim() === 'kept';
+  const base = again ? await readText(backup, env) : before;
   let after: string;
   try {
-    after = applyEdit(before, action.spec);
+    after = applyEdit(base, action.spec);
   } catch (e) {
     throw new ActionFailed(`cannot edit ${path} on ${env.host}: ${(e as Error).message}`);
   }
+  if (again && before !== base && before !== after)
+    throw new ActionFailed(
+      `${path} on ${env.host} changed since this step backed it up (it is neither the original kept at ${backup} nor the edit of it); cutover does not edit it again: compare the two by hand`,
+    );
   // On a balancer (`on`), each balancer's edit keeps its own outputs.
   const suffix = action.on !== undefined ? `_${action.on}` : '';
   env.outputs[`backup${suffix}`] = backup;
   env.outputs[`path${suffix}`] = path;
+  const record = async () => {
+    if (action.resultPath === undefined) return;
+    const sha = createHash('sha256').update(Buffer.from(after, 'utf8')).digest('hex');
+    const res = await execOnHost(sh`printf '%s\n' ${sha} > ${action.resultPath}`, env, { quiet: true });
+    if (res.code !== 0)
+      throw new ActionFailed(
+        `cannot record the edit of ${path} at ${action.resultPath}`,
+        failure(sh`printf '%s\n' ${sha} > ${action.resultPath}`, res),
+      );
+  };
   if (after === before) {
+    await record();
     env.emit({
       type: 'step.output',
       step: env.stepId,
@@ -85,4 +105,19 @@ async function editOnce(
       );
     }
   }
+  await record();
+}
+
+/**
+ * A host file as text, refused when it is not UTF-8: decoding would replace its bytes, and the
+ * edit would not be byte-exact anywhere else in the file.
+ */
+async function readText(path: string, env: ActionEnv): Promise<string> {
+  const raw = await env.session.get(path);
+  const text = raw.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(raw))
+    throw new ActionFailed(
+      `${path} on ${env.host} is not UTF-8 text; cutover edits only UTF-8 files (every other byte must stay as it is): convert it or edit it with a shell.run step`,
+    );
+  return text;
 }

@@ -1,5 +1,6 @@
 /** Wait actions: a command, an HTTP answer or log lines, polled (or followed) through one `waitFor`. */
 import { statusList } from '../shared/format.js';
+import { linearRegExp } from '../shared/regex.js';
 import type { WaitCondition, WaitGuard } from '../steps/kind.js';
 import { ActionFailed, type ActionEnv } from './env.js';
 import { sendHttp } from './http.js';
@@ -71,7 +72,9 @@ async function waiter(
   // A poll made at the deadline still gets its answer: the wait, not the poll, reports the timeout.
   const timeout = () => Math.max(2_000, Math.min(env.deadline - env.clock.now(), 30_000));
   switch (condition.kind) {
-    case 'command':
+    case 'command': {
+      const stdout =
+        condition.stdoutPattern !== undefined ? linearRegExp(condition.stdoutPattern) : undefined;
       return {
         what: condition.description,
         poll: async () => {
@@ -80,9 +83,13 @@ async function waiter(
             signal: env.signal,
           });
           const seen = (res.stdout + res.stderr).trim().split('\n').filter(Boolean).slice(-3);
-          return { done: res.code === 0, seen };
+          const exitOk =
+            res.code === 0 || (stdout !== undefined && condition.anyExit === true && !res.timedOut);
+          const done = exitOk && (stdout === undefined || stdout.test(res.stdout.replace(/(?:\r?\n)+$/, '')));
+          return { done, seen };
         },
       };
+    }
     case 'http': {
       const body = condition.bodyPattern ? new RegExp(condition.bodyPattern) : undefined;
       return {

@@ -186,8 +186,9 @@ const FAULTS = `What a run does when something goes wrong, and what it promises:
 - **Resume finishes putting a host back first.** A host with undos that did not run or failed is put back
   before anything runs forward on it; then its phase runs again from its first step (a step done before that
   undo counts as not done). A step interrupted by a controller crash is re-probed; read-only steps
-  (\`shell.run\` with \`readonly: true\`, GET requests, waits) and edits (\`yaml.edit\`, \`nginx.route\`, the
-  drain) are run again without asking; every step nothing can decide is listed at once, before anything runs,
+  (\`shell.run\` with \`readonly: true\`, GET requests, waits) and edits (\`yaml.edit\`, \`nginx.route\`, \`text.edit\`,
+  which edits the original it kept again, so a \`sed\`-style replacement happens once; the drain) are run again
+  without asking; every step nothing can decide is listed at once, before anything runs,
   with its \`--rerun\`/\`--mark-done\` flags. A drain is never marked done (it is routed again).
 - **A backup is never overwritten.** \`backup.copy\` redoes only its own unfinished copy; a backup it finished
   is used as it is when the source has the same tree, and refused when the source changed since.

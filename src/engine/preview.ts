@@ -39,7 +39,8 @@ export async function previewPlan(
         const kind = stepKinds.get(step.kind) as StepKind<unknown>;
         const planned = kind.plan(step.params, stepContext(plan, step));
         const lines: string[] = [];
-        if (planned.probe) {
+        // A file edit's diff below says what it would change; the probe only knows whether this step ran.
+        if (planned.probe && !planned.actions.some((a) => a.type === 'edit')) {
           const res = await session.exec(planned.probe.cmd.render('exec'), { timeoutMs: 30_000 });
           if (res.code === 0) lines.push(`already done (${planned.probe.description})`);
           else if (res.code === 1) lines.push('will change');

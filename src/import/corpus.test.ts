@@ -148,7 +148,7 @@ describe('import corpus: Kafka broker upgrade (headings, numbered steps inside o
         ['ln -sfn /opt/kafka_2.13-3.7.0', 'shell.run', /not recognised/],
         ['sudo systemctl start kafka', 'service.start', false, 1],
         ['tail -f /var/log/kafka/server.log', 'wait.log', false],
-        ['localhost:9092', 'shell.run', /every 30 s/],
+        ['localhost:9092', 'wait.command', /every 30 s until it prints nothing/],
         ['systemctl stop kafka', null, /rollback/, 2],
         ['<old_version>', null, /reverses step upgrade-a-broker\/ln-sfn/],
         ['systemctl start kafka', null, /rollback/, 2],
@@ -170,8 +170,12 @@ describe('import corpus: Kafka broker upgrade (headings, numbered steps inside o
     // "the output must be empty": a check that fails otherwise.
     expect(stepOn(result, 'kafka-1:9092').params.command).toMatch(/^test -z "\$\(.*kafka-1:9092/);
     const poll = stepOn(result, 'localhost:9092');
-    expect(poll.params).toMatchObject({ command: expect.stringMatching(/^test -z "\$\(.*kafka-topics\.sh/) });
-    expect(poll.extra).toMatchObject({ retry_delay: '30s' });
+    expect(poll.params).toEqual({
+      command:
+        '/opt/kafka/bin/kafka-topics.sh --bootstrap-server localhost:9092 --describe --under-replicated-partitions',
+      output: '^$',
+      interval: '30s',
+    });
   });
 });
 
@@ -189,7 +193,7 @@ describe('import corpus: Patroni minor upgrade (replicas first, switchover, old 
         ['apt-get update', 'shell.run', /not recognised/],
         ['postgresql-15=15.7', 'shell.run', /not recognised/],
         ['restart pg-cluster pg-03', 'shell.run', /names pg-03.*runs on pg-03, pg-02/],
-        ['until sudo -u postgres psql', 'shell.run', /until/],
+        ['until sudo -u postgres psql', 'wait.command', /until it succeeds, with no limit/],
         ['switchover pg-cluster', 'shell.run', /names pg-01, pg-02/],
         ['<previous_version>', null, /rollback/],
         ['systemctl restart patroni', null, /rollback/],
@@ -198,12 +202,14 @@ describe('import corpus: Patroni minor upgrade (replicas first, switchover, old 
     });
     expectNoSilentFallback(result);
     const poll = stepOn(result, 'until sudo -u postgres psql');
-    expect(poll.params.command).toBe("sudo -u postgres psql -tAc 'select pg_is_in_recovery()' | grep -q t");
-    expect(poll.extra).toMatchObject({ retry_delay: '5s' });
+    expect(poll.params).toEqual({
+      command: "sudo -u postgres psql -tAc 'select pg_is_in_recovery()' | grep -q t",
+      interval: '5s',
+    });
     // The old leader's phase repeats section 2: its copy of the restart still names pg-03.
     const leader = result.phases.find((p) => p.name.startsWith('4 ')) as PhaseDraft;
     const copied = leader.entries.flatMap((e) => ('step' in e ? [e.step as unknown as LooseStep] : []));
-    expect(copied.map((s) => s.kind)).toEqual(['shell.run', 'shell.run', 'shell.run', 'shell.run']);
+    expect(copied.map((s) => s.kind)).toEqual(['shell.run', 'shell.run', 'shell.run', 'wait.command']);
     expect(copied[2]?.todo.join('; ')).toMatch(/names pg-03.*runs on pg-01/);
     // "All members must be running and the lag must be 0" after the command: a person checks it.
     const check = result.phases[0]?.entries.flatMap((e) => ('step' in e ? [e.step.kind] : []));
@@ -238,7 +244,7 @@ describe('import corpus: RabbitMQ rolling upgrade (numbered items, then a ## Rol
         ['rabbit@mq-01.log', 'wait.log', /names mq-01/],
         ['rabbitmq-upgrade revive', 'shell.run', /not recognised/],
         ['cluster_status', 'shell.run', /not recognised/],
-        ['list_queues', 'shell.run', /every 30 s/],
+        ['list_queues', 'wait.command', /every 30 s until it prints 0/],
         ['import_definitions', null, /rollback/],
       ],
       params: [],
@@ -246,7 +252,10 @@ describe('import corpus: RabbitMQ rolling upgrade (numbered items, then a ## Rol
     expectNoSilentFallback(result);
     expect(stepOn(result, 'rabbit@mq-01.log').params.pattern).toBe('Server startup complete');
     const poll = stepOn(result, 'list_queues');
-    expect(poll.params.command).toMatch(/^test "\$\(.*wc -l\)" = 0$/);
+    expect(poll.params).toMatchObject({
+      command: expect.stringMatching(/^sudo rabbitmqctl .*wc -l$/),
+      output: '^0$',
+    });
   });
 });
 
@@ -258,7 +267,7 @@ describe('import corpus: Tomcat WAR behind HAProxy (items, table of hosts, "repe
         ['disable server be_shop/app01', 'shell.run', /lb-01/],
         ['systemctl stop tomcat9', 'service.stop', false],
         ['/var/backups/shop.war.$(date', 'backup.copy', false],
-        ['sed -i', 'shell.run', /application\.properties is a relative path/],
+        ['sed -i', 'text.edit', /folder is taken from the text at line 21/],
         ['/tmp/shop-2.4.1.war', 'shell.run', /not recognised/],
         ['systemctl start tomcat9', 'service.start', false],
         ['until curl', 'wait.http', /10\.0\.1\.21/],
@@ -270,7 +279,10 @@ describe('import corpus: Tomcat WAR behind HAProxy (items, table of hosts, "repe
     });
     expectNoSilentFallback(result);
     // Prose naming a file is never the folder of the commands after it, and the sed that edits it needs no gate too.
-    expect(stepOn(result, 'sed -i').params.cwd).toBeUndefined();
+    expect(stepOn(result, 'sed -i').params).toEqual({
+      file: '/etc/shop/application.properties',
+      replace: [{ pattern: '^checkout.v2.enabled=.*', with: 'checkout.v2.enabled=true' }],
+    });
     expect(stepsOf(result).map(({ step }) => step.kind)).not.toContain('gate.confirm');
     expect(stepOn(result, 'until curl').params).toMatchObject({ url: 'http://10.0.1.21:8080/shop/health' });
     expect(stepOn(result, 'disable server').todo.join('; ')).toMatch(/names app01/);
@@ -288,8 +300,8 @@ describe('import corpus: ZooKeeper rolling restart (followers, then the leader; 
       ],
       commands: [
         ['echo srvr | nc localhost', 'shell.run', /no recogniser for `nc`/],
-        ['maxSessionTimeout', 'shell.run', /not recognised/],
-        ['echo ruok', 'shell.run', /imok/],
+        ['maxSessionTimeout', 'text.edit', false],
+        ['echo ruok', 'wait.command', /imok/],
         ['systemctl restart zookeeper', 'service.restart', false, 1],
         ['systemctl restart zookeeper', 'service.restart', false, 2],
         ['echo srvr | nc zk-2', 'shell.run', /no recogniser for `nc`/],
@@ -299,7 +311,15 @@ describe('import corpus: ZooKeeper rolling restart (followers, then the leader; 
       params: [],
     });
     expectNoSilentFallback(result);
-    expect(stepOn(result, 'echo ruok').params.command).toBe("echo ruok | nc localhost 2181 | grep -q 'imok'");
+    expect(stepOn(result, 'maxSessionTimeout').params).toEqual({
+      file: '/opt/zookeeper/conf/zoo.cfg',
+      replace: [{ pattern: '^maxSessionTimeout=.*', with: 'maxSessionTimeout=60000' }],
+    });
+    expect(stepOn(result, 'echo ruok').params).toEqual({
+      command: 'echo ruok | nc localhost 2181',
+      output: 'imok',
+      interval: '5s',
+    });
     expect(stepsOf(result).some(({ step }) => JSON.stringify(step.params).includes('kubectl'))).toBe(false);
   });
 });
@@ -318,7 +338,7 @@ describe('import corpus: nginx blue/green switch (docker compose, a conditional 
         ['green.yml up -d', 'shell.run', /not recognised/],
         ['logs -f api', 'shell.run', /Started ShopApplication/],
         ['actuator/health', 'http.request', false],
-        ['8080;/server 127.0.0.1:8081;', 'shell.run', /not recognised/],
+        ['8080;/server 127.0.0.1:8081;', 'text.edit', false],
         ['nginx -t', ['shell.run', 'shell.run'], /not recognised/],
         ['8081;/server 127.0.0.1:8080;', null, /only if.*5xx rate goes up/],
         ['sudo systemctl reload nginx', null, /only if/, 2],
@@ -354,7 +374,7 @@ describe('import corpus: Russian billing service (numbered items, order in prose
         ['releases/billing-3.2.0.jar', 'shell.run', /not recognised/],
         ['systemctl start billing', 'service.start', false],
         ['tail -f /var/log/billing/billing.log', 'wait.log', false],
-        ['queue/size', 'shell.run', /30/],
+        ['queue/size', 'wait.command', /30 s until it prints 0/],
         ['<предыдущая_версия>', null, /reverses step/],
         ['systemctl restart billing', null, /rollback/],
       ],
@@ -364,9 +384,11 @@ describe('import corpus: Russian billing service (numbered items, order in prose
     expect(stepOn(result, 'tail -f /var/log/billing/billing.log').params.pattern).toBe(
       'Started BillingApplication',
     );
-    expect(stepOn(result, 'queue/size').params.command).toBe(
-      'test "$(curl -s http://localhost:8080/internal/queue/size)" = 0',
-    );
+    expect(stepOn(result, 'queue/size').params).toEqual({
+      command: 'curl -s http://localhost:8080/internal/queue/size',
+      output: '^0$',
+      interval: '30s',
+    });
     const kinds = stepsOf(result).map(({ step }) => step.kind);
     expect(kinds[0]).toBe('file.upload');
     expect(kinds[kinds.length - 1]).toBe('gate.confirm');
@@ -434,14 +456,17 @@ describe('import corpus: Redis with Sentinel (replicas first, fail over, the old
         ['systemctl stop redis-server', 'service.stop', false],
         ['dpkg -i', 'shell.run', /not recognised/],
         ['systemctl start redis-server', 'service.start', false],
-        ['until redis-cli ping', 'shell.run', /every 2 s/],
+        ['until redis-cli ping', 'wait.command', /until it succeeds, with no limit/],
         ['info replication', 'shell.run', /master_link_status:up/],
         ['sentinel failover', 'shell.run', /not recognised/],
       ],
       params: [],
     });
     expectNoSilentFallback(result);
-    expect(stepOn(result, 'until redis-cli ping').params.command).toBe('redis-cli ping | grep -q PONG');
+    expect(stepOn(result, 'until redis-cli ping').params).toEqual({
+      command: 'redis-cli ping | grep -q PONG',
+      interval: '2s',
+    });
     expect(stepOn(result, 'info replication').params.command).toBe(
       "redis-cli info replication | grep master_link_status | grep -qF 'master_link_status:up'",
     );
@@ -494,15 +519,16 @@ describe('import corpus: Chinese Elasticsearch rolling upgrade (### sections, on
         ['systemctl start elasticsearch', 'service.start', false],
         ['tail -f /var/log/elasticsearch', 'wait.log', false],
         ['enable":null', 'http.request', /names 10\.3\.0\.21 \(es-node-1\)/],
-        ['_cat/health', 'shell.run', /每隔 10 秒.*10\.3\.0\.21/],
+        ['_cat/health', 'wait.command', /每隔 10 秒.*10\.3\.0\.21/],
       ],
       params: [],
     });
     expectNoSilentFallback(result);
-    expect(stepOn(result, '_cat/health').params.command).toBe(
-      `curl -s "http://10.3.0.21:9200/_cat/health?h=status" | grep -q 'green'`,
-    );
-    expect(stepOn(result, '_cat/health').extra).toMatchObject({ retry_delay: '10s' });
+    expect(stepOn(result, '_cat/health').params).toEqual({
+      command: 'curl -s "http://10.3.0.21:9200/_cat/health?h=status"',
+      output: 'green',
+      interval: '10s',
+    });
   });
 });
 

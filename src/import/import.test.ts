@@ -407,6 +407,42 @@ describe('import: an English runbook (Elasticsearch, different commands)', () =>
 });
 
 describe('import: small documents', () => {
+  it('"set `k=v` in `/etc/x.properties`" becomes a text.edit with a TODO; without keys, a gate', async () => {
+    const text =
+      '# Up\n\n## 1. Configure\n\nSet `server.port=8081` and `checkout.v2.enabled=true` in `/etc/shop/application.properties`.\n\n```\nsudo systemctl restart shop\n```\n';
+    const result = importMarkdown(text, 'up.md');
+    const steps = result.phases.flatMap((p) => p.entries.flatMap((e) => ('step' in e ? [e.step] : [])));
+    expect(steps.map((s) => s.kind)).toEqual(['text.edit', 'service.restart']);
+    expect(steps[0]?.params).toEqual({
+      file: '/etc/shop/application.properties',
+      set: { 'server.port': '8081', 'checkout.v2.enabled': 'true' },
+    });
+    expect(steps[0]?.todo.join('; ')).toMatch(/the text at line 5 says to set `server.port=8081`/);
+    const out = join(mkdtempSync(join(tmpdir(), 'cutover-import-')), 'runbook.yml');
+    writeFileSync(out, result.yaml);
+    await expect(loadRunbook(out)).resolves.toMatchObject({ runbook: { phases: expect.any(Array) } });
+    // A file with no key=value dialect, or no keys: a person edits it.
+    for (const line of [
+      'Set `port=1` in `/etc/app/app.cfg`.',
+      'Edit `/etc/shop/application.properties` as the vendor says.',
+      'Set `a=1` and `a=2` in `/etc/shop/application.properties`.',
+    ]) {
+      const kinds = importMarkdown(`# Up\n\n## 1. Configure\n\n${line}\n`, 'up.md').phases.flatMap((p) =>
+        p.entries.flatMap((e) => ('step' in e ? [e.step.kind] : [])),
+      );
+      expect(kinds, line).toEqual(['gate.confirm']);
+    }
+    // "Set up" names no edit, and keeps the folder of the commands after it.
+    const setUp = importMarkdown(
+      '# Up\n\n## 1. Go\n\nIn `/opt/app` set up the tools:\n\n```\nbash install.sh\n```\n',
+      'up.md',
+    );
+    const install = setUp.phases.flatMap((p) => p.entries.flatMap((e) => ('step' in e ? [e.step] : [])));
+    expect(install.map((s) => [s.kind, (s.params as { cwd?: string }).cwd])).toEqual([
+      ['shell.run', '/opt/app'],
+    ]);
+  });
+
   it('waits for the output a console block shows after tail -f', () => {
     const text =
       '# Up\n\n## 1. Start on `web-1`\n\n```console\n$ tail -f /var/log/app.log\n2024-05-02 10:11:12 INFO  Started app in 3.1 s\n```\n';

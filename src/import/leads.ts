@@ -9,7 +9,8 @@ import type { Section } from './markdown.js';
 import { cleanProse } from './phase.js';
 import { conditionOf, outputCheckOf, type PollRequest, pollOf, saysElsewhere } from './prose.js';
 import { draft, type Recognition, type RecogniseContext } from './recognisers/context.js';
-import { pollFields } from './recognisers/waits.js';
+import { lookingNote, looksOnly } from './recognisers/waits.js';
+import { escapeRegex } from './lookahead.js';
 
 /** What the rules need to know of a section. */
 export interface LeadFacts {
@@ -133,38 +134,42 @@ export function follows(text: string): boolean {
 }
 
 function pollRule(poll: PollRequest, line: number, text: string, ctx: RecogniseContext): Recognition {
-  const cmd = ctx.templater.template(text, ctx.line);
+  const command = ctx.templater.template(text, ctx.line);
   const expect = poll.expect;
-  const command =
+  const output =
     expect === undefined
-      ? cmd
+      ? undefined
       : 'empty' in expect
-        ? `test -z "$(${cmd})"`
+        ? '^$'
         : 'equals' in expect
-          ? `test "$(${cmd})" = ${expect.equals}`
-          : `${cmd} | grep -q '${expect.contains.replace(/'/g, "'\\''")}'`;
-  const fields = pollFields(poll.delaySeconds);
+          ? `^${escapeRegex(expect.equals)}$`
+          : escapeRegex(expect.contains);
+  const delay = Math.max(1, Math.round(poll.delaySeconds));
   const until =
     expect === undefined
-      ? "until it succeeds (its exit status decides: check that it fails until the document's condition holds)"
+      ? "until it exits 0 (check that it fails until the document's condition holds)"
       : 'empty' in expect
-        ? 'until it prints nothing'
+        ? 'until it prints nothing and exits 0'
         : 'equals' in expect
-          ? `until it prints ${expect.equals}`
-          : `until its output holds "${expect.contains}"`;
+          ? `until it prints ${expect.equals} and exits 0`
+          : `until its output holds "${expect.contains}" and it exits 0`;
   return {
     type: 'steps',
     recognised: false,
-    why: `poll: the text at line ${line} says to re-run it ${until}`,
+    why: `poll: the text at line ${line} says to re-run it ${until.replace(/ and exits 0$/, '')}: wait.command`,
     steps: [
       draft(
-        'shell.run',
-        { command, ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}) },
+        'wait.command',
+        {
+          command,
+          ...(output !== undefined ? { output } : {}),
+          interval: `${delay}s`,
+          ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}),
+        },
         `wait ${text.split(/\s+/).slice(0, 2).join(' ')}`,
         [
-          `the text at line ${line} says "${poll.text}": this step runs the command every ${fields.retry_delay.replace('s', ' s')} ${until}, at most ${fields.retries + 1} times; check the condition and the limit`,
+          `the text at line ${line} says "${poll.text}": this step runs the command every ${delay} s ${until}, and fails after its timeout (10m by default); check the condition${output !== undefined ? ' (set any_exit: true if the command exits non-zero while printing that, like grep -c)' : ''} and the limit${looksOnly(text) ? '' : lookingNote}`,
         ],
-        fields,
       ),
     ],
   };

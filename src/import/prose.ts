@@ -140,10 +140,12 @@ export function folderOf(codes: readonly InlineCode[], text = ''): string | unde
 const FILE_EXTENSION = /\.(?:properties|service|socket|timer|conf|config|json|toml)$/i;
 
 const EDIT = /\b(?:edit|change|modify|update)\b|измени|отредакт|修改|编辑/i;
+/** "Set `k=v` in `/etc/x.properties`": an edit too, for a named file (never "set up"). */
+const SET = /\bset\b(?!\s+up\b)|установи|设置/i;
 
 /** A config file a line says to edit: an absolute YAML or nginx path in inline code. Example: 'Edit `/etc/app/app.yml`' -> '/etc/app/app.yml'. */
 export function editedConfig(text: string, codes: readonly InlineCode[]): string | undefined {
-  if (!EDIT.test(text)) return undefined;
+  if (!EDIT.test(text) && !SET.test(text)) return undefined;
   return codes
     .map((c) => c.value.trim())
     .find((v) => v.startsWith('/') && !/\s/.test(v) && /\.[A-Za-z]{2,12}$|nginx/.test(v));
@@ -236,4 +238,12 @@ export function pollOf(text: string): PollRequest | undefined {
   else if (/^\d+$/.test(value)) expect = { equals: value };
   else if (output?.[1] ?? output?.[2]) expect = { contains: value };
   return { delaySeconds, text: line, ...(expect ? { expect } : {}) };
+}
+
+/** `key=value` spans in a line's inline code: the keys a text says to set. Example: 'Set `server.port=8081` in …' -> [{ key: 'server.port', value: '8081' }]. */
+export function assignmentsOf(codes: readonly InlineCode[]): { key: string; value: string; line: number }[] {
+  return codes.flatMap((c) => {
+    const m = /^([A-Za-z_][\w.-]*)\s*=\s*(\S(?:.*\S)?)$/.exec(c.value.trim());
+    return m ? [{ key: m[1] as string, value: m[2] as string, line: c.line }] : [];
+  });
 }

@@ -25,6 +25,7 @@ import {
   asksToVerify,
   asksToWait,
   statesExpectation,
+  assignmentsOf,
   editedConfig,
   folderOf,
   isVerificationTitle,
@@ -356,7 +357,10 @@ function asUndo(doc: Doc, s: SectionState, unit: Unit): { state: SectionState; w
           ),
         },
   );
-  const why = `reverses step ${ref}: it is that step's undo now (\`cutover rollback\` runs it after that step ran); check it restores what the step changed`;
+  const why =
+    found.step.kind === 'text.edit'
+      ? `reverses step ${ref} (text.edit): its undo already puts the original back byte-identical (\`cutover rollback\` runs it after that step ran), so this needs no step`
+      : `reverses step ${ref}: it is that step's undo now (\`cutover rollback\` runs it after that step ran); check it restores what the step changed`;
   const at = s.commands.length - 1;
   const state = comment(
     patchRecord({ ...s, phases }, at, (r) => ({
@@ -497,7 +501,12 @@ function proseEdit(
   const block = section.blocks.findIndex(
     (b) => b.type === 'prose' && b.lines.some((l) => l.line === line.line),
   );
-  const ctx = context(doc, { ...facts, inRollback: false }, s, { block, line: line.line }, undefined);
+  const codes =
+    (section.blocks[block] as ProseBlock | undefined)?.codes.filter((c) => c.line === line.line) ?? [];
+  const ctx = {
+    ...context(doc, { ...facts, inRollback: false }, s, { block, line: line.line }, undefined),
+    assignments: assignmentsOf(codes),
+  };
   const command = parseShellLine(`nano ${config}`)[0] as SimpleCommand;
   const result = recognise(command, ctx);
   if (result.type !== 'steps') return s;
@@ -544,6 +553,13 @@ function context(
     message: () => messageAt(section, at),
     yamlSamples: () => yamlSamplesAfter(section, at.block),
     locations: facts.locations,
+    namedFiles: section.blocks.flatMap((b) =>
+      b.type === 'prose'
+        ? b.codes
+            .map((c) => ({ path: c.value.trim(), line: c.line }))
+            .filter((c) => /^\/[^\s]*\/[^\s/]+\.[A-Za-z]{2,12}$/.test(c.path))
+        : [],
+    ),
     inRollback: facts.inRollback,
     backups: s.backups,
   };

@@ -76,7 +76,7 @@ function unescaped(pattern: string): string {
   return pattern.replace(/\\([.[\]*^$/])/g, '$1');
 }
 
-/** The last forward shell.run step, in `phases` then `current`, that `back` reverses and that has no undo yet. */
+/** The last forward shell.run step (without an undo) or text.edit, in `phases` then `current`, that `back` reverses and that has no undo yet. */
 export function reversedStep(
   phases: readonly PhaseDraft[],
   back: string,
@@ -85,8 +85,10 @@ export function reversedStep(
   for (const phase of [...phases].reverse()) {
     const steps = phase.entries.flatMap((e) => ('step' in e ? [e.step] : [])).reverse();
     for (const step of steps) {
-      if (step.kind !== 'shell.run' || step.params.undo !== undefined || step.copiedFrom !== undefined)
-        continue;
+      // A text.edit (a typed sed -i) has its own undo: the original, byte-identical.
+      const undoable =
+        (step.kind === 'shell.run' && step.params.undo === undefined) || step.kind === 'text.edit';
+      if (!undoable || step.copiedFrom !== undefined) continue;
       const forward = commandOf(step);
       if (forward !== undefined && reverses(forward, back)) return { phase: phase.id, step };
     }

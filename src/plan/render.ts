@@ -3,7 +3,7 @@ import { formatDuration } from '../shared/duration.js';
 import { statusList } from '../shared/format.js';
 import { quote } from '../shell/quote.js';
 import { stepKinds } from '../steps/index.js';
-import type { Action, StepContext, StepKind } from '../steps/kind.js';
+import type { Action, StepContext, StepKind, TextOp } from '../steps/kind.js';
 import { type Plan, type PlannedPhase, type PlannedStep, sinceOf } from './types.js';
 
 /** Placeholder run folder shown in plans (the real one is named after the run id). */
@@ -55,7 +55,7 @@ function describeOne(a: Action): string {
       }
       if (c.kind === 'http')
         return `wait for ${c.request.method} ${c.request.url} -> ${statusList(c.expectStatus)}${c.bodyPattern ? ` with /${c.bodyPattern}/` : ''}${c.guard ? `; ${c.guard.description} (fail at once if it dies)` : ''}`;
-      return `wait until $ ${String(c.cmd)}   (${c.description})`;
+      return `wait until $ ${String(c.cmd)}${c.stdoutPattern !== undefined ? ` prints /${c.stdoutPattern}/${c.anyExit ? ' (any exit status)' : ' and exits 0'}` : ''}   (${c.description})`;
     }
     case 'http':
       return `${a.request.method} ${a.request.url} from the controller, expect ${statusList(a.expectStatus)}`;
@@ -68,9 +68,21 @@ function describeEdit(spec: Extract<Action, { type: 'edit' }>['spec']): string {
   if (spec.editor === 'nginx') return `route location ${spec.locations.join(', ')} to ${spec.upstream}`;
   if (spec.editor === 'nginx-upstream')
     return `${spec.down ? 'mark' : 'unmark'} server ${spec.server} of upstream ${spec.upstream} down`;
+  if (spec.editor === 'text') return spec.ops.map(describeTextOp).join(', ');
   return spec.ops
     .map((op) => (op.op === 'set' ? `set ${op.key} = ${JSON.stringify(op.value)}` : `delete ${op.key}`))
     .join(', ');
+}
+
+function describeTextOp(op: TextOp): string {
+  switch (op.op) {
+    case 'replace':
+      return `replace /${op.pattern}/ with ${JSON.stringify(op.with)} on ${op.all ? 'every match of' : 'the first match in'} each line${op.allowNoMatch ? ' (no match allowed)' : ' (fails if no line matches)'}`;
+    case 'set':
+      return `set ${op.section ? `[${op.section}] ` : ''}${op.key}=${op.value} (${op.format})`;
+    case 'xml':
+      return `set ${op.attribute}="${op.value}" on ${op.element}`;
+  }
 }
 
 /** The text `cutover plan` prints: per phase, per host in execution order, every command. */

@@ -43,6 +43,8 @@ describe('stepKinds', () => {
         'service.start',
         'service.stop',
         'shell.run',
+        'text.edit',
+        'wait.command',
         'wait.file',
         'wait.http',
         'wait.log',
@@ -57,7 +59,14 @@ describe('stepKinds', () => {
 
   it('marks the read-only kinds', () => {
     const readOnly = [...stepKinds.values()].filter((k) => k.readOnly).map((k) => k.name);
-    expect(readOnly.sort()).toEqual(['gate.confirm', 'haproxy.check', 'wait.file', 'wait.http', 'wait.log']);
+    expect(readOnly.sort()).toEqual([
+      'gate.confirm',
+      'haproxy.check',
+      'wait.command',
+      'wait.file',
+      'wait.http',
+      'wait.log',
+    ]);
     expect(stepKinds.get('http.request')?.readOnlyFor).toBeTypeOf('function');
   });
 
@@ -87,6 +96,8 @@ describe('stepKinds', () => {
       'process.stop': ['restart'],
       'process.start': ['command'],
       'nginx.route': ['validate', 'reload'],
+      'text.edit': ['validate'],
+      'wait.command': ['command'],
       'balancer.commands': ['drain', 'drained', 'undrain', 'ready'],
       'nginx.upstream': ['validate', 'reload'],
     });
@@ -110,6 +121,8 @@ describe('stepKinds', () => {
       'process.stop': { match: 'java .*ecsc', restart: '/home/apache-tomcat-7.0.67/bin/startup.sh' },
       'process.start': { command: 'nohup sh startup.sh', cwd: '/home/schedule' },
       'yaml.edit': { file: '/etc/cmw.yml', set: { 'db.holdLock': true } },
+      'text.edit': { file: '/etc/shop/app.properties', set: { 'server.port': 8081 } },
+      'wait.command': { command: 'pg_isready', interval: '2s' },
       'nginx.route': {
         config: '/etc/nginx/sites-enabled/cmw',
         locations: ['/'],
@@ -172,6 +185,7 @@ describe('stepKinds', () => {
         'service.stop',
         'service.restart',
         'shell.run',
+        'text.edit',
         'yaml.edit',
       ].sort(),
     );

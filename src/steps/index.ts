@@ -16,6 +16,8 @@ import { shellRun } from './shell-run.js';
 import { waitFile } from './wait-file.js';
 import { waitHttp } from './wait-http.js';
 import { waitLog } from './wait-log.js';
+import { textEdit } from './text-edit.js';
+import { waitCommand } from './wait-command.js';
 import { yamlEdit } from './yaml-edit.js';
 
 /** Any kind: each has its own param type, and `plan(params: P)` makes them incompatible with `StepKind<unknown>`. */
@@ -41,6 +43,7 @@ export const stepKindRegistry = {
   'process.stop': processStop,
   'process.start': processStart,
   'yaml.edit': yamlEdit,
+  'text.edit': textEdit,
   'nginx.route': nginxRoute,
   'haproxy.drain': haproxyDrain,
   'haproxy.check': haproxyCheck,
@@ -49,6 +52,7 @@ export const stepKindRegistry = {
   'wait.log': waitLog,
   'wait.http': waitHttp,
   'wait.file': waitFile,
+  'wait.command': waitCommand,
   'http.request': httpRequest,
   'gate.confirm': gateConfirm,
 } as const satisfies Record<string, AnyKind>;

@@ -28,11 +28,27 @@ export type EditSpec =
   | { editor: 'yaml'; ops: readonly YamlOp[] }
   | { editor: 'nginx'; locations: readonly string[]; upstream: string }
   /** A balancer's `upstream NAME { server ADDR …; }`: mark the server down, or not. */
-  | { editor: 'nginx-upstream'; upstream: string; server: string; down: boolean };
+  | { editor: 'nginx-upstream'; upstream: string; server: string; down: boolean }
+  | { editor: 'text'; ops: readonly TextOp[] };
 
 export type YamlOp =
   | { op: 'set'; key: string; value: unknown; comment?: string }
   | { op: 'delete'; key: string };
+
+/**
+ * One edit of a text file (see src/steps/edits/lines.ts, keyvalue.ts, xml.ts). Example:
+ * `{ op: 'replace', pattern: '^port=.*', with: 'port=8081', all: false, allowNoMatch: false }`.
+ */
+export type TextOp =
+  /** sed's `s/PATTERN/WITH/[g]` on every line (the line terminator is not part of a line). */
+  | { op: 'replace'; pattern: string; with: string; all: boolean; allowNoMatch: boolean }
+  /** `key=value` in a .properties, .ini (key in `section`, '' for none) or .env file; `value` is written as is. */
+  | { op: 'set'; format: KeyValueFormat; key: string; section?: string; value: string }
+  /** An attribute of the one element `element` (a path like `Server/Service/Connector[@port='8080']`) in an XML file. */
+  | { op: 'xml'; element: string; attribute: string; value: string };
+
+/** The `key=value` dialects text.edit knows. */
+export type KeyValueFormat = 'properties' | 'ini' | 'env';
 
 /** A wait condition; the engine polls it with its one wait primitive until it holds. */
 export type WaitCondition =
@@ -46,7 +62,15 @@ export type WaitCondition =
       since: string;
       guard?: WaitGuard;
     }
-  | { kind: 'command'; cmd: Command; description: string }
+  | {
+      kind: 'command';
+      cmd: Command;
+      description: string;
+      /** Also required: the stdout (final line breaks dropped) matches this regex. */
+      stdoutPattern?: string;
+      /** With stdoutPattern: any exit status counts (`grep -c` prints 0 and exits 1). */
+      anyExit?: boolean;
+    }
   | {
       kind: 'http';
       request: HttpRequestSpec;
@@ -103,6 +127,11 @@ export type Action =
       validate?: Command;
       /** Edit the file on this inventory host (a balancer); its outputs are then `backup_<host>`, `path_<host>`. */
       on?: string;
+      /**
+       * Where the engine writes the sha256 of the file as the edit left it (a probe compares it).
+       * With it, a re-run applies the edit to the first original again, never to its own output.
+       */
+      resultPath?: string;
     }
   /** Poll until the condition holds, with the step's timeout; failPatterns end it at once. */
   | { type: 'wait'; condition: WaitCondition; intervalMs?: number; on?: string }

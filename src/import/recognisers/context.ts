@@ -47,6 +47,10 @@ export interface RecogniseContext {
   message(): LogMessage | undefined;
   /** YAML sample blocks after this command in its section (for editor stubs). */
   yamlSamples(): { line: number; text: string }[];
+  /** Absolute file paths the section's text names in inline code (`Edit \`/etc/shop/app.properties\``), for a relative file operand. */
+  namedFiles: readonly { path: string; line: number }[];
+  /** `key=value` the text says to set in the file it names (for a prose edit of a .properties/.ini/.env file). */
+  assignments?: readonly { key: string; value: string; line: number }[];
   /** nginx locations named in the section's text (`location /async`). */
   locations: string[];
   /** True inside a section about rolling back. */

@@ -2,6 +2,7 @@
 import type { TemplateUse } from '../placeholders.js';
 import { draft, type Recognition, type RecogniseContext, type Recogniser } from './context.js';
 import { parseYaml } from '../yaml-sample.js';
+import { formatOf } from '../../steps/text-edit.js';
 import { dateNotes, nameOf, operands, resolvePath } from './support.js';
 
 const EDITORS = new Set(['nano', 'vi', 'vim', 'vim.tiny', 'nvim', 'emacs', 'mcedit', 'joe', 'edit']);
@@ -40,6 +41,33 @@ export const editor: Recogniser = (cmd, words, ctx) => {
       ],
     };
   }
+  const assignments = ctx.assignments ?? [];
+  if (
+    formatOf(file.path) &&
+    assignments.length > 0 &&
+    new Set(assignments.map((a) => a.key)).size === assignments.length
+  ) {
+    const lines = [...new Set(assignments.map((a) => a.line))];
+    return {
+      type: 'steps',
+      recognised: false,
+      why: `the text at line ${lines.join(', ')} says to set ${assignments.map((a) => a.key).join(', ')} in ${file.path}: a text.edit`,
+      steps: [
+        draft(
+          'text.edit',
+          {
+            file: file.path,
+            set: Object.fromEntries(assignments.map((a) => [a.key, ctx.templater.template(a.value, a.line)])),
+          },
+          `edit ${nameOf(file.path)}`,
+          [
+            ...todo,
+            `the text at line ${lines.join(', ')} says to set ${assignments.map((a) => `\`${a.key}=${a.value}\``).join(', ')} in this file: a key that is not there is added at the end; check that these are all the changes the text means`,
+          ],
+        ),
+      ],
+    };
+  }
   return {
     type: 'steps',
     recognised: false,
@@ -51,7 +79,7 @@ export const editor: Recogniser = (cmd, words, ctx) => {
         `edit ${nameOf(file.path)}`,
         [
           ...todo,
-          'an editor cannot run unattended: describe the edit as a step (yaml.edit for YAML, nginx.route for nginx, or shell.run with the exact change) and delete this gate',
+          'an editor cannot run unattended: describe the edit as a step (yaml.edit for YAML, nginx.route for nginx, text.edit for a line or key=value change) and delete this gate',
         ],
       ),
     ],

@@ -5,7 +5,8 @@ import { type ShellWord, type SimpleCommand, withoutSudo } from '../shell-words.
 import { draft, type Recognition, type RecogniseContext } from './context.js';
 import { cwdNotes, dateNotes, hintOf, nameOf } from './support.js';
 
-const READ_ONLY = new Set([
+/** Programs that only look (a step made of them changes nothing). */
+export const READ_ONLY: ReadonlySet<string> = new Set([
   'ls',
   'cat',
   'less',

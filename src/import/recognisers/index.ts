@@ -14,6 +14,7 @@ import { editor } from './editor.js';
 import { fallback } from './fallback.js';
 import { kill, psGrep } from './kill.js';
 import { remove } from './rm.js';
+import { sed } from './sed.js';
 import { start } from './start.js';
 import { systemctl } from './systemctl.js';
 import { tailFollow } from './tail.js';
@@ -37,6 +38,7 @@ const RECOGNISERS: readonly Recogniser[] = [
   http,
   tailFollow,
   remove,
+  sed,
   editor,
   start,
 ];

@@ -12,6 +12,7 @@ function context(extra: Partial<RecogniseContext> = {}): RecogniseContext {
     message: () => undefined,
     yamlSamples: () => [],
     locations: [],
+    namedFiles: [],
     inRollback: false,
     backups: [],
     ...extra,
@@ -316,7 +317,7 @@ describe('systemctl reload', () => {
 });
 
 describe('waits written as shell', () => {
-  it('keeps an until loop whole: wait.http for a curl, else a poll every N s with a TODO', () => {
+  it('keeps an until loop whole: wait.http for a curl, else wait.command every N s with a TODO', () => {
     expect(parseShellLine('until curl -fsS http://10.0.1.21:8080/health; do sleep 5; done')).toHaveLength(1);
     expect(parseShellLine('if pgrep java; then pkill java; fi')).toHaveLength(1);
     expect(parseShellLine("echo 'until'; ls")).toHaveLength(2);
@@ -326,11 +327,20 @@ describe('waits written as shell', () => {
     });
     const poll = steps("until psql -tAc 'select 1' | grep -q 1; do echo waiting; sleep 10; done");
     expect(poll.steps[0]).toMatchObject({
-      kind: 'shell.run',
-      params: { command: "psql -tAc 'select 1' | grep -q 1" },
-      extra: { retries: 60, retry_delay: '10s' },
-      todo: [expect.stringMatching(/no limit/)],
+      kind: 'wait.command',
+      params: { command: "psql -tAc 'select 1' | grep -q 1", interval: '10s' },
+      todo: [expect.stringMatching(/no limit.*check that the command only looks/)],
     });
+    expect(poll.steps[0]?.extra).toBeUndefined();
+    // Programs cutover knows only look need no word on it; a cd before gives the folder.
+    const known = steps('until test -e /var/run/app.pid; do sleep 1m; done', {
+      cwd: { path: '/srv/app', line: 3, from: 'cd', sameSection: true },
+    }).steps[0];
+    expect(known).toMatchObject({
+      kind: 'wait.command',
+      params: { command: 'test -e /var/run/app.pid', interval: '60s', cwd: '/srv/app' },
+    });
+    expect(known?.todo.join('; ')).not.toMatch(/only looks/);
     // `while CMD` loops while it succeeds: not a wait for it; left to a person.
     expect(steps('while pgrep java; do sleep 1; done').steps[0]).toMatchObject({ kind: 'shell.run' });
     expect(steps('while pgrep java; do sleep 1; done').recognised).toBe(false);
@@ -389,5 +399,70 @@ describe('sudo in the document', () => {
     expect(steps('systemctl stop app').steps[0]?.extra?.become).toBeUndefined();
     // `sudo -u postgres …` is not a plain sudo: left as written (with its TODO), not turned into root.
     expect(steps('sudo -u postgres psql -c "select 1"').steps[0]?.extra?.become).toBeUndefined();
+  });
+});
+
+describe('sed -i', () => {
+  it('types s/// on a named file as text.edit, regex dialects mapped to JavaScript', () => {
+    expect(
+      steps("sudo sed -i 's/^maxSessionTimeout=.*/maxSessionTimeout=60000/' /opt/zk/conf/zoo.cfg").steps,
+    ).toMatchObject([
+      {
+        kind: 'text.edit',
+        params: {
+          file: '/opt/zk/conf/zoo.cfg',
+          replace: [{ pattern: '^maxSessionTimeout=.*', with: 'maxSessionTimeout=60000' }],
+        },
+        todo: [],
+        extra: { become: true },
+      },
+    ]);
+    expect(
+      steps("sed -i -e 's|\\(Xmx\\)[[:digit:]]\\+m|\\12g|g' -e 's/a\\.b/&c/' /etc/jvm.cfg").steps[0]?.params,
+    ).toEqual({
+      file: '/etc/jvm.cfg',
+      replace: [
+        { pattern: '(Xmx)[0-9]+m', with: '$12g', all: true },
+        { pattern: 'a\\.b', with: '$&c' },
+      ],
+    });
+    expect(steps("sed -E -i 's/(port)=([0-9]+) (x)/\\1=8081 $/' /etc/a.ini").steps[0]?.params).toEqual({
+      file: '/etc/a.ini',
+      replace: [{ pattern: '(port)=([0-9]+) (x)', with: '$1=8081 $$' }],
+    });
+  });
+
+  it('says what a backup suffix and a relative file become', () => {
+    const bak = steps("sed -i.bak 's/a/b/' /etc/x.conf").steps[0];
+    expect(bak?.todo.join('; ')).toMatch(/also leaves a copy at \/etc\/x\.conf\.bak/);
+    const named = steps("sed -i 's/a/b/' app.properties", {
+      namedFiles: [{ path: '/etc/shop/app.properties', line: 3 }],
+    }).steps[0];
+    expect(named?.params).toMatchObject({ file: '/etc/shop/app.properties' });
+    expect(named?.todo.join('; ')).toMatch(/taken from the text at line 3/);
+    const unknown = steps("sed -i 's/a/b/' app.properties").steps[0];
+    expect(unknown?.params).toMatchObject({ file: '{{ params.workdir }}/app.properties' });
+  });
+
+  it('leaves to shell what sed and JavaScript could read differently', () => {
+    for (const line of [
+      "sed 's/a/b/' /etc/x", // not in place
+      "sed -i '/x/s/a/b/' /etc/x", // an address
+      "sed -i 's/a/b/2' /etc/x", // the second match
+      "sed -i 's/\\d/b/' /etc/x", // \d is no digit in sed
+      "sed -i 's/[[:punct:]]/b/' /etc/x",
+      "sed -i 's/a/\\n/' /etc/x",
+      "sed -i 's/a/b/;s/c/d/' /etc/x",
+      "sed -i 's/a/b/' /etc/x /etc/y",
+      "sed -i 's/2.4.0/<version>/' /etc/x",
+      'sed -i "s/a/$NEW/" /etc/x',
+      "sed -i 's/*a/b/' /etc/x",
+      "sed -i -n 's/a/b/p' /etc/x",
+    ]) {
+      expect(
+        steps(line).steps.map((s) => s.kind),
+        line,
+      ).toEqual(['shell.run']);
+    }
   });
 });

@@ -87,3 +87,24 @@ export function dateNotes(uses: readonly TemplateUse[]): string[] {
 export const options = (words: readonly ShellWord[]) => words.filter((w) => w.value.startsWith('-'));
 /** The words that are not options. */
 export const operands = (words: readonly ShellWord[]) => words.filter((w) => !w.value.startsWith('-'));
+
+/**
+ * A file operand: like `resolvePath`, except that a relative name with no known folder whose name
+ * the section's text gives as one absolute path (`Edit /etc/shop/application.properties`) is that
+ * path, with a TODO saying where it came from.
+ */
+export function resolveFile(value: string, ctx: RecogniseContext, uses: TemplateUse[]): Resolved | undefined {
+  if (!value.startsWith('/') && !ctx.cwd && !value.includes('/') && !needsShell(value)) {
+    const named = ctx.namedFiles.filter((f) => basename(f.path) === value);
+    const paths = [...new Set(named.map((f) => f.path))];
+    if (paths.length === 1 && named[0]) {
+      return {
+        path: ctx.templater.template(named[0].path, named[0].line, uses),
+        notes: [
+          `"${value}" is relative: its folder is taken from the text at line ${named[0].line} (\`${named[0].path}\`); check it is that file`,
+        ],
+      };
+    }
+  }
+  return resolvePath(value, ctx, uses);
+}

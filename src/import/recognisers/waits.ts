@@ -1,5 +1,5 @@
 /**
- * Waits written as shell: `until CMD; do sleep N; done` (wait.http for a curl, else a poll),
+ * Waits written as shell: `until CMD; do sleep N; done` (wait.http for a curl, else wait.command),
  * `tail -f LOG | grep PATTERN` (wait.log with grep's pattern in JavaScript syntax), and a
  * follow of a program's output piped to grep (`docker compose logs -f | grep X`), which has no
  * file to watch: it stays shell, made to end at the first matching line, with a TODO.
@@ -8,20 +8,12 @@ import { escapeRegex } from '../lookahead.js';
 import { parseShellLine, type ShellWord, type SimpleCommand, withoutSudo } from '../shell-words.js';
 import { draft, type Recognition, type Recogniser } from './context.js';
 import { http } from './curl.js';
-
-/** How long a poll whose document gives no limit tries, in seconds (the step timeout's default). */
-const POLL_LIMIT_SECONDS = 600;
-
-/** A poll every `delaySeconds`: the common step fields that make a step try again until it succeeds for about ten minutes. */
-export function pollFields(delaySeconds: number): { retries: number; retry_delay: string } {
-  const delay = Math.max(1, Math.round(delaySeconds));
-  return { retries: Math.max(1, Math.ceil(POLL_LIMIT_SECONDS / delay)), retry_delay: `${delay}s` };
-}
+import { READ_ONLY } from './fallback.js';
 
 const LOOP =
   /^(until|while)\s+(!\s+)?(.+?)\s*;\s*do\s+(?:echo\s+[^;]*;\s*)?sleep\s+(\d+)(s|m)?\s*;\s*done\s*$/;
 
-/** `until CMD; do sleep N; done` (or `while ! CMD; ...`): wait.http for `curl URL`, else CMD polled every N s. */
+/** `until CMD; do sleep N; done` (or `while ! CMD; ...`): wait.http for `curl URL`, else wait.command polling CMD every N s. */
 export const loop: Recogniser = (cmd, _words, ctx) => {
   const m = LOOP.exec(cmd.text.trim());
   if (!m) return undefined;
@@ -57,21 +49,42 @@ export const loop: Recogniser = (cmd, _words, ctx) => {
   }
   return {
     type: 'steps',
-    recognised: false,
-    why: `poll: the document runs \`${condition}\` every ${delay} s until it succeeds`,
+    recognised: true,
+    why: `poll: the document runs \`${condition}\` every ${delay} s until it succeeds: wait.command`,
     steps: [
       draft(
-        'shell.run',
-        { command: ctx.templater.template(condition, ctx.line), ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}) },
+        'wait.command',
+        {
+          command: ctx.templater.template(condition, ctx.line),
+          interval: `${delay}s`,
+          ...(ctx.cwd ? { cwd: ctx.cwd.path } : {}),
+        },
         `wait ${condition.split(/\s+/).slice(0, 2).join(' ')}`,
         [
-          `the document runs \`${condition}\` until it succeeds, with no limit: this step tries it every ${delay} s for about ${POLL_LIMIT_SECONDS / 60} min (retries); set retries for the time it may really take`,
+          `the document runs \`${condition}\` until it succeeds, with no limit: this step stops trying after its timeout (10m by default); set timeout: for the time it may really take${looksOnly(condition) ? '' : lookingNote}`,
         ],
-        pollFields(delay),
       ),
     ],
   };
 };
+
+/** Said of a poll whose programs cutover does not know to be read-only. */
+export const lookingNote =
+  '; wait.command is read-only (a resume runs it again freely): check that the command only looks';
+
+/** True when every program of a command line only looks (`grep`, `test`, `cat` …). Example: looksOnly('cat /x | grep -q y') -> true. */
+export function looksOnly(text: string): boolean {
+  try {
+    return parseShellLine(text).every((part) =>
+      part.stages.every((stage) => {
+        const program = withoutSudo(stage)[0]?.value ?? '';
+        return READ_ONLY.has(program) || program === 'test' || program === '[' || program === 'curl';
+      }),
+    );
+  } catch {
+    return false;
+  }
+}
 
 /** grep's options and pattern as a JavaScript regex; undefined for a grep cutover cannot read the same way (-i, -v, several patterns). */
 export function grepPattern(words: readonly ShellWord[]): { pattern: string; first: boolean } | undefined {

@@ -8,8 +8,8 @@ export class EditError extends Error {
   constructor(
     message: string,
     readonly detail: {
-      editor: 'yaml' | 'nginx';
-      /** The YAML key path or nginx location the edit was about. */
+      editor: 'yaml' | 'nginx' | 'text';
+      /** The YAML key path, nginx location, text pattern, key or XML element the edit was about. */
       target?: string;
       /** 1-based position in the file the problem is at, when there is one. */
       line?: number;

@@ -2,8 +2,11 @@
  * Pure file edits (`before -> after` text functions, no I/O). The engine fetches the file, calls
  * `applyEdit`, shows `unifiedDiff`, backs up the original, swaps atomically and validates.
  */
-import type { EditSpec } from '../kind.js';
+import type { EditSpec, TextOp } from '../kind.js';
+import { setKeyValue } from './keyvalue.js';
+import { replaceLines } from './lines.js';
 import { routeNginxLocations, setUpstreamServerDown } from './nginx.js';
+import { setXmlAttribute } from './xml.js';
 import { applyYamlOps } from './yaml.js';
 
 export { unifiedDiff } from './diff.js';
@@ -15,6 +18,9 @@ export {
   routeNginxLocations,
   tokenizeNginx,
 } from './nginx.js';
+export { setKeyValue } from './keyvalue.js';
+export { replaceLines } from './lines.js';
+export { setXmlAttribute } from './xml.js';
 export { applyYamlOps } from './yaml.js';
 
 /**
@@ -30,5 +36,18 @@ export function applyEdit(before: string, spec: EditSpec): string {
       return routeNginxLocations(before, spec.locations, spec.upstream);
     case 'nginx-upstream':
       return setUpstreamServerDown(before, spec.upstream, spec.server, spec.down);
+    case 'text':
+      return applyTextOps(before, spec.ops);
   }
+}
+
+/** Text edits in order, each on the result of the one before. Example: `applyTextOps('a=1\n', [{ op: 'set', format: 'properties', key: 'a', value: '2' }])` -> `'a=2\n'`. */
+export function applyTextOps(before: string, ops: readonly TextOp[]): string {
+  let text = before;
+  for (const op of ops) {
+    if (op.op === 'replace') text = replaceLines(text, op);
+    else if (op.op === 'set') text = setKeyValue(text, op);
+    else text = setXmlAttribute(text, op);
+  }
+  return text;
 }
