@@ -191,7 +191,11 @@ function descendants(root: number): number[] {
   }
   const below: number[] = [];
   const visit = (pid: number) => {
-    for (const [child, ppid] of parent) if (ppid === pid) below.push(child), visit(child);
+    for (const [child, ppid] of parent) {
+      if (ppid !== pid) continue;
+      below.push(child);
+      visit(child);
+    }
   };
   visit(root);
   return below;
