@@ -147,7 +147,7 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     await labDown({ labDir, purge: true });
   }, 60_000);
 
-  it('upgrades every node, one per service at a time taken out of rotation at the balancer: 0 failed requests', async () => {
+  it('upgrades every node, one per service at a time taken out of rotation at the balancer, and rolls back: 0 failed requests', async () => {
     const traffic = load();
     const run = await apply();
     const report = await traffic.stop();
@@ -181,6 +181,30 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
       (e) => e.type === 'host.finished' && firstNodes.includes((e as { host: string }).host),
     );
     for (const s of starts) expect(s).toBeLessThan(firstDone);
+
+    // The rollback takes each node out of rotation again, as the upgrade did: still nothing fails.
+    const traffic2 = load();
+    const back = await cutover(['--state-dir', stateDir, 'rollback', runIdFrom(run.stdout), '--yes']);
+    const report2 = await traffic2.stop();
+    if (back.code !== 0) throw new Error(`rollback exit ${back.code}\n${back.stdout}\n${back.stderr}`);
+    for (const node of NODES) {
+      const service = node.vars.service as EcscService;
+      expect(await versionOf(node.address, service)).toMatch(
+        new RegExp(`^${service} ${ECSC_VERSIONS[service].old.version.replaceAll('.', '\\.')}`),
+      );
+    }
+    for (const lb of BALANCERS)
+      expect(
+        Object.values(await balancerStatus(lb)).every((s) => s.startsWith('UP')),
+        lb,
+      ).toBe(true);
+    // ecsc-1 was taken out on both balancers in the upgrade, and again in the rollback.
+    const maintsInAll = journalEvents(stateDir, runIdFrom(run.stdout)).filter(
+      (e) =>
+        e.type === 'step.command' && e.step === 'upgrade/drain@ecsc-1' && e.command.includes('state maint'),
+    );
+    expect(maintsInAll).toHaveLength(4);
+    expectNoFailures(report2);
   });
 
   it('a node whose new version fails to start stays out of rotation, is restored by its saga and comes back in: nothing fails', async () => {
