@@ -123,11 +123,14 @@ export function launchDetached(opts: {
   pidFile: string;
 }): { cmd: Command; stdin?: Word } {
   const { setup, stdin } = scriptEnv({ cwd: opts.cwd, env: opts.env });
-  const inner = sh`echo "$$" > ${opts.pidFile}; ${opts.script}`;
+  if (opts.script.secrets().length > 0) throw new Error('refusing to start a command holding a secret');
+  // The script reaches the launcher through its environment, not its argv: a launcher whose command
+  // line held the script text would match the same `process.stop` pattern as what it started.
+  const launcher = `echo "$$" > "$1"; s=$CUTOVER_START; unset CUTOVER_START; eval "$s"`;
   const cmd = lines(
     sh`rm -f -- ${opts.pidFile}`,
     ...(setup ? [sh`${setup} || exit 2`] : []),
-    sh`setsid ${shc(inner)} < /dev/null >> ${opts.log} 2>&1 &`,
+    sh`CUTOVER_START=${opts.script.render('exec')} setsid sh -c ${launcher} sh ${opts.pidFile} < /dev/null >> ${opts.log} 2>&1 &`,
   );
   return stdin === undefined ? { cmd } : { cmd, stdin };
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../shell/secret.js';
 import { Expanded, TemplatedWord } from '../shell/word.js';
 import { processStart } from './process-start.js';
+import { processStop } from './process-stop.js';
 import type { Action } from './kind.js';
 import { runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 
@@ -64,7 +65,7 @@ describe('process.start', () => {
         '',
         `rm -f -- ${DIR}/pid`,
         'cd /home/schedule || exit 2',
-        `setsid sh -c 'echo "$$" > ${DIR}/pid; nohup sh startup.sh' < /dev/null >> /home/schedulelog/nohup.out 2>&1 &`,
+        `CUTOVER_START='nohup sh startup.sh' setsid sh -c 'echo "$$" > "$1"; s=$CUTOVER_START; unset CUTOVER_START; eval "$s"' sh ${DIR}/pid < /dev/null >> /home/schedulelog/nohup.out 2>&1 &`,
         'i=0',
         'while [ ! -s "$d/pid" ] && [ "$i" -lt 50 ]; do',
         '',
@@ -87,7 +88,7 @@ describe('process.start', () => {
     const [action] = planned.actions;
     if (action?.type !== 'exec') throw new Error('expected exec');
     expect(action.cmd.render('exec')).toContain(
-      `\nrm -f -- ${DIR}/pid\nIFS= read -r PW && export PW || exit 2\nsetsid sh -c 'echo "$$" > ${DIR}/pid; bash run.sh -n='\\''x'\\''\\'\\'''\\''; touch /tmp/pwned'\\''' < /dev/null >> /dev/null 2>&1 &\n`,
+      `\nrm -f -- ${DIR}/pid\nIFS= read -r PW && export PW || exit 2\nCUTOVER_START='bash run.sh -n='\\''x'\\''\\'\\'''\\''; touch /tmp/pwned'\\''' setsid sh -c 'echo "$$" > "$1"; s=$CUTOVER_START; unset CUTOVER_START; eval "$s"' sh ${DIR}/pid < /dev/null >> /dev/null 2>&1 &\n`,
     );
     expect(action.cmd.render('exec')).not.toContain('s3cr3t');
     expect(action.cmd.stdinText()).toBe('s3cr3t\n');
@@ -181,6 +182,26 @@ describe.each(SHELLS)('process.start under %s, for real', (shell) => {
     const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c), shell);
     expect(undo.ok).toBe(true);
     expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+  });
+
+  it('process.stop with an unanchored match finds what process.start started, not its launcher too', () => {
+    t = tempDir();
+    const tag = `3600.${process.pid}${Date.now() % 100000}`;
+    // No `exec`: the launcher's sh stays the parent, and its command line holds the script text.
+    const p = processStart.params.parse({ command: `sleep ${tag}; true`, cwd: t.path });
+    const run = runActionsForReal(
+      processStart.plan(p, testContext({ runDir: `${t.path}/run` })).actions,
+      shell,
+    );
+    expect(run.ok).toBe(true);
+    started.push(Number(run.outputs.pid));
+    const stop = processStop.params.parse({ match: `sleep ${tag.replace('.', '\\.')}`, signal: 'TERM' });
+    const stopped = runActionsForReal(
+      processStop.plan(stop, testContext({ runDir: `${t.path}/stop` })).actions,
+      shell,
+    );
+    expect(stopped.last?.stderr ?? '').not.toContain('processes match');
+    expect(stopped.ok).toBe(true);
   });
 
   it('the undo sends KILL after the grace to a session that ignores TERM', () => {

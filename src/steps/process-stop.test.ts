@@ -105,7 +105,7 @@ describe('process.stop', () => {
     const launch = [
       `rm -f -- ${DIR}/restart.pid`,
       'cd /home/apache-tomcat-7.0.67 || exit 2',
-      `setsid sh -c 'echo "$$" > ${DIR}/restart.pid; bin/startup.sh' < /dev/null >> ${DIR}/restart.log 2>&1 &`,
+      `CUTOVER_START=bin/startup.sh setsid sh -c 'echo "$$" > "$1"; s=$CUTOVER_START; unset CUTOVER_START; eval "$s"' sh ${DIR}/restart.pid < /dev/null >> ${DIR}/restart.log 2>&1 &`,
     ].join('\n');
     const alreadyRuns = `if [ "$n" -ge 1 ]; then\n  printf '%s undo: it already runs again (pid%s); not starting another\\n' process.stop "$hits" >&2\n  exit 0\nfi`;
     expect(commandsOf(undo)).toEqual([
