@@ -101,6 +101,25 @@ function variant(provider: 'nginx' | 'commands'): string {
   return file;
 }
 
+/** Every node serves the old or the new version of its service. */
+async function expectEveryNodeServes(which: 'old' | 'new'): Promise<void> {
+  for (const node of NODES) {
+    const service = node.vars.service as EcscService;
+    expect(await versionOf(node.address, service)).toMatch(
+      new RegExp(`^${service} ${ECSC_VERSIONS[service][which].version.replaceAll('.', '\\.')}`),
+    );
+  }
+}
+
+/** Every server is UP again on both HAProxy balancers. */
+async function expectAllUp(): Promise<void> {
+  for (const lb of BALANCERS)
+    expect(
+      Object.values(await balancerStatus(lb)).every((s) => s.startsWith('UP')),
+      lb,
+    ).toBe(true);
+}
+
 /** Every service got traffic through the balancer and none of it failed. */
 function expectNoFailures(report: LoadReport): void {
   for (const t of report.targets) expect(t.sent, t.name).toBeGreaterThan(20);
@@ -152,18 +171,9 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     const run = await apply();
     const report = await traffic.stop();
     if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-    for (const node of NODES) {
-      const service = node.vars.service as EcscService;
-      expect(await versionOf(node.address, service)).toMatch(
-        new RegExp(`^${service} ${ECSC_VERSIONS[service].new.version.replaceAll('.', '\\.')}`),
-      );
-    }
+    await expectEveryNodeServes('new');
     // Back in rotation everywhere, on both balancers of the pair, and nothing failed for the users.
-    for (const lb of ['lb', 'lb-2'])
-      expect(
-        Object.values(await balancerStatus(lb)).every((s) => s.startsWith('UP')),
-        lb,
-      ).toBe(true);
+    await expectAllUp();
     const maints = journalEvents(stateDir, runIdFrom(run.stdout)).filter(
       (e) =>
         e.type === 'step.command' && e.step === 'upgrade/drain@ecsc-1' && e.command.includes('state maint'),
@@ -187,17 +197,8 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     const back = await cutover(['--state-dir', stateDir, 'rollback', runIdFrom(run.stdout), '--yes']);
     const report2 = await traffic2.stop();
     if (back.code !== 0) throw new Error(`rollback exit ${back.code}\n${back.stdout}\n${back.stderr}`);
-    for (const node of NODES) {
-      const service = node.vars.service as EcscService;
-      expect(await versionOf(node.address, service)).toMatch(
-        new RegExp(`^${service} ${ECSC_VERSIONS[service].old.version.replaceAll('.', '\\.')}`),
-      );
-    }
-    for (const lb of BALANCERS)
-      expect(
-        Object.values(await balancerStatus(lb)).every((s) => s.startsWith('UP')),
-        lb,
-      ).toBe(true);
+    await expectEveryNodeServes('old');
+    await expectAllUp();
     // ecsc-1 was taken out on both balancers in the upgrade, and again in the rollback.
     const maintsInAll = journalEvents(stateDir, runIdFrom(run.stdout)).filter(
       (e) =>
@@ -239,12 +240,7 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     const run = await apply(variant('nginx'));
     const report = await traffic.stop();
     if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-    for (const node of NODES) {
-      const service = node.vars.service as EcscService;
-      expect(await versionOf(node.address, service)).toMatch(
-        new RegExp(`^${service} ${ECSC_VERSIONS[service].new.version.replaceAll('.', '\\.')}`),
-      );
-    }
+    await expectEveryNodeServes('new');
     expect(await ssh.out('lb-nginx', `cat ${ECSC_NGINX_LB_CONFIG}`)).toBe(before);
     const events = journalEvents(stateDir, runIdFrom(run.stdout));
     const marked = events.find(
@@ -276,11 +272,7 @@ describe('seed 004 behind a balancer (HAProxy, nginx)', { timeout: 300_000 }, ()
     const run = await apply(variant('commands'));
     const report = await traffic.stop();
     if (run.code !== 0) throw new Error(`exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-    for (const lb of BALANCERS)
-      expect(
-        Object.values(await balancerStatus(lb)).every((s) => s.startsWith('UP')),
-        lb,
-      ).toBe(true);
+    await expectAllUp();
     const drains = journalEvents(stateDir, runIdFrom(run.stdout)).filter(
       (e) =>
         e.type === 'step.command' &&
