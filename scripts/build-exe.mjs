@@ -4,7 +4,7 @@
 //      CommonJS script and can require only Node's built-in modules);
 //   2. Node turns it into a blob (dist/sea/cutover.blob);
 //   3. postject injects the blob into a copy of this Node binary: dist/cutover (the executable).
-// Step 3 needs postject, a devDependency ("postject": "1.0.0-alpha.6"); without it the script stops after step 2
+// Step 3 needs postject, a pinned devDependency ("postject": "1.0.0-alpha.6"); without it the script stops after step 2
 // with exit 3 and says so (`--bundle-only` stops after step 1 on purpose, exit 0).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
