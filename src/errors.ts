@@ -10,6 +10,7 @@ export const ExitCode = {
   preflightFailed: 4,
   planMismatch: 5,
   aborted: 6,
+  stateUnavailable: 7,
   bug: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

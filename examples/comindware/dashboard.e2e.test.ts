@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,9 +177,9 @@ describe('seed 000 from the dashboard', { timeout: 300_000 }, () => {
     const run = runIdFrom(result.stdout);
     const decided = journalEvents(state, run).filter((e) => e.type === 'gate.decided');
     expect(decided.map((e) => e.type === 'gate.decided' && `${e.host} ${e.approved} ${e.by}`)).toEqual([
-      'backup true dashboard (127.0.0.1)',
-      'integration true dashboard (127.0.0.1)',
-      'web true dashboard (127.0.0.1)',
+      `backup true dashboard on ${hostname()} (127.0.0.1)`,
+      `integration true dashboard on ${hostname()} (127.0.0.1)`,
+      `web true dashboard on ${hostname()} (127.0.0.1)`,
     ]);
     // The page showed each node moving forward through its steps (the gate of each, held until the
     // click, for certain; others as the page saw them), and web's held log wait with its pattern.

@@ -24,6 +24,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { names: ['report'], load: async () => (await import('./report.js')).registerReport },
   { names: ['serve'], load: async () => (await import('./serve.js')).registerServe },
   { names: ['unlock'], load: async () => (await import('./unlock.js')).registerUnlock },
+  { names: ['state'], load: async () => (await import('./shared-state.js')).registerStateCommands },
   { names: ['docs'], load: async () => (await import('./docs.js')).registerDocs },
   { names: ['lab'], load: async () => (await import('./lab.js')).registerLabCommands },
   { names: ['import'], load: async () => (await import('./import.js')).registerImport },

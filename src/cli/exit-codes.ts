@@ -10,5 +10,6 @@ export const EXIT_CODES_DOC = `## Exit codes
 | 4 | preflight failed, or a host was unreachable (nothing was changed) |
 | 5 | the plan changed since the run started (resume/rollback refused) |
 | 6 | aborted by the operator |
+| 7 | the shared state (--state postgres://…) could not be reached at start, or its schema is not this version's (nothing was run) |
 | 70 | a bug in cutover: please report it with the output |
 `;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { InputError, PlanMismatchError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/model.js';
 import type { JournalEvent, RunInputs } from '../journal/events.js';
+import { runFilePath } from '../journal/file-store.js';
 import { hashRegularFile } from '../plan/local-files.js';
 import { mergePlans } from '../plan/replan.js';
 import type { StepSelection } from '../plan/select.js';
@@ -20,9 +21,7 @@ import type { Secret } from '../shell/secret.js';
 import { type Loaded, loadAll, type Prepared, prepareLoaded } from './context.js';
 
 /** Where a run keeps its copies of uploaded files: `<run folder>/files/<sha256>`. */
-export function copyPath(runDir: string, sha: string): string {
-  return join(runDir, 'files', sha);
-}
+export const copyPath = runFilePath;
 
 /**
  * What `apply` journals with `run.started`, and the copies it reads uploads from. Every uploaded

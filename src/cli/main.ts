@@ -13,6 +13,10 @@ const program = new Command('cutover')
     'where runs are journaled and locks kept (default .cutover, or $CUTOVER_STATE_DIR)',
   )
   .option(
+    '--state <url>',
+    'shared state of every controller in PostgreSQL (postgres://user@host/db; default $CUTOVER_STATE_URL, else `state:` in cutover.config.yml); runs still journal to --state-dir first',
+  )
+  .option(
     '--ssh-config <file>',
     'the ssh config ssh reads (ssh -F; default $CUTOVER_SSH_CONFIG, else ~/.ssh/config as ssh does)',
   )

@@ -8,7 +8,7 @@ import type { JournalEvent } from '../journal/events.js';
 import { loadRunbook, parseRunbook } from '../runbook/load.js';
 import { Redactor } from '../shell/secret.js';
 import { renderReport } from '../ui/report-html.js';
-import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './state.js';
+import { type GlobalOptions, openHistory, runOrLatest } from './state.js';
 import { renderSummary } from './runs.js';
 
 /** `cutover report [RUN]`: the run's text summary, or with `--html FILE` one self-contained HTML file. */
@@ -21,13 +21,20 @@ export function registerReport(program: Command): void {
     .option('--html <file>', 'write the HTML report to this file (- for stdout) instead of the text summary')
     .action(async (given: string | undefined, opts: { html?: string }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const run = runOrLatest(given, global, 'report');
-      const events = openJournal(global).read(run);
-      if (events.length === 0)
-        throw new UsageError(
-          `no run ${run} in ${stateDir(global)}`,
-          'List runs with `cutover runs` (and pass the same --state-dir as the run).',
-        );
+      const history = await openHistory(global);
+      let events: JournalEvent[];
+      let run: string;
+      try {
+        run = await runOrLatest(given, history, 'report');
+        events = await history.read(run);
+        if (events.length === 0)
+          throw new UsageError(
+            `no run ${run} in ${history.where}`,
+            'List runs with `cutover runs` (and pass the same --state-dir or --state as the run).',
+          );
+      } finally {
+        await history.close();
+      }
       const redactor = await knownSecrets(events);
       if (opts.html === undefined) {
         process.stdout.write(redactor.redact(renderSummary(replay(events))));

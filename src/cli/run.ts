@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { PlanMismatchError, UsageError } from '../errors.js';
 import { ClusterLock, ControlWatcher, controlFile, raceGate } from '../state/index.js';
+import { fileHistory } from '../state/history.js';
+import type { StateConnection } from '../state/pg/connection.js';
 import { Engine, type EngineOptions, type GateApprover, HostLease, operator } from '../engine/index.js';
 import type { JournalEvent, JournalEventBody, RunInputs } from '../journal/events.js';
 import { replay, type StepStatus } from '../journal/replay.js';
@@ -34,6 +36,7 @@ import {
   stateDir,
   templateScope,
 } from './context.js';
+import { attachRun, bringRunHere, openShared } from './shared-run.js';
 import {
   captureInputs,
   checkRebuilds,
@@ -86,8 +89,10 @@ export function registerRunCommands(program: Command): void {
             'Run `cutover plan` to review it, then `cutover apply` again (or pass --yes).',
           );
       }
+      // Before anything connects to a host: a shared state that cannot be reached stops here (exit 7).
+      const shared = await openShared(global);
       const runId = newRunId();
-      process.exitCode = await execute('apply', runId, prepared, opts, global);
+      process.exitCode = await execute('apply', runId, prepared, opts, global, { shared });
     });
 
   program
@@ -106,10 +111,12 @@ export function registerRunCommands(program: Command): void {
     )
     .action(async (given: string | undefined, opts: RunFlags & { replan?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const run = runOrLatest(given, global, 'resume');
+      const shared = await openShared(global);
+      const run = await runHere(given, global, 'resume', shared);
       const { prepared, copies, replanned } = await forResume(run, global, opts.replan ?? false);
       process.exitCode = await execute('resume', run, prepared, opts, global, {
         copies,
+        shared,
         ...(replanned ? { first: replanned } : {}),
       });
     });
@@ -122,7 +129,8 @@ export function registerRunCommands(program: Command): void {
     .option('-y, --yes', 'do not ask before starting')
     .action(async (given: string | undefined, opts: RunFlags, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const run = runOrLatest(given, global, 'rollback');
+      const shared = await openShared(global);
+      const run = await runHere(given, global, 'rollback', shared);
       const { journaled, changes } = await fromJournal(run, global);
       const { prepared } = journaled;
       if (changes.length > 0)
@@ -132,8 +140,28 @@ export function registerRunCommands(program: Command): void {
       if (!opts.yes && !(await ask(`Roll back run ${run} on ${prepared.plan.hosts.length} hosts? [y/N] `))) {
         throw new UsageError('not started: the operator said no');
       }
-      process.exitCode = await execute('rollback', run, prepared, opts, global, { copies: journaled.copies });
+      process.exitCode = await execute('rollback', run, prepared, opts, global, {
+        copies: journaled.copies,
+        shared,
+      });
     });
+}
+
+/**
+ * The run to resume or roll back (default: the latest, in the shared state when there is one), in
+ * this state folder: a run another controller started is copied here from the shared state first.
+ */
+async function runHere(
+  given: string | undefined,
+  global: GlobalOptions,
+  command: string,
+  shared: StateConnection | undefined,
+): Promise<string> {
+  if (!shared) return runOrLatest(given, fileHistory(stateDir(global)), command);
+  const { sharedHistory } = await import('../state/pg/history.js');
+  const run = await runOrLatest(given, sharedHistory(shared), command);
+  await bringRunHere(shared, global, run);
+  return run;
 }
 
 /**
@@ -242,10 +270,11 @@ async function forResume(
   };
 }
 
-/** What a run reads besides its plan: upload copies, and (apply) the inputs to journal or (replan) an event to journal first. */
+/** What a run reads besides its plan: upload copies, (replan) an event to journal first, and the shared state. */
 interface RunExtras {
   copies?: Record<string, string>;
   first?: JournalEventBody;
+  shared?: StateConnection | undefined;
 }
 
 async function execute(
@@ -255,6 +284,22 @@ async function execute(
   flags: RunFlags,
   global: GlobalOptions,
   extras: RunExtras = {},
+): Promise<number> {
+  try {
+    return await executeWithLocks(mode, runId, prepared, flags, global, extras);
+  } finally {
+    // Whatever happened (a lock held, a failed run): no connection to the shared state stays open.
+    await extras.shared?.close();
+  }
+}
+
+async function executeWithLocks(
+  mode: 'apply' | 'resume' | 'rollback',
+  runId: string,
+  prepared: Prepared,
+  flags: RunFlags,
+  global: GlobalOptions,
+  extras: RunExtras,
 ): Promise<number> {
   const dir = stateDir(global);
   // Set once the abort machinery exists; a lease broken before that cannot happen (renewals are 20 s apart).
@@ -301,7 +346,26 @@ async function executeLocked(
   const dir = stateDir(global);
   // Asked once per run, before anything connects; it joins the redactor's secrets first.
   const password = await becomePassword(prepared.plan, global, prepared.redactor);
-  const journal = openJournal(global, prepared.redactor);
+  const fileJournal = openJournal(global, prepared.redactor);
+  // The dashboard (`cutover serve`) asks through the run's control file (and the shared state's
+  // control feed): gate decisions and aborts.
+  const control = new ControlWatcher(controlFile(dir, runId)).start();
+  let notice: (text: string) => void = (text) => process.stderr.write(`cutover: ${text}\n`);
+  const attached = extras.shared
+    ? await attachRun(extras.shared, {
+        journal: fileJournal,
+        run: runId,
+        cluster: prepared.plan.inventory.cluster,
+        operator: operatorName(),
+        watcher: control,
+        notice: (text) => notice(text),
+        onLost: (why) => lease.onLost(why),
+      }).catch((e: unknown) => {
+        control.stop();
+        throw e;
+      })
+    : undefined;
+  const journal = attached?.journal ?? fileJournal;
   let copies = extras.copies ?? {};
   let inputs: RunInputs | undefined;
   if (mode === 'apply') {
@@ -317,9 +381,12 @@ async function executeLocked(
   setMaxListeners(0, abort.signal);
   let interrupts = 0;
   const printer = eventPrinter(global);
+  notice = (text) => {
+    const resume = printer.pause();
+    process.stderr.write(`cutover: ${text}\n`);
+    resume();
+  };
   if (mode !== 'apply') printer.history(journal.read(runId));
-  // The dashboard (`cutover serve`) asks through the run's control file: gate decisions and aborts.
-  const control = new ControlWatcher(controlFile(dir, runId)).start();
   const requestAbort = (by: string) => {
     if (abort.signal.aborted) return;
     const resume = printer.pause();
@@ -378,6 +445,7 @@ async function executeLocked(
     printer.close();
     process.off('SIGINT', onSigint);
     await transports.close();
+    await attached?.detach();
     journal.close();
   }
 }

@@ -2,30 +2,48 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { type RunState, replay } from '../journal/replay.js';
 import { formatDuration } from '../shared/duration.js';
-import { type GlobalOptions, openJournal, runOrLatest, stateDir } from './state.js';
+import { type GlobalOptions, openHistory, runOrLatest } from './state.js';
 
-/** `cutover runs` and `cutover status RUN`: views of the journal. */
+/** `cutover runs` and `cutover status RUN`: views of the journal (the state folder, or the shared state). */
 export function registerRunViews(program: Command): void {
   program
     .command('runs')
-    .description('list the runs in the state folder, newest last')
-    .action((_opts: unknown, cmd: Command) => {
+    .description(
+      'list the runs, oldest first: of the state folder, or with --state of every controller; --host and --since for the history of one host',
+    )
+    .option('--host <name>', 'only the runs that worked on this host, with the versions it went through')
+    .option('--since <age|date>', 'only runs started since then: 30d, 12h, 2w, or a date (2026-11-01)')
+    .action(async (opts: { host?: string; since?: string }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const journal = openJournal(global);
-      const runs = journal.listRuns().map((r) => replay(journal.read(r)));
-      if (global.json) {
-        for (const s of runs) process.stdout.write(`${JSON.stringify(summary(s))}\n`);
-        return;
-      }
-      if (runs.length === 0) {
-        process.stdout.write(`no runs in ${stateDir(global)}\n`);
-        return;
-      }
-      for (const s of runs) {
-        const x = summary(s);
-        process.stdout.write(
-          `${x.run}  ${x.outcome.padEnd(11)} ${x.cluster.padEnd(20)} ${x.done}/${x.steps} steps  ${x.runbook}\n`,
-        );
+      const since = opts.since === undefined ? undefined : parseSince(opts.since);
+      const history = await openHistory(global);
+      try {
+        const ids = await history.listRuns({
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(since ? { since } : {}),
+        });
+        const runs: RunState[] = [];
+        for (const id of ids) {
+          const events = await history.read(id);
+          if (events.length) runs.push(replay(events));
+        }
+        if (global.json) {
+          for (const s of runs)
+            process.stdout.write(
+              `${JSON.stringify({ ...summary(s), ...(opts.host ? { onHost: onHost(s, opts.host) } : {}) })}\n`,
+            );
+          return;
+        }
+        if (runs.length === 0) {
+          const what = [opts.host ? `on host ${opts.host}` : '', since ? `since ${since.toISOString()}` : '']
+            .filter(Boolean)
+            .join(' ');
+          process.stdout.write(`no runs${what ? ` ${what}` : ''} in ${history.where}\n`);
+          return;
+        }
+        process.stdout.write(opts.host ? renderHostHistory(runs, opts.host) : renderRunList(runs));
+      } finally {
+        await history.close();
       }
     });
 
@@ -34,19 +52,108 @@ export function registerRunViews(program: Command): void {
     .description(
       'where a run is (default: the latest): per host, each step and its state, pending gates, the failure and its last lines',
     )
-    .action((given: string | undefined, _opts: unknown, cmd: Command) => {
+    .action(async (given: string | undefined, _opts: unknown, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const run = runOrLatest(given, global, 'status');
-      const events = openJournal(global).read(run);
-      if (events.length === 0)
-        throw new UsageError(`no run ${run} in ${stateDir(global)}`, 'List runs with `cutover runs`.');
-      const state = replay(events);
-      if (global.json) {
-        process.stdout.write(`${JSON.stringify({ ...summary(state), steps: [...state.steps.values()] })}\n`);
-        return;
+      const history = await openHistory(global);
+      try {
+        const run = await runOrLatest(given, history, 'status');
+        const events = await history.read(run);
+        if (events.length === 0)
+          throw new UsageError(`no run ${run} in ${history.where}`, 'List runs with `cutover runs`.');
+        const state = replay(events);
+        if (global.json) {
+          process.stdout.write(
+            `${JSON.stringify({ ...summary(state), steps: [...state.steps.values()] })}\n`,
+          );
+          return;
+        }
+        process.stdout.write(renderStatus(state));
+      } finally {
+        await history.close();
       }
-      process.stdout.write(renderStatus(state));
     });
+}
+
+/**
+ * `--since`: an age (`30d`, `12h`, `2w`, `90m`) or a date/time. Example: `parseSince('30d', now)` -> 30 days before now.
+ */
+export function parseSince(text: string, now = Date.now()): Date {
+  const age = /^(\d+)\s*(m|h|d|w)$/.exec(text.trim());
+  if (age) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[age[2] as 'm' | 'h' | 'd' | 'w'];
+    return new Date(now - Number(age[1]) * unit);
+  }
+  const date = Date.parse(text);
+  if (/^\d{4}-\d\d-\d\d/.test(text) && !Number.isNaN(date)) return new Date(date);
+  throw new UsageError(
+    `--since ${text}: expected an age (30d, 12h, 2w, 90m) or a date (2026-11-01, 2026-11-01T03:00Z)`,
+    'Example: cutover runs --host web --since 30d',
+  );
+}
+
+function renderRunList(runs: readonly RunState[]): string {
+  return runs
+    .map((s) => {
+      const x = summary(s);
+      return `${x.run}  ${x.outcome.padEnd(11)} ${x.cluster.padEnd(20)} ${x.done}/${x.steps} steps  ${x.runbook}  by ${s.operator}@${s.controller}\n`;
+    })
+    .join('');
+}
+
+/** The params that name a version (`version`, `to_version`, `app_version`…), as `name=value`. */
+function versionsOf(s: RunState): string[] {
+  return Object.entries(s.params)
+    .filter(([k]) => /version/i.test(k))
+    .map(([k, v]) => `${k}=${v}`);
+}
+
+/** How a run ended on one host: its steps there. */
+function onHost(
+  s: RunState,
+  host: string,
+): { outcome: string; done: number; steps: number; failed?: string } {
+  const mine = [...s.steps.values()].filter((st) => st.host === host && st.role !== 'drain');
+  const done = mine.filter((st) => st.status === 'succeeded').length;
+  const failed = mine.find((st) => st.status === 'failed' || st.status === 'compensation-failed');
+  const undone = mine.some((st) => st.status === 'compensated');
+  const outcome = failed
+    ? failed.status
+    : undone
+      ? 'put back'
+      : mine.length > 0 && done === mine.length
+        ? 'done'
+        : done > 0
+          ? 'partly done'
+          : 'not reached';
+  return {
+    outcome,
+    done,
+    steps: mine.length,
+    ...(failed ? { failed: `${failed.id.replace(/@.*$/, '')}: ${(failed.error ?? '').split('\n')[0]}` } : {}),
+  };
+}
+
+/** `runs --host H`: each run on that host, then the versions the host went through (runs done there, in order). */
+export function renderHostHistory(runs: readonly RunState[], host: string): string {
+  const out: string[] = [`runs on ${host}, oldest first:`];
+  const through: string[] = [];
+  for (const s of runs) {
+    const h = onHost(s, host);
+    const versions = versionsOf(s);
+    out.push(
+      `  ${s.startedAt.slice(0, 16).replace('T', ' ')}  ${s.run}  ${(s.outcome ?? 'running/interrupted').padEnd(11)} on ${host}: ${h.outcome} (${h.done}/${h.steps})${versions.length ? `  ${versions.join(' ')}` : ''}  by ${s.operator}@${s.controller}`,
+    );
+    if (h.failed) out.push(`      failed: ${h.failed}`);
+    if (h.outcome === 'done' && s.outcome !== 'rolled-back' && versions.length)
+      through.push(`${versions.join(' ')} (${s.run})`);
+  }
+  out.push(
+    '',
+    through.length
+      ? `${host} went through: ${through.join(' → ')}`
+      : `${host}: no run with a version param (a param named *version*) completed there`,
+  );
+  return `${out.join('\n')}\n`;
 }
 
 function summary(s: RunState) {

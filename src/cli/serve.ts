@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { isLoopback, startDashboard } from '../ui/dashboard/server.js';
+import { openShared } from './shared-run.js';
 import { type GlobalOptions, stateDir } from './state.js';
 
 /** `cutover serve`: the live dashboard of the runs in the state folder. */
@@ -8,7 +9,7 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'live dashboard of the runs in the state folder (timeline, per-host log tail, approve gates, abort); 127.0.0.1 by default',
+      'live dashboard of the runs in the state folder, or with --state of every controller (timeline, per-host log tail, approve gates, abort); 127.0.0.1 by default',
     )
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8717')
     .option('--host <address>', 'address to bind; anything but loopback requires --token', '127.0.0.1')
@@ -29,12 +30,18 @@ export function registerServe(program: Command): void {
           '--token is too short: use at least 16 characters',
           'Example: --token "$(openssl rand -hex 16)"',
         );
+      // With a shared state: every controller's runs, pushed as they happen (exit 7 if unreachable).
+      const shared = await openShared(global);
+      const source = shared ? (await import('../ui/dashboard/source.js')).sharedSource(shared) : undefined;
+      const where = source ? source.where : `state folder ${stateDir(global)}`;
       const dashboard = await startDashboard({
         stateDir: stateDir(global),
+        ...(source ? { source } : {}),
         host: opts.host,
         port,
         ...(token ? { token } : {}),
-      }).catch((e: NodeJS.ErrnoException) => {
+      }).catch(async (e: NodeJS.ErrnoException) => {
+        await source?.close();
         throw new UsageError(
           `cannot listen on ${opts.host}:${port}: ${e.code ?? e.message}`,
           e.code === 'EADDRINUSE'
@@ -44,7 +51,7 @@ export function registerServe(program: Command): void {
       });
       // The token is the operator's own secret: name where it goes, never print it.
       process.stdout.write(
-        `cutover dashboard on ${dashboard.url}${token ? '?token=<your token>' : ''} (state folder ${stateDir(global)}); Ctrl-C to stop\n`,
+        `cutover dashboard on ${dashboard.url}${token ? '?token=<your token>' : ''} (${where}); Ctrl-C to stop\n`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -12,6 +12,11 @@ import { join } from 'node:path';
 import type { Redactor } from '../shell/secret.js';
 import type { JournalEvent, JournalEventBody, JournalStore } from './events.js';
 
+/** Where a run keeps its copy of an uploaded file: `<run folder>/files/<sha256>`. */
+export function runFilePath(runDir: string, sha: string): string {
+  return join(runDir, 'files', sha);
+}
+
 /**
  * The embedded journal: one append-only JSON-lines file per run under `<stateDir>/runs/<run>/`,
  * fsync'd after every event so a killed controller loses nothing it reported. Every event is

@@ -40,6 +40,9 @@ export interface RunState {
   inventory: string;
   cluster: string;
   params: Record<string, string>;
+  /** Who started the run, and on which machine. */
+  operator: string;
+  controller: string;
   startedAt: string;
   finishedAt?: string;
   outcome?: Outcome;
@@ -73,6 +76,8 @@ export function newRunState(first: Extract<JournalEvent, { type: 'run.started' }
     inventory: first.inventory,
     cluster: first.cluster,
     params: first.params,
+    operator: first.operator,
+    controller: first.controller,
     startedAt: first.at,
     steps: new Map(),
     hosts: first.hosts,

@@ -84,7 +84,8 @@ export function readControl(file: string, offset: number): { requests: ControlRe
   return { requests, offset: offset + end + 1 };
 }
 
-function parseRequest(line: string): ControlRequest | undefined {
+/** One request from its JSON text; undefined for anything else. */
+export function parseRequest(line: string): ControlRequest | undefined {
   if (!line.trim()) return undefined;
   try {
     const r = JSON.parse(line) as Partial<ControlRequest> & Record<string, unknown>;
@@ -164,7 +165,12 @@ export class ControlWatcher {
       return; // The run folder is being written or was removed: try again next tick.
     }
     this.#offset = read.offset;
-    for (const r of read.requests) {
+    this.deliver(read.requests);
+  }
+
+  /** Applies requests from any channel (the control file, or the shared state's control feed). */
+  deliver(requests: readonly ControlRequest[]): void {
+    for (const r of requests) {
       if (r.type === 'abort') {
         for (const listener of this.#abortListeners) listener(r.by);
         continue;

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,7 +180,7 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
     });
     expect(await page.locator('.gate').count()).toBe(0);
     expect(await shown(page.locator('#logs pre[data-host="web"]'))).toContain(
-      'gate approved by dashboard (127.0.0.1)',
+      `gate approved by dashboard on ${hostname()} (127.0.0.1)`,
     );
 
     writeFileSync(join(dir, 'ready-db-approve'), '');
@@ -201,7 +201,7 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
         type: 'gate.decided',
         host: 'web',
         approved: true,
-        by: 'dashboard (127.0.0.1)',
+        by: `dashboard on ${hostname()} (127.0.0.1)`,
       }),
     );
     expect(await page.locator('#gantt .g-bar').count()).toBe(9);
@@ -244,7 +244,9 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
       'the run aborted',
       async () => (await shown(page.locator('#run-outcome'))) === 'aborted',
     );
-    expect(await shown(page.locator('#run-error'))).toContain('Abort requested by dashboard (127.0.0.1)');
+    expect(await shown(page.locator('#run-error'))).toContain(
+      `Abort requested by dashboard on ${hostname()} (127.0.0.1)`,
+    );
     expect(await hostRow(page, 'web')).toMatchObject({ status: 'aborted' });
     expect(journalEvents(state, runId)).toContainEqual(
       expect.objectContaining({ type: 'compensation.succeeded', step: 'upgrade/stop@web' }),

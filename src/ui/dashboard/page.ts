@@ -17,10 +17,10 @@ export function dashboardPage(): string {
 <div class="layout">
 <nav><h2>Runs</h2><ul id="runs"><li class="muted">no runs yet</li></ul></nav>
 <main id="main">
-<p id="empty" class="muted">Select a run. Runs appear here as soon as <code>cutover apply</code> starts one in this state folder.</p>
+<p id="empty" class="muted">Select a run. Runs appear here as soon as <code>cutover apply</code> starts one (in this state folder, or with <code>--state</code> on any controller).</p>
 <div id="run" hidden>
 <div class="runhead"><h1 id="run-title"></h1><span id="run-outcome" class="badge"></span><span id="run-elapsed" class="muted"></span>
-<span class="spacer"></span><a id="report-link" href="#" target="_blank" rel="noopener">HTML report</a><button id="abort" class="danger" hidden>Abort run</button></div>
+<span class="spacer"></span><label class="muted">your name <input id="who" size="12" maxlength="64" placeholder="recorded with decisions"></label><a id="report-link" href="#" target="_blank" rel="noopener">HTML report</a><button id="abort" class="danger" hidden>Abort run</button></div>
 <p id="run-meta" class="muted"></p>
 <p id="run-error" class="error" hidden></p>
 <section id="gates" hidden><h2>Waiting for approval</h2><div id="gate-list"></div></section>
@@ -95,7 +95,10 @@ const PAGE_JS = `
   function post(path, body) {
     var headers = { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = 'Bearer ' + token;
-    return fetch(path, { method: 'POST', headers: headers, body: JSON.stringify(body || {}) })
+    body = body || {};
+    var who = $('who').value.trim();
+    if (who) { body.by = who; try { localStorage.setItem('cutover.who', who); } catch (e) {} }
+    return fetch(path, { method: 'POST', headers: headers, body: JSON.stringify(body) })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.statusText); return j; }); })
       .then(function (j) { toast(j.message || 'sent'); }, function (e) { toast(e.message, true); });
   }
@@ -204,6 +207,7 @@ const PAGE_JS = `
     });
   }
 
+  try { $('who').value = localStorage.getItem('cutover.who') || ''; } catch (e) {}
   $('abort').onclick = function () {
     if (!current) return;
     if (confirm('Abort run ' + current.run + '? Hosts in flight are put back by their compensations; no new host starts.'))

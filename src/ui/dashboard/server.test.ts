@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cutover, journalEvents, runIdFrom } from '../../../test/cli.js';
@@ -197,10 +197,10 @@ describe('dashboard over a running apply', { timeout: 60_000 }, () => {
 
     const result = await applying;
     expect(result.code).toBe(6);
-    expect(result.stderr).toContain('Aborting (asked by dashboard (127.0.0.1))');
+    expect(result.stderr).toContain(`Aborting (asked by dashboard on ${hostname()} (127.0.0.1))`);
     const events = journalEvents(state, runIdFrom(result.stdout));
     expect(events).toContainEqual(
-      expect.objectContaining({ type: 'abort.requested', by: 'dashboard (127.0.0.1)' }),
+      expect.objectContaining({ type: 'abort.requested', by: `dashboard on ${hostname()} (127.0.0.1)` }),
     );
     expect(events).toContainEqual(
       expect.objectContaining({ type: 'compensation.succeeded', step: 'up/stop@web' }),

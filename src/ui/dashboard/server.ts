@@ -5,18 +5,15 @@
  * file, which the running `cutover apply` polls; the dashboard never touches a host itself.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { ClusterLock, controlFile, sendControl } from '../../engine/index.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ganttSvg } from '../gantt.js';
 import { renderReport, summaryHtml } from '../report-html.js';
 import { type HostView, isDrain, type RunView, RunViewBuilder, shortStep } from '../run-view.js';
 import { dashboardPage } from './page.js';
-import { JournalTail } from './tail.js';
+import { type DashboardSource, folderSource } from './source.js';
 
 /** Where and how to serve. Example: `{ stateDir: '.cutover', host: '127.0.0.1', port: 8717 }`. */
 export interface DashboardOptions {
@@ -25,8 +22,10 @@ export interface DashboardOptions {
   port: number;
   /** Required for a non-loopback bind; every request must then carry it. */
   token?: string;
-  /** How often journals are polled (ms). Default 250. */
+  /** How often the state folder's journals are polled (ms). Default 250. */
   pollMs?: number;
+  /** Where runs come from: default the state folder; `sharedSource(conn)` for every controller's runs. */
+  source?: DashboardSource;
 }
 
 /** A running dashboard. Example: `const d = await startDashboard(opts); console.log(d.url); await d.close();`. */
@@ -42,7 +41,6 @@ export function isLoopback(host: string): boolean {
 }
 
 interface Watched {
-  tail: JournalTail;
   builder: RunViewBuilder;
   /** Bumped on every new event; clients remember what they saw. */
   version: number;
@@ -66,6 +64,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       `refusing to serve on ${opts.host} without a token: anyone who can reach it could approve gates or abort runs`,
     );
   }
+  const source = opts.source ?? folderSource(opts.stateDir, opts.pollMs);
   const runs = new Map<string, Watched>();
   const clients = new Set<Client>();
   let runsVersion = 0;
@@ -73,30 +72,24 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   let listedAt = 0;
 
   const refresh = () => {
-    const dir = join(opts.stateDir, 'runs');
-    const ids = existsSync(dir) ? readdirSync(dir).filter((d) => RUN_ID.test(d)) : [];
     let changed = false;
-    for (const id of ids) {
+    for (const [id, events] of source.take()) {
       let w = runs.get(id);
       if (!w) {
-        const file = join(dir, id, 'events.jsonl');
-        if (!existsSync(file)) continue;
-        w = { tail: new JournalTail(file), builder: new RunViewBuilder(), version: 0 };
+        w = { builder: new RunViewBuilder(), version: 0 };
         runs.set(id, w);
       }
-      const events = w.tail.read();
-      if (events.length === 0) continue;
       for (const e of events) w.builder.add(e);
       w.version += 1;
       changed = true;
     }
     const now = Date.now();
-    // Liveness comes from the lock, not the journal: look again each second even without events.
+    // Liveness comes from the lock or lease, not the journal: look again each second even without events.
     if (changed || now - listedAt >= 1000) {
       listedAt = now;
       const list = [...runs.values()]
         .filter((w) => w.builder.view)
-        .map((w) => runSummary(w.builder.view as RunView, opts.stateDir))
+        .map((w) => runSummary(w.builder.view as RunView, source))
         .sort((a, b) => b.startedAt - a.startedAt);
       if (JSON.stringify(list) !== JSON.stringify(runsList)) {
         runsList = list;
@@ -117,13 +110,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (!w || !view) return;
     // Open runs redraw each second for their clocks even without new events.
     if (c.sentVersion === w.version && !(view.open && now - c.sentAt >= 1000)) return;
-    sse(c.res, 'view', snapshot(view, opts.stateDir, now));
+    sse(c.res, 'view', snapshot(view, source, now));
     c.sentVersion = w.version;
     c.sentAt = now;
   };
 
-  const timer = setInterval(refresh, opts.pollMs ?? 250);
-  timer.unref();
+  await source.start(refresh);
+  // The clocks of open runs and liveness (a lease that expired) change without events.
+  const clock = setInterval(refresh, 1000);
+  clock.unref();
   const heartbeat = setInterval(() => {
     for (const c of clients) c.res.write(': keep-alive\n\n');
   }, 15_000);
@@ -185,23 +180,23 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (m && RUN_ID.test(m[1] as string)) {
       const id = m[1] as string;
       const view = runs.get(id)?.builder.view;
-      if (!view) return send(res, 404, { error: `no run ${id} in ${opts.stateDir}` });
+      if (!view) return send(res, 404, { error: `no run ${id} in the ${source.where}` });
       if (m[2] === 'report' && req.method === 'GET') {
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
-        res.end(renderReport(readAll(opts.stateDir, id)));
+        res.end(renderReport(await source.readAll(id)));
         return;
       }
       if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
       const problem = postProblem(req);
       if (problem) return send(res, 403, { error: problem });
       const body = await readJson(req);
-      const by = `dashboard (${remote})`;
-      if (!isLive(view, opts.stateDir))
+      const by = decider(body.by, remote);
+      if (!source.isLive(view))
         return send(res, 409, {
           error: `run ${id} has no running controller (it finished, or cutover apply was stopped); nothing to ${m[2]}`,
         });
       if (m[2] === 'abort') {
-        sendControl(controlFile(opts.stateDir, id), { type: 'abort', by });
+        await source.send(id, { type: 'abort', by });
         return send(res, 202, { ok: true, message: 'abort requested; the run puts hosts in flight back' });
       }
       const gate = view.pendingGates.find(
@@ -211,7 +206,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         return send(res, 409, {
           error: `no gate ${String(body.step)} pending on ${String(body.host)} (seq ${String(body.gateSeq)}): it was decided already, or the page is stale`,
         });
-      sendControl(controlFile(opts.stateDir, id), {
+      await source.send(id, {
         type: 'gate',
         gateSeq: gate.seq,
         step: gate.step,
@@ -237,8 +232,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     url: `http://${shownHost}:${port}/`,
     port,
     close: async () => {
-      clearInterval(timer);
+      clearInterval(clock);
       clearInterval(heartbeat);
+      await source.close();
       for (const c of clients) c.res.end();
       clients.clear();
       server.closeAllConnections();
@@ -258,8 +254,8 @@ interface RunSummary {
   pendingGates: number;
 }
 
-function runSummary(view: RunView, stateDir: string): RunSummary {
-  const live = isLive(view, stateDir);
+function runSummary(view: RunView, source: DashboardSource): RunSummary {
+  const live = source.isLive(view);
   return {
     run: view.run,
     cluster: view.cluster,
@@ -271,21 +267,25 @@ function runSummary(view: RunView, stateDir: string): RunSummary {
   };
 }
 
-/** A run is live when it is open and the cluster lock is held by its process on this machine. */
-function isLive(view: RunView, stateDir: string): boolean {
-  if (!view.open) return false;
-  const holder = ClusterLock.read(stateDir, view.cluster);
-  if (!holder || holder.runId !== view.run || holder.hostname !== hostname()) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/**
+ * Who decided, as the journal records it: the name the person gave on the page (letters, digits,
+ * `.@_-` and spaces, at most 64) and where from. Example: `decider('bob', '10.0.0.7')` -> 'bob via dashboard on lead-pc (10.0.0.7)'.
+ */
+export function decider(given: unknown, remote: string): string {
+  const name =
+    typeof given === 'string'
+      ? given
+          .replace(/[^\p{L}\p{N} .@_-]/gu, '')
+          .trim()
+          .slice(0, 64)
+      : '';
+  return name
+    ? `${name} via dashboard on ${hostname()} (${remote})`
+    : `dashboard on ${hostname()} (${remote})`;
 }
 
-function snapshot(view: RunView, stateDir: string, now: number) {
-  const live = isLive(view, stateDir);
+function snapshot(view: RunView, source: DashboardSource, now: number) {
+  const live = source.isLive(view);
   return {
     run: view.run,
     cluster: view.cluster,
@@ -347,11 +347,6 @@ function hostLine(h: HostView, now: number): string {
     default:
       return `${h.status}${h.undone ? ` (${h.undone} undone)` : ''}`;
   }
-}
-
-function readAll(stateDir: string, run: string) {
-  const tail = new JournalTail(join(stateDir, 'runs', run, 'events.jsonl'));
-  return tail.read();
 }
 
 function sse(res: ServerResponse, event: string, data: unknown): void {
