@@ -442,10 +442,11 @@ async function executeLocked(
     return 0;
   } finally {
     control.stop();
-    printer.close();
     process.off('SIGINT', onSigint);
     await transports.close();
+    // Before the printer closes: what could not be sent to the shared state is said on screen.
     await attached?.detach();
+    printer.close();
     journal.close();
   }
 }

@@ -19,6 +19,8 @@ export interface TestPostgres {
   /** Immediate shutdown: what a crash or a killed server looks like to clients. */
   kill(): void;
   start(): void;
+  /** Whether it is up (false after kill, until start). */
+  readonly running: boolean;
   destroy(): Promise<void>;
 }
 
@@ -92,6 +94,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     start() {
       start();
       running = true;
+    },
+    get running() {
+      return running;
     },
     async destroy() {
       if (running) run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);

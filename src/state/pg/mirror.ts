@@ -88,8 +88,8 @@ export class JournalMirror {
     this.#failures = 0; // Try again at once rather than after the last backoff.
     this.#kick(true);
     await new Promise<void>((resolve) => {
+      // Not unref'd: the process must stay up for the retries until the events are sent or time is up.
       const timer = setTimeout(done, timeoutMs);
-      timer.unref();
       function done() {
         clearTimeout(timer);
         resolve();
