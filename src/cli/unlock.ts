@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { breakHostLock, HOST_LOCK_DIR, type HostHolder, readHostLock } from '../engine/index.js';
 import { UsageError } from '../errors.js';
 import type { Host } from '../inventory/model.js';
-import { ClusterLock, holderAlive } from '../state/index.js';
+import { ClusterLock, holderAlive, type LockHolder } from '../state/index.js';
+import { openShared } from './shared-run.js';
 import { loadInventory } from '../inventory/load.js';
 import { collect, connector, type GlobalOptions, readBecomePassword, stateDir } from './context.js';
 
@@ -26,6 +27,7 @@ export function registerUnlock(program: Command): void {
       if (!cluster) throw new UsageError('name the cluster with --inventory FILE or --cluster NAME');
       // The lock that counts is on the hosts: read (and with --force break) it on each of them.
       if (inventory) await unlockHosts(inventory.hosts, global, opts.force ?? false);
+      await unlockShared(global, cluster, opts.force ?? false);
       const holder = ClusterLock.read(stateDir(global), cluster);
       if (!holder) {
         process.stdout.write(`cluster ${cluster} is not locked in ${stateDir(global)}\n`);
@@ -116,4 +118,37 @@ function aliveHere(holder: HostHolder): boolean {
     acquiredAt: holder.since,
     expiresAt: holder.until,
   });
+}
+
+/** With a shared state: says who holds the cluster's shared lease; with `force`, breaks it (never a live one of this machine). */
+async function unlockShared(global: GlobalOptions, cluster: string, force: boolean): Promise<void> {
+  const conn = await openShared(global);
+  if (!conn) return;
+  try {
+    const { breakSharedLease, readSharedLease } = await import('../state/pg/lease.js');
+    const holder = await readSharedLease(conn, cluster);
+    if (!holder || Date.parse(holder.expiresAt) < Date.now()) {
+      process.stdout.write(`cluster ${cluster} has no live lease in the shared state\n`);
+      if (holder) await breakSharedLease(conn, cluster);
+      return;
+    }
+    const who = `${holder.operator}@${holder.controller}, run ${holder.run}, pid ${holder.pid}, lease until ${holder.expiresAt}`;
+    if (!force)
+      throw new UsageError(
+        `cluster ${cluster} is leased in the shared state by ${who}`,
+        'That controller renews the lease while the run lives: if it is really gone, run again with --force (or wait until the lease expires, a minute after its last renewal).',
+      );
+    if (
+      holder.controller === hostname() &&
+      holderAlive({ pid: holder.pid, hostname: holder.controller } as LockHolder)
+    )
+      throw new UsageError(
+        `cluster ${cluster} is leased by a run still alive on this machine: ${who}`,
+        'Stop that run first (Ctrl-C in its terminal, or abort it from `cutover serve`). Nothing was changed.',
+      );
+    await breakSharedLease(conn, cluster);
+    process.stdout.write(`shared lease of cluster ${cluster} broken (was held by ${who})\n`);
+  } finally {
+    await conn.close();
+  }
 }

@@ -8,6 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { LockHeldError } from '../../errors.js';
+import { holderAlive, type LockHolder } from '../lock.js';
 import type { StateConnection } from './connection.js';
 import { shownUrl } from './database.js';
 
@@ -45,6 +46,27 @@ export class SharedLease {
     operator: string,
   ): Promise<SharedLease> {
     const lease = new SharedLease(conn, cluster, run);
+    const current = await readSharedLease(conn, cluster);
+    // The same run on this machine is taken over only from a process that is gone (a crash, not a
+    // second terminal resuming it while the first still runs).
+    if (
+      current &&
+      current.run === run &&
+      current.controller === lease.#controller &&
+      current.pid !== process.pid &&
+      Date.parse(current.expiresAt) > Date.now() &&
+      holderAlive({ pid: current.pid, hostname: current.controller } as LockHolder)
+    )
+      throw new LockHeldError(
+        {
+          owner: `${current.operator}@${current.controller}`,
+          runId: current.run,
+          expiresAt: current.expiresAt,
+          pid: current.pid,
+          hostname: current.controller,
+        },
+        `the shared state ${shownUrl(conn.url)} (cutover.leases)`,
+      );
     const taken = await conn.query(
       `insert into cutover.leases as l (cluster, run, operator, controller, pid, acquired_at, renewed_at, expires_at)
        values ($1, $2, $3, $4, $5, now(), now(), now() + make_interval(secs => $6))
