@@ -113,6 +113,40 @@ describe('connections bounded by the window', () => {
     for (const h of ['a', 'b', 'c']) expect(c.isOpen(h)).toBe(false);
   });
 
+  it('closes a host as soon as it finishes its last phase, while other hosts of that phase are in flight', async () => {
+    const runbook = `
+name: second phase
+phases:
+  - id: first
+    hosts: { hosts: [x] }
+    steps:
+      - id: work
+        shell.run: { command: "first-{{ host.name }}" }
+  - id: second
+    hosts: { hosts: [a, b] }
+    rolling: { window: 1 }
+    steps:
+      - id: work
+        shell.run: { command: "second-{{ host.name }}" }
+`;
+    const fx = await planFixture(runbook, fakeInventory(['x', 'a', 'b']));
+    const rec = new RecordingTransport();
+    let releaseB: () => void = () => {};
+    rec.respond('b', 'second-b', () => new Promise((resolve) => (releaseB = () => resolve({ code: 0 }))));
+    const c = countingConnect(rec);
+    const done = engineFor(fx, rec, new MemoryJournal(), {
+      connect: c.connect,
+      connections: { keepOpen: 0 },
+    }).apply();
+    while (!rec.scripts('b').includes('second-b')) await settle(1);
+    await settle();
+    // a finished phase `second` (its last) before b started: closed without waiting for the phase to end.
+    expect(c.isOpen('a')).toBe(false);
+    expect(c.isOpen('b')).toBe(true);
+    releaseB();
+    expect(await done).toBe('succeeded');
+  });
+
   it('keeps the most recently finished hosts open up to keep_open', async () => {
     const fx = await planFixture(TWO_PHASES.replace('[b]', '[a]'), fakeInventory(['a', 'b', 'c', 'd']));
     const rec = new RecordingTransport();

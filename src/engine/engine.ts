@@ -176,7 +176,7 @@ export class Engine {
   }
 
   /** The phase's groups in parallel, each one batch after another; returns how many hosts failed. */
-  async #runPhase(phase: PlannedPhase, index: number): Promise<number> {
+  async #runPhase(phase: PlannedPhase, phaseIndex: number): Promise<number> {
     const run = this.#run;
     run.emit({ type: 'phase.started', phase: phase.id });
     const window = new RollingWindow(
@@ -211,7 +211,7 @@ export class Engine {
               throw e;
             }
             // Its work in the run is done: its connection may go (a later undo reconnects).
-            if ((this.#lastPhase.get(h) ?? -1) <= index) await run.connections.done(h);
+            if ((this.#lastPhase.get(h) ?? -1) <= phaseIndex) await run.connections.done(h);
           },
         );
         if (error !== undefined) fatal ??= error;
