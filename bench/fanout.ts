@@ -48,7 +48,8 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       t === 'serial' ? 'cutover' : t === 'window' ? 'cutover-window' : t,
     ),
   );
-  for (const n of FANOUT_HOSTS) {
+  const sizes = ctx.fanoutHosts ?? FANOUT_HOSTS;
+  for (const n of sizes) {
     if (ctx.plain.hosts.length < n)
       throw new Error(`fan-out needs ${n} lab hosts, the lab has ${ctx.plain.hosts.length}`);
     const ini = writeIn(dir, `fanout${n}.ini`, iniInventory(ctx.plain.hosts.slice(0, n), ctx.plain.access));
@@ -94,7 +95,7 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       ctx.log(`fan-out: ${tool} on ${n} hosts, ${runs} runs`);
       const uses: ResourceUse[] = [];
       // One unmeasured run before a tool's first size warms the page cache and Python's bytecode.
-      const warmup = n === FANOUT_HOSTS[0] ? 1 : 0;
+      const warmup = n === sizes[0] ? 1 : 0;
       for (let i = 0; i < warmup + runs; i++) {
         const use = await measure(argv, { workDir: dir, cwd: dir, ...(env ? { env } : {}) });
         if (i >= warmup) uses.push(use);

@@ -42,12 +42,13 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     'plain-prefix': { type: 'string', default: '127.0.60' },
     'fanout-tools': { type: 'string' },
+    'fanout-hosts': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100]\n',
   );
   process.exit(0);
 }
@@ -168,7 +169,8 @@ try {
   machineLine = `${info.cores} × ${info.cpu}, ${info.memoryGiB} GiB, ${info.kernel}, ${info.tmpFilesystem} /tmp. Node ${info.node}; ${info.openssh}; ${info.ansible} (${info.python}); ${info.hyperfine}.`;
 
   const needsPlain = only.some((o) => o === 'steps' || o === 'fanout' || o === 'logwait');
-  const hostCount = only.includes('fanout') ? 100 : 3;
+  const fanoutHosts = values['fanout-hosts']?.split(',').map(Number);
+  const hostCount = only.includes('fanout') ? Math.max(3, ...(fanoutHosts ?? [100])) : 3;
   const ctx: BenchContext = {
     root,
     work,

@@ -22,6 +22,8 @@ export interface BenchContext {
   log(line: string): void;
   /** `--fanout-tools`: the fan-out rows to run (default all: floor, serial, window, ansible). */
   fanoutTools?: readonly string[];
+  /** `--fanout-hosts`: the fleet sizes of the fan-out (default 3, 30, 100). */
+  fanoutHosts?: readonly number[];
 }
 
 /** A fresh folder under the work folder. Example: benchDir(ctx, 'fanout') -> '/tmp/cutover-bench-x/fanout'. */
