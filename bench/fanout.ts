@@ -117,6 +117,9 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
           throw new Error(`a cutover run on ${n} hosts did not succeed; see ${stateDir}`);
         engine = formatMs(median(spans.slice(1).map((s) => s.ms)));
       }
+      ctx.log(
+        `fan-out: ${tool} on ${n} hosts: wall median ${formatMs(wall.median)}, max RSS ${Math.round(rss / 1024)} MiB`,
+      );
       rows.push([
         String(n),
         tool === 'floor'

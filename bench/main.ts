@@ -176,6 +176,7 @@ try {
     work,
     runs,
     cli: [process.execPath, join(root, 'bin', 'cutover.js')],
+    ...(fanoutHosts ? { fanoutHosts } : {}),
     ...(values['fanout-tools']
       ? { fanoutTools: values['fanout-tools'].split(',').map((t) => t.trim()) }
       : {}),
