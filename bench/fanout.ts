@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type BenchContext, benchDir, type TableBody, writeIn } from './lib/context.js';
 import { engineSpan, readRuns } from './lib/journal.js';
 import { measure, type ResourceUse } from './lib/process.js';
-import { iniInventory, stepsPlaybook, stepsRunbook } from './lib/render.js';
+import { iniInventory, poolFloorScript, stepsPlaybook, stepsRunbook } from './lib/render.js';
 import { formatMs, median, ratio, spread, summarize } from './lib/stats.js';
 import { ansibleEnv } from './step-overhead.js';
 
@@ -25,9 +25,31 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
   const pooled = writeIn(dir, 'one-step-window.yml', stepsRunbook(1, CONCURRENCY, 'window'));
   const playbook = writeIn(dir, 'one-step.playbook.yml', stepsPlaybook(1));
   const rows: string[][] = [];
-  const walls: Record<string, Record<number, number>> = { cutover: {}, 'cutover-window': {}, ansible: {} };
-  const cpus: Record<string, Record<number, number>> = { cutover: {}, 'cutover-window': {}, ansible: {} };
-  for (const n of FANOUT_HOSTS) {
+  const walls: Record<string, Record<number, number>> = {
+    floor: {},
+    cutover: {},
+    'cutover-window': {},
+    ansible: {},
+  };
+  const cpus: Record<string, Record<number, number>> = {
+    floor: {},
+    cutover: {},
+    'cutover-window': {},
+    ansible: {},
+  };
+  const rssOf: Record<string, Record<number, number>> = {
+    floor: {},
+    cutover: {},
+    'cutover-window': {},
+    ansible: {},
+  };
+  const wanted = new Set(
+    (ctx.fanoutTools ?? ['floor', 'serial', 'window', 'ansible']).map((t) =>
+      t === 'serial' ? 'cutover' : t === 'window' ? 'cutover-window' : t,
+    ),
+  );
+  const sizes = ctx.fanoutHosts ?? FANOUT_HOSTS;
+  for (const n of sizes) {
     if (ctx.plain.hosts.length < n)
       throw new Error(`fan-out needs ${n} lab hosts, the lab has ${ctx.plain.hosts.length}`);
     const ini = writeIn(dir, `fanout${n}.ini`, iniInventory(ctx.plain.hosts.slice(0, n), ctx.plain.access));
@@ -35,7 +57,13 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       cutover: join(dir, `state-${n}`),
       'cutover-window': join(dir, `state-window-${n}`),
     };
+    const floor = writeIn(
+      dir,
+      `floor${n}.sh`,
+      poolFloorScript(ctx.plain.hosts.slice(0, n), ctx.plain.access, CONCURRENCY),
+    );
     const tools: [string, string[], Record<string, string> | undefined][] = [
+      ['floor', ['bash', floor], undefined],
       [
         'cutover',
         [...ctx.cli, '--state-dir', stateDirs.cutover as string, 'apply', '-r', runbook, '-i', ini, '--yes'],
@@ -63,10 +91,11 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       ],
     ];
     for (const [tool, argv, env] of tools) {
+      if (!wanted.has(tool)) continue;
       ctx.log(`fan-out: ${tool} on ${n} hosts, ${runs} runs`);
       const uses: ResourceUse[] = [];
       // One unmeasured run before a tool's first size warms the page cache and Python's bytecode.
-      const warmup = n === FANOUT_HOSTS[0] ? 1 : 0;
+      const warmup = n === sizes[0] ? 1 : 0;
       for (let i = 0; i < warmup + runs; i++) {
         const use = await measure(argv, { workDir: dir, cwd: dir, ...(env ? { env } : {}) });
         if (i >= warmup) uses.push(use);
@@ -79,6 +108,7 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       const rss = median(uses.map((u) => u.maxRssKiB));
       walls[tool]![n] = wall.median;
       cpus[tool]![n] = cpuAll ?? tree;
+      rssOf[tool]![n] = rss;
       let engine = '';
       const stateDir = stateDirs[tool];
       if (stateDir !== undefined) {
@@ -87,13 +117,18 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
           throw new Error(`a cutover run on ${n} hosts did not succeed; see ${stateDir}`);
         engine = formatMs(median(spans.slice(1).map((s) => s.ms)));
       }
+      ctx.log(
+        `fan-out: ${tool} on ${n} hosts: wall median ${formatMs(wall.median)}, max RSS ${Math.round(rss / 1024)} MiB`,
+      );
       rows.push([
         String(n),
-        tool === 'cutover'
-          ? `cutover (serial ${CONCURRENCY}: batches)`
-          : tool === 'cutover-window'
-            ? `cutover (window ${CONCURRENCY}: a pool)`
-            : `Ansible (forks ${CONCURRENCY}, default settings)`,
+        tool === 'floor'
+          ? `floor: OpenSSH, ${n} fresh \`ssh host true\`, \`xargs -P${CONCURRENCY}\``
+          : tool === 'cutover'
+            ? `cutover (serial ${CONCURRENCY}: batches)`
+            : tool === 'cutover-window'
+              ? `cutover (window ${CONCURRENCY}: a pool)`
+              : `Ansible (forks ${CONCURRENCY}, default settings)`,
         formatMs(wall.median),
         spread(wall),
         engine,
@@ -106,9 +141,19 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
     }
   }
   const cores = os.cpus().length;
-  const busy = (tool: string) => `${Math.round((100 * cpus[tool]![100]!) / (walls[tool]![100]! * cores))} %`;
+  const has = (tool: string) => walls[tool]![100] !== undefined && walls[tool]![3] !== undefined;
+  const busy = (tool: string) =>
+    has(tool) ? `${Math.round((100 * cpus[tool]![100]!) / (walls[tool]![100]! * cores))} %` : '–';
   const growth = (tool: string) =>
-    `${tool}: wall ${ratio(walls[tool]![100]!, walls[tool]![3]!)} and CPU ${ratio(cpus[tool]![100]!, cpus[tool]![3]!)} from 3 to 100 hosts (${ratio(walls[tool]![100]!, walls[tool]![30]!)} wall from 30 to 100)`;
+    has(tool)
+      ? `${tool}: wall ${ratio(walls[tool]![100]!, walls[tool]![3]!)} and CPU ${ratio(cpus[tool]![100]!, cpus[tool]![3]!)} from 3 to 100 hosts (${ratio(walls[tool]![100]!, walls[tool]![30]!)} wall from 30 to 100)`
+      : `${tool}: not run`;
+  const toFloor = (tool: string) =>
+    [30, 100]
+      .filter((n) => walls[tool]![n] !== undefined && walls.floor![n] !== undefined)
+      .map((n) => `${n} hosts ${ratio(walls[tool]![n]!, walls.floor![n]!)}`)
+      .join(', ');
+  const floorNote = `Against the OpenSSH floor (goal: within 1.3×): window ${toFloor('cutover-window') || 'not run'}; serial ${toFloor('cutover') || 'not run'}. Controller memory at 100 hosts (largest process): ${rssOf['cutover-window']![100] !== undefined ? `${Math.round(rssOf['cutover-window']![100]! / 1024)} MiB` : '–'} (goal: under 150 MB).`;
   return {
     id: 'fanout',
     title: '2. Fan-out: one step on 3, 30 and 100 hosts, 10 at a time',
@@ -127,6 +172,7 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
     ],
     rows,
     notes: [
+      floorNote,
       growth('cutover'),
       growth('cutover-window'),
       growth('ansible'),

@@ -26,7 +26,8 @@ import { stepOverhead } from './step-overhead.js';
 
 const BENCHMARKS = ['steps', 'fanout', 'logwait', 'seeds', 'lab'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
-const PLAIN_FIRST = '127.0.60.10';
+/** The plain lab's first address: `--plain-prefix` (default 127.0.60) and .10 upward. */
+let PLAIN_FIRST = '127.0.60.10';
 const LAB_PREFIX = '127.0.64';
 
 const root = resolve(import.meta.dirname, '..');
@@ -39,16 +40,26 @@ const { values } = parseArgs({
     'max-wait': { type: 'string', default: '10' },
     'no-readme': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'plain-prefix': { type: 'string', default: '127.0.60' },
+    'fanout-tools': { type: 'string' },
+    'fanout-hosts': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100]\n',
   );
   process.exit(0);
 }
 const runs = Number(values.runs);
+if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['plain-prefix'])) {
+  process.stderr.write(
+    `bench: --plain-prefix must be three octets of 127.x.y, e.g. 127.0.70, not "${values['plain-prefix']}"\n`,
+  );
+  process.exit(2);
+}
+PLAIN_FIRST = `${values['plain-prefix']}.10`;
 const maxWaitMin = Number(values['max-wait']);
 const only = (values.only?.split(',').map((s) => s.trim()) ?? [...BENCHMARKS]) as BenchId[];
 const unknown = only.filter((o) => !BENCHMARKS.includes(o));
@@ -158,12 +169,17 @@ try {
   machineLine = `${info.cores} × ${info.cpu}, ${info.memoryGiB} GiB, ${info.kernel}, ${info.tmpFilesystem} /tmp. Node ${info.node}; ${info.openssh}; ${info.ansible} (${info.python}); ${info.hyperfine}.`;
 
   const needsPlain = only.some((o) => o === 'steps' || o === 'fanout' || o === 'logwait');
-  const hostCount = only.includes('fanout') ? 100 : 3;
+  const fanoutHosts = values['fanout-hosts']?.split(',').map(Number);
+  const hostCount = only.includes('fanout') ? Math.max(3, ...(fanoutHosts ?? [100])) : 3;
   const ctx: BenchContext = {
     root,
     work,
     runs,
     cli: [process.execPath, join(root, 'bin', 'cutover.js')],
+    ...(fanoutHosts ? { fanoutHosts } : {}),
+    ...(values['fanout-tools']
+      ? { fanoutTools: values['fanout-tools'].split(',').map((t) => t.trim()) }
+      : {}),
     plain: { labDir: plainLabDir, access: { key: '', knownHosts: '' }, hosts: [] },
     log,
   };

@@ -20,6 +20,10 @@ export interface BenchContext {
   /** The plain lab booted for the benchmarks (its first hosts serve items 1 and 3). */
   plain: { labDir: string; access: LabAccess; hosts: BenchHost[] };
   log(line: string): void;
+  /** `--fanout-tools`: the fan-out rows to run (default all: floor, serial, window, ansible). */
+  fanoutTools?: readonly string[];
+  /** `--fanout-hosts`: the fleet sizes of the fan-out (default 3, 30, 100). */
+  fanoutHosts?: readonly number[];
 }
 
 /** A fresh folder under the work folder. Example: benchDir(ctx, 'fanout') -> '/tmp/cutover-bench-x/fanout'. */

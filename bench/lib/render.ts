@@ -234,6 +234,27 @@ export function floorScript(
 }
 
 /**
+ * The fan-out floor: one fresh `ssh host true` per host (a full login each, no master), at most
+ * `width` at once as a pool (`xargs -P`: the next login starts as soon as one ends), with the same
+ * options cutover and Ansible use. Example: poolFloorScript(hosts, access, 10) -> a bash script.
+ */
+export function poolFloorScript(hosts: readonly BenchHost[], access: LabAccess, width: number): string {
+  const opts = [
+    '-o BatchMode=yes',
+    `-o IdentityFile=${quote(access.key)}`,
+    ...sshOptions(access).map(([k, v]) => `-o ${k}=${quote(v)}`),
+    '-l root',
+  ].join(' ');
+  return [
+    '#!/bin/bash',
+    `# Written by bench/: the fan-out floor, ${hosts.length} fresh logins running \`true\`, ${width} at a time (a pool).`,
+    'set -eu',
+    `printf '%s\\n' ${hosts.map((h) => quote(h.address)).join(' ')} | xargs -P${width} -I{} ssh ${opts} {} true`,
+    '',
+  ].join('\n');
+}
+
+/**
  * Closes every ControlMaster whose socket is in `dir` (Ansible's ControlPersist keeps them 60 s;
  * each measured run must start without them, as cutover's does). Example: closeMastersScript('/tmp/cp').
  */

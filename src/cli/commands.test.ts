@@ -2,7 +2,13 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_MODULES, commandWord, modulesFor } from './commands.js';
 
-const values = new Set(['--state-dir', '--ssh-config', '--become-password-file']);
+const values = new Set([
+  '--state-dir',
+  '--ssh-config',
+  '--connect-concurrency',
+  '--keep-open',
+  '--become-password-file',
+]);
 
 describe('loading only the command that runs', () => {
   it('each module registers exactly the commands the table names for it', async () => {

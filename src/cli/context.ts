@@ -115,6 +115,52 @@ export function sshConfigFile(opts: GlobalOptions): string | undefined {
 }
 
 /**
+ * How a run connects (engine/connections.ts): `--connect-concurrency` / $CUTOVER_CONNECT_CONCURRENCY
+ * (1-1000) and `--keep-open` / $CUTOVER_KEEP_OPEN (0-100000); unset values are the engine's defaults.
+ * Example: `connectionLimits({ connectConcurrency: '5' })` -> `{ concurrency: 5 }`.
+ */
+export function connectionLimits(opts: GlobalOptions): { concurrency?: number; keepOpen?: number } {
+  const read = (
+    flag: string,
+    env: string,
+    given: string | undefined,
+    min: number,
+    max: number,
+    what: string,
+  ) => {
+    const text = given ?? (process.env[env] || undefined);
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || n < min || n > max)
+      throw new UsageError(
+        `${given !== undefined ? flag : env} must be a whole number from ${min} to ${max} (${what}), not "${text}"`,
+        `For example ${flag} 10. See \`cutover docs\`, "Connections".`,
+      );
+    return n;
+  };
+  const concurrency = read(
+    '--connect-concurrency',
+    'CUTOVER_CONNECT_CONCURRENCY',
+    opts.connectConcurrency,
+    1,
+    1000,
+    'connections set up at once',
+  );
+  const keepOpen = read(
+    '--keep-open',
+    'CUTOVER_KEEP_OPEN',
+    opts.keepOpen,
+    0,
+    100_000,
+    'hosts kept connected while not in flight',
+  );
+  return {
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(keepOpen !== undefined ? { keepOpen } : {}),
+  };
+}
+
+/**
  * What ssh will use for each ssh host (`ssh -G`, see transport/ssh-config.ts). Errors (a bad ssh
  * config, two names for one machine, with `unresolvable: 'error'` a name that does not resolve)
  * throw an InputError (exit 2) naming the host; warnings are returned.

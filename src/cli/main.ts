@@ -20,6 +20,14 @@ const program = new Command('cutover')
     '--ssh-config <file>',
     'the ssh config ssh reads (ssh -F; default $CUTOVER_SSH_CONFIG, else ~/.ssh/config as ssh does)',
   )
+  .option(
+    '--connect-concurrency <n>',
+    'connections set up at once, at preflight and later (default $CUTOVER_CONNECT_CONCURRENCY, else 10: OpenSSH MaxStartups)',
+  )
+  .option(
+    '--keep-open <n>',
+    'hosts not in flight that keep their connection; the others reconnect when needed (default $CUTOVER_KEEP_OPEN, else 100)',
+  )
   .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts and steps with become')
   .option(
     '--become-password-file <file>',

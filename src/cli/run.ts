@@ -18,6 +18,7 @@ import { createEventPrinter, type EventPrinter } from '../ui/printer.js';
 import { askYesNo } from '../ui/prompt.js';
 import {
   becomePassword,
+  connectionLimits,
   connector,
   collect,
   type GlobalOptions,
@@ -344,6 +345,7 @@ async function executeLocked(
   lease: NonNullable<EngineOptions['lease']>,
 ): Promise<number> {
   const dir = stateDir(global);
+  const connections = connectionLimits(global);
   // Asked once per run, before anything connects; it joins the redactor's secrets first.
   const password = await becomePassword(prepared.plan, global, prepared.redactor);
   const fileJournal = openJournal(global, prepared.redactor);
@@ -435,6 +437,7 @@ async function executeLocked(
     ...(flags.markDone ? { markDone: new Set(flags.markDone) } : {}),
     onEvent,
     lease,
+    connections,
   });
   try {
     if (mode === 'rollback') return (await engine.rollback()) ? 0 : 1;

@@ -21,6 +21,10 @@ export interface GlobalOptions {
    * terminal the commands and output stay on screen; 3 also OpenSSH's `-v` on stderr.
    */
   verbose?: number;
+  /** `--connect-concurrency N`: connections set up at once (default $CUTOVER_CONNECT_CONCURRENCY, else 10). */
+  connectConcurrency?: string;
+  /** `--keep-open N`: hosts not in flight that keep their connection (default $CUTOVER_KEEP_OPEN, else 100). */
+  keepOpen?: string;
   /** `--ssh-config FILE`: the ssh config ssh reads (`ssh -F`). */
   sshConfig?: string;
   /** `-K`: prompt once for the sudo password. */

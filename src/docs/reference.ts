@@ -387,6 +387,26 @@ ssh's to decide, exactly as \`ssh HOST\` by hand would:
 same machine after it; a name that ssh would connect to directly and that does not resolve is a warning
 in \`validate\`/\`plan\` and an error in \`apply\`, before anything connects.`;
 
+const CONNECTIONS = `### Connections: bounded by the hosts in flight, not by the fleet
+
+Each host gets one OpenSSH ControlMaster and one long-lived \`sh\` per user its steps run as. How many:
+
+- \`--connect-concurrency N\` (global option, or \`$CUTOVER_CONNECT_CONCURRENCY\`; default 10, 1-1000): connections
+  being set up at once — at preflight, when a host's turn comes, when an undo or the lock needs a host again.
+  10 is what a bastion's OpenSSH accepts by default (\`MaxStartups 10:30:100\` starts refusing unauthenticated
+  connections at 10); raise it for a direct network and a controller with cores to spare (like Ansible's \`forks\`).
+- \`--keep-open N\` (\`$CUTOVER_KEEP_OPEN\`; default 100, 0-100000): hosts not in flight that keep their connection.
+  Preflight reaches every host (nothing changes anywhere before every host passed), then only the first N in the
+  order of work keep their connections; the others log in again when their turn comes. A host whose work in the
+  run is done — no later phase works on it, and it is no balancer of one — joins the N most recently finished ones,
+  and the oldest beyond N is closed. 0 closes each host as soon as its work is done.
+
+A closed connection is never an error: an undo, a resume, the lock or a balancer that needs the host again
+reconnects to it. The health guard and a drain's neighbour checks are HTTP requests from the controller and need
+no connection. The lock stays on every host until the run ends; it is renewed every 30 s on the hosts the run is
+connected to, and given back at the end (reconnecting, N at a time, to hosts that were closed). Up to 100 hosts
+nothing is closed before the end, so each host logs in once.`;
+
 /**
  * The whole reference as Markdown. Example: `process.stdout.write(docsMarkdown())`.
  * `kinds` defaults to the registry in src/steps/index.ts.
@@ -491,6 +511,8 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
     '',
     schemaTable(inventoryHostSchema),
     SSH_CONFIG,
+    '',
+    CONNECTIONS,
     '',
     BECOME,
     '',

@@ -14,6 +14,7 @@ import { allSteps } from '../plan/types.js';
 import type { TemplateScope } from '../runbook/template.js';
 import type { Redactor } from '../shell/secret.js';
 import { sh } from '../shell/command.js';
+import { type ConnectionLimits, Connections } from './connections.js';
 import type { HostLease } from './lease.js';
 import type { Session } from '../transport/transport.js';
 
@@ -60,6 +61,11 @@ export interface EngineOptions {
    * the run lives, given back when it ends; `onLost` hears when `cutover unlock` broke it.
    */
   lease?: { lease: HostLease; onLost: (why: string) => void };
+  /**
+   * How many connections are set up at once, and how many hosts not in flight keep theirs
+   * (connections.ts). Default `{ concurrency: 10, keepOpen: 100 }`.
+   */
+  connections?: Partial<ConnectionLimits>;
 }
 
 /** A step could not be resumed safely: the run stops without compensating anything. */
@@ -74,9 +80,7 @@ export class RunContext {
   readonly clock: Clock;
   readonly #hosts: Map<string, Host>;
   readonly #steps = new Map<string, PlannedStep>();
-  readonly #sessions = new Map<string, Promise<Session>>();
-  /** Who each open session runs as on its host (`id -un`), by session key. */
-  readonly #users = new Map<string, string>();
+  readonly connections: Connections;
   readonly #unreachable = new Map<string, string>();
   #state: RunState | undefined;
 
@@ -86,6 +90,7 @@ export class RunContext {
     this.clock = options.clock ?? systemClock;
     this.#hosts = new Map(options.plan.hosts.map((h) => [h.name, h]));
     for (const s of allSteps(options.plan)) this.#steps.set(s.id, s);
+    this.connections = new Connections(options.connect, options.connections);
   }
 
   get signal(): AbortSignal | undefined {
@@ -145,21 +150,12 @@ export class RunContext {
     return approved;
   }
 
-  /** The host's session as the login user, or (runAs) through sudo as that user: opened once, then reused. */
+  /**
+   * The host's session as the login user, or (runAs) through sudo as that user: opened once, then
+   * reused; after its connection was released it reconnects by itself (connections.ts).
+   */
   session(host: string, runAs?: string): Promise<Session> {
-    const key = sessionKey(host, runAs);
-    let s = this.#sessions.get(key);
-    if (!s) {
-      s = this.options.connect(this.host(host), runAs);
-      s.then(
-        (session) => {
-          if (session.user) this.#users.set(key, session.user);
-        },
-        () => this.#sessions.delete(key),
-      );
-      this.#sessions.set(key, s);
-    }
-    return s;
+    return this.connections.session(this.host(host), runAs);
   }
 
   /**
@@ -173,7 +169,7 @@ export class RunContext {
 
   #workRoot(host: string, runAs?: string): string {
     const root = this.options.remoteRunRoot ?? '/var/tmp/cutover';
-    const user = runAs ?? this.#users.get(sessionKey(host, undefined));
+    const user = runAs ?? this.connections.userOf(host);
     return user === undefined || user === 'root' ? root : `${root}-${user}`;
   }
 
@@ -248,6 +244,8 @@ export class RunContext {
           address: h.address,
           // Through sudo where the host has become, so every operator's run meets one owner (root).
           session: () => this.session(h.name, h.become?.user),
+          // Renewed only while connected: the renewal never reopens a finished host's connection.
+          connected: () => this.connections.isOpen(h.name, h.become?.user),
         })),
     );
     lease.lease.startRenewal(lease.onLost);
@@ -255,9 +253,7 @@ export class RunContext {
 
   async close(): Promise<void> {
     await this.options.lease?.lease.release();
-    const sessions = [...this.#sessions.values()];
-    this.#sessions.clear();
-    await Promise.all(sessions.map(async (s) => (await s.catch(() => undefined))?.close()));
+    await this.connections.closeAll();
   }
 
   throwIfAborted(): void {

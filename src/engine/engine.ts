@@ -12,6 +12,7 @@ import { drainOf } from '../plan/drain.js';
 import type { PlannedPhase } from '../plan/types.js';
 import { journalSteps } from '../plan/types.js';
 import { type EngineOptions, operator, ResumeBlocked, RunContext } from './context.js';
+import { lastPhaseOf, workOrder } from './connections.js';
 import { Drains } from './drain.js';
 import { type DownHost, HealthGuard } from './guard.js';
 import { preflightPassed, runPreflight } from './preflight.js';
@@ -34,9 +35,12 @@ export class Engine {
   readonly #guard: HealthGuard;
   /** The rolling windows of the phases running now: a host found down stops them all. */
   readonly #windows = new Set<RollingWindow>();
+  /** Per host, the last phase that needs its connection (connections.ts). */
+  readonly #lastPhase: Map<string, number>;
 
   constructor(options: EngineOptions) {
     this.#run = new RunContext(options);
+    this.#lastPhase = lastPhaseOf(options.plan);
     this.#steps = new StepRunner(this.#run);
     this.#saga = new Saga(this.#run, this.#steps);
     this.#drains = new Drains(this.#run, this.#steps, (s) => this.#saga.compensate(s));
@@ -120,8 +124,12 @@ export class Engine {
       await run.connectAll();
       await run.lock();
       if (!resuming || !preflightPassed(run)) await runPreflight(run, this.#steps);
-      for (const phase of run.plan.phases) {
-        const failed = await this.#runPhase(phase);
+      // Every host was reached; the first to work keep their connections, the others reconnect in turn.
+      await run.connections.trim(workOrder(run.plan));
+      await this.#finishedWith(-1);
+      for (const [index, phase] of run.plan.phases.entries()) {
+        const failed = await this.#runPhase(phase, index);
+        await this.#finishedWith(index);
         if (failed > 0) {
           outcome = 'failed';
           if (failed > phase.rolling.failureBudget) break;
@@ -168,7 +176,7 @@ export class Engine {
   }
 
   /** The phase's groups in parallel, each one batch after another; returns how many hosts failed. */
-  async #runPhase(phase: PlannedPhase): Promise<number> {
+  async #runPhase(phase: PlannedPhase, phaseIndex: number): Promise<number> {
     const run = this.#run;
     run.emit({ type: 'phase.started', phase: phase.id });
     const window = new RollingWindow(
@@ -195,11 +203,16 @@ export class Engine {
         const { error } = await pool(
           stage,
           () => window.stopped,
-          (h) =>
-            this.#runHost(phase, h, window).catch((e: unknown) => {
+          async (h) => {
+            try {
+              await this.#runHost(phase, h, window);
+            } catch (e) {
               window.stop(); // a blocked resume: no new host starts anywhere
               throw e;
-            }),
+            }
+            // Its work in the run is done: its connection may go (a later undo reconnects).
+            if ((this.#lastPhase.get(h) ?? -1) <= phaseIndex) await run.connections.done(h);
+          },
         );
         if (error !== undefined) fatal ??= error;
         if (fatal || run.signal?.aborted) window.stop();
@@ -306,6 +319,11 @@ export class Engine {
     } finally {
       window.finish(hostName);
     }
+  }
+
+  /** After phase `index` (-1: preflight): hosts no later phase needs (balancers too) are done. */
+  async #finishedWith(index: number): Promise<void> {
+    for (const [host, last] of this.#lastPhase) if (last <= index) await this.#run.connections.done(host);
   }
 
   /** What the closing message says about the hosts that failed: put back (verified by each undo), or not, and why. */

@@ -7,6 +7,11 @@
  * so two runs overlapping on some hosts never deadlock. The lease is renewed while the run lives,
  * released on every path, taken over by `resume`/`rollback` of the same run, and broken only by
  * `cutover unlock`.
+ *
+ * With bounded connections (connections.ts) the lease is renewed on the hosts the run is connected
+ * to: those in flight, waiting with their connection, or recently finished. A host whose connection
+ * was closed keeps its lock (its holder names this run and its pid; nothing takes an expired lease
+ * by itself) with the `until` of its last renewal; release at the end reconnects to give it back.
  */
 import { hostname } from 'node:os';
 import { LockHeldError } from '../errors.js';
@@ -29,11 +34,15 @@ export interface HostHolder {
   until: string;
 }
 
-/** A host to lock: its inventory name, its address (the order) and the session the lock uses. */
+/**
+ * A host to lock: its inventory name, its address (the order) and the session the lock uses;
+ * `connected` says whether the run holds a connection to it now (absent: always).
+ */
 export interface LeaseTarget {
   host: string;
   address: string;
   session: () => Promise<Session>;
+  connected?: () => boolean;
 }
 
 /**
@@ -106,6 +115,9 @@ export class HostLease {
 
   async #renew(onLost: (why: string) => void): Promise<void> {
     for (const t of this.#held) {
+      // A host whose work is done and whose connection was closed keeps its lock as it is: the
+      // renewal does not log in again every 30 s on every host of a long run (release does, once).
+      if (t.connected && !t.connected()) continue;
       try {
         const res = await (await t.session()).exec(this.#renewScript().render('exec'), { timeoutMs: 30_000 });
         if (res.code === 3) {

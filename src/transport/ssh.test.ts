@@ -302,6 +302,30 @@ describe('SshTransport', () => {
     }
   });
 
+  it("closing a host's last session stops its master; the next connect starts a new one", async () => {
+    const t = new SshTransport();
+    try {
+      const [a, b] = await Promise.all([t.connect(sshd.host), t.connect(sshd.host)]);
+      const dir = t.controlDir as string;
+      const masters = () =>
+        pgrep(dir).filter((pid) =>
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ControlMaster=yes'),
+        );
+      expect(masters()).toHaveLength(1);
+      await a?.close();
+      // Another session still uses it.
+      expect(masters()).toHaveLength(1);
+      expect((await b?.exec('echo still'))?.stdout).toBe('still\n');
+      await b?.close();
+      await eventually(() => pgrep(dir).length === 0, 'the master to stop');
+      const again = await t.connect(sshd.host);
+      expect((await again.exec('echo again')).stdout).toBe('again\n');
+      expect(masters()).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('close() leaves no ssh process and no control socket behind', async () => {
     const t = new SshTransport();
     const sessions = await Promise.all([t.connect(sshd.host), t.connect(sshd.host)]);

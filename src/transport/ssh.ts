@@ -54,6 +54,9 @@ export class SshTransport implements Transport {
   readonly #ssh: string;
   readonly #masters = new Map<string, Promise<Master>>();
   readonly #sessions = new Set<SshSession>();
+  /** Sessions open or opening per master (see masterKey). */
+  readonly #users = new Map<string, number>();
+  readonly #stopping = new Set<Promise<unknown>>();
   #dir: Promise<string> | undefined;
   #dirPath: string | undefined;
   #count = 0;
@@ -72,9 +75,26 @@ export class SshTransport implements Transport {
   async connect(host: HostAddress): Promise<Session> {
     if (this.#closed) throw new Error('SshTransport.connect after close(): create a new transport');
     checkAddress(host);
-    const master = await this.#masterFor(host);
-    const session = new SshSession(master, host, this.#options, () => this.#sessions.delete(session));
-    await session.open();
+    const key = masterKey(host);
+    // Counted before the master starts, so a session closing meanwhile does not stop it under us.
+    this.#users.set(key, (this.#users.get(key) ?? 0) + 1);
+    let session: SshSession | undefined;
+    try {
+      const master = await this.#masterFor(host);
+      let left = false;
+      const opened = new SshSession(master, host, this.#options, () => {
+        this.#sessions.delete(opened);
+        if (!left) this.#leave(key);
+        left = true;
+      });
+      session = opened;
+      await opened.open();
+    } catch (e) {
+      // The session never opened: its close (if any) must not count it twice.
+      if (session === undefined) this.#leave(key);
+      else await session.close();
+      throw e;
+    }
     if (this.#closed) {
       // close() ran while this session was starting: do not leak it.
       await session.close();
@@ -82,6 +102,28 @@ export class SshTransport implements Transport {
     }
     this.#sessions.add(session);
     return session;
+  }
+
+  /**
+   * A session of the master `key` ended: the last one stops the master, so a run that closes a
+   * finished host's session holds no ssh process for it any more (a later connect starts a new one).
+   */
+  #leave(key: string): void {
+    const left = (this.#users.get(key) ?? 1) - 1;
+    if (left > 0) {
+      this.#users.set(key, left);
+      return;
+    }
+    this.#users.delete(key);
+    const master = this.#masters.get(key);
+    if (!master || this.#closed) return;
+    this.#masters.delete(key);
+    this.#stopping.add(
+      master
+        .then((m) => m.stop())
+        .catch(() => undefined)
+        .finally(() => this.#stopping.delete(master)),
+    );
   }
 
   async close(): Promise<void> {
@@ -92,17 +134,13 @@ export class SshTransport implements Transport {
     const masters = [...this.#masters.values()];
     this.#masters.clear();
     await Promise.all(masters.map(async (m) => (await m.catch(() => undefined))?.stop()));
+    await Promise.all([...this.#stopping]);
     const dir = this.#dir ? await this.#dir.catch(() => undefined) : undefined;
     if (dir) await rm(dir, { recursive: true, force: true });
   }
 
   #masterFor(host: HostAddress): Promise<Master> {
-    const key = JSON.stringify([
-      host.address,
-      host.port,
-      host.user,
-      Object.entries(host.sshOptions ?? {}).sort(),
-    ]);
+    const key = masterKey(host);
     let master = this.#masters.get(key);
     if (!master) {
       master = this.#startMaster(host);
@@ -403,6 +441,11 @@ function sshMissing(host: string, ssh: string, e: Error): TransportError {
       host,
     },
   );
+}
+
+/** One master per address, port, user and ssh options. */
+function masterKey(host: HostAddress): string {
+  return JSON.stringify([host.address, host.port, host.user, Object.entries(host.sshOptions ?? {}).sort()]);
 }
 
 /** Refuses addresses and options that ssh would read as something else (e.g. an address starting with "-"). */
