@@ -407,6 +407,43 @@ no connection. The lock stays on every host until the run ends; it is renewed ev
 connected to, and given back at the end (reconnecting, N at a time, to hosts that were closed). Up to 100 hosts
 nothing is closed before the end, so each host logs in once.`;
 
+const SHARED_STATE = `### Shared state: one history for a team, in PostgreSQL
+
+Without it, each controller keeps its runs in its state folder (\`--state-dir\`, default \`.cutover\`): nothing
+needs a server. With it, every controller's runs, their events, uploaded files, cluster leases and gate decisions
+are in one PostgreSQL database:
+
+- \`--state postgres://user@host:5432/database\` (global option), else \`$CUTOVER_STATE_URL\`, else a line
+  \`state: postgres://…\` in a \`cutover.config.yml\` found from the working folder up (its only setting). The
+  password comes from \`PGPASSWORD\` or \`~/.pgpass\` as for psql; a password in the URL is never printed.
+- \`cutover state migrate\`: applies the schema migrations the database lacks (everything lives in the schema
+  \`cutover\`; safe to repeat and to run from two terminals at once). Every command checks the version first: an
+  older schema asks for \`migrate\`, a newer one (a newer cutover migrated it) is refused; both exit 7 before
+  anything runs, as does a database that cannot be reached at start.
+- \`cutover state status\`: the schema version, how many runs, which clusters are leased now and by whom.
+- \`cutover state push [RUN…]\`: sends runs of this state folder the database lacks (all by default): a run that
+  ended while the database was away, or runs from before the team had one. Nothing is sent twice.
+
+A run journals to its state folder first (fsync'd: the source of truth while it runs) and mirrors each event to
+the database in transactions keyed by (run, seq): a retry never doubles an event, a gap shows. When the database
+goes away mid-run the run goes on (the lock on the hosts keeps it safe), says so once, and catches up when it is
+back; at the end it waits up to 15 s for the rest, then names \`cutover state push RUN\`. An event the database
+holds in another version (a second controller wrote the same run) is said loudly and never overwritten.
+
+- The cluster lease: a run takes its cluster in the database too (renewed every 20 s, free a minute after its
+  controller stopped renewing), so a second controller cannot start or resume a run there meanwhile (exit 3,
+  naming who holds it). \`cutover unlock --cluster NAME --force\` with \`--state\` breaks it.
+- \`runs\`, \`status\`, \`report\` read the database: every controller's runs. \`cutover runs --host web --since 30d\`
+  lists the runs that worked on a host (\`--since\`: \`90m\`, \`12h\`, \`30d\`, \`2w\` or a date) with how each ended
+  there and its version params (params whose name contains \`version\`), then the versions the host went through.
+- \`resume RUN\` / \`rollback RUN\` on another controller copy the run (events and uploaded files) into that
+  controller's state folder first, then work as always; a local journal that differs from the database's is
+  refused, never overwritten.
+- \`serve\` shows every controller's runs, pushed by LISTEN/NOTIFY as their events are committed (no polling of
+  the database). A gate approved or a run aborted there reaches the controller running it through the database;
+  the journal records the name given on the page, the dashboard's machine and the browser's address
+  (\`bob via dashboard on lead-pc (10.0.0.7)\`).`;
+
 /**
  * The whole reference as Markdown. Example: `process.stdout.write(docsMarkdown())`.
  * `kinds` defaults to the registry in src/steps/index.ts.
@@ -513,6 +550,8 @@ export function docsMarkdown(kinds: StepKindRegistry = stepKinds): string {
     SSH_CONFIG,
     '',
     CONNECTIONS,
+    '',
+    SHARED_STATE,
     '',
     BECOME,
     '',
