@@ -57,18 +57,21 @@ export function saysAdd(text: string): boolean {
 }
 
 const KEY_VALUE = /^\s*([A-Za-z_][\w.-]*)\s*=\s*(.*?)\s*$/;
+/** `key: value`, a .properties separator too. */
+const KEY_COLON = /^\s*([A-Za-z_][\w.-]*)\s*:\s+(.*?)\s*$/;
 const SECTION = /^\s*\[([^\]\s][^\]]*)\]\s*$/;
 
 function contentLines(lines: readonly SourceLine[]): SourceLine[] {
   return lines.filter((l) => l.text.trim() !== '' && !/^\s*[#;!]/.test(l.text));
 }
 
-/** True when every content line is `key=value` or `[section]` (and there is one `key=value` at least). */
-function looksKeyValue(lines: readonly SourceLine[]): boolean {
+/** True when every content line is `key=value` or `[section]` (`key: value` too in a .properties file), one `key=value` at least. */
+function looksKeyValue(lines: readonly SourceLine[], file: string): boolean {
   const content = contentLines(lines);
+  const colon = formatOf(file) === 'properties';
   return (
     content.some((l) => KEY_VALUE.test(l.text)) &&
-    content.every((l) => KEY_VALUE.test(l.text) || SECTION.test(l.text))
+    content.every((l) => KEY_VALUE.test(l.text) || SECTION.test(l.text) || (colon && KEY_COLON.test(l.text)))
   );
 }
 
@@ -88,7 +91,7 @@ function isSampleOf(block: Extract<Block, { type: 'code' }>, file: string): bool
   const lang = block.lang.split(/\s/)[0] ?? '';
   if (DATA_LANGS.test(lang)) return true;
   if (!SHELL_LANGS.has(lang)) return false;
-  return isYamlFile(file) ? looksYaml(block.lines) : looksKeyValue(block.lines);
+  return isYamlFile(file) ? looksYaml(block.lines) : looksKeyValue(block.lines, file);
 }
 
 const EDITOR = /^\s*(?:\$\s+)?(?:sudo\s+)?(?:nano|vi|vim|vim\.tiny|nvim|emacs|mcedit|joe)\s+(\/\S+)\s*$/;
@@ -144,9 +147,9 @@ export function readKeyValueSample(
       section = (header[1] as string).trim();
       continue;
     }
-    const kv = KEY_VALUE.exec(l.text);
-    // A quoted value is read differently by each dialect: a person writes it.
-    if (!kv || /^["']/.test(kv[2] as string)) {
+    const kv = KEY_VALUE.exec(l.text) ?? (format === 'properties' ? KEY_COLON.exec(l.text) : null);
+    // A quoted env or ini value: set writes the raw text inside the file's own quotes; a person writes it.
+    if (!kv || (format !== 'properties' && /^["']/.test(kv[2] as string))) {
       unread.push(l);
       continue;
     }

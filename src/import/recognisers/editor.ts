@@ -125,7 +125,7 @@ function keyValueEdit(
     );
   if (unread.length > 0)
     notes.push(
-      `line ${unread.map((l) => `${l.line} (\`${l.text.trim()}\`)`).join(', ')} of the document's sample ${unread.length > 1 ? 'are' : 'is'} not a \`key=value\` cutover can set in a ${dialect} file: add ${unread.length > 1 ? 'them' : 'it'} to this step by hand`,
+      `line ${unread.map((l) => `${l.line} (\`${l.text.trim()}\`)`).join(', ')} of the document's sample ${unread.length > 1 ? 'are' : 'is'} not a \`key=value\` cutover can set in ${dialect === 'properties' ? 'a' : 'an'} ${dialect} file: add ${unread.length > 1 ? 'them' : 'it'} to this step by hand`,
     );
   if (samples.some((x) => x.adds))
     notes.push(

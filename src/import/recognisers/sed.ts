@@ -239,6 +239,8 @@ export function parseScript(script: string): SedCommand[] | string {
 /** What a command of the script becomes in text.edit, or why it cannot become one (for the TODO). */
 function asOp(c: SedCommand, extended: boolean): { replace: Replacement } | { delete: Deletion } | string {
   const shown = `\`${c.text}\``;
+  if (c.name !== 's' && c.name !== 'd')
+    return `the sed command \`${c.name}\` (${shown}) has no text.edit form`;
   if (c.addresses.some((a) => a.type === 'line'))
     return `${shown} picks lines by their number (${c.addresses.map((a) => a.text).join(',')}): text.edit picks lines by a pattern, and cannot tell what that line holds on each host; write a replace or delete with a pattern that matches only that line`;
   if (c.addresses.length === 2)
