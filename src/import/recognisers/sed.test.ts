@@ -115,7 +115,7 @@ describe('sed -i: typed only when exact', () => {
       ["sed -i 's/\\d/b/' /etc/x", /read differently/],
       ["sed -i '/\\d/d' /etc/x", /read differently/],
       ["sed -i '/^x/Id' /etc/x", /address.*cannot be read/],
-      ["sed -i '$a\\\\last' /etc/x", /by their number/],
+      ["sed -i '$a\\\\last' /etc/x", /the sed command `a`/],
       ["sed -i '/^a/a b=1' /etc/x", /sed command `a`/],
       ["sed -i 'y/abc/xyz/' /etc/x", /sed command `y`/],
       ["sed -i -n 's/a/b/p' /etc/x", /sed -n prints only/],
