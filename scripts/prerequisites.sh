@@ -7,8 +7,9 @@
 #                                        (the `deploy` login of `lab up --sudo-login`), haproxy and socat
 #                                        (`lab up --scenario ecsc --balancer`) (demo, `cutover lab up`)
 #   sh scripts/prerequisites.sh test     the lab + Chromium and a font (browser tests), tmux (terminal
-#                                        view), GNU time (benchmark helpers), dash, PostgreSQL (the shared
-#                                        state's tests start their own server with initdb/pg_ctl)
+#                                        view), GNU time (benchmark helpers), dash, zsh and fish (shell
+#                                        completion tested in each), PostgreSQL (the shared state's tests
+#                                        start their own server with initdb/pg_ctl)
 #   sh scripts/prerequisites.sh bench    the lab + ansible-core, hyperfine, GNU time
 #
 # Several profiles may be named at once. As root it installs what is missing (apt-get); otherwise
@@ -44,6 +45,8 @@ fonts-dejavu-core /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 tmux /usr/bin/tmux
 time /usr/bin/time
 dash /bin/dash
+zsh /usr/bin/zsh
+fish /usr/bin/fish
 postgresql /usr/lib/postgresql/15/bin/initdb
 '
 bench_requirements='

@@ -34,8 +34,6 @@ async function candidates(...words: string[]): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-const has = (shell: string) => spawnSync(shell, ['-c', 'true']).status === 0;
-
 describe('shell completion', () => {
   it('completes commands, options and option values', async () => {
     expect(await candidates('re')).toEqual(['resume', 'report']);
@@ -91,11 +89,83 @@ describe('shell completion', () => {
     expect(run.stdout.split('\n').filter(Boolean)).toEqual(['resume', RUN]);
   });
 
-  it.skipIf(!has('zsh'))('the zsh script parses (zsh -n)', () => {
-    expect(spawnSync('zsh', ['-n', join(dir, 'cutover.zsh')]).status).toBe(0);
+  /** A `cutover` on PATH (the built CLI), as an installed one would be. */
+  function binDir(): string {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'cutover'),
+      `#!/bin/sh\nexec "${process.execPath}" "${resolve(import.meta.dirname, '../../bin/cutover.js')}" "$@"\n`,
+    );
+    chmodSync(join(bin, 'cutover'), 0o755);
+    return bin;
+  }
+
+  /** What completing each line (TAB at its end) leaves in the buffer of an interactive zsh with compinit. */
+  function zshComplete(script: string, lines: string[]): string[] {
+    // zpty runs a real interactive zsh; a widget bound to ^X^P prints the buffer after the TAB, and
+    // `zpty -r … PATTERN` waits for that print (no timing).
+    const driver = [
+      'zmodload zsh/zpty',
+      'zpty z zsh -f -i',
+      `zpty -w z 'PS1="> "; autoload -Uz compinit; compinit -u -D; source ${script}; PATH=${binDir()}:$PATH; cd ${dir}'`,
+      `zpty -w z 'show() { print -r -- "BUF<$BUFFER>"; }; zle -N show; bindkey "^X^P" show; print READY'`,
+      `zpty -r z out '*READY*'`,
+      ...lines.flatMap((line) => [
+        `zpty -w -n z $'${line}\\t\\C-x\\C-p'`,
+        `zpty -r z out '*BUF<*>*'`,
+        `print -r -- "\${\${out##*BUF<}%%>*}"`,
+        `zpty -w -n z $'\\C-u'`,
+      ]),
+      'zpty -d z',
+    ].join('\n');
+    const run = spawnSync('zsh', ['-f', '-c', driver], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    return run.stdout.split('\n').filter(Boolean);
+  }
+
+  it('zsh: the script parses, and TAB in a real interactive zsh completes commands, run ids, options, hosts and files', async () => {
+    const script = join(dir, 'cutover.zsh');
+    writeFileSync(script, (await cutover(['completion', 'zsh'])).stdout);
+    const check = spawnSync('zsh', ['-n', script], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    const inv = join(dir, 'inventory.yml');
+    expect(
+      zshComplete(script, [
+        `cutover --state-dir ${state} res`,
+        `cutover --state-dir ${state} resume `,
+        'cutover apply --on',
+        `cutover apply -i ${inv} --limit app-`,
+        'cutover plan -r runb',
+      ]),
+    ).toEqual([
+      `cutover --state-dir ${state} resume `,
+      `cutover --state-dir ${state} resume ${RUN} `,
+      'cutover apply --only ',
+      `cutover apply -i ${inv} --limit app-1 `,
+      'cutover plan -r runbook.yml ',
+    ]);
   });
 
-  it.skipIf(!has('fish'))('the fish script parses (fish -n)', () => {
-    expect(spawnSync('fish', ['-n', join(dir, 'cutover.fish')]).status).toBe(0);
+  it('fish: the script parses, and fish itself completes commands, run ids, options, hosts and files', async () => {
+    const script = join(dir, 'cutover.fish');
+    writeFileSync(script, (await cutover(['completion', 'fish'])).stdout);
+    const check = spawnSync('fish', ['-n', script], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    const complete = (line: string) => {
+      const run = spawnSync('fish', ['-c', `source ${script}; complete -C ${JSON.stringify(line)}`], {
+        encoding: 'utf8',
+        cwd: dir,
+        env: { ...process.env, PATH: `${binDir()}:${process.env.PATH}` },
+      });
+      expect(run.status, run.stderr).toBe(0);
+      return run.stdout.split('\n').filter(Boolean);
+    };
+    expect(complete(`cutover --state-dir ${state} res`)).toEqual(['resume']);
+    expect(complete(`cutover --state-dir ${state} resume `)).toEqual([RUN]);
+    expect(complete(`cutover --state-dir ${state} resume ${RUN} --rerun `)).toEqual(['up/stop@web-1']);
+    expect(complete('cutover apply --on')).toEqual(['--only']);
+    expect(complete(`cutover apply -i ${join(dir, 'inventory.yml')} --limit `)).toEqual(['app-1', 'app']);
+    expect(complete('cutover plan -r runb')).toEqual(['runbook.yml']);
   });
 });

@@ -276,6 +276,7 @@ if (( $+functions[compdef] )); then
 fi
 `;
 
+/** fish sorts candidates unless `-k`: kept in cutover's order (hosts before roles, steps in run order). */
 const FISH = `# cutover completion for fish: cutover completion fish > ~/.config/fish/completions/cutover.fish
 function __cutover_complete
     set -l words (commandline -opc) (commandline -ct)
@@ -286,7 +287,7 @@ function __cutover_complete
         printf '%s\\n' $out
     end
 end
-complete -c cutover -f -a '(__cutover_complete)'
+complete -c cutover -f -k -a '(__cutover_complete)'
 `;
 
 /** The scripts by shell. */

@@ -5,7 +5,9 @@
  * A command is a line of a fenced or indented code block, except
  * 1. blank lines and comment lines (first non-space character `#`);
  * 2. every line of a sample block: one whose info string names something other than a shell
- *    (`yml`, `json`, `text`, `log`, ...; no info string or sh/bash/shell/zsh/console counts as shell);
+ *    (`yml`, `json`, `text`, `log`, ...; no info string or sh/bash/shell/zsh/console counts as shell),
+ *    or one that shows the content of a file the text before it says to edit (`key=value` lines
+ *    after "Edit `/etc/shop/application.properties`:", see file-sample.ts);
  * 3. output samples: in a `console`/`shell-session` block every line without a `$ ` prompt; in
  *    any block a line starting with `...`/`…`, a timestamp (`2024-05-02`, `10:11:12`,
  *    `[2024-...`) or a log level (`INFO`, `[WARN]`, ...);
@@ -38,7 +40,7 @@ const SESSION_LANGS = new Set(['console', 'shell-session', 'shellsession']);
 
 /** True for a code block that shows data or output rather than commands. Example: a ```yml block -> true. */
 export function isSampleBlock(block: Extract<Block, { type: 'code' }>): boolean {
-  return !SHELL_LANGS.has(block.lang.split(/\s/)[0] ?? '');
+  return block.sample !== undefined || !SHELL_LANGS.has(block.lang.split(/\s/)[0] ?? '');
 }
 
 const OUTPUT_LINE =

@@ -569,3 +569,171 @@ describe('import corpus: HAProxy on a keepalived pair (backup first, move the VI
     );
   });
 });
+
+/** The step made from the text at `line` (an edit the prose names), with its kind, params and TODO. */
+const stepAtLine = (result: ImportResult, line: number): LooseStep => {
+  const found = stepsOf(result).filter(({ step }) => step.line === line);
+  expect(found, `one step from line ${line}`).toHaveLength(1);
+  return found[0]?.step as unknown as LooseStep;
+};
+
+/** No command of the document is a line of a file sample: those make one edit step at their lead. */
+function expectNoSampleRun(result: ImportResult, lines: readonly string[]): void {
+  for (const text of lines)
+    expect(
+      result.commands.filter((c) => c.text.includes(text)),
+      text,
+    ).toEqual([]);
+}
+
+describe('import corpus: config edits as operators write them (samples after "Edit FILE:", sed forms)', () => {
+  it('English: every sample becomes one exact edit, or one with a TODO naming what is guessed or unread; sed is typed only when exact', async () => {
+    const result = await expectDocument('shop-config-edits.md', {
+      phases: [
+        { name: /^1 Stop the shop$/, hosts: 'all', hostsTodo: /shop-01 and shop-02/ },
+        { name: /^2 Application settings$/, hosts: 'all', hostsTodo: /shop-01 and shop-02/ },
+        { name: /^3 Clean up old settings$/, hosts: 'all', hostsTodo: /shop-01 and shop-02/ },
+        { name: /^4 Start$/, hosts: 'all', hostsTodo: /shop-01 and shop-02/ },
+      ],
+      commands: [
+        ['systemctl stop shop', 'service.stop', false],
+        ['gc.threads=4', 'shell.run', /is no command: it reads as a line of a config file/],
+        ["'/^debug\\./d'", 'text.edit', false],
+        ["sed -i.bak '/^#/d'", 'text.edit', /leaves a copy at \/etc\/shop\/shop\.env\.bak/],
+        [
+          "sed -i '3d'",
+          'shell.run',
+          /`3d` picks lines by their number.*backup\.copy of \/etc\/shop\/banner\.txt/,
+        ],
+        ['/^\\[cache\\]/,/^\\[/', 'shell.run', /only between the lines \/\^\\\[cache\\\]\/ and/],
+        ["'/^port/s/8080/8081/'", 'shell.run', /replaces only on the lines matching its address/],
+        ['systemctl start shop', 'service.start', false],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    expectNoSampleRun(result, ['server.port=8081', 'DB_HOST', 'root: WARN', 'tickTime', 'gc.log', 'UseG1GC']);
+    expect(stepAtLine(result, 13)).toMatchObject({
+      kind: 'text.edit',
+      params: {
+        file: '/etc/shop/application.properties',
+        set: { 'server.port': '8081', 'checkout.v2.enabled': 'true', 'cache.ttl.seconds': '600' },
+      },
+      todo: [],
+    });
+    const env = stepAtLine(result, 22);
+    expect(env.params).toEqual({
+      file: '/etc/shop/shop.env',
+      set: { DB_HOST: 'db-02.internal', DB_POOL: '20' },
+    });
+    expect(env.todo.join()).toMatch(
+      /line 27 \(`DB_PASSWORD_FILE="\/run\/secrets\/db"`\).*an env file: add it/,
+    );
+    expect(stepAtLine(result, 30)).toMatchObject({
+      kind: 'yaml.edit',
+      params: { file: '/etc/shop/logging.yml', set: { 'logging/level/root': 'WARN' } },
+      todo: [],
+    });
+    const zoo = stepAtLine(result, 38);
+    expect(zoo.params).toEqual({
+      file: '/opt/zookeeper/conf/zoo.cfg',
+      format: 'properties',
+      set: { tickTime: '3000', maxSessionTimeout: '60000' },
+    });
+    expect(zoo.todo.join()).toMatch(/neither the file name nor the block says the key=value dialect/);
+    const jvm = stepAtLine(result, 45);
+    expect(jvm.params.set).toEqual({
+      'gc.log': 'true',
+      'server.port': '8081',
+      'jvm.opts': '"-Xmx2g -Xms2g"',
+    });
+    expect(jvm.todo.join()).toMatch(/line 51 \(`-XX:\+UseG1GC`\).*add it to this step by hand/);
+    expect(jvm.todo.join()).toMatch(
+      /says to add these lines: a key already in the file is changed where it is/,
+    );
+    expect(stepOn(result, "'/^debug\\./d'").params).toEqual({
+      file: '/etc/shop/application.properties',
+      replace: [{ pattern: '^legacy\\.mode=.*', with: 'legacy.mode=false' }],
+      delete: [{ pattern: '^debug\\.' }],
+    });
+  });
+
+  it('Russian: an ini sample keeps its section, a deletion before a replacement and a range stay shell', async () => {
+    const ordered = /line 3 \("Порядок: сначала db-02, потом db-01\."\)/;
+    const result = await expectDocument('ru-mysql-config.md', {
+      phases: [
+        { name: /Остановить сервис/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+        { name: /Отредактируйте/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+        { name: /Удалить устаревшие/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+        { name: /Добавьте/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+        { name: /Запустить сервис/, hosts: ['db-02', 'db-01'], hostsTodo: ordered },
+      ],
+      commands: [
+        ['systemctl stop mysql', 'service.stop', false],
+        ["'/^query_cache/d'", 'text.edit', false],
+        ['s/^bind-address', 'text.edit', false],
+        ['/^\\[client\\]/,/^\\[/', 'shell.run', /a range, such as one section.*section\/key/],
+        ["'/^#/d; s/^user", 'shell.run', /deletes lines before it replaces/],
+        ['systemctl start mysql', 'service.start', false],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    expectNoSampleRun(result, ['max_connections = 500', 'default-character-set']);
+    expect(stepAtLine(result, 11)).toMatchObject({
+      kind: 'text.edit',
+      params: {
+        file: '/etc/mysql/mysql.conf.d/mysqld.cnf',
+        set: { 'mysqld/max_connections': '500', 'mysqld/innodb_buffer_pool_size': '4G' },
+      },
+      todo: [],
+    });
+    expect(stepOn(result, 's/^bind-address').params).toEqual({
+      file: '/etc/mysql/my.cnf',
+      replace: [
+        { pattern: '^port.*', with: 'port = 3307' },
+        { pattern: '^bind-address.*', with: 'bind-address = 0.0.0.0' },
+      ],
+    });
+    const charset = stepAtLine(result, 28);
+    expect(charset.params).toEqual({
+      file: '/etc/mysql/conf.d/charset.cnf',
+      set: { 'client/default-character-set': 'utf8mb4' },
+    });
+    expect(charset.todo.join()).toMatch(/says to add these lines/);
+  });
+
+  it('Chinese: a sample cutover cannot read is a gate naming its lines; sed appends and several files stay shell', async () => {
+    const ordered = /line 3 \("按 redis-1、redis-2 的顺序逐台执行。"\)/;
+    const result = await expectDocument('zh-redis-config.md', {
+      phases: [
+        { name: /^1 停止服务$/, hosts: ['redis-1', 'redis-2'], hostsTodo: ordered },
+        { name: /^2 修改配置$/, hosts: ['redis-1', 'redis-2'], hostsTodo: ordered },
+        { name: /^3 启动服务$/, hosts: ['redis-1', 'redis-2'], hostsTodo: ordered },
+      ],
+      commands: [
+        ['systemctl stop redis', 'service.stop', false],
+        ["'s/^bind .*/bind 0.0.0.0/'", 'text.edit', false],
+        ["'/^#/d;/^$/d'", 'text.edit', false],
+        ["'$a appendonly yes'", 'shell.run', /the sed command `a`/],
+        ['sentinel.conf', 'shell.run', /edits 2 files/],
+        ['systemctl start redis', 'service.start', false],
+      ],
+      params: [],
+    });
+    expectNoSilentFallback(result);
+    expectNoSampleRun(result, ['maxmemory', 'spring.redis']);
+    const redis = stepAtLine(result, 13);
+    expect(redis.kind).toBe('gate.confirm');
+    expect(redis.todo.join()).toMatch(/shows this file's lines at line 16, 17, which cutover cannot read/);
+    expect(stepAtLine(result, 20)).toMatchObject({
+      kind: 'text.edit',
+      params: {
+        file: '/opt/app/config/application.properties',
+        set: { 'spring.redis.host': '10.2.0.31', 'spring.redis.timeout': '5000' },
+      },
+      todo: [],
+    });
+    expect(stepOn(result, "'/^#/d;/^$/d'").params.delete).toEqual([{ pattern: '^#' }, { pattern: '^$' }]);
+  });
+});

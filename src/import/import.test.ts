@@ -595,3 +595,27 @@ describe('import: small documents', () => {
     await expect(loadRunbook(out)).resolves.toMatchObject({ runbook: { phases: [{ id: '1-run' }] } });
   });
 });
+
+describe('import: file samples', () => {
+  const stepsOf = (md: string) =>
+    importMarkdown(md, 'x.md').phases.flatMap((p) => p.entries.flatMap((e) => ('step' in e ? [e.step] : [])));
+
+  it('a key=value block after an editor command is that file content: one exact text.edit, no command run', () => {
+    const md = '1. Fix\n\n```\nsudo nano /etc/shop/app.properties\n```\n\n```\nserver.port=8081\n```\n';
+    expect(stepsOf(md)).toMatchObject([
+      {
+        kind: 'text.edit',
+        params: { file: '/etc/shop/app.properties', set: { 'server.port': '8081' } },
+        todo: [],
+      },
+    ]);
+  });
+
+  it('a block of commands after "Edit FILE:" stays commands, and a sample never becomes the cwd', () => {
+    const md =
+      "1. Edit `/etc/shop/app.properties`:\n\n```\nsed -i 's/^a=.*/a=1/' /etc/shop/app.properties\nls\n```\n";
+    const steps = stepsOf(md);
+    expect(steps.map((s) => s.kind)).toEqual(['text.edit', 'shell.run']);
+    expect(steps[1]?.params).not.toHaveProperty('cwd');
+  });
+});

@@ -7,6 +7,7 @@
  */
 import { InputError } from '../errors.js';
 import { draftYaml } from './draft.js';
+import { markFileSamples } from './file-sample.js';
 import { parseBlocks, type Section, sections } from './markdown.js';
 import type { ImportResult, PhaseDraft } from './model.js';
 import { cleanProse, hasSteps, linkRestarts, notForward, withInitialHosts, withMoreHosts } from './phase.js';
@@ -32,7 +33,7 @@ export { patternOfSample } from './lookahead.js';
  */
 export function importMarkdown(text: string, file: string): ImportResult {
   const forward = (title: string) => !isRollbackTitle(title) && !isElsewhereTitle(title);
-  const blocks = parseBlocks(text);
+  const blocks = markFileSamples(parseBlocks(text));
   const doc: Doc = {
     file,
     sections: sections(blocks, forward),

@@ -4,6 +4,7 @@
  * YAML samples an editor stub takes its keys from. Pure functions of a section.
  */
 import { commandLines, isSampleBlock } from './commands.js';
+import type { FileSampleBlock } from './recognisers/context.js';
 import type { Block, Section } from './markdown.js';
 import { namesAThing, waitMessage } from './prose.js';
 import type { LogMessage } from './recognisers/index.js';
@@ -103,8 +104,19 @@ export function yamlSamplesAfter(section: Section, b: number): { line: number; t
       if (commandLines(next).length > 0) break;
       continue;
     }
-    if (/^ya?ml\b/.test(next.lang))
+    if (/^ya?ml\b/.test(next.lang) || /\.ya?ml$/i.test(next.sample?.file ?? ''))
       out.push({ line: next.line, text: next.lines.map((l) => l.text).join('\n') });
+  }
+  return out;
+}
+
+/** The file samples (see file-sample.ts) after block `b` of a section, up to the next block of commands. */
+export function fileSamplesAfter(section: Section, b: number): FileSampleBlock[] {
+  const out: FileSampleBlock[] = [];
+  for (const next of section.blocks.slice(b + 1)) {
+    if (next.type !== 'code') continue;
+    if (next.sample) out.push({ ...next.sample, lang: next.lang.split(/\s/)[0] ?? '', lines: next.lines });
+    else if (!isSampleBlock(next) && commandLines(next).length > 0) break;
   }
   return out;
 }

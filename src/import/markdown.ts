@@ -26,8 +26,18 @@ export type Block =
   /** The start of a top-level ordered list item: `5. Stop the node` -> `{ number: '5', text: 'Stop the node' }`. */
   | { type: 'item'; line: number; number: string; text: string; raw: string }
   | { type: 'prose'; line: number; lines: SourceLine[]; codes: InlineCode[] }
-  /** A fenced or indented code block; `lines` are its content lines (fences excluded) with their line numbers. */
-  | { type: 'code'; line: number; lang: string; fenced: boolean; lines: SourceLine[] };
+  /**
+   * A fenced or indented code block; `lines` are its content lines (fences excluded) with their line numbers.
+   * `sample`: the block shows the content of a file the text before it says to edit (see file-sample.ts).
+   */
+  | {
+      type: 'code';
+      line: number;
+      lang: string;
+      fenced: boolean;
+      lines: SourceLine[];
+      sample?: { file: string; line: number; adds: boolean };
+    };
 
 /** A run of blocks under one heading or numbered item: what becomes a phase. Example: `{ number: '2.1', title: 'ecsc服务', line: 11, blocks }`. */
 export interface Section {

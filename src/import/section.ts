@@ -5,7 +5,7 @@
  * declared on its Templater, which the recognisers share.
  */
 import { type CommandLine, commandLines, isSampleBlock } from './commands.js';
-import { commandsFollow, messageAt, yamlSamplesAfter } from './lookahead.js';
+import { commandsFollow, fileSamplesAfter, messageAt, yamlSamplesAfter } from './lookahead.js';
 import type { DocHosts } from './hosts.js';
 import type { Block, Section } from './markdown.js';
 import type { CommandRecord, PhaseDraft, ProseRecord, StepDraft, StepSpec } from './model.js';
@@ -224,8 +224,12 @@ function foldProse(doc: Doc, facts: Facts, s: SectionState, block: ProseBlock, b
       )
         // "All members must be running" after a command: what its output must be; a person checks it.
         next = gate(next, cleanProse(line.text), line, 'check');
-      const config = editedConfig(line.text, lineCodes);
-      if (config && !facts.editsByCommand) next = proseEdit(doc, facts, next, config, line);
+      // A block after this line shows the file's content: the edit step is made from it.
+      const sample = section.blocks.find(
+        (x): x is Extract<Block, { type: 'code' }> => x.type === 'code' && x.sample?.line === line.line,
+      )?.sample;
+      const config = sample?.file ?? editedConfig(line.text, lineCodes);
+      if (config && (sample || !facts.editsByCommand)) next = proseEdit(doc, facts, next, config, line);
       return next;
     },
     comment(s, proseComments(block, section)),
@@ -552,6 +556,7 @@ function context(
     ...(grep ? { grep: { pattern: grep.pattern, line: grep.line } } : {}),
     message: () => messageAt(section, at),
     yamlSamples: () => yamlSamplesAfter(section, at.block),
+    fileSamples: () => fileSamplesAfter(section, at.block),
     locations: facts.locations,
     namedFiles: section.blocks.flatMap((b) =>
       b.type === 'prose'

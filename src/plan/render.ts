@@ -78,6 +78,8 @@ function describeTextOp(op: TextOp): string {
   switch (op.op) {
     case 'replace':
       return `replace /${op.pattern}/ with ${JSON.stringify(op.with)} on ${op.all ? 'every match of' : 'the first match in'} each line${op.allowNoMatch ? ' (no match allowed)' : ' (fails if no line matches)'}`;
+    case 'delete':
+      return `delete every line matching /${op.pattern}/${op.allowNoMatch ? ' (no match allowed)' : ' (fails if no line matches)'}`;
     case 'set':
       return `set ${op.section ? `[${op.section}] ` : ''}${op.key}=${op.value} (${op.format})`;
     case 'xml':

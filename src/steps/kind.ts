@@ -42,6 +42,8 @@ export type YamlOp =
 export type TextOp =
   /** sed's `s/PATTERN/WITH/[g]` on every line (the line terminator is not part of a line). */
   | { op: 'replace'; pattern: string; with: string; all: boolean; allowNoMatch: boolean }
+  /** sed's `/PATTERN/d`: every line the pattern matches is removed with its terminator. */
+  | { op: 'delete'; pattern: string; allowNoMatch: boolean }
   /** `key=value` in a .properties, .ini (key in `section`, '' for none) or .env file; `value` is written as is. */
   | { op: 'set'; format: KeyValueFormat; key: string; section?: string; value: string }
   /** An attribute of the one element `element` (a path like `Server/Service/Connector[@port='8080']`) in an XML file. */

@@ -102,7 +102,7 @@ export function stopPid(kind: string, signal: string, graceSeconds: number): Com
 }
 
 /** Polls a fifth of a second at a time while `cond` holds, for at most `seconds` (whole seconds of the host clock, so up to one more). */
-function waitUpTo(seconds: string, cond: Command): Command {
+export function waitUpTo(seconds: string, cond: Command): Command {
   return lines(
     sh`end=$(($(date +%s) + ${seconds}))`,
     whileDo(sh`${cond} && [ "$(date +%s)" -le "$end" ]`, shortSleep),

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../shell/secret.js';
@@ -123,6 +124,23 @@ describe('process.start', () => {
   });
 });
 
+/** Live (non-zombie) processes whose full command line matches, as pgrep -f sees them. */
+function matching(match: string): number[] {
+  const res = spawnSync('pgrep', ['-f', '--', match], { encoding: 'utf8' });
+  return res.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+}
+
 describe.each(SHELLS)('process.start under %s, for real', (shell) => {
   let t: ReturnType<typeof tempDir> | undefined;
   const started: number[] = [];
@@ -170,18 +188,55 @@ describe.each(SHELLS)('process.start under %s, for real', (shell) => {
     let probed = runForReal(planned.probe!.cmd, {}, shell);
     while (probed.code !== 0 && Date.now() < deadline) probed = runForReal(planned.probe!.cmd, {}, shell);
     expect(probed.code).toBe(0);
-    // A retry finds the first start; a fresh step refuses a second instance.
+    // A retry finds the first start; a fresh step finds it running: done, no second instance, no undo.
     expect(runActionsForReal(planned.actions, shell).outputs).toEqual({ pid: String(pid) });
     const second = runActionsForReal(
       processStart.plan(p, testContext({ runDir: `${t.path}/run2` })).actions,
       shell,
     );
-    expect(second.ok).toBe(false);
-    expect(second.last?.stderr).toContain('1 process(es) already match');
+    expect(second.ok).toBe(true);
+    expect(second.outputs).toEqual({ pid: '', running: String(pid) });
+    expect(second.last?.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `process.start: nothing to do: already running (pid ${pid} matches /${match}/); not starting a second instance, and the undo will not stop it`,
+    );
+    expect(matching(match)).toEqual([pid]);
+    expect(processStart.compensate!(p, second.outputs, testContext({ runDir: `${t.path}/run2` }))).toEqual(
+      [],
+    );
 
     const undo = runActionsForReal(processStart.compensate!(p, run.outputs, c), shell);
     expect(undo.ok).toBe(true);
     expect(runForReal(planned.probe!.cmd, {}, shell).code).toBe(1);
+  });
+
+  it('works as a pair: start, start again (done), stop (the one it started), start again (a new one)', () => {
+    t = tempDir();
+    const tag = `3600.${process.pid}${Date.now() % 100000}`;
+    const match = `sleep ${tag.replace('.', '\\.')}`;
+    const start = processStart.params.parse({ command: `sleep ${tag}; true`, cwd: t.path, match });
+    const stop = processStop.params.parse({ match, signal: 'TERM', grace: '5s' });
+    const startIn = (dir: string) =>
+      runActionsForReal(
+        processStart.plan(start, testContext({ runDir: `${t?.path}/${dir}` })).actions,
+        shell,
+      );
+    const first = startIn('a');
+    expect(first.ok).toBe(true);
+    started.push(Number(first.outputs.pid));
+    const again = startIn('b');
+    expect(again).toMatchObject({ ok: true, outputs: { pid: '' } });
+    expect(matching(match)).toHaveLength(1);
+    const stopped = runActionsForReal(
+      processStop.plan(stop, testContext({ runDir: `${t.path}/stop` })).actions,
+      shell,
+    );
+    expect(stopped.ok, stopped.last?.stderr).toBe(true);
+    expect(matching(match)).toEqual([]);
+    const third = startIn('c');
+    expect(third.ok).toBe(true);
+    started.push(Number(third.outputs.pid));
+    expect(third.outputs.pid).not.toBe(first.outputs.pid);
+    expect(matching(match)).toHaveLength(1);
   });
 
   it('process.stop with an unanchored match finds what process.start started, not its launcher too', () => {

@@ -41,7 +41,7 @@ const params = z
     match: hostRegex
       .optional()
       .describe(
-        'POSIX extended regex over full command lines that recognises it running: the probe, a refusal to start a second instance, and a guard for the undo',
+        'POSIX extended regex over full command lines that recognises it running: the probe, the "already running" check (then nothing is started: never a second instance), and a guard for the undo',
       ),
     grace: duration
       .prefault('30s')
@@ -88,14 +88,15 @@ function probe(p: Params, dir: string): { cmd: Command; description: string } {
 /**
  * `process.start`: starts a command detached from the SSH session (`setsid`, stdin from
  * /dev/null, output appended to `log`) and records its pid, which is also its session id. A
- * retry does not start a second one; with `match`, an already running instance is refused.
+ * retry does not start a second one; with `match`, an instance already running makes the step done
+ * (nothing started, nothing for the undo to stop).
  * The undo stops the whole session: TERM, then KILL after the grace.
  * Example: `{ command: 'nohup sh startup.sh', cwd: '/home/schedule', log: '/home/schedulelog/nohup.out', match: 'java .*schedule' }`.
  */
 export const processStart = defineKind({
   name: KIND,
   summary:
-    'Start a command detached so it survives the SSH session (setsid, stdin /dev/null, output appended to log) and record its pid; with match, refuses to start a second instance. The undo stops what it started (TERM, then KILL after the grace).',
+    'Start a command detached so it survives the SSH session (setsid, stdin /dev/null, output appended to log) and record its pid; with match, a process already running is the step done (never a second instance, and the undo leaves it alone). The undo stops what it started (TERM, then KILL after the grace).',
   params,
   intent: (p) => ({ does: `start ${firstLine(p.command)} detached`, undo: 'stop what it started' }),
   plan(p, ctx) {
@@ -113,17 +114,21 @@ export const processStart = defineKind({
         ? []
         : [
             findByMatch(KIND, p.match),
+            // Already running (started by something else, or before this run): done, never a second
+            // instance; `pid=` empty and no pid file, so the undo stops nothing it did not start.
             ifThen(
               raw('[ "$n" -gt 0 ]'),
               lines(
+                raw('rm -f -- "$d/pid"'),
+                LIST_HITS,
                 warn(
-                  '%s: %s process(es) already match /%s/; stop them first (process.stop), or this would start a second instance:',
+                  '%s: nothing to do: already running (pid%s matches /%s/); not starting a second instance, and the undo will not stop it',
                   KIND,
-                  v('n'),
+                  v('hits'),
                   p.match,
                 ),
-                LIST_HITS,
-                raw('exit 1'),
+                say('pid=\\nrunning=%s', raw(`"\${hits# }"`)),
+                raw('exit 0'),
               ),
             ),
           ];
@@ -168,6 +173,8 @@ export const processStart = defineKind({
     };
   },
   compensate(p, outputs, ctx) {
+    // It found the process already running and started nothing.
+    if (outputs.pid === '' && recorded(outputs, 'running') !== undefined) return [];
     const pid = recorded(outputs, 'pid');
     // Without a recorded pid (the step failed before recording it) the pid file in the step folder decides.
     const sid =

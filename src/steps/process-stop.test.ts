@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Action } from './kind.js';
@@ -184,10 +184,38 @@ describe.each(SHELLS)('process.stop under %s, for real', (shell) => {
     );
     expect(run.ok).toBe(false);
     expect(run.last?.code).toBe(1);
-    expect(run.last?.stderr).toContain('2 processes match');
+    // The reason is the last line (a failed step's message), never a line of the listing.
+    expect(run.last?.stderr.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(
+        `^process\\.stop: 2 processes match /\\^sleep .*/, expected exactly one \\(pids (${a.pid} ${b.pid}|${b.pid} ${a.pid})\\): make the match more specific`,
+      ),
+    );
     expect(run.last?.stderr).toMatch(new RegExp(`\\b${a.pid}\\b.*sleep ${tag}`));
     expect(run.last?.stderr).toMatch(new RegExp(`\\b${b.pid}\\b.*sleep ${tag}`));
     expect(isRunning(a.pid!) && isRunning(b.pid!)).toBe(true);
+  });
+
+  it('fails, saying why, when something starts it again right away (a supervisor)', () => {
+    t = tempDir();
+    const tag = uniqueTag();
+    const supervisor = spawn('sh', ['-c', `while :; do sleep ${tag}; done`], { stdio: 'ignore' });
+    children.push(supervisor);
+    const match = `^sleep ${tag.replace('.', '\\.')}$`;
+    const p = processStop.params.parse({ match, signal: 'TERM', grace: '2s' });
+    let run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions, shell);
+    // The supervisor may not have started its first sleep yet: then nothing matched.
+    while (!run.ok && /no process matches/.test(run.last?.stderr ?? ''))
+      run = runActionsForReal(processStop.plan(p, testContext({ runDir: `${t.path}/run` })).actions, shell);
+    expect(run.ok).toBe(false);
+    const last = run.last?.stderr.trimEnd().split('\n').at(-1) ?? '';
+    expect(last).toMatch(
+      /^process\.stop: 1 process\(es\) still match \/\^sleep .*\/ after pid \d+ was stopped \(TERM, then KILL after 2 s\): pids \d+; something starts it again/,
+    );
+    expect(last).not.toMatch(/^\s*\d+ \S+ sleep/);
+    supervisor.kill('SIGKILL');
+    // Its last sleep, orphaned: found by its unique command line, killed by pid.
+    for (const pid of spawnSync('pgrep', ['-f', '--', match], { encoding: 'utf8' }).stdout.split('\n'))
+      if (pid) process.kill(Number(pid), 'SIGKILL');
   });
 
   it('stops the one match, records it, and the probe then says done', () => {

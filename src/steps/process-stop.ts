@@ -12,6 +12,7 @@ import {
   launchDetached,
   PROC_FUNCTIONS,
   stopPid,
+  waitUpTo,
 } from './process-shell.js';
 import { fail, hostPath, hostRegex, say, stepDir, v, warn } from './support.js';
 
@@ -74,6 +75,40 @@ const PRINT_RECORD = say('pid=%s\\ncommand=%s', raw('"$(cat "$d/pid")"'), raw('"
  * records its pid and command line, sends the signal, waits out the grace, then KILL.
  * Example: `{ match: 'java .*-Dcatalina.base=/home/apache-tomcat-7.0.67', signal: 'KILL', restart: '/home/apache-tomcat-7.0.67/bin/startup.sh' }`.
  */
+/**
+ * After the one process is gone: nothing else may still match (a supervisor restarting it, a
+ * second instance started meanwhile). Whatever still matches after 10 s more fails the step,
+ * listed, with the reason as the last line.
+ */
+function stillMatching(p: Params): Command {
+  const how = p.signal === 'KILL' ? 'KILL' : `${p.signal}, then KILL after ${graceSeconds(p.grace)} s`;
+  return lines(
+    raw('stopped=$pid'),
+    raw('still() {'),
+    finder(p),
+    raw('[ "$n" -gt 0 ]'),
+    raw('}'),
+    waitUpTo('10', raw('still')),
+    ifThen(
+      raw('still'),
+      lines(
+        warn('%s: the processes matching %s:', KIND, selection(p)),
+        LIST_HITS,
+        fail(
+          1,
+          '%s: %s process(es) still match %s after pid %s was stopped (%s): pids%s; something starts it again (a supervisor, a service unit?): stop that instead, or make the match more specific',
+          KIND,
+          v('n'),
+          selection(p),
+          v('stopped'),
+          how,
+          v('hits'),
+        ),
+      ),
+    ),
+  );
+}
+
 export const processStop = defineKind({
   name: KIND,
   summary:
@@ -93,13 +128,18 @@ export const processStop = defineKind({
           KIND,
           what,
         );
+    // The listing first, the reason last: a failed step's message is its last line on stderr.
     const tooMany = lines(
-      warn('%s: %s processes match %s; expected exactly one:', KIND, v('n'), what),
+      warn('%s: the processes matching %s:', KIND, what),
       LIST_HITS,
-      raw(
-        `echo 'Make the match more specific (e.g. add the application folder to it) or use a pidfile.' >&2`,
+      fail(
+        1,
+        '%s: %s processes match %s, expected exactly one (pids%s): make the match more specific (e.g. add the application folder to it) or use a pidfile',
+        KIND,
+        v('n'),
+        what,
+        v('hits'),
       ),
-      raw('exit 1'),
     );
     /** The one match becomes the step's process; the first attempt's record is kept. */
     const takeIt = lines(
@@ -138,7 +178,13 @@ export const processStop = defineKind({
         ),
       ),
       PRINT_RECORD,
-      ifThen(raw('[ -n "$pid" ]'), stopPid(KIND, p.signal, graceSeconds(p.grace))),
+      ifThen(
+        raw('[ -n "$pid" ]'),
+        lines(
+          stopPid(KIND, p.signal, graceSeconds(p.grace)),
+          ...(p.match !== undefined ? [stillMatching(p)] : []),
+        ),
+      ),
     );
     return {
       actions: [{ type: 'exec', cmd, capture: { keyValues: true }, description: `stop ${String(what)}` }],

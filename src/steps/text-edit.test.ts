@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActionFailed, type ActionEnv, FakeClock, runAction } from '../actions/index.js';
@@ -7,6 +8,7 @@ import { TemplatedWord } from '../shell/word.js';
 import { LocalTransport } from '../transport/local.js';
 import type { Session } from '../transport/transport.js';
 import type { Action } from './kind.js';
+import { applyTextOps } from './edits/index.js';
 import { runActionsForReal, runForReal, SHELLS, tempDir, testContext } from './test-support.js';
 import { formatOf, textEdit } from './text-edit.js';
 
@@ -57,6 +59,32 @@ describe('text.edit', () => {
       ].join('\n'),
     );
     expect(textEdit.rerunSafe).toBe(true);
+  });
+
+  it('plans deletions after the replacements and before the keys', () => {
+    const p = textEdit.params.parse({
+      file: '/etc/shop/app.properties',
+      set: { a: 1 },
+      delete: [{ pattern: '^debug=' }, { pattern: '^#', allow_no_match: true }],
+      replace: [{ pattern: '^x=.*', with: 'x=1' }],
+    });
+    const [edit] = textEdit.plan(p, ctx).actions;
+    expect(edit?.type === 'edit' && edit.spec).toEqual({
+      editor: 'text',
+      ops: [
+        { op: 'replace', pattern: '^x=.*', with: 'x=1', all: false, allowNoMatch: false },
+        { op: 'delete', pattern: '^debug=', allowNoMatch: false },
+        { op: 'delete', pattern: '^#', allowNoMatch: true },
+        { op: 'set', format: 'properties', key: 'a', value: '1' },
+      ],
+    });
+    expect(textEdit.intent?.(p).does).toBe(
+      'edit /etc/shop/app.properties: replace /^x=.*/, delete lines /^debug=/, delete lines /^#/, set a',
+    );
+    expect(() => textEdit.params.parse({ file: '/etc/a', delete: [{ pattern: '(' }] })).toThrow(
+      /invalid regular/,
+    );
+    expect(() => textEdit.params.parse({ file: '/etc/a', delete: [] })).toThrow(/give replace, delete/);
   });
 
   it('reads ini sections from section/key and the dialect from the file name or format', () => {
@@ -257,6 +285,59 @@ describe('text.edit through the action interpreter, for real', () => {
     expect(readFileSync(target, 'utf8')).toBe('a=1\n');
     expect(env.outputs.backup).toBeUndefined();
   });
+});
+
+describe.each(SHELLS)('text.edit delete under %s, for real', (shell) => {
+  let t: ReturnType<typeof tempDir> | undefined;
+  let transport: LocalTransport | undefined;
+  afterEach(async () => {
+    await transport?.close();
+    t?.remove();
+  });
+
+  const FILES = [
+    '# shop\ndebug=true\nport=8080\n#debug=false\ndebug.sql=1\n',
+    '[mysqld]\r\nskip-name-resolve\r\nport=3306\r\n',
+    'keep\ndebug=1',
+    'debug=1\nkeep',
+  ];
+  const SCRIPTS: [sed: string, pattern: string][] = [
+    ['/^debug/d', '^debug'],
+    ['/^#/d', '^#'],
+    ['/resolve$/d', 'resolve$'],
+    ['/^debug=1$/d', '^debug=1$'],
+  ];
+
+  it.each(SCRIPTS)(
+    "removes the lines sed -i '%s' removes, byte for byte, and its undo puts the original back",
+    async (sedScript, pattern) => {
+      t = tempDir();
+      transport = new LocalTransport();
+      const session = await transport.connect({ name: 'ctl', address: 'localhost' });
+      for (const [i, original] of FILES.entries()) {
+        const bySed = `${t.path}/sed-${i}`;
+        const byStep = `${t.path}/step-${i}`;
+        writeFileSync(bySed, original);
+        writeFileSync(byStep, original);
+        const sed = spawnSync(shell, ['-c', 'sed -i "$1" "$2"', shell, sedScript, bySed], {
+          encoding: 'utf8',
+        });
+        expect(sed.status, sed.stderr).toBe(0);
+        const expected = readFileSync(bySed, 'utf8');
+        // CRLF lines: sed sees the \r, text.edit does not; only compare where sed and the step read lines alike.
+        if (original.includes('\r') && /\$/.test(pattern)) continue;
+        const p = textEdit.params.parse({ file: byStep, delete: [{ pattern, allow_no_match: true }] });
+        const c = testContext({ runDir: `${t.path}/run-${i}`, stepId: 'edit' });
+        const env = envOn(session, `${t.path}/run-${i}`);
+        for (const a of textEdit.plan(p, c).actions) await runAction(a, env);
+        expect(readFileSync(byStep, 'utf8'), `${JSON.stringify(original)} with ${sedScript}`).toBe(expected);
+        expect(applyTextOps(original, [{ op: 'delete', pattern, allowNoMatch: true }])).toBe(expected);
+        if (expected === original) continue;
+        expect(runActionsForReal(textEdit.compensate!(p, env.outputs, c), shell).ok).toBe(true);
+        expect(readFileSync(byStep, 'utf8')).toBe(original);
+      }
+    },
+  );
 });
 
 describe.each(SHELLS)('text.edit probe under %s, for real', (shell) => {

@@ -43,6 +43,20 @@ const replaceOp = z
   })
   .strict();
 
+const deleteOp = z
+  .object({
+    pattern: jsRegex.describe(
+      'regex (JavaScript syntax) tried on each line without its line ending; every line it matches is removed, e.g. ^debug=',
+    ),
+    allow_no_match: z
+      .boolean()
+      .default(false)
+      .describe(
+        'succeed when no line matches (default false: a pattern that matches nothing fails the step)',
+      ),
+  })
+  .strict();
+
 const xmlOp = z
   .object({
     element: z
@@ -83,6 +97,12 @@ const params = z
       .array(replaceOp)
       .optional()
       .describe("line replacements, as sed -i 's/PATTERN/WITH/' makes them, applied in order"),
+    delete: z
+      .array(deleteOp)
+      .optional()
+      .describe(
+        "lines to remove, as sed -i '/PATTERN/d' removes them, applied in order after the replacements",
+      ),
     set: z
       .record(
         z
@@ -109,8 +129,12 @@ const params = z
   .strict()
   .superRefine((p, ctx) => {
     const set = Object.entries(p.set ?? {});
-    if (set.length + (p.replace ?? []).length + (p.xml ?? []).length === 0)
-      ctx.addIssue({ code: 'custom', message: 'nothing to edit: give replace, set and/or xml', path: [] });
+    if (set.length + (p.replace ?? []).length + (p.delete ?? []).length + (p.xml ?? []).length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'nothing to edit: give replace, delete, set and/or xml',
+        path: [],
+      });
     if (set.length > 0 && !p.format && !formatOf(shown(p.file)))
       ctx.addIssue({
         code: 'custom',
@@ -132,7 +156,7 @@ const params = z
 
 type Params = z.output<typeof params>;
 
-/** The edits in order: replacements, then keys, then XML attributes. Example: `{ set: { a: 1 } }` on x.properties -> `[{ op: 'set', format: 'properties', key: 'a', value: '1' }]`. */
+/** The edits in order: replacements, then deletions, then keys, then XML attributes. Example: `{ set: { a: 1 } }` on x.properties -> `[{ op: 'set', format: 'properties', key: 'a', value: '1' }]`. */
 export function textOps(p: Params): TextOp[] {
   const format = (p.format ?? formatOf(shown(p.file))) as KeyValueFormat;
   return [
@@ -144,6 +168,9 @@ export function textOps(p: Params): TextOp[] {
         all: r.all,
         allowNoMatch: r.allow_no_match,
       }),
+    ),
+    ...(p.delete ?? []).map(
+      (d): TextOp => ({ op: 'delete', pattern: d.pattern, allowNoMatch: d.allow_no_match }),
     ),
     ...Object.entries(p.set ?? {}).map(([name, value]): TextOp => {
       const slash = format === 'ini' ? name.indexOf('/') : -1;
@@ -164,15 +191,17 @@ function words(p: Params): string {
     .map((op) =>
       op.op === 'replace'
         ? `replace /${op.pattern}/`
-        : op.op === 'set'
-          ? `set ${op.section ? `${op.section}/` : ''}${op.key}`
-          : `set ${op.attribute} on ${op.element}`,
+        : op.op === 'delete'
+          ? `delete lines /${op.pattern}/`
+          : op.op === 'set'
+            ? `set ${op.section ? `${op.section}/` : ''}${op.key}`
+            : `set ${op.attribute} on ${op.element}`,
     )
     .join(', ');
 }
 
 /**
- * `text.edit`: line replacements (sed -i 's/a/b/'), key=value sets in .properties/.ini/.env files and
+ * `text.edit`: line replacements (sed -i 's/a/b/'), line deletions (sed -i '/a/d'), key=value sets in .properties/.ini/.env files and
  * XML attribute sets, every other byte kept. The engine fetches the file, applies the pure edit,
  * shows the diff, keeps the original byte-identical, replaces the file atomically, validates (and
  * puts the original back on failure). A re-run edits the first original again. The undo restores
@@ -182,7 +211,7 @@ function words(p: Params): string {
 export const textEdit = defineKind({
   name: 'text.edit',
   summary:
-    "Edit a text file byte-exactly: line replacements as sed -i 's/a/b/' makes them (a pattern that matches nothing fails), key=value sets in .properties/.ini/.env files, XML attribute sets; diff shown in plan --probe, optional validate. The undo restores the original byte-identical.",
+    "Edit a text file byte-exactly: line replacements as sed -i 's/a/b/' makes them and line deletions as sed -i '/a/d' does (a pattern that matches nothing fails), key=value sets in .properties/.ini/.env files, XML attribute sets; diff shown in plan --probe, optional validate. The undo restores the original byte-identical.",
   params,
   intent: (p) => ({
     does: `edit ${shown(p.file)}: ${words(p)}${p.validate ? ', validate' : ''}`,

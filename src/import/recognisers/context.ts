@@ -36,6 +36,17 @@ export interface BackupRef {
   dest: string;
 }
 
+/** A code block showing a file's content. Example: `{ file: '/etc/my.cnf', line: 12, adds: false, lang: 'ini', lines: [...] }`. */
+export interface FileSampleBlock {
+  /** The file as the text names it. */
+  file: string;
+  /** The line of the text that says to edit it. */
+  line: number;
+  adds: boolean;
+  lang: string;
+  lines: readonly { line: number; text: string }[];
+}
+
 /** What a recogniser may look at. Example: see `recognise`. */
 export interface RecogniseContext {
   line: number;
@@ -47,6 +58,8 @@ export interface RecogniseContext {
   message(): LogMessage | undefined;
   /** YAML sample blocks after this command in its section (for editor stubs). */
   yamlSamples(): { line: number; text: string }[];
+  /** Blocks after this command showing the content of a file the text says to edit (for editor steps). */
+  fileSamples?(): FileSampleBlock[];
   /** Absolute file paths the section's text names in inline code (`Edit \`/etc/shop/app.properties\``), for a relative file operand. */
   namedFiles: readonly { path: string; line: number }[];
   /** `key=value` the text says to set in the file it names (for a prose edit of a .properties/.ini/.env file). */

@@ -85,6 +85,10 @@ function fallbackWhy(all: readonly ShellWord[], cmd: SimpleCommand): string {
   const words = programWords(all);
   const program = words[0]?.value ?? '';
   const script = program === 'bash' || program === 'sh' ? (words[1]?.value ?? '') : program;
+  if (program === '' && words.length === 0)
+    return `\`${cmd.text}\` only sets a shell variable, for this step alone: if it is a line of a file, set it with text.edit (set: { KEY: value }); if later commands need it, give it to them in env`;
+  if (/^[A-Za-z_][\w.-]*=/.test(program) && words.length === 1)
+    return `\`${cmd.text}\` is no command: it reads as a line of a config file; if the document means one, set it with text.edit (set: { key: value }) on that file`;
   if (/\.sh$/.test(script))
     return `runs the script ${script}: cutover cannot tell what it changes; add creates or unless so a resume can tell it is done, and undo if it can be reversed`;
   // A pipeline only looks when every program in it does (`echo cmd | socat ...` changes things).

@@ -452,7 +452,7 @@ describe('sed -i', () => {
       "sed -i 's/\\d/b/' /etc/x", // \d is no digit in sed
       "sed -i 's/[[:punct:]]/b/' /etc/x",
       "sed -i 's/a/\\n/' /etc/x",
-      "sed -i 's/a/b/;s/c/d/' /etc/x",
+      "sed -i '/^#/d;s/c/d/' /etc/x", // a deletion before a replacement
       "sed -i 's/a/b/' /etc/x /etc/y",
       "sed -i 's/2.4.0/<version>/' /etc/x",
       'sed -i "s/a/$NEW/" /etc/x',

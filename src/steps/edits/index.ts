@@ -4,7 +4,7 @@
  */
 import type { EditSpec, TextOp } from '../kind.js';
 import { setKeyValue } from './keyvalue.js';
-import { replaceLines } from './lines.js';
+import { deleteLines, replaceLines } from './lines.js';
 import { routeNginxLocations, setUpstreamServerDown } from './nginx.js';
 import { setXmlAttribute } from './xml.js';
 import { applyYamlOps } from './yaml.js';
@@ -19,7 +19,7 @@ export {
   tokenizeNginx,
 } from './nginx.js';
 export { setKeyValue } from './keyvalue.js';
-export { replaceLines } from './lines.js';
+export { deleteLines, replaceLines } from './lines.js';
 export { setXmlAttribute } from './xml.js';
 export { applyYamlOps } from './yaml.js';
 
@@ -46,6 +46,7 @@ export function applyTextOps(before: string, ops: readonly TextOp[]): string {
   let text = before;
   for (const op of ops) {
     if (op.op === 'replace') text = replaceLines(text, op);
+    else if (op.op === 'delete') text = deleteLines(text, op);
     else if (op.op === 'set') text = setKeyValue(text, op);
     else text = setXmlAttribute(text, op);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TextOp } from '../kind.js';
 import { EditError } from './edit-error.js';
-import { linesOf, replaceLines } from './lines.js';
+import { deleteLines, linesOf, replaceLines } from './lines.js';
 
 const op = (pattern: string, w: string, more: Partial<Extract<TextOp, { op: 'replace' }>> = {}) =>
   ({ op: 'replace', pattern, with: w, all: false, allowNoMatch: false, ...more }) as const;
@@ -49,5 +49,29 @@ describe('replaceLines', () => {
       { start: 3, end: 3, number: 2 },
       { start: 4, end: 5, number: 3 },
     ]);
+  });
+});
+
+describe('deleteLines', () => {
+  const del = (pattern: string, allowNoMatch = false) => ({ op: 'delete', pattern, allowNoMatch }) as const;
+
+  it('removes every matching line with its terminator, keeping CRLF and every other byte', () => {
+    expect(deleteLines('a=1\ndebug=1\nb=2\ndebug=2\n', del('^debug'))).toBe('a=1\nb=2\n');
+    expect(deleteLines('# c\r\na=1\r\n#x\r\n', del('^#'))).toBe('a=1\r\n');
+    // `$` is the end of the line, not of the text before \r.
+    expect(deleteLines('a=1\r\nb=2\r\n', del('=1$'))).toBe('b=2\r\n');
+  });
+
+  it('deletes a last line without a newline as sed does: the line before keeps its own', () => {
+    expect(deleteLines('a\nb', del('^b$'))).toBe('a\n');
+    expect(deleteLines('a\nb', del('^a$'))).toBe('b');
+    expect(deleteLines('a\n', del('a'))).toBe('');
+  });
+
+  it('fails on a pattern that matches no line unless allowed, and on an invalid one', () => {
+    expect(() => deleteLines('a=1\n', del('^b'))).toThrow(/\/\^b\/ matches no line/);
+    expect(() => deleteLines('a=1\n', del('^b'))).toThrow(EditError);
+    expect(deleteLines('a=1\n', del('^b', true))).toBe('a=1\n');
+    expect(() => deleteLines('a=1\n', del('('))).toThrow(/invalid pattern/);
   });
 });
