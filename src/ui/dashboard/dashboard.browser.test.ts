@@ -173,6 +173,8 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
     expect(await page.locator('#gantt svg.gantt .g-bar').count()).toBeGreaterThanOrEqual(4);
     await page.screenshot({ path: join(RESULTS, 'dashboard-gate.png'), fullPage: true });
 
+    // The person names themselves once (kept in the browser); the journal records it with the decision.
+    await page.locator('#who').fill('carol');
     await page.locator('.gate[data-host="web"] button.approve').click();
     await pageUntil(page, 'web done and db waiting', async () => {
       const [web, db] = [await hostRow(page, 'web'), await hostRow(page, 'db')];
@@ -180,7 +182,7 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
     });
     expect(await page.locator('.gate').count()).toBe(0);
     expect(await shown(page.locator('#logs pre[data-host="web"]'))).toContain(
-      `gate approved by dashboard on ${hostname()} (127.0.0.1)`,
+      `gate approved by carol via dashboard on ${hostname()} (127.0.0.1)`,
     );
 
     writeFileSync(join(dir, 'ready-db-approve'), '');
@@ -201,7 +203,7 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
         type: 'gate.decided',
         host: 'web',
         approved: true,
-        by: `dashboard on ${hostname()} (127.0.0.1)`,
+        by: `carol via dashboard on ${hostname()} (127.0.0.1)`,
       }),
     );
     expect(await page.locator('#gantt .g-bar').count()).toBe(9);
@@ -237,6 +239,7 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
       (await hostRow(page, 'web')).line.includes('upgrade/wait-ready'),
     );
     await page.locator('#abort').click();
+    // The name given for the gate earlier is kept by the browser and recorded with the abort too.
     const result = await applying;
     expect(result.code).toBe(6);
     await pageUntil(
@@ -245,7 +248,7 @@ describe('the live dashboard (Chromium)', { timeout: 90_000 }, () => {
       async () => (await shown(page.locator('#run-outcome'))) === 'aborted',
     );
     expect(await shown(page.locator('#run-error'))).toContain(
-      `Abort requested by dashboard on ${hostname()} (127.0.0.1)`,
+      `Abort requested by carol via dashboard on ${hostname()} (127.0.0.1)`,
     );
     expect(await hostRow(page, 'web')).toMatchObject({ status: 'aborted' });
     expect(journalEvents(state, runId)).toContainEqual(
