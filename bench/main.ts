@@ -4,6 +4,7 @@
  * quiet machine, boots 100 plain lab hosts on 127.0.60.10-109, runs each benchmark, prints the
  * tables with the machine and load, and writes them into bench/README.md between its markers.
  * Usage: node bench/run.mjs [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait 10] [--no-readme] [--keep]
+ *        [--plain-first 127.0.60.10] (where the plain lab's hosts go: another address range, beside other labs)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { stepOverhead } from './step-overhead.js';
 
 const BENCHMARKS = ['steps', 'fanout', 'logwait', 'seeds', 'lab'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
+/** The first address of the plain lab's hosts, unless --plain-first moves them. */
 const PLAIN_FIRST = '127.0.60.10';
 const LAB_PREFIX = '127.0.64';
 
@@ -39,12 +41,13 @@ const { values } = parseArgs({
     'max-wait': { type: 'string', default: '10' },
     'no-readme': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'plain-first': { type: 'string', default: PLAIN_FIRST },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-first 127.0.60.10]\n',
   );
   process.exit(0);
 }
@@ -52,9 +55,11 @@ const runs = Number(values.runs);
 const maxWaitMin = Number(values['max-wait']);
 const only = (values.only?.split(',').map((s) => s.trim()) ?? [...BENCHMARKS]) as BenchId[];
 const unknown = only.filter((o) => !BENCHMARKS.includes(o));
-if (!Number.isInteger(runs) || runs < 1 || !(maxWaitMin >= 0) || unknown.length > 0) {
+const plainFirst = values['plain-first'];
+const loopback = /^127\.\d{1,3}\.\d{1,3}\.(\d{1,3})$/.exec(plainFirst);
+if (!Number.isInteger(runs) || runs < 1 || !(maxWaitMin >= 0) || unknown.length > 0 || !loopback) {
   process.stderr.write(
-    `bench: ${unknown.length > 0 ? `unknown benchmark ${unknown.join(', ')} in --only (expected ${BENCHMARKS.join(', ')})` : '--runs must be a whole number from 1 and --max-wait minutes from 0'}\n`,
+    `bench: ${unknown.length > 0 ? `unknown benchmark ${unknown.join(', ')} in --only (expected ${BENCHMARKS.join(', ')})` : !loopback ? `--plain-first ${plainFirst}: expected a loopback address like ${PLAIN_FIRST}` : '--runs must be a whole number from 1 and --max-wait minutes from 0'}\n`,
   );
   process.exit(2);
 }
@@ -170,9 +175,9 @@ try {
   if (needsPlain) {
     await labDown({ labDir: plainLabDir, purge: true }).catch(() => undefined);
     const b0 = performance.now();
-    log(`booting ${hostCount} plain lab hosts from ${PLAIN_FIRST}`);
+    log(`booting ${hostCount} plain lab hosts from ${plainFirst}`);
     const up = await labUp({
-      scenario: plainScenario({ hosts: hostCount, firstAddress: PLAIN_FIRST }),
+      scenario: plainScenario({ hosts: hostCount, firstAddress: plainFirst }),
       labDir: plainLabDir,
       bootTimeoutMs: 180_000,
     });
