@@ -7,7 +7,7 @@
 #                                        (the `deploy` login of `lab up --sudo-login`), haproxy and socat
 #                                        (`lab up --scenario ecsc --balancer`) (demo, `cutover lab up`)
 #   sh scripts/prerequisites.sh test     the lab + Chromium and a font (browser tests), tmux (terminal
-#                                        view), GNU time (benchmark helpers), dash
+#                                        view), GNU time (benchmark helpers), dash, inotify-tools (wait.file)
 #   sh scripts/prerequisites.sh bench    the lab + ansible-core, hyperfine, GNU time
 #
 # Several profiles may be named at once. As root it installs what is missing (apt-get); otherwise
@@ -43,6 +43,7 @@ fonts-dejavu-core /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 tmux /usr/bin/tmux
 time /usr/bin/time
 dash /bin/dash
+inotify-tools /usr/bin/inotifywait
 '
 bench_requirements='
 ansible-core /usr/bin/ansible-playbook

@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sh } from '../shell/command.js';
 import { Redactor } from '../shell/secret.js';
 import type { Session } from '../transport/transport.js';
 import { FakeClock } from './clock.js';
@@ -27,9 +28,9 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function env(deadlineMs: number): ActionEnv {
+function env(deadlineMs: number, session = {} as Session): ActionEnv {
   return {
-    session: {} as Session,
+    session,
     clock,
     deadline: clock.now() + deadlineMs,
     signal: new AbortController().signal,
@@ -64,5 +65,37 @@ describe('wait.http', () => {
     const start = clock.now();
     await runWait({ ...condition, request: { ...condition.request, url } }, 50, env(60_000));
     expect(asked.map((t) => t - start)).toEqual([0, 50, 100, 150]);
+  });
+});
+
+describe('a command that waits on the host (wait.file)', () => {
+  /** A host that answers "not yet" `times` times, saying how it waited, then "done"; it records when it was asked. */
+  function host(how: 'inotifywait' | 'polled', times: number) {
+    const at: number[] = [];
+    const session = {
+      host: 'web',
+      exec: async () => {
+        at.push(clock.now());
+        return at.length > times
+          ? { code: 0, stdout: '', stderr: '' }
+          : { code: 1, stdout: `waited: ${how}\n`, stderr: '' };
+      },
+    } as unknown as Session;
+    return { at, session };
+  }
+  const condition = { kind: 'command' as const, cmd: sh`true`, description: 'x', hostWaits: { capSec: 5 } };
+
+  it('after the host waited for a change (inotifywait), asks again at once', async () => {
+    const { at, session } = host('inotifywait', 3);
+    const start = clock.now();
+    await runWait(condition, 1000, env(60_000, session));
+    expect(at.map((t) => t - start)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('a host that could not wait (polled) is asked again after 100 ms, not the interval', async () => {
+    const { at, session } = host('polled', 3);
+    const start = clock.now();
+    await runWait(condition, 1000, env(60_000, session));
+    expect(at.map((t) => t - start)).toEqual([0, 100, 200, 300]);
   });
 });

@@ -13,6 +13,8 @@ const FOLLOW_CAP_SEC = 5;
 const FOLLOW_GUARDED_CAP_SEC = 1;
 /** wait.http asks again this soon after its first answer, then twice as late each time, up to the poll interval. */
 const HTTP_FIRST_POLL_MS = 100;
+/** A command that waits on the host, on a host that cannot (no inotifywait), is asked again this soon. */
+const HOST_POLL_MS = 100;
 /** The progress view gets a waiting log's last line at most this often (each is a journal event). */
 const PROGRESS_EVERY_MS = 1000;
 /** The lines a wait keeps from one segment, to show on a timeout (waitFor keeps the last 20 overall). */
@@ -79,18 +81,26 @@ async function waiter(
     case 'command': {
       const stdout =
         condition.stdoutPattern !== undefined ? linearRegExp(condition.stdoutPattern) : undefined;
+      const hostWaits = condition.hostWaits;
       return {
         what: condition.description,
         poll: async () => {
+          // A command that waits on the host is bounded by the step's deadline, not a poll's slack.
+          const left = env.deadline - env.clock.now();
           const res = await env.session.exec(condition.cmd.render('exec'), {
-            timeoutMs: timeout(),
+            timeoutMs: hostWaits ? Math.max(1000, Math.min(left, (hostWaits.capSec + 5) * 1000)) : timeout(),
             signal: env.signal,
           });
-          const seen = (res.stdout + res.stderr).trim().split('\n').filter(Boolean).slice(-3);
+          const all = (res.stdout + res.stderr).trim().split('\n').filter(Boolean);
+          const how = hostWaits ? /^waited: (\w+)$/.exec(all[all.length - 1] ?? '')?.[1] : undefined;
+          const seen = (how ? all.slice(0, -1) : all).slice(-3);
           const exitOk =
             res.code === 0 || (stdout !== undefined && condition.anyExit === true && !res.timedOut);
           const done = exitOk && (stdout === undefined || stdout.test(res.stdout.replace(/(?:\r?\n)+$/, '')));
-          return { done, seen };
+          // After the host waited for a change: at once; a host that could not wait: a short pause.
+          const againMs =
+            how === 'inotifywait' ? 0 : how === 'polled' ? Math.min(HOST_POLL_MS, intervalMs) : undefined;
+          return { done, seen, ...(againMs === undefined ? {} : { againMs }) };
         },
       };
     }
