@@ -4,7 +4,8 @@
  * quiet machine, boots 100 plain lab hosts on 127.0.60.10-109, runs each benchmark, prints the
  * tables with the machine and load, and writes them into bench/README.md between its markers.
  * Usage: node bench/run.mjs [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait 10] [--no-readme] [--keep]
- *        [--plain-first 127.0.60.10] (where the plain lab's hosts go: another address range, beside other labs)
+ *        [--plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] (where the plain lab's hosts and the
+ *        comindware and ecsc labs go: other address ranges, beside other labs)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,12 +43,13 @@ const { values } = parseArgs({
     'no-readme': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'plain-first': { type: 'string', default: PLAIN_FIRST },
+    'seed-prefixes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-first 127.0.60.10]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63]\n',
   );
   process.exit(0);
 }
@@ -57,9 +59,23 @@ const only = (values.only?.split(',').map((s) => s.trim()) ?? [...BENCHMARKS]) a
 const unknown = only.filter((o) => !BENCHMARKS.includes(o));
 const plainFirst = values['plain-first'];
 const loopback = /^127\.\d{1,3}\.\d{1,3}\.(\d{1,3})$/.exec(plainFirst);
-if (!Number.isInteger(runs) || runs < 1 || !(maxWaitMin >= 0) || unknown.length > 0 || !loopback) {
+const [comindwarePrefix, ecscPrefix, ...extra] = values['seed-prefixes']?.split(',') ?? [];
+const seedPrefix =
+  comindwarePrefix !== undefined ? { comindware: comindwarePrefix, ecsc: ecscPrefix ?? '' } : undefined;
+const seedPrefixOk =
+  !seedPrefix ||
+  (extra.length === 0 &&
+    [seedPrefix.comindware, seedPrefix.ecsc].every((p) => /^127\.\d{1,3}\.\d{1,3}$/.test(p)));
+if (
+  !Number.isInteger(runs) ||
+  runs < 1 ||
+  !(maxWaitMin >= 0) ||
+  unknown.length > 0 ||
+  !loopback ||
+  !seedPrefixOk
+) {
   process.stderr.write(
-    `bench: ${unknown.length > 0 ? `unknown benchmark ${unknown.join(', ')} in --only (expected ${BENCHMARKS.join(', ')})` : !loopback ? `--plain-first ${plainFirst}: expected a loopback address like ${PLAIN_FIRST}` : '--runs must be a whole number from 1 and --max-wait minutes from 0'}\n`,
+    `bench: ${unknown.length > 0 ? `unknown benchmark ${unknown.join(', ')} in --only (expected ${BENCHMARKS.join(', ')})` : !loopback ? `--plain-first ${plainFirst}: expected a loopback address like ${PLAIN_FIRST}` : !seedPrefixOk ? `--seed-prefixes ${values['seed-prefixes']}: expected two /24 loopback prefixes, comindware's and ecsc's, like 127.0.62,127.0.63` : '--runs must be a whole number from 1 and --max-wait minutes from 0'}\n`,
   );
   process.exit(2);
 }
@@ -170,6 +186,7 @@ try {
     runs,
     cli: [process.execPath, join(root, 'bin', 'cutover.js')],
     plain: { labDir: plainLabDir, access: { key: '', knownHosts: '' }, hosts: [] },
+    ...(seedPrefix ? { seedPrefix } : {}),
     log,
   };
   if (needsPlain) {

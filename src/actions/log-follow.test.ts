@@ -246,7 +246,7 @@ describe('runWait on a followed log', () => {
     expect(r.result).toBe('matched');
     expect(r.outputs.matched).toBe('READY at last');
     expect(r.scripts).toHaveLength(1);
-    expect(r.scripts[0]).toContain('tail -c +10 -F --');
+    expect(r.scripts[0]).toContain('tail -s 0.01 -c +10 -F --');
   });
 
   it('a failure pattern ends it at once, naming the line', async () => {
