@@ -4,6 +4,8 @@
  * quiet machine, boots 100 plain lab hosts on 127.0.60.10-109, runs each benchmark, prints the
  * tables with the machine and load, and writes them into bench/README.md between its markers.
  * Usage: node bench/run.mjs [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait 10] [--no-readme] [--keep]
+ *        [--plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] (where the plain lab's hosts and the
+ *        comindware and ecsc labs go: other address ranges, beside other labs)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,8 +28,8 @@ import { stepOverhead } from './step-overhead.js';
 
 const BENCHMARKS = ['steps', 'fanout', 'logwait', 'seeds', 'lab'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
-/** The plain lab's first address: `--plain-prefix` (default 127.0.60) and .10 upward. */
-let PLAIN_FIRST = '127.0.60.10';
+/** The plain lab's first address: `--plain-first`, else `--plain-prefix` (default 127.0.60) and .10 upward. */
+const PLAIN_FIRST = '127.0.60.10';
 const LAB_PREFIX = '127.0.64';
 
 const root = resolve(import.meta.dirname, '..');
@@ -41,6 +43,8 @@ const { values } = parseArgs({
     'no-readme': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     'plain-prefix': { type: 'string', default: '127.0.60' },
+    'plain-first': { type: 'string' },
+    'seed-prefixes': { type: 'string' },
     'fanout-tools': { type: 'string' },
     'fanout-hosts': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -48,7 +52,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60 | --plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100]\n',
   );
   process.exit(0);
 }
@@ -59,13 +63,28 @@ if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['plain-prefix'])) {
   );
   process.exit(2);
 }
-PLAIN_FIRST = `${values['plain-prefix']}.10`;
 const maxWaitMin = Number(values['max-wait']);
 const only = (values.only?.split(',').map((s) => s.trim()) ?? [...BENCHMARKS]) as BenchId[];
 const unknown = only.filter((o) => !BENCHMARKS.includes(o));
-if (!Number.isInteger(runs) || runs < 1 || !(maxWaitMin >= 0) || unknown.length > 0) {
+const plainFirst = values['plain-first'] ?? `${values['plain-prefix']}.10`;
+const loopback = /^127\.\d{1,3}\.\d{1,3}\.(\d{1,3})$/.exec(plainFirst);
+const [comindwarePrefix, ecscPrefix, ...extra] = values['seed-prefixes']?.split(',') ?? [];
+const seedPrefix =
+  comindwarePrefix !== undefined ? { comindware: comindwarePrefix, ecsc: ecscPrefix ?? '' } : undefined;
+const seedPrefixOk =
+  !seedPrefix ||
+  (extra.length === 0 &&
+    [seedPrefix.comindware, seedPrefix.ecsc].every((p) => /^127\.\d{1,3}\.\d{1,3}$/.test(p)));
+if (
+  !Number.isInteger(runs) ||
+  runs < 1 ||
+  !(maxWaitMin >= 0) ||
+  unknown.length > 0 ||
+  !loopback ||
+  !seedPrefixOk
+) {
   process.stderr.write(
-    `bench: ${unknown.length > 0 ? `unknown benchmark ${unknown.join(', ')} in --only (expected ${BENCHMARKS.join(', ')})` : '--runs must be a whole number from 1 and --max-wait minutes from 0'}\n`,
+    `bench: ${unknown.length > 0 ? `unknown benchmark ${unknown.join(', ')} in --only (expected ${BENCHMARKS.join(', ')})` : !loopback ? `--plain-first ${plainFirst}: expected a loopback address like ${PLAIN_FIRST}` : !seedPrefixOk ? `--seed-prefixes ${values['seed-prefixes']}: expected two /24 loopback prefixes, comindware's and ecsc's, like 127.0.62,127.0.63` : '--runs must be a whole number from 1 and --max-wait minutes from 0'}\n`,
   );
   process.exit(2);
 }
@@ -181,14 +200,15 @@ try {
       ? { fanoutTools: values['fanout-tools'].split(',').map((t) => t.trim()) }
       : {}),
     plain: { labDir: plainLabDir, access: { key: '', knownHosts: '' }, hosts: [] },
+    ...(seedPrefix ? { seedPrefix } : {}),
     log,
   };
   if (needsPlain) {
     await labDown({ labDir: plainLabDir, purge: true }).catch(() => undefined);
     const b0 = performance.now();
-    log(`booting ${hostCount} plain lab hosts from ${PLAIN_FIRST}`);
+    log(`booting ${hostCount} plain lab hosts from ${plainFirst}`);
     const up = await labUp({
-      scenario: plainScenario({ hosts: hostCount, firstAddress: PLAIN_FIRST }),
+      scenario: plainScenario({ hosts: hostCount, firstAddress: plainFirst }),
       labDir: plainLabDir,
       bootTimeoutMs: 180_000,
     });

@@ -44,11 +44,11 @@ const get = (url: string) =>
 /** The lab prefixes of the seed labs, away from 127.0.10.x where other labs and tests run. Example: SEED_PREFIX.ecsc -> '127.0.63'. */
 export const SEED_PREFIX = { comindware: '127.0.62', ecsc: '127.0.63' } as const;
 
-function seeds(root: string): Seed[] {
+function seeds(root: string, prefix: { comindware: string; ecsc: string }): Seed[] {
   return [
     {
       name: 'comindware (seed 000)',
-      scenario: relocated(comindwareScenario, SEED_PREFIX.comindware),
+      scenario: relocated(comindwareScenario, prefix.comindware),
       runbook: join(root, 'examples', 'comindware', 'runbook.yml'),
       args: (labDir, info) => ({
         argv: [
@@ -73,7 +73,7 @@ function seeds(root: string): Seed[] {
     },
     {
       name: 'ecsc (seed 004)',
-      scenario: relocated(ecscScenario, SEED_PREFIX.ecsc),
+      scenario: relocated(ecscScenario, prefix.ecsc),
       runbook: join(root, 'examples', 'ecsc', 'runbook.yml'),
       args: () => ({ argv: [], env: {} }),
       ready: async () => true,
@@ -107,7 +107,8 @@ export async function seedUpgrades(ctx: BenchContext): Promise<TableBody> {
   const runs = 3;
   const rows: string[][] = [];
   const notes: string[] = [];
-  for (const seed of seeds(ctx.root)) {
+  const prefix = ctx.seedPrefix ?? SEED_PREFIX;
+  for (const seed of seeds(ctx.root, prefix)) {
     if (!existsSync(seed.runbook)) {
       notes.push(`${seed.name}: not measured: ${seed.runbook} does not exist yet.`);
       continue;
@@ -191,7 +192,7 @@ export async function seedUpgrades(ctx: BenchContext): Promise<TableBody> {
   return {
     id: 'seeds',
     title: '4. Seed upgrades in the lab',
-    setup: `Each example runbook applied with \`cutover apply --yes\` (comindware also \`--approve-gates\`) on a fresh lab (${SEED_PREFIX.comindware}.x, ${SEED_PREFIX.ecsc}.x), after its applications answer, comindware under the lab's load generator (20 requests/s to \`/\` on web and \`/async\` on integration, as \`npm run demo\`), ecsc without (as its e2e test: every node is its own target, with no balancer to drain, so its requests fail by design while it restarts). ${runs} runs each. From each run's journal, the wall time is split by what was running at each moment on any host: a step that waits on the application (\`wait.*\`, \`service.*\`, \`process.*\`: the simulators' own critical path, plus up to one poll interval per wait), only other steps (commands, transfers, edits, nginx drains), or no step at all; "cutover alone" is that last part plus the process's start and exit outside the engine (Node start, load, validate, compile, connect, close).`,
+    setup: `Each example runbook applied with \`cutover apply --yes\` (comindware also \`--approve-gates\`) on a fresh lab (${prefix.comindware}.x, ${prefix.ecsc}.x), after its applications answer, comindware under the lab's load generator (20 requests/s to \`/\` on web and \`/async\` on integration, as \`npm run demo\`), ecsc without (as its e2e test: every node is its own target, with no balancer to drain, so its requests fail by design while it restarts). ${runs} runs each. From each run's journal, the wall time is split by what was running at each moment on any host: a step that waits on the application (\`wait.*\`, \`service.*\`, \`process.*\`: the simulators' own critical path, plus up to one poll interval per wait), only other steps (commands, transfers, edits, nginx drains), or no step at all; "cutover alone" is that last part plus the process's start and exit outside the engine (Node start, load, validate, compile, connect, close).`,
     columns: [
       'seed',
       'hosts',

@@ -9,7 +9,7 @@
 #   sh scripts/prerequisites.sh test     the lab + Chromium and a font (browser tests), tmux (terminal
 #                                        view), GNU time (benchmark helpers), dash, zsh and fish (shell
 #                                        completion tested in each), PostgreSQL (the shared state's tests
-#                                        start their own server with initdb/pg_ctl)
+#                                        start their own server with initdb/pg_ctl), inotify-tools (wait.file)
 #   sh scripts/prerequisites.sh bench    the lab + ansible-core, hyperfine, GNU time
 #
 # Several profiles may be named at once. As root it installs what is missing (apt-get); otherwise
@@ -48,6 +48,7 @@ dash /bin/dash
 zsh /usr/bin/zsh
 fish /usr/bin/fish
 postgresql /usr/lib/postgresql/15/bin/initdb
+inotify-tools /usr/bin/inotifywait
 '
 bench_requirements='
 ansible-core /usr/bin/ansible-playbook

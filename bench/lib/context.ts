@@ -19,6 +19,8 @@ export interface BenchContext {
   cli: string[];
   /** The plain lab booted for the benchmarks (its first hosts serve items 1 and 3). */
   plain: { labDir: string; access: LabAccess; hosts: BenchHost[] };
+  /** Where the seed labs go (--seed-prefixes), when not bench/seeds.ts's SEED_PREFIX. Example: `{ comindware: '127.0.72', ecsc: '127.0.73' }`. */
+  seedPrefix?: { comindware: string; ecsc: string };
   log(line: string): void;
   /** `--fanout-tools`: the fan-out rows to run (default all: floor, serial, window, ansible). */
   fanoutTools?: readonly string[];

@@ -72,6 +72,12 @@ export type WaitCondition =
       stdoutPattern?: string;
       /** With stdoutPattern: any exit status counts (`grep -c` prints 0 and exits 1). */
       anyExit?: boolean;
+      /**
+       * The command itself waits on the host for a change (up to `capSec`) before it says "not
+       * yet", and its last line says how: `waited: inotifywait` (ask again at once) or
+       * `waited: polled` (ask again after a short pause). Example: `{ capSec: 5 }` (wait.file).
+       */
+      hostWaits?: { capSec: number };
     }
   | {
       kind: 'http';

@@ -29,14 +29,14 @@ const params = z
 /**
  * `wait.log`: waits for a line matching `pattern` among the lines written to a log after the
  * triggering step started (the engine records the offset before it; rotation and a dated file
- * name are followed); `fail` patterns end the wait at once. The host follows the log (`tail -F`
- * from the cursor, see actions/log-follow.ts) and answers as a line is written; a host without
- * the tools for it is polled. Example: `{ path: '/home/schedulelog/schedule.log', pattern: 'Started' }`.
+ * name are followed); `fail` patterns end the wait at once. The host streams the log (`tail -F`
+ * from the cursor through its long-lived sh, see actions/log-follow.ts) and each line is matched
+ * as it arrives; a host without the tools for it is polled. Example: `{ path: '/home/schedulelog/schedule.log', pattern: 'Started' }`.
  */
 export const waitLog = defineKind({
   name: 'wait.log',
   summary:
-    'Wait for a log line matching a regex, among lines written after the triggering step started (rotation and dated names followed); the host follows the log (tail -F) and answers as the line is written; fail patterns end the wait at once; on timeout the last lines are shown.',
+    'Wait for a log line matching a regex, among lines written after the triggering step started (rotation and dated names followed); the host streams the log (tail -F) and each line is matched as it arrives; fail patterns end the wait at once; on timeout the last lines are shown.',
   params,
   intent: (p) => ({ does: `wait for /${p.pattern}/ in ${String(p.path)}` }),
   readOnly: true,

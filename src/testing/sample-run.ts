@@ -69,7 +69,7 @@ export async function sampleRun(
   const rec = new RecordingTransport({ delay: () => clock.sleep(100) })
     .respond('*', 'cat /opt/app/VERSION', (call) => ({ stdout: versions[call.host]?.shift() ?? '?\n' }))
     .respond('*', 'echo stopping app', { stdout: 'stopping app\n' })
-    .respond('a', 'test ! -e /run/app.pid', { code: 1 }, { times: 2 })
+    .respond('a', 'p=/run/app.pid; held() { ! [ -e', { code: 1 }, { times: 2 })
     .fail('b', 'install-app 2.0', { code: 2, stderr: 'install-app: disk full\n' })
     .respond('*', 'install-app', { stdout: 'installed\n' });
   const journal = new ClockedJournal(clock);
