@@ -6,7 +6,7 @@
  * "controllers" are separate state folders and processes on this machine; hosts use the local
  * transport. Barriers are files the test creates (wait.file steps), never durations.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -248,6 +248,46 @@ describe('a team on one PostgreSQL', () => {
     expect(inDb.map(eventDigest)).toEqual(journalEvents(join(bDir, 'state'), id).map(eventDigest));
     // Controller A sees where the run is now, as B left it.
     expect(ok(await a.run(['--state', pg.url, 'status', id])).stdout).toContain(`run ${id}: succeeded`);
+  }, 120_000);
+
+  it('a run is rolled back from another controller, from the shared state alone', async () => {
+    const a = controller('rollback-elsewhere', (dir) => [
+      '      - id: install',
+      `        shell.run: { command: "echo 5.0 > ${dir}/installed", undo: "rm -f ${dir}/installed" }`,
+    ]);
+    const id = runIdFrom(ok(await a.apply()).stdout);
+    expect(existsSync(join(a.dir, 'installed'))).toBe(true);
+    const bDir = mkdtempSync(join(tmpdir(), 'cutover-team-b-'));
+    const b = await cutover(['--state-dir', join(bDir, 'state'), '--state', pg.url, 'rollback', id, '--yes']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(existsSync(join(a.dir, 'installed'))).toBe(false);
+    expect((await shared(id)).at(-1)).toMatchObject({ type: 'run.finished', outcome: 'rolled-back' });
+  }, 120_000);
+
+  it('a cutover.config.yml names the shared state for the commands run below it; a bad line is a clear error', async () => {
+    const c = controller('configured', (dir) => [`      - shell.run: { command: "touch ${dir}/ran" }`]);
+    writeFileSync(join(c.dir, 'cutover.config.yml'), `# the team's database\nstate: "${pg.url}"  # shared\n`);
+    const below = join(c.dir, 'nested', 'deeper');
+    mkdirSync(below, { recursive: true });
+    const args = [
+      '--state-dir',
+      c.state,
+      'apply',
+      '-r',
+      join(c.dir, 'runbook.yml'),
+      '-i',
+      join(c.dir, 'inventory.yml'),
+    ];
+    const res = await cutover([...args, '--yes'], { cwd: below });
+    const id = runIdFrom(ok(res).stdout);
+    expect((await shared(id)).map(eventDigest)).toEqual(journalEvents(c.state, id).map(eventDigest));
+    writeFileSync(join(c.dir, 'cutover.config.yml'), `state: "${pg.url}"\nstate_dir: x\n`);
+    const bad = await cutover(['runs'], { cwd: below });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${join(c.dir, 'cutover.config.yml')}:2:1: expected \`state: postgres://`);
+    // --state on the command line wins over the file, and $CUTOVER_STATE_URL too.
+    const flag = await cutover(['--state', 'postgres://nobody@127.0.0.1:1/x', 'runs'], { cwd: below });
+    expect(flag.code).toBe(7);
   }, 120_000);
 
   it('a gate is approved from a second dashboard, which records who approved it', async () => {

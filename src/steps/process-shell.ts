@@ -1,4 +1,4 @@
-import { type Command, forIn, ifThen, indent, lines, raw, sh, shc, whileDo } from '../shell/command.js';
+import { type Command, forIn, ifThen, indent, lines, raw, sh, whileDo } from '../shell/command.js';
 import type { Word } from '../shell/word.js';
 import { fail, scriptEnv, shortSleep, v, warn } from './support.js';
 

@@ -38,7 +38,7 @@ describe('wait.file', () => {
         'how=polled',
         'if command -v inotifywait >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1 && t=$(mktemp -d 2>/dev/null); then',
         '  if mkfifo "$t/e"; then',
-        '    d=${p%/*}',
+        `    d=\${p%/*}`,
         `    timeout --foreground ${FILE_WATCH_CAP_SEC} inotifywait -m -e create,moved_to,delete,moved_from,delete_self,move_self -- "\${d:-/}" >"$t/e" 2>&1 &`,
         '    w=$!',
         '    while IFS= read -r l; do',

@@ -13,6 +13,7 @@ export class StateConnection {
   #client: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
   #closed = false;
+  #retry: NodeJS.Timeout | undefined;
   readonly #channels = new Map<string, Set<NotificationListener>>();
   readonly #onConnected = new Set<() => void>();
 
@@ -43,7 +44,9 @@ export class StateConnection {
   async #connect(): Promise<pg.Client> {
     const client = await connect(this.url, { connectTimeoutMs: 5_000 });
     const lost = () => {
-      if (this.#client === client) this.#client = undefined;
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      this.#reconnectLater();
     };
     client.on('error', lost);
     client.on('end', lost);
@@ -56,17 +59,24 @@ export class StateConnection {
     return client;
   }
 
-  /** Runs one query; a broken connection is dropped so the next call connects again. */
+  /**
+   * Runs one query. A connection that broke since its last use (the server restarted) is found
+   * dead only by this query: it is dropped and the query tried once more on a new connection. The
+   * queries here are reads, or writes that are harmless twice (a control request, a lease renewal).
+   */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     sql: string,
     params: unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    const client = await this.client();
-    try {
-      return await client.query<R>(sql, params);
-    } catch (e) {
-      if (isConnectionError(e)) this.#drop(client);
-      throw e;
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.client();
+      try {
+        return await client.query<R>(sql, params);
+      } catch (e) {
+        if (!isConnectionError(e)) throw e;
+        this.#drop(client);
+        if (attempt > 0) throw e;
+      }
     }
   }
 
@@ -105,12 +115,33 @@ export class StateConnection {
   }
 
   #drop(client: pg.Client): void {
-    if (this.#client === client) this.#client = undefined;
+    if (this.#client === client) {
+      this.#client = undefined;
+      this.#reconnectLater();
+    }
     void client.end().catch(() => {});
+  }
+
+  /**
+   * Someone listens (a dashboard, a run waiting at a gate): nothing else may query for a long
+   * while, so connect again in the background — after 1, 2, 4, then every 8 s — to hear again.
+   */
+  #reconnectLater(attempt = 0): void {
+    if (this.#closed || this.#channels.size === 0 || this.#retry) return;
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined;
+        if (this.#closed || this.#client) return;
+        this.client().catch(() => this.#reconnectLater(attempt + 1));
+      },
+      [1000, 2000, 4000, 8000][Math.min(attempt, 3)],
+    );
+    this.#retry.unref();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});

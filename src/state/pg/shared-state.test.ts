@@ -245,6 +245,14 @@ describe('control requests', () => {
     while (aborts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await feed.settled();
     expect(aborts).toEqual(['bob via dashboard on lead-pc']);
+    // The database restarts while the run waits (at a gate nothing else queries): the feed
+    // reconnects by itself and hears the next request.
+    pg.kill();
+    pg.start();
+    await sendSharedControl(dashboard, 'r-ctl', { type: 'abort', by: 'after the restart' });
+    const later = Date.now() + 60_000; // a bound for a stuck test, not an expected duration
+    while (aborts.length < 2 && Date.now() < later) await new Promise((r) => setTimeout(r, 20));
+    expect(aborts).toEqual(['bob via dashboard on lead-pc', 'after the restart']);
     feed.stop();
     await runner.close();
     await dashboard.close();
