@@ -15,18 +15,14 @@ import { StateConnection } from '../src/state/pg/connection.js';
 import { connect } from '../src/state/pg/database.js';
 import { readSharedRun } from '../src/state/pg/history.js';
 import { eventDigest } from '../src/state/pg/mirror.js';
-import { migrate } from '../src/state/pg/schema.js';
-import { startPostgres, type TestPostgres } from '../src/testing/postgres.js';
+import { startMigratedPostgres, type TestPostgres } from '../src/testing/postgres.js';
 import { startDashboard } from '../src/ui/dashboard/server.js';
 import { sharedSource } from '../src/ui/dashboard/source.js';
 import { type CliResult, cutover, journalEvents, liveEvents, runIdFrom } from './cli.js';
 
 let pg: TestPostgres;
 beforeAll(async () => {
-  pg = await startPostgres();
-  const db = await connect(pg.url);
-  await migrate(db, pg.url);
-  await db.end();
+  pg = await startMigratedPostgres();
 }, 120_000);
 afterAll(async () => {
   await pg?.destroy();

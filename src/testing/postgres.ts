@@ -11,6 +11,8 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '../state/pg/database.js';
+import { migrate } from '../state/pg/schema.js';
 
 export interface TestPostgres {
   /** `postgres://cutover@127.0.0.1:PORT/cutover` */
@@ -47,6 +49,18 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A server whose database already has cutover's schema (what `cutover state migrate` makes). */
+export async function startMigratedPostgres(): Promise<TestPostgres> {
+  const server = await startPostgres();
+  const db = await connect(server.url);
+  try {
+    await migrate(db, server.url);
+  } finally {
+    await db.end();
+  }
+  return server;
 }
 
 export async function startPostgres(): Promise<TestPostgres> {

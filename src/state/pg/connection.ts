@@ -128,14 +128,11 @@ export class StateConnection {
    */
   #reconnectLater(attempt = 0): void {
     if (this.#closed || this.#channels.size === 0 || this.#retry) return;
-    this.#retry = setTimeout(
-      () => {
-        this.#retry = undefined;
-        if (this.#closed || this.#client) return;
-        this.client().catch(() => this.#reconnectLater(attempt + 1));
-      },
-      [1000, 2000, 4000, 8000][Math.min(attempt, 3)],
-    );
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#closed || this.#client) return;
+      this.client().catch(() => this.#reconnectLater(attempt + 1));
+    }, [1000, 2000, 4000, 8000][Math.min(attempt, 3)]);
     this.#retry.unref();
   }
 

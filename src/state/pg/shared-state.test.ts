@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockHeldError } from '../../errors.js';
 import type { JournalEventBody } from '../../journal/events.js';
 import { FileJournal, runFilePath } from '../../journal/file-store.js';
-import { startPostgres, type TestPostgres } from '../../testing/postgres.js';
+import { startMigratedPostgres, type TestPostgres } from '../../testing/postgres.js';
 import { ControlWatcher } from '../control.js';
 import { StateConnection } from './connection.js';
 import { sendSharedControl, SharedControlFeed } from './control.js';
@@ -22,10 +22,7 @@ import { migrate, requireSchema, SCHEMA_VERSION, schemaVersion } from './schema.
 
 let pg: TestPostgres;
 beforeAll(async () => {
-  pg = await startPostgres();
-  const db = await connect(pg.url);
-  await migrate(db, pg.url);
-  await db.end();
+  pg = await startMigratedPostgres();
 }, 120_000);
 afterAll(async () => {
   await pg?.destroy();
