@@ -152,7 +152,10 @@ describe('seed 000 from the dashboard', { timeout: 300_000 }, () => {
         }
       }
       const gate = page.locator('.gate').first();
-      const step = (await gate.count()) ? await gate.getAttribute('data-step') : null;
+      // The page redraws as events come: a gate counted a moment ago may be gone (decided) by now.
+      const step = (await gate.count())
+        ? await gate.getAttribute('data-step', { timeout: 1000 }).catch(() => null)
+        : null;
       // Until the run journals the decision the page still offers the gate: click it once.
       if (step && !approved.includes(step)) {
         if (!screenshot) {
