@@ -2,9 +2,10 @@
  * What ssh will really use for each host, before anything connects: `ssh -G` with the same
  * arguments the transport passes (the operator's ssh config applies: `-F FILE` when given, else
  * ssh's own `~/.ssh/config` then `/etc/ssh/ssh_config`). Each of user, hostname and port is
- * attributed to where it came from — the inventory, the ssh config, or ssh's defaults (found by
- * resolving again with `-F /dev/null`). `cutover plan` shows the result per host; a host ssh
- * cannot resolve is an input error naming the host.
+ * attributed to where it came from — the inventory, the ssh config, or ssh's defaults (the
+ * command line over ssh's built-in defaults, see sshDefaults). One `ssh -G` per host and process,
+ * shared with the transport (sshDump). `cutover plan` shows the result per host; a host ssh cannot
+ * resolve is an input error naming the host.
  *
  * Precedence, as ssh applies it: the inventory's port/user/ssh_options (command line: -p, -l,
  * -o) > the first matching value in the ssh config (Host/Match blocks, top to bottom) > ssh's
@@ -13,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { userInfo } from 'node:os';
 import type { InputProblem } from '../errors.js';
 import type { Host } from '../inventory/model.js';
 import type { HostAddress } from './transport.js';
@@ -54,7 +56,46 @@ export interface ResolveOptions {
   unresolvable?: 'error' | 'warning';
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** What `ssh -G` printed for one argv. */
+export interface SshDump {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `ssh -G` results of this process, by argv: each host is resolved once, whoever asks (plan,
+ * validate, apply's check, the transport's master), instead of a process per question.
+ */
+const dumps = new Map<string, Promise<SshDump>>();
+
+/**
+ * `ssh -G ARGS` once per process for the same ssh and argv; a run that cannot start ssh is not
+ * kept (the next call tries again). Example: `await sshDump('ssh', resolveArgs(host))`.
+ */
+export function sshDump(ssh: string, args: readonly string[]): Promise<SshDump> {
+  const key = JSON.stringify([ssh, ...args]);
+  let dump = dumps.get(key);
+  if (!dump) {
+    dump = run(ssh, ['-G', ...args]);
+    dump.catch(() => dumps.delete(key));
+    dumps.set(key, dump);
+  }
+  return dump;
+}
+
+/**
+ * The argv after `-G` that resolves a host as the transport connects it: the ssh config file, the
+ * inventory's settings and the address. Example: resolveArgs({ address: 'web', port: 2222 }) -> ['-p', '2222', '--', 'web'].
+ */
+export function resolveArgs(
+  h: Pick<HostAddress, 'address' | 'port' | 'user' | 'sshOptions'>,
+  configFile?: string,
+): string[] {
+  return [...(configFile ? ['-F', configFile] : []), ...sshArgsFor(h), '--', h.address];
+}
+
+function run(cmd: string, args: string[]): Promise<SshDump> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -91,7 +132,6 @@ export async function resolveConnections(
   options: ResolveOptions = {},
 ): Promise<{ connections: Map<string, ResolvedConnection>; problems: InputProblem[] }> {
   const ssh = options.sshBinary ?? 'ssh';
-  const config = options.configFile ? ['-F', options.configFile] : [];
   const configName = options.configFile ?? '~/.ssh/config';
   const connections = new Map<string, ResolvedConnection>();
   const problems: InputProblem[] = [];
@@ -100,11 +140,7 @@ export async function resolveConnections(
     hosts
       .filter((h) => h.transport !== 'local')
       .map(async (h) => {
-        const args = [...sshArgsFor(h), '--', h.address];
-        const [withConfig, bare] = await Promise.all([
-          run(ssh, ['-G', ...config, ...args]),
-          run(ssh, ['-G', '-F', '/dev/null', ...args]),
-        ]);
+        const withConfig = await sshDump(ssh, resolveArgs(h, options.configFile));
         if (withConfig.code !== 0) {
           const m = /^(.+?):? line (\d+): (.*)$/m.exec(withConfig.stderr);
           problems.push({
@@ -116,11 +152,11 @@ export async function resolveConnections(
           return;
         }
         const g = parseG(withConfig.stdout);
-        const d = parseG(bare.stdout);
+        const d = await sshDefaults(ssh, h);
         const one = (m: Map<string, string[]>, k: string) => m.get(k)?.[0];
         // The command line (-p, -l, -o) wins in both resolutions: a difference is the ssh config's doing.
-        const from = (key: string, inInventory: boolean): ConnectionSource =>
-          one(g, key) !== one(d, key) ? 'ssh config' : inInventory ? 'inventory' : 'ssh default';
+        const from = (key: 'user' | 'hostname' | 'port', inInventory: boolean): ConnectionSource =>
+          !sameValue(key, one(g, key), d[key]) ? 'ssh config' : inInventory ? 'inventory' : 'ssh default';
         const hasOption = (name: string) => Object.keys(h.sshOptions).some((k) => k.toLowerCase() === name);
         const proxyJump = one(g, 'proxyjump');
         const proxyCommand = one(g, 'proxycommand');
@@ -176,6 +212,46 @@ export async function resolveConnections(
     else seen.set(key, h.name);
   }
   return { connections, problems };
+}
+
+/**
+ * What ssh would use for the host with no config file at all (`-F /dev/null`): the command line
+ * (the inventory's -p, -l, -o) over ssh's defaults (port 22, the local login name, the address).
+ * Worked out here rather than by a second `ssh -G` per host; an option value with a `%` token is
+ * left to ssh, which expands it.
+ */
+async function sshDefaults(
+  ssh: string,
+  h: Pick<HostAddress, 'address' | 'port' | 'user' | 'sshOptions'>,
+): Promise<Record<'user' | 'hostname' | 'port', string | undefined>> {
+  const options = h.sshOptions ?? {};
+  const option = (name: string) => Object.entries(options).find(([k]) => k.toLowerCase() === name)?.[1];
+  if (Object.values(options).some((v) => v.includes('%'))) {
+    const bare = parseG((await sshDump(ssh, resolveArgs(h, '/dev/null'))).stdout);
+    return { user: bare.get('user')?.[0], hostname: bare.get('hostname')?.[0], port: bare.get('port')?.[0] };
+  }
+  return {
+    user: h.user ?? option('user') ?? localUser(),
+    hostname: option('hostname') ?? h.address,
+    port: String(h.port ?? option('port') ?? 22),
+  };
+}
+
+/** ssh lowercases the host it was given; HostName and ports compare as ssh prints them. */
+function sameValue(
+  key: 'user' | 'hostname' | 'port',
+  resolved: string | undefined,
+  bare: string | undefined,
+): boolean {
+  return key === 'hostname' ? resolved?.toLowerCase() === bare?.toLowerCase() : resolved === bare;
+}
+
+function localUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `deploy@10.0.0.10:2222 via bastion (user, port from ~/.ssh/config)`: one host's line in `cutover plan`. */
