@@ -43,12 +43,13 @@ const { values } = parseArgs({
     'plain-prefix': { type: 'string', default: '127.0.60' },
     'fanout-tools': { type: 'string' },
     'fanout-hosts': { type: 'string' },
+    before: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100] [--before OTHER/dist/cli.js]\n',
   );
   process.exit(0);
 }
@@ -177,6 +178,7 @@ try {
     runs,
     cli: [process.execPath, join(root, 'bin', 'cutover.js')],
     ...(fanoutHosts ? { fanoutHosts } : {}),
+    ...(values.before ? { beforeCli: [process.execPath, resolve(values.before)] } : {}),
     ...(values['fanout-tools']
       ? { fanoutTools: values['fanout-tools'].split(',').map((t) => t.trim()) }
       : {}),

@@ -15,7 +15,7 @@
  */
 import { hostname } from 'node:os';
 import { LockHeldError } from '../errors.js';
-import { sh } from '../shell/command.js';
+import { type Command, sh } from '../shell/command.js';
 import type { Session } from '../transport/transport.js';
 
 /** The lock folder on every host. */
@@ -43,6 +43,12 @@ export interface LeaseTarget {
   address: string;
   session: () => Promise<Session>;
   connected?: () => boolean;
+  /**
+   * A read-only check sent in the same request as the lock (one round trip per host instead of
+   * two): its exit code and stdout come back apart from the lock's, whether or not the lock was
+   * taken. Example: the working folder's check (context.ts).
+   */
+  alongside?: { script: Command; verdict: (res: { code: number; stdout: string }) => void };
 }
 
 /**
@@ -79,14 +85,20 @@ export class HostLease {
       (a, b) => compareAddress(a.address, b.address) || a.host.localeCompare(b.host),
     );
     for (const t of ordered) {
-      const res = await (await t.session()).exec(this.#acquireScript().render('exec'), { timeoutMs: 30_000 });
+      const lock = this.#acquireScript();
+      const script = t.alongside ? withCheck(t.alongside.script, lock) : lock;
+      const res = await (await t.session()).exec(script.render('exec'), { timeoutMs: 30_000 });
+      // Without the mark the request itself died: the lock's failure below says so.
+      const split = t.alongside ? splitCheck(res.stdout) : undefined;
+      if (split) t.alongside?.verdict(split.check);
+      const stdout = split ? split.lock : res.stdout;
       if (res.code === 0) {
         this.#held.push(t);
         continue;
       }
       await this.release();
       if (res.code === 3) {
-        const holder = parseHolder(res.stdout);
+        const holder = parseHolder(stdout);
         throw new LockHeldError(
           {
             owner: holder?.operator ?? 'an unknown holder (its lock has no holder file yet)',
@@ -100,7 +112,7 @@ export class HostLease {
         );
       }
       throw new Error(
-        `${t.host}: cannot take the cluster lock ${HOST_LOCK_DIR} (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`,
+        `${t.host}: cannot take the cluster lock ${HOST_LOCK_DIR} (exit ${res.code}): ${res.stderr.trim() || stdout.trim()}`,
       );
     }
   }
@@ -173,6 +185,35 @@ if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" != "$run" ]; then cat "$d/
 t="$d/.holder.$$"
 printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder"`;
   }
+}
+
+/** Ends the lock's stdout in a combined request; the check's exit code and stdout follow it. */
+const CHECK_MARK = 'cutover-lease-check-exit';
+
+/**
+ * `check` then `lock` in one script: the check runs first in a subshell (its `exit` ends only
+ * that), its stdout is kept and printed after the lock's, behind a line with its exit code.
+ */
+function withCheck(check: Command, lock: Command): Command {
+  return sh`__co_check=$(
+${check}
+); __co_cc=$?
+(
+${lock}
+); __co_lc=$?
+printf '\n%s %s\n%s' ${CHECK_MARK} "$__co_cc" "$__co_check"
+exit "$__co_lc"`;
+}
+
+/** The lock's stdout and the check's result out of a withCheck request's stdout; undefined when the mark is missing (the request died). */
+function splitCheck(stdout: string): { lock: string; check: { code: number; stdout: string } } | undefined {
+  const at = stdout.lastIndexOf(`\n${CHECK_MARK} `);
+  if (at < 0) return undefined;
+  const rest = stdout.slice(at + CHECK_MARK.length + 2);
+  const nl = rest.indexOf('\n');
+  const code = Number(rest.slice(0, nl < 0 ? undefined : nl));
+  if (!Number.isInteger(code)) return undefined;
+  return { lock: stdout.slice(0, at), check: { code, stdout: nl < 0 ? '' : rest.slice(nl + 1) } };
 }
 
 function releaseScript(run: string) {

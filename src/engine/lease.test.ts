@@ -1,0 +1,80 @@
+/**
+ * The cluster lock through the engine with a recording transport whose sessions say who they run
+ * as (so the working folder is checked): each host's folder check travels in its lock's request,
+ * one round trip per host instead of two, and a failed check still lists every host and gives the
+ * lock back before anything runs.
+ */
+import { describe, expect, it } from 'vitest';
+import { PreflightError } from '../errors.js';
+import { MemoryJournal } from '../journal/file-store.js';
+import { engineFor } from '../testing/engine-fixture.js';
+import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
+import { RecordingTransport } from '../transport/recording.js';
+import type { Session } from '../transport/transport.js';
+import { HOST_LOCK_DIR, HostLease } from './lease.js';
+
+const RUNBOOK = `
+name: one step
+phases:
+  - id: up
+    hosts: all
+    steps:
+      - id: work
+        shell.run: { command: "work-{{ host.name }}" }
+`;
+
+/** A recording session that runs as root, as a real one says in its ready frame. */
+function asRoot(rec: RecordingTransport) {
+  return async (h: { name: string; address: string }): Promise<Session> => {
+    const s = await rec.connect({ name: h.name, address: h.address });
+    return { ...s, host: s.host, user: 'root' };
+  };
+}
+
+const isCheck = (script: string) => script.includes('is not a folder');
+const isLock = (script: string) => script.includes(HOST_LOCK_DIR) && script.includes('mkdir -m 0755');
+
+describe('the working folder check rides with the lock', () => {
+  it('sends one request per host that checks the folder and takes the lock, and no check of its own', async () => {
+    const fx = await planFixture(RUNBOOK, fakeInventory(['a', 'b']));
+    const rec = new RecordingTransport();
+    const lease = new HostLease('r1', 'alice');
+    const outcome = await engineFor(fx, rec, new MemoryJournal(), {
+      connect: asRoot(rec),
+      lease: { lease, onLost: () => {} },
+    }).apply();
+    expect(outcome).toBe('succeeded');
+    for (const host of ['a', 'b']) {
+      const scripts = rec.scripts(host);
+      expect(scripts.filter(isCheck)).toHaveLength(1);
+      expect(scripts.filter(isLock)).toHaveLength(1);
+      expect(scripts.find(isCheck)).toBe(scripts.find(isLock));
+    }
+  });
+
+  it('lists every host whose folder is unusable, gives the lock back and runs nothing', async () => {
+    const fx = await planFixture(RUNBOOK, fakeInventory(['a', 'b']));
+    const rec = new RecordingTransport().respond('*', /cutover-lease-check-exit/, {
+      code: 0,
+      stdout: '\ncutover-lease-check-exit 4\nbelongs to nobody\n',
+    });
+    const journal = new MemoryJournal();
+    const error = await engineFor(fx, rec, journal, {
+      connect: asRoot(rec),
+      lease: { lease: new HostLease('r1', 'alice'), onLost: () => {} },
+    })
+      .apply()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreflightError);
+    const message = (error as Error).message;
+    expect(message).toContain('cannot use 2 host session(s)');
+    expect(message).toMatch(
+      /a: cutover's working folder \/var\/tmp\/cutover belongs to nobody; steps there run as root/,
+    );
+    expect(message).toMatch(/b: cutover's working folder \/var\/tmp\/cutover belongs to nobody/);
+    for (const host of ['a', 'b'])
+      expect(rec.scripts(host).filter((s) => s.includes('rm -rf'))).toHaveLength(1);
+    expect(rec.scripts().some((s) => s.includes('work-'))).toBe(false);
+    expect(journal.read('r1').some((e) => e.type === 'step.started')).toBe(false);
+  });
+});
