@@ -5,7 +5,7 @@
  * lock back before anything runs.
  */
 import { describe, expect, it } from 'vitest';
-import { PreflightError } from '../errors.js';
+import { LockHeldError, PreflightError } from '../errors.js';
 import { MemoryJournal } from '../journal/file-store.js';
 import { engineFor } from '../testing/engine-fixture.js';
 import { fakeInventory, planFixture } from '../testing/plan-fixture.js';
@@ -76,5 +76,78 @@ describe('the working folder check rides with the lock', () => {
       expect(rec.scripts(host).filter((s) => s.includes('rm -rf'))).toHaveLength(1);
     expect(rec.scripts().some((s) => s.includes('work-'))).toBe(false);
     expect(journal.read('r1').some((e) => e.type === 'step.started')).toBe(false);
+  });
+});
+
+/** A host's lock folder as a fake session sees it: who holds it, and every script sent. */
+function fakeHost(name: string, address: string, holder?: string) {
+  const host = { holder, scripts: [] as string[], pending: [] as (() => void)[] };
+  const session = {
+    host: name,
+    exec: async (script: string) => {
+      host.scripts.push(script);
+      // The barrier: a take answers only when the test lets it.
+      await new Promise<void>((resolve) => host.pending.push(resolve));
+      const run = /run=(\S+)/.exec(script)?.[1] ?? '';
+      if (script.includes('mkdir -m 0755')) {
+        if (host.holder && host.holder !== run)
+          return { code: 3, stdout: `run=${host.holder}\noperator=bob@x\n`, stderr: '' };
+        host.holder = run;
+        return { code: 0, stdout: '', stderr: '' };
+      }
+      if (script.includes('rm -rf') && script.includes(host.holder ?? '\0')) host.holder = undefined;
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  } as unknown as Session;
+  return { host, target: { host: name, address, session: async () => session } };
+}
+
+/** Answers every request sent so far, round after round, until `done` settles. */
+async function answerAll(hosts: { pending: (() => void)[] }[], done: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled) {
+    for (const h of hosts) for (const go of h.pending.splice(0)) go();
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+describe('taking the lock', () => {
+  it('asks every free host at once (one round, not one host after another)', async () => {
+    const hosts = ['10.0.0.3', '10.0.0.1', '10.0.0.2'].map((a, i) => fakeHost(`h${i}`, a));
+    const lease = new HostLease('r1', 'alice');
+    const done = lease.acquire(hosts.map((h) => h.target));
+    await new Promise<void>((r) => setImmediate(r));
+    // Every take is out before any was answered.
+    expect(hosts.map((h) => h.host.scripts.length)).toEqual([1, 1, 1]);
+    await answerAll(
+      hosts.map((h) => h.host),
+      done,
+    );
+    await done;
+    expect(hosts.map((h) => h.host.holder)).toEqual(['r1', 'r1', 'r1']);
+    expect(lease.hosts.sort()).toEqual(['h0', 'h1', 'h2']);
+  });
+
+  it('meeting a holder, gives everything back, then names the first held host in address order and keeps nothing', async () => {
+    const hosts = [
+      fakeHost('c', '10.0.0.9', 'other'),
+      fakeHost('a', '10.0.0.1'),
+      fakeHost('b', '10.0.0.2', 'other'),
+    ];
+    const lease = new HostLease('r1', 'alice');
+    const done = lease.acquire(hosts.map((h) => h.target));
+    await answerAll(
+      hosts.map((h) => h.host),
+      done,
+    );
+    const error = await done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockHeldError);
+    expect((error as Error).message).toContain('b is held by another run');
+    expect(hosts.map((h) => h.host.holder)).toEqual(['other', undefined, 'other']);
+    expect(lease.hosts).toEqual([]);
   });
 });

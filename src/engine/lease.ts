@@ -4,7 +4,11 @@
  * lease until). Two runs from two state folders or two laptops meet there, not in a local file.
  * Hosts are taken in one fixed order (by address, the same from every inventory), all or nothing:
  * a run that meets a held host gives back what it took and stops with exit 3 naming the holder,
- * so two runs overlapping on some hosts never deadlock. The lease is renewed while the run lives,
+ * so two runs overlapping on some hosts never deadlock. The common case (nobody else holds any
+ * host) is taken in one parallel round (a request per host at once, not one after another: 30
+ * hosts cost one round trip, not 30); only when that meets a holder or an error is everything
+ * given back and the hosts taken again one by one in address order, which names the first holder.
+ * The lease is renewed while the run lives,
  * released on every path, taken over by `resume`/`rollback` of the same run, and broken only by
  * `cutover unlock`.
  *
@@ -77,28 +81,36 @@ export class HostLease {
   }
 
   /**
-   * Takes every host in address order; on the first host held by another run, gives back the ones
-   * taken and throws LockHeldError naming that host's holder. A lease of this same run is taken over.
+   * Takes every host: all at once first; when that meets another run's lock or an error, gives
+   * back what it took and takes them again in address order, so the first held host is named and
+   * LockHeldError thrown with nothing kept. A lease of this same run is taken over.
    */
   async acquire(targets: readonly LeaseTarget[]): Promise<void> {
     const ordered = [...targets].sort(
       (a, b) => compareAddress(a.address, b.address) || a.host.localeCompare(b.host),
     );
+    // Each check travels once: a host checked in the parallel round is not checked again.
+    const checked = new Set<LeaseTarget>();
+    const results = await mapLimit(ordered, PARALLEL_TAKES, (t) =>
+      this.#take(t, checked).then(
+        (res) => res,
+        () => undefined,
+      ),
+    );
+    results.forEach((res, i) => {
+      if (res?.code === 0) this.#held.push(ordered[i] as LeaseTarget);
+    });
+    if (this.#held.length === ordered.length) return;
+    await this.release();
     for (const t of ordered) {
-      const lock = this.#acquireScript();
-      const script = t.alongside ? withCheck(t.alongside.script, lock) : lock;
-      const res = await (await t.session()).exec(script.render('exec'), { timeoutMs: 30_000 });
-      // Without the mark the request itself died: the lock's failure below says so.
-      const split = t.alongside ? splitCheck(res.stdout) : undefined;
-      if (split) t.alongside?.verdict(split.check);
-      const stdout = split ? split.lock : res.stdout;
+      const res = await this.#take(t, checked);
       if (res.code === 0) {
         this.#held.push(t);
         continue;
       }
       await this.release();
       if (res.code === 3) {
-        const holder = parseHolder(stdout);
+        const holder = parseHolder(res.stdout);
         throw new LockHeldError(
           {
             owner: holder?.operator ?? 'an unknown holder (its lock has no holder file yet)',
@@ -112,9 +124,26 @@ export class HostLease {
         );
       }
       throw new Error(
-        `${t.host}: cannot take the cluster lock ${HOST_LOCK_DIR} (exit ${res.code}): ${res.stderr.trim() || stdout.trim()}`,
+        `${t.host}: cannot take the cluster lock ${HOST_LOCK_DIR} (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`,
       );
     }
+  }
+
+  /** One host's take: the lock's exit code and output, its check (if any, and not yet answered) in the same request. */
+  async #take(
+    t: LeaseTarget,
+    checked: Set<LeaseTarget>,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const lock = this.#acquireScript();
+    const check = t.alongside && !checked.has(t) ? t.alongside : undefined;
+    const script = check ? withCheck(check.script, lock) : lock;
+    const res = await (await t.session()).exec(script.render('exec'), { timeoutMs: 30_000 });
+    // Without the mark the request itself died: the lock's failure says so.
+    const split = check ? splitCheck(res.stdout) : undefined;
+    if (!split) return res;
+    checked.add(t);
+    check?.verdict(split.check);
+    return { ...res, stdout: split.lock };
   }
 
   /** Renews the lease on every held host now and then; `onLost` hears of a host someone took from this run. */
@@ -185,6 +214,23 @@ if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" != "$run" ]; then cat "$d/
 t="$d/.holder.$$"
 printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder"`;
   }
+}
+
+/** Hosts asked at once in the parallel round (their sessions are open already: a request each). */
+const PARALLEL_TAKES = 64;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** Ends the lock's stdout in a combined request; the check's exit code and stdout follow it. */

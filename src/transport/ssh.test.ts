@@ -209,6 +209,39 @@ describe('SshTransport', () => {
     expect(lines.filter((l) => / -O /.test(` ${l}`))).toEqual([]);
   });
 
+  it('resolves many hosts through one controller shell: the `ssh -G`s share an ancestor that is not cutover', async () => {
+    const calls = join(scratch, 'ssh-parents');
+    const wrapper = join(scratch, 'parent-ssh');
+    // Each job runs in a subshell of the controller shell: its parent's parent is that shell.
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\necho "$PPID $(cut -d' ' -f4 /proc/$PPID/stat) $*" >> ${calls}\nexec ssh "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const hosts = [21, 22, 23].map((n) => ({
+      name: `many-${n}`,
+      address: sshd.host.address,
+      port: sshd.port,
+      roles: [],
+      vars: {},
+      sshOptions: { ...sshd.host.sshOptions, ServerAliveInterval: String(n) },
+      transport: 'ssh' as const,
+    }));
+    const { connections, problems } = await resolveConnections(hosts, { sshBinary: wrapper });
+    expect([...connections.values()].map((c) => c.port)).toEqual([sshd.port, sshd.port, sshd.port]);
+    // Three names for one sshd: the duplicate check still sees every resolution.
+    expect(problems.map((p) => p.path)).toEqual(['many-22', 'many-23']);
+    const [parents, shells] = [0, 1].map((field) =>
+      readFileSync(calls, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(' ')[field])),
+    );
+    expect(parents).toHaveLength(3);
+    expect(parents).not.toContain(process.pid);
+    expect(new Set(shells).size).toBe(1);
+  });
+
   it('runs the login shell and its rc files once per session, never per command', async () => {
     const count = join(scratch, 'rc-count');
     const rc = `echo RC-NOISE; echo RC-ERR >&2; echo x >> ${count}; sleep 0.1\n`;
