@@ -72,7 +72,7 @@ export function registerRunCommands(program: Command): void {
     .option('--show-plan', 'print the whole plan before starting')
     .action(async (opts: InputOptions & RunFlags & { showPlan?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const prepared = await prepare(opts);
+      const prepared = await prepare(opts, undefined, 'resolve', global);
       // Before anything connects: what ssh will use per host; a host ssh cannot resolve stops here (exit 2).
       await resolveHostConnections(prepared.plan.hosts, global, 'error');
       if (opts.showPlan)

@@ -94,38 +94,53 @@ const DUMPS_AT_ONCE = 32;
  * Resolves many argvs into the cache with one process: a controller `sh` runs the `ssh -G`s side
  * by side into files. Node's spawn holds its thread until the child has exec'd (tens of ms each on
  * a busy machine, ~45 % of a 30-host run's main thread in a profile); the shell's forks do not.
- * An argv whose ssh could not run (exit 126/127) is left out, so sshDump spawns it and reports why.
+ * An argv the batch cannot answer (ssh could not run: exit 126/127) is spawned alone, which reports why.
  */
 export async function prefetchDumps(ssh: string, argvs: readonly (readonly string[])[]): Promise<void> {
   const fresh = [...new Map(argvs.map((a) => [JSON.stringify([ssh, ...a]), a])).entries()].filter(
     ([key]) => !dumps.has(key),
   );
   if (fresh.length < 2) return;
-  const dir = await mkdtemp(join(tmpdir(), 'cutover-ssh-G-'));
+  // In the cache at once, so a resolution asked meanwhile waits for this batch instead of starting its own.
+  const settle = new Map<string, (dump: Promise<SshDump>) => void>();
+  for (const [key] of fresh) {
+    const dump = new Promise<SshDump>((resolve) => settle.set(key, resolve));
+    dump.catch(() => dumps.delete(key));
+    dumps.set(key, dump);
+  }
+  const answered = new Set<string>();
   try {
-    const jobs = fresh.map(
-      ([, a], i) => sh`{ ${[ssh, '-G', ...a]} >${`${i}.out`} 2>${`${i}.err`}; echo $? >${`${i}.rc`}; } &`,
-    );
-    const groups: Command[] = [];
-    for (let i = 0; i < jobs.length; i += DUMPS_AT_ONCE)
-      groups.push(lines(...jobs.slice(i, i + DUMPS_AT_ONCE), sh`wait`));
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', lines(...groups).render('exec')], { cwd: dir, stdio: 'ignore' });
-      child.once('error', reject);
-      child.once('close', () => resolve());
-    });
-    await Promise.all(
-      fresh.map(async ([key], i) => {
-        const read = (ext: string) => readFile(join(dir, `${i}.${ext}`), 'utf8').catch(() => undefined);
-        const [rc, stdout, stderr] = await Promise.all([read('rc'), read('out'), read('err')]);
-        const code = Number(rc);
-        if (rc === undefined || !Number.isInteger(code) || code === 126 || code === 127) return;
-        if (!dumps.has(key))
-          dumps.set(key, Promise.resolve({ code, stdout: stdout ?? '', stderr: stderr ?? '' }));
-      }),
-    );
+    const dir = await mkdtemp(join(tmpdir(), 'cutover-ssh-G-'));
+    try {
+      const jobs = fresh.map(
+        ([, a], i) => sh`{ ${[ssh, '-G', ...a]} >${`${i}.out`} 2>${`${i}.err`}; echo $? >${`${i}.rc`}; } &`,
+      );
+      const groups: Command[] = [];
+      for (let i = 0; i < jobs.length; i += DUMPS_AT_ONCE)
+        groups.push(lines(...jobs.slice(i, i + DUMPS_AT_ONCE), sh`wait`));
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('/bin/sh', ['-c', lines(...groups).render('exec')], {
+          cwd: dir,
+          stdio: 'ignore',
+        });
+        child.once('error', reject);
+        child.once('close', () => resolve());
+      });
+      await Promise.all(
+        fresh.map(async ([key], i) => {
+          const read = (ext: string) => readFile(join(dir, `${i}.${ext}`), 'utf8').catch(() => undefined);
+          const [rc, stdout, stderr] = await Promise.all([read('rc'), read('out'), read('err')]);
+          const code = Number(rc);
+          if (rc === undefined || !Number.isInteger(code) || code === 126 || code === 127) return;
+          answered.add(key);
+          settle.get(key)?.(Promise.resolve({ code, stdout: stdout ?? '', stderr: stderr ?? '' }));
+        }),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    for (const [key, argv] of fresh) if (!answered.has(key)) settle.get(key)?.(run(ssh, ['-G', ...argv]));
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError } from './errors.js';
 import { SshTransport } from './ssh.js';
-import { resolveConnections } from './ssh-config.js';
+import { prefetchDumps, resolveArgs, resolveConnections } from './ssh-config.js';
 import { eventually, sessionContract } from './testing/contract.js';
 import { type SshdFixture, startSshd } from './testing/sshd-fixture.js';
 import type { HostAddress } from './transport.js';
@@ -227,7 +227,13 @@ describe('SshTransport', () => {
       sshOptions: { ...sshd.host.sshOptions, ServerAliveInterval: String(n) },
       transport: 'ssh' as const,
     }));
+    // As `cutover plan` does: resolution warmed up while the runbook compiles, then asked for.
+    const warming = prefetchDumps(
+      wrapper,
+      hosts.map((h) => resolveArgs(h)),
+    );
     const { connections, problems } = await resolveConnections(hosts, { sshBinary: wrapper });
+    await warming;
     expect([...connections.values()].map((c) => c.port)).toEqual([sshd.port, sshd.port, sshd.port]);
     // Three names for one sshd: the duplicate check still sees every resolution.
     expect(problems.map((p) => p.path)).toEqual(['many-22', 'many-23']);
@@ -237,6 +243,7 @@ describe('SshTransport', () => {
         .split('\n')
         .map((l) => Number(l.split(' ')[field])),
     );
+    // Once each, though asked twice.
     expect(parents).toHaveLength(3);
     expect(parents).not.toContain(process.pid);
     expect(new Set(shells).size).toBe(1);
