@@ -44,12 +44,13 @@ const { values } = parseArgs({
     'fanout-tools': { type: 'string' },
     'fanout-hosts': { type: 'string' },
     before: { type: 'string' },
+    'seed-prefixes': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100] [--before OTHER/dist/cli.js]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100] [--before OTHER/dist/cli.js] [--seed-prefixes 127.0.62,127.0.63]\n',
   );
   process.exit(0);
 }
@@ -61,6 +62,16 @@ if (!/^127\.\d{1,3}\.\d{1,3}$/.test(values['plain-prefix'])) {
   process.exit(2);
 }
 PLAIN_FIRST = `${values['plain-prefix']}.10`;
+const seedPrefixes = values['seed-prefixes']?.split(',').map((p) => p.trim());
+if (
+  seedPrefixes &&
+  (seedPrefixes.length !== 2 || !seedPrefixes.every((p) => /^127\.\d{1,3}\.\d{1,3}$/.test(p)))
+) {
+  process.stderr.write(
+    `bench: --seed-prefixes takes two prefixes of 127.x.y (comindware, ecsc), e.g. 127.0.74,127.0.75, not "${values['seed-prefixes']}"\n`,
+  );
+  process.exit(2);
+}
 const maxWaitMin = Number(values['max-wait']);
 const only = (values.only?.split(',').map((s) => s.trim()) ?? [...BENCHMARKS]) as BenchId[];
 const unknown = only.filter((o) => !BENCHMARKS.includes(o));
@@ -179,6 +190,9 @@ try {
     cli: [process.execPath, join(root, 'bin', 'cutover.js')],
     ...(fanoutHosts ? { fanoutHosts } : {}),
     ...(values.before ? { beforeCli: [process.execPath, resolve(values.before)] } : {}),
+    ...(seedPrefixes
+      ? { seedPrefix: { comindware: seedPrefixes[0] as string, ecsc: seedPrefixes[1] as string } }
+      : {}),
     ...(values['fanout-tools']
       ? { fanoutTools: values['fanout-tools'].split(',').map((t) => t.trim()) }
       : {}),

@@ -24,6 +24,8 @@ export interface BenchContext {
   fanoutTools?: readonly string[];
   /** `--before CLI.js`: another build's CLI, run beside this one where a benchmark supports it (fan-out). */
   beforeCli?: string[];
+  /** `--seed-prefixes A,B`: the seed labs' addresses (comindware, ecsc); default 127.0.62 and 127.0.63. */
+  seedPrefix?: { comindware: string; ecsc: string };
   /** `--fanout-hosts`: the fleet sizes of the fan-out (default 3, 30, 100). */
   fanoutHosts?: readonly number[];
 }
