@@ -62,6 +62,12 @@ export interface EngineOptions {
    */
   lease?: { lease: HostLease; onLost: (why: string) => void };
   /**
+   * A check the caller runs while the engine connects and locks, awaited before preflight (before
+   * anything runs on a host); its rejection fails the run. Example: the journaled inputs rebuild
+   * this very plan (cli/journaled.ts checkRebuilds), a second compile that need not delay the logins.
+   */
+  startGate?: Promise<void>;
+  /**
    * How many connections are set up at once, and how many hosts not in flight keep theirs
    * (connections.ts). Default `{ concurrency: 10, keepOpen: 100 }`.
    */

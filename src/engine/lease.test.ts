@@ -2,7 +2,7 @@
  * The cluster lock through the engine with a recording transport whose sessions say who they run
  * as (so the working folder is checked): each host's folder check travels in its lock's request,
  * one round trip per host instead of two, and a failed check still lists every host and gives the
- * lock back before anything runs.
+ * lock back before anything runs. The start gate: a check the CLI runs while the engine connects.
  */
 import { describe, expect, it } from 'vitest';
 import { LockHeldError, PreflightError } from '../errors.js';
@@ -149,5 +149,32 @@ describe('taking the lock', () => {
     expect((error as Error).message).toContain('b is held by another run');
     expect(hosts.map((h) => h.host.holder)).toEqual(['other', undefined, 'other']);
     expect(lease.hosts).toEqual([]);
+  });
+});
+
+describe('the start gate (a check the CLI runs while the engine connects)', () => {
+  it('is awaited after the hosts are connected and locked, and its failure runs nothing', async () => {
+    const fx = await planFixture(RUNBOOK, fakeInventory(['a', 'b']));
+    const rec = new RecordingTransport();
+    let fail: (e: Error) => void = () => {};
+    const gate = new Promise<void>((_, reject) => {
+      fail = reject;
+    });
+    const journal = new MemoryJournal();
+    const done = engineFor(fx, rec, journal, {
+      lease: { lease: new HostLease('r1', 'alice'), onLost: () => {} },
+      startGate: gate,
+    })
+      .apply()
+      .catch((e: unknown) => e);
+    // Barrier: both locks taken while the gate is still open.
+    while (rec.scripts().filter(isLock).length < 2) await new Promise<void>((r) => setImmediate(r));
+    fail(new Error('the journaled inputs rebuild another plan'));
+    expect(String(await done)).toContain('rebuild another plan');
+    expect(rec.scripts().some((s) => s.includes('work-'))).toBe(false);
+    expect(journal.read('r1').some((e) => e.type === 'step.started')).toBe(false);
+    // The lock was given back.
+    for (const host of ['a', 'b'])
+      expect(rec.scripts(host).filter((s) => s.includes('rm -rf'))).toHaveLength(1);
   });
 });
