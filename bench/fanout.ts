@@ -29,18 +29,21 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
     floor: {},
     cutover: {},
     'cutover-window': {},
+    'window-before': {},
     ansible: {},
   };
   const cpus: Record<string, Record<number, number>> = {
     floor: {},
     cutover: {},
     'cutover-window': {},
+    'window-before': {},
     ansible: {},
   };
   const rssOf: Record<string, Record<number, number>> = {
     floor: {},
     cutover: {},
     'cutover-window': {},
+    'window-before': {},
     ansible: {},
   };
   const wanted = new Set(
@@ -48,6 +51,8 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       t === 'serial' ? 'cutover' : t === 'window' ? 'cutover-window' : t,
     ),
   );
+  // `--before`: the same window run by another build of the CLI, in the same rounds.
+  if (ctx.beforeCli) wanted.add('window-before');
   const sizes = ctx.fanoutHosts ?? FANOUT_HOSTS;
   for (const n of sizes) {
     if (ctx.plain.hosts.length < n)
@@ -56,6 +61,7 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
     const stateDirs: Record<string, string> = {
       cutover: join(dir, `state-${n}`),
       'cutover-window': join(dir, `state-window-${n}`),
+      'window-before': join(dir, `state-window-before-${n}`),
     };
     const floor = writeIn(
       dir,
@@ -85,21 +91,42 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
         undefined,
       ],
       [
+        'window-before',
+        [
+          ...(ctx.beforeCli ?? []),
+          '--state-dir',
+          stateDirs['window-before'] as string,
+          'apply',
+          '-r',
+          pooled,
+          '-i',
+          ini,
+          '--yes',
+        ],
+        undefined,
+      ],
+      [
         'ansible',
         ['ansible-playbook', '-i', ini, playbook],
         ansibleEnv(dir, { ANSIBLE_FORKS: String(CONCURRENCY) }),
       ],
     ];
-    for (const [tool, argv, env] of tools) {
-      if (!wanted.has(tool)) continue;
-      ctx.log(`fan-out: ${tool} on ${n} hosts, ${runs} runs`);
-      const uses: ResourceUse[] = [];
-      // One unmeasured run before a tool's first size warms the page cache and Python's bytecode.
-      const warmup = n === sizes[0] ? 1 : 0;
-      for (let i = 0; i < warmup + runs; i++) {
+    // Round after round (each tool once, then again), so load that comes and goes hits them alike.
+    const chosen = tools.filter(([tool]) => wanted.has(tool));
+    const usesOf = new Map<string, ResourceUse[]>(chosen.map(([tool]) => [tool, []]));
+    // One unmeasured run before a tool's first size warms the page cache and Python's bytecode.
+    const warmup = n === sizes[0] ? 1 : 0;
+    for (let i = 0; i < warmup + runs; i++) {
+      for (const [tool, argv, env] of chosen) {
+        ctx.log(
+          `fan-out: ${tool} on ${n} hosts, run ${i + 1 - warmup} of ${runs}${i < warmup ? ' (warm-up)' : ''}`,
+        );
         const use = await measure(argv, { workDir: dir, cwd: dir, ...(env ? { env } : {}) });
-        if (i >= warmup) uses.push(use);
+        if (i >= warmup) usesOf.get(tool)?.push(use);
       }
+    }
+    for (const [tool] of chosen) {
+      const uses = usesOf.get(tool) ?? [];
       const wall = summarize(uses.map((u) => u.wallMs));
       const cpuAll = uses.every((u) => u.cpuMs !== undefined)
         ? median(uses.map((u) => u.cpuMs as number))
@@ -128,7 +155,9 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
             ? `cutover (serial ${CONCURRENCY}: batches)`
             : tool === 'cutover-window'
               ? `cutover (window ${CONCURRENCY}: a pool)`
-              : `Ansible (forks ${CONCURRENCY}, default settings)`,
+              : tool === 'window-before'
+                ? `cutover before (\`--before\`, window ${CONCURRENCY})`
+                : `Ansible (forks ${CONCURRENCY}, default settings)`,
         formatMs(wall.median),
         spread(wall),
         engine,

@@ -47,12 +47,13 @@ const { values } = parseArgs({
     'seed-prefixes': { type: 'string' },
     'fanout-tools': { type: 'string' },
     'fanout-hosts': { type: 'string' },
+    before: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60 | --plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60 | --plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100] [--before OTHER/dist/cli.js]\n',
   );
   process.exit(0);
 }
@@ -196,6 +197,7 @@ try {
     runs,
     cli: [process.execPath, join(root, 'bin', 'cutover.js')],
     ...(fanoutHosts ? { fanoutHosts } : {}),
+    ...(values.before ? { beforeCli: [process.execPath, resolve(values.before)] } : {}),
     ...(values['fanout-tools']
       ? { fanoutTools: values['fanout-tools'].split(',').map((t) => t.trim()) }
       : {}),

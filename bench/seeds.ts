@@ -44,7 +44,7 @@ const get = (url: string) =>
 /** The lab prefixes of the seed labs, away from 127.0.10.x where other labs and tests run. Example: SEED_PREFIX.ecsc -> '127.0.63'. */
 export const SEED_PREFIX = { comindware: '127.0.62', ecsc: '127.0.63' } as const;
 
-function seeds(root: string, prefix: { comindware: string; ecsc: string }): Seed[] {
+function seeds(root: string, prefix: { comindware: string; ecsc: string } = SEED_PREFIX): Seed[] {
   return [
     {
       name: 'comindware (seed 000)',
@@ -107,60 +107,67 @@ export async function seedUpgrades(ctx: BenchContext): Promise<TableBody> {
   const runs = 3;
   const rows: string[][] = [];
   const notes: string[] = [];
-  const prefix = ctx.seedPrefix ?? SEED_PREFIX;
-  for (const seed of seeds(ctx.root, prefix)) {
+  // `--before`: the same upgrade by another build's CLI, on its own fresh lab, in the same rounds.
+  const clis: { label: string; cli: string[] }[] = [
+    { label: '', cli: ctx.cli },
+    ...(ctx.beforeCli ? [{ label: ', before', cli: ctx.beforeCli }] : []),
+  ];
+  for (const seed of seeds(ctx.root, ctx.seedPrefix)) {
     if (!existsSync(seed.runbook)) {
       notes.push(`${seed.name}: not measured: ${seed.runbook} does not exist yet.`);
       continue;
     }
     const labDir = join(ctx.root, '.lab', `bench-${seed.scenario.name}`);
     const stateDir = join(dir, `state-${seed.scenario.name}`);
-    const results: UpgradeRun[] = [];
+    const resultsOf = new Map<string, UpgradeRun[]>(clis.map((c) => [c.label, []]));
     try {
       for (let i = 0; i < runs; i++) {
-        ctx.log(
-          `seeds: ${seed.name}, run ${i + 1} of ${runs}: fresh lab on ${seed.scenario.hosts[0]?.address.replace(/\.\d+$/, '.x')}`,
-        );
-        await labDown({ labDir, purge: true }).catch(() => undefined);
-        const up = await labUp({ scenario: seed.scenario, labDir });
-        const targets = await labLoadTargets(labDir);
-        await until(`${seed.name}: the applications did not start`, async () => {
-          const answers = await Promise.all(targets.map((t) => get(t.url)));
-          return answers.every((a) => a.status === 200) && (await seed.ready(seed.scenario));
-        });
-        const { argv, env } = seed.args(labDir, up.controller?.info ?? {});
-        const load = seed.load
-          ? startLoad({ targets, ratePerSecond: 20, durationMs: 10 * 60_000 })
-          : undefined;
-        const before = new Set(readRuns(stateDir).map((r) => r.run));
-        const apply = await run(
-          ctx.cli[0]!,
-          [
-            ...ctx.cli.slice(1),
-            '--state-dir',
-            stateDir,
-            'apply',
-            '-r',
-            seed.runbook,
-            '-i',
-            up.inventory,
-            '--yes',
-            ...argv,
-          ],
-          { env, check: false },
-        );
-        const report = await load?.stop();
-        const journaled = readRuns(stateDir).find((r) => !before.has(r.run));
-        if (apply.code !== 0 || !journaled) {
-          throw new Error(
-            `${seed.name}: cutover apply exited ${apply.code}${journaled ? ` (run ${journaled.run}, journal in ${stateDir})` : ''}:\n${(apply.stderr || apply.stdout).trimEnd().split('\n').slice(-12).join('\n')}`,
+        for (const { label, cli } of clis) {
+          const results = resultsOf.get(label) as UpgradeRun[];
+          ctx.log(
+            `seeds: ${seed.name}${label}, run ${i + 1} of ${runs}: fresh lab on ${seed.scenario.hosts[0]?.address.replace(/\.\d+$/, '.x')}`,
           );
+          await labDown({ labDir, purge: true }).catch(() => undefined);
+          const up = await labUp({ scenario: seed.scenario, labDir });
+          const targets = await labLoadTargets(labDir);
+          await until(`${seed.name}: the applications did not start`, async () => {
+            const answers = await Promise.all(targets.map((t) => get(t.url)));
+            return answers.every((a) => a.status === 200) && (await seed.ready(seed.scenario));
+          });
+          const { argv, env } = seed.args(labDir, up.controller?.info ?? {});
+          const load = seed.load
+            ? startLoad({ targets, ratePerSecond: 20, durationMs: 10 * 60_000 })
+            : undefined;
+          const before = new Set(readRuns(stateDir).map((r) => r.run));
+          const apply = await run(
+            cli[0]!,
+            [
+              ...cli.slice(1),
+              '--state-dir',
+              stateDir,
+              'apply',
+              '-r',
+              seed.runbook,
+              '-i',
+              up.inventory,
+              '--yes',
+              ...argv,
+            ],
+            { env, check: false },
+          );
+          const report = await load?.stop();
+          const journaled = readRuns(stateDir).find((r) => !before.has(r.run));
+          if (apply.code !== 0 || !journaled) {
+            throw new Error(
+              `${seed.name}: cutover apply exited ${apply.code}${journaled ? ` (run ${journaled.run}, journal in ${stateDir})` : ''}:\n${(apply.stderr || apply.stdout).trimEnd().split('\n').slice(-12).join('\n')}`,
+            );
+          }
+          results.push({
+            wallMs: apply.ms,
+            split: splitTime(journaled.events),
+            ...(report ? { sent: report.total.sent, failed: report.total.failed } : {}),
+          });
         }
-        results.push({
-          wallMs: apply.ms,
-          split: splitTime(journaled.events),
-          ...(report ? { sent: report.total.sent, failed: report.total.failed } : {}),
-        });
       }
     } catch (e) {
       notes.push(`${seed.name}: NOT measured: ${(e as Error).message.split('\n')[0]}`);
@@ -169,30 +176,33 @@ export async function seedUpgrades(ctx: BenchContext): Promise<TableBody> {
     } finally {
       await labDown({ labDir, purge: true }).catch((e: Error) => ctx.log(`lab down ${labDir}: ${e.message}`));
     }
-    const wall = summarize(results.map((r) => r.wallMs));
-    const m = (f: (r: UpgradeRun) => number) => median(results.map(f));
-    const app = m((r) => r.split.appMs);
-    const steps = m((r) => r.split.commandMs);
-    const alone = m((r) => r.wallMs - r.split.wallMs + r.split.idleMs);
-    const share = m((r) => (r.wallMs - r.split.wallMs + r.split.idleMs) / r.wallMs);
-    rows.push([
-      seed.name,
-      String(seed.scenario.hosts.length),
-      formatMs(wall.median),
-      spread(wall),
-      formatMs(app),
-      formatMs(steps),
-      formatMs(alone),
-      `${(share * 100).toFixed(1)} %`,
-      seed.load
-        ? `${results.reduce((a, r) => a + (r.failed ?? 0), 0)} of ${results.reduce((a, r) => a + (r.sent ?? 0), 0)}`
-        : 'no load',
-    ]);
+    for (const { label } of clis) {
+      const results = resultsOf.get(label) as UpgradeRun[];
+      const wall = summarize(results.map((r) => r.wallMs));
+      const m = (f: (r: UpgradeRun) => number) => median(results.map(f));
+      const app = m((r) => r.split.appMs);
+      const steps = m((r) => r.split.commandMs);
+      const alone = m((r) => r.wallMs - r.split.wallMs + r.split.idleMs);
+      const share = m((r) => (r.wallMs - r.split.wallMs + r.split.idleMs) / r.wallMs);
+      rows.push([
+        `${seed.name}${label}`,
+        String(seed.scenario.hosts.length),
+        formatMs(wall.median),
+        spread(wall),
+        formatMs(app),
+        formatMs(steps),
+        formatMs(alone),
+        `${(share * 100).toFixed(1)} %`,
+        seed.load
+          ? `${results.reduce((a, r) => a + (r.failed ?? 0), 0)} of ${results.reduce((a, r) => a + (r.sent ?? 0), 0)}`
+          : 'no load',
+      ]);
+    }
   }
   return {
     id: 'seeds',
     title: '4. Seed upgrades in the lab',
-    setup: `Each example runbook applied with \`cutover apply --yes\` (comindware also \`--approve-gates\`) on a fresh lab (${prefix.comindware}.x, ${prefix.ecsc}.x), after its applications answer, comindware under the lab's load generator (20 requests/s to \`/\` on web and \`/async\` on integration, as \`npm run demo\`), ecsc without (as its e2e test: every node is its own target, with no balancer to drain, so its requests fail by design while it restarts). ${runs} runs each. From each run's journal, the wall time is split by what was running at each moment on any host: a step that waits on the application (\`wait.*\`, \`service.*\`, \`process.*\`: the simulators' own critical path, plus up to one poll interval per wait), only other steps (commands, transfers, edits, nginx drains), or no step at all; "cutover alone" is that last part plus the process's start and exit outside the engine (Node start, load, validate, compile, connect, close).`,
+    setup: `Each example runbook applied with \`cutover apply --yes\` (comindware also \`--approve-gates\`) on a fresh lab (${(ctx.seedPrefix ?? SEED_PREFIX).comindware}.x, ${(ctx.seedPrefix ?? SEED_PREFIX).ecsc}.x), after its applications answer, comindware under the lab's load generator (20 requests/s to \`/\` on web and \`/async\` on integration, as \`npm run demo\`), ecsc without (as its e2e test: every node is its own target, with no balancer to drain, so its requests fail by design while it restarts). ${runs} runs each. From each run's journal, the wall time is split by what was running at each moment on any host: a step that waits on the application (\`wait.*\`, \`service.*\`, \`process.*\`: the simulators' own critical path, plus up to one poll interval per wait), only other steps (commands, transfers, edits, nginx drains), or no step at all; "cutover alone" is that last part plus the process's start and exit outside the engine (Node start, load, validate, compile, connect, close).`,
     columns: [
       'seed',
       'hosts',

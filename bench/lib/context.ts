@@ -24,6 +24,8 @@ export interface BenchContext {
   log(line: string): void;
   /** `--fanout-tools`: the fan-out rows to run (default all: floor, serial, window, ansible). */
   fanoutTools?: readonly string[];
+  /** `--before CLI.js`: another build's CLI, run beside this one where a benchmark supports it (fan-out). */
+  beforeCli?: string[];
   /** `--fanout-hosts`: the fleet sizes of the fan-out (default 3, 30, 100). */
   fanoutHosts?: readonly number[];
 }

@@ -14,7 +14,12 @@ import { resolveParams, resolveSecrets } from '../runbook/inputs.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/model.js';
 import { Redactor, Secret } from '../shell/secret.js';
-import { type ResolvedConnection, resolveConnections } from '../transport/ssh-config.js';
+import {
+  prefetchDumps,
+  type ResolvedConnection,
+  resolveArgs,
+  resolveConnections,
+} from '../transport/ssh-config.js';
 import { tracedSession } from '../transport/trace.js';
 import type { Session, Transport } from '../transport/transport.js';
 import type { GlobalOptions } from './state.js';
@@ -160,6 +165,24 @@ export function connectionLimits(opts: GlobalOptions): { concurrency?: number; k
   };
 }
 
+/** Up to this many inventory hosts are resolved ahead (warmConnections); a larger one waits for the plan's own hosts. */
+const WARM_HOSTS_MAX = 100;
+
+/**
+ * Starts `ssh -G` for the inventory's ssh hosts while the runbook is still being read and compiled,
+ * so resolveHostConnections later finds them done (the processes run beside the compile instead
+ * of after it). Fire and forget: a failure here is met again, and reported, by the resolution.
+ */
+export function warmConnections(hosts: readonly Host[], global: GlobalOptions): void {
+  const ssh = hosts.filter((h) => h.transport !== 'local');
+  if (ssh.length === 0 || ssh.length > WARM_HOSTS_MAX) return;
+  const configFile = sshConfigFile(global);
+  void prefetchDumps(
+    'ssh',
+    ssh.map((h) => resolveArgs(h, configFile)),
+  ).catch(() => undefined);
+}
+
 /**
  * What ssh will use for each ssh host (`ssh -G`, see transport/ssh-config.ts). Errors (a bad ssh
  * config, two names for one machine, with `unresolvable: 'error'` a name that does not resolve)
@@ -248,8 +271,11 @@ export interface Loaded {
   warnings: InputProblem[];
 }
 
-/** Loads and validates the runbook and inventory together; every problem at once. */
-export async function loadAll(opts: InputOptions): Promise<Loaded> {
+/** Loads and validates the runbook and inventory together; every problem at once. `onInventory` hears of the inventory as soon as it is read. */
+export async function loadAll(
+  opts: InputOptions,
+  onInventory?: (inventory: Inventory) => void,
+): Promise<Loaded> {
   const inventories = [opts.inventory ?? []].flat();
   if (inventories.length === 0)
     throw new UsageError(
@@ -264,6 +290,7 @@ export async function loadAll(opts: InputOptions): Promise<Loaded> {
     let inventoryWarnings: InputProblem[];
     ({ inventory, warnings: inventoryWarnings } = await loadInventories(inventories.map((i) => resolve(i))));
     problems.push(...inventoryWarnings);
+    onInventory?.(inventory);
   } catch (e) {
     if (e instanceof InputError) problems.push(...e.problems);
     else throw e;
@@ -295,8 +322,12 @@ export async function prepare(
   opts: InputOptions,
   given?: Record<string, string>,
   secretMode: 'resolve' | 'placeholder' = 'resolve',
+  global?: GlobalOptions,
 ): Promise<Prepared> {
-  const loaded = await loadAll(opts);
+  const loaded = await loadAll(
+    opts,
+    global && !opts.limit ? (inv) => warmConnections(inv.hosts, global) : undefined,
+  );
   return prepareLoaded(loaded, given ?? parseParamFlags(opts.param), secretMode, {
     ...(opts.limit ? { limit: opts.limit } : {}),
     ...(opts.only ? { steps: { only: opts.only } } : {}),

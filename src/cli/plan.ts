@@ -37,7 +37,7 @@ export function registerPlan(program: Command): void {
     )
     .action(async (opts: InputOptions & { undo: boolean; probe?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const { plan, redactor, warnings } = await prepare(opts, undefined, 'placeholder');
+      const { plan, redactor, warnings } = await prepare(opts, undefined, 'placeholder', global);
       // What ssh will really use per host (~/.ssh/config or --ssh-config); a name that does not resolve is only a warning here.
       const resolved = await resolveHostConnections(plan.hosts, global, 'warning');
       for (const p of [...warnings, ...resolved.warnings])

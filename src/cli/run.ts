@@ -72,7 +72,7 @@ export function registerRunCommands(program: Command): void {
     .option('--show-plan', 'print the whole plan before starting')
     .action(async (opts: InputOptions & RunFlags & { showPlan?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals() as GlobalOptions;
-      const prepared = await prepare(opts);
+      const prepared = await prepare(opts, undefined, 'resolve', global);
       // Before anything connects: what ssh will use per host; a host ssh cannot resolve stops here (exit 2).
       await resolveHostConnections(prepared.plan.hosts, global, 'error');
       if (opts.showPlan)
@@ -373,8 +373,10 @@ async function executeLocked(
   if (mode === 'apply') {
     // What resume and rollback need, whatever happens to the files later; checked to rebuild this very plan.
     ({ inputs, copies } = captureInputs(prepared, journal.runDir(runId)));
-    await checkRebuilds(inputs, prepared);
   }
+  // Checked while the hosts are logged into and locked, before anything runs on them.
+  const rebuilds = inputs ? checkRebuilds(inputs, prepared) : undefined;
+  rebuilds?.catch(() => undefined);
   if (extras.first) journal.append(runId, extras.first);
   if (mode !== 'rollback') writePlanRecord(journal.runDir(runId), prepared);
   const transports = connector(global, { password }, prepared.redactor);
@@ -438,6 +440,7 @@ async function executeLocked(
     onEvent,
     lease,
     connections,
+    ...(rebuilds ? { startGate: rebuilds } : {}),
   });
   try {
     if (mode === 'rollback') return (await engine.rollback()) ? 0 : 1;

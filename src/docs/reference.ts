@@ -389,7 +389,9 @@ in \`validate\`/\`plan\` and an error in \`apply\`, before anything connects.`;
 
 const CONNECTIONS = `### Connections: bounded by the hosts in flight, not by the fleet
 
-Each host gets one OpenSSH ControlMaster and one long-lived \`sh\` per user its steps run as. How many:
+Each host gets one OpenSSH ControlMaster and one long-lived \`sh\` per user its steps run as. The master is
+started with the host's first shell as its own session (one ssh client and one login per host); the other
+sessions and the file copies go through its control socket, and it ends with the host's last session. How many:
 
 - \`--connect-concurrency N\` (global option, or \`$CUTOVER_CONNECT_CONCURRENCY\`; default 10, 1-1000): connections
   being set up at once — at preflight, when a host's turn comes, when an undo or the lock needs a host again.

@@ -62,6 +62,12 @@ export interface EngineOptions {
    */
   lease?: { lease: HostLease; onLost: (why: string) => void };
   /**
+   * A check the caller runs while the engine connects and locks, awaited before preflight (before
+   * anything runs on a host); its rejection fails the run. Example: the journaled inputs rebuild
+   * this very plan (cli/journaled.ts checkRebuilds), a second compile that need not delay the logins.
+   */
+  startGate?: Promise<void>;
+  /**
    * How many connections are set up at once, and how many hosts not in flight keep theirs
    * (connections.ts). Default `{ concurrency: 10, keepOpen: 100 }`.
    */
@@ -189,65 +195,89 @@ export class RunContext {
   /**
    * Opens every session the plan needs (each host's login, and each sudo user its steps run as),
    * then checks the working folder of each: nothing is changed on any host, and every failure is
-   * listed with its host and fix.
+   * listed with its host and fix. With a lease, the check of each host's lock session travels
+   * with its lock instead (lock(): one round trip, not two).
    */
   async connectAll(): Promise<void> {
     const identities = this.#identities();
+    const lockIdentity = new Set(
+      this.options.lease
+        ? this.plan.hosts
+            .filter((h) => h.transport !== 'local')
+            .map((h) => sessionKey(h.name, h.become?.user))
+        : [],
+    );
     const results = await Promise.allSettled(
       identities.map(async ({ host, runAs }) => {
         const session = await this.session(host, runAs);
         // A transport that cannot say who it runs as (a recording) has no folder to check.
-        if (session.user !== undefined) await this.#checkWorkRoot(session, host, runAs);
+        if (session.user === undefined) return;
+        if (lockIdentity.has(sessionKey(host, runAs))) this.#checkWithLock.add(sessionKey(host, runAs));
+        else await this.#checkWorkRoot(session, host, runAs);
       }),
     );
-    const failed = results
-      .map((r, i) => {
-        if (r.status === 'fulfilled') return '';
-        const who = identities[i];
-        const e = r.reason as Error & { hint?: string };
-        return `${who?.host}${who?.runAs ? ` (as ${who.runAs})` : ''}: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
-      })
-      .filter(Boolean);
-    if (failed.length) {
-      throw new PreflightError(
-        `cannot use ${failed.length} host session(s):\n${failed.join('\n')}`,
-        'Nothing was changed. Fix SSH access, sudo or the working folder as each line says (try `ssh` to the host by hand) and run again.',
-      );
-    }
+    const failed = results.flatMap((r, i) => {
+      if (r.status === 'fulfilled') return [];
+      const who = identities[i];
+      return [identityFailure(who?.host ?? '?', who?.runAs, r.reason as Error)];
+    });
+    if (failed.length) throw cannotUse(failed);
   }
+
+  /** Lock sessions whose working folder is checked in the lock's request (connectAll). */
+  readonly #checkWithLock = new Set<string>();
 
   /** The working folder must belong to the user that writes it: a folder left by someone else is an error, never a silent failure. */
   async #checkWorkRoot(session: Session, host: string, runAs: string | undefined): Promise<void> {
     const root = this.#workRoot(host, runAs);
     const res = await session.exec(workRootCheck(root).render('exec'), { timeoutMs: 30_000 });
-    if (res.code === 0) return;
-    const said = res.stdout.trim() || res.stderr.trim() || `exit ${res.code}`;
-    const user = session.user ?? runAs ?? 'the ssh user';
-    throw new Error(
-      `cutover's working folder ${root} ${said}; steps there run as ${user}. ` +
-        (res.code === 4
-          ? `It was left by another user (an earlier run as that user?). Check \`cutover runs\` that no run still needs its backups, then remove it or \`chown -R ${user} ${root}\` on the host.`
-          : `Make ${root} a folder ${user} owns and can write (or let ${user} create it in its parent).`),
-    );
+    const problem = workRootProblem(res, root, session.user ?? runAs ?? 'the ssh user');
+    if (problem) throw problem;
   }
 
-  /** Takes the cluster lock on every host of the plan (all or nothing; see lease.ts), then keeps it renewed. */
+  /**
+   * Takes the cluster lock on every host of the plan (all or nothing; see lease.ts), then keeps it
+   * renewed. The working folders connectAll left to it are checked in the same requests; when one
+   * fails, the lock is given back and every such failure is listed, as connectAll does.
+   */
   async lock(): Promise<void> {
     const lease = this.options.lease;
     if (!lease) return;
+    const failed: string[] = [];
     await lease.lease.acquire(
       // The controller itself (transport: local) is covered by the state folder's lease only.
       this.plan.hosts
         .filter((h) => h.transport !== 'local')
-        .map((h) => ({
-          host: h.name,
-          address: h.address,
-          // Through sudo where the host has become, so every operator's run meets one owner (root).
-          session: () => this.session(h.name, h.become?.user),
-          // Renewed only while connected: the renewal never reopens a finished host's connection.
-          connected: () => this.connections.isOpen(h.name, h.become?.user),
-        })),
+        .map((h) => {
+          const runAs = h.become?.user;
+          const root = this.#workRoot(h.name, runAs);
+          const user = runAs ?? this.connections.userOf(h.name) ?? 'the ssh user';
+          return {
+            host: h.name,
+            address: h.address,
+            // Through sudo where the host has become, so every operator's run meets one owner (root).
+            session: () => this.session(h.name, runAs),
+            // Renewed only while connected: the renewal never reopens a finished host's connection.
+            connected: () => this.connections.isOpen(h.name, runAs),
+            ...(this.#checkWithLock.has(sessionKey(h.name, runAs))
+              ? {
+                  alongside: {
+                    script: workRootCheck(root),
+                    verdict: (res: { code: number; stdout: string }) => {
+                      const problem = workRootProblem({ ...res, stderr: '' }, root, user);
+                      if (problem) failed.push(identityFailure(h.name, runAs, problem));
+                    },
+                  },
+                }
+              : {}),
+          };
+        }),
     );
+    this.#checkWithLock.clear();
+    if (failed.length) {
+      await lease.lease.release();
+      throw cannotUse(failed);
+    }
     lease.lease.startRenewal(lease.onLost);
   }
 
@@ -267,6 +297,34 @@ export class RunContext {
 
 function sessionKey(host: string, runAs: string | undefined): string {
   return runAs === undefined ? host : `${host}\u0000${runAs}`;
+}
+
+/** One line of "cannot use host sessions": the host, the user, what failed and its hint. */
+function identityFailure(host: string, runAs: string | undefined, e: Error & { hint?: string }): string {
+  return `${host}${runAs ? ` (as ${runAs})` : ''}: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}`;
+}
+
+function cannotUse(failed: readonly string[]): PreflightError {
+  return new PreflightError(
+    `cannot use ${failed.length} host session(s):\n${failed.join('\n')}`,
+    'Nothing was changed. Fix SSH access, sudo or the working folder as each line says (try `ssh` to the host by hand) and run again.',
+  );
+}
+
+/** What workRootCheck's answer means: undefined when the folder is usable, else the error naming it and the fix. */
+function workRootProblem(
+  res: { code: number; stdout: string; stderr: string },
+  root: string,
+  user: string,
+): Error | undefined {
+  if (res.code === 0) return undefined;
+  const said = res.stdout.trim() || res.stderr.trim() || `exit ${res.code}`;
+  return new Error(
+    `cutover's working folder ${root} ${said}; steps there run as ${user}. ` +
+      (res.code === 4
+        ? `It was left by another user (an earlier run as that user?). Check \`cutover runs\` that no run still needs its backups, then remove it or \`chown -R ${user} ${root}\` on the host.`
+        : `Make ${root} a folder ${user} owns and can write (or let ${user} create it in its parent).`),
+  );
 }
 
 /** Checks, changing nothing, that `root` is (or can become) a folder the session's user owns and writes. Exit 3-6 with the reason on stdout. */

@@ -123,6 +123,7 @@ export class Engine {
     try {
       await run.connectAll();
       await run.lock();
+      await run.options.startGate;
       if (!resuming || !preflightPassed(run)) await runPreflight(run, this.#steps);
       // Every host was reached; the first to work keep their connections, the others reconnect in turn.
       await run.connections.trim(workOrder(run.plan));

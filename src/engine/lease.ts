@@ -4,7 +4,11 @@
  * lease until). Two runs from two state folders or two laptops meet there, not in a local file.
  * Hosts are taken in one fixed order (by address, the same from every inventory), all or nothing:
  * a run that meets a held host gives back what it took and stops with exit 3 naming the holder,
- * so two runs overlapping on some hosts never deadlock. The lease is renewed while the run lives,
+ * so two runs overlapping on some hosts never deadlock. The common case (nobody else holds any
+ * host) is taken in one parallel round (a request per host at once, not one after another: 30
+ * hosts cost one round trip, not 30); only when that meets a holder or an error is everything
+ * given back and the hosts taken again one by one in address order, which names the first holder.
+ * The lease is renewed while the run lives,
  * released on every path, taken over by `resume`/`rollback` of the same run, and broken only by
  * `cutover unlock`.
  *
@@ -15,7 +19,7 @@
  */
 import { hostname } from 'node:os';
 import { LockHeldError } from '../errors.js';
-import { sh } from '../shell/command.js';
+import { type Command, sh } from '../shell/command.js';
 import type { Session } from '../transport/transport.js';
 
 /** The lock folder on every host. */
@@ -43,6 +47,12 @@ export interface LeaseTarget {
   address: string;
   session: () => Promise<Session>;
   connected?: () => boolean;
+  /**
+   * A read-only check sent in the same request as the lock (one round trip per host instead of
+   * two): its exit code and stdout come back apart from the lock's, whether or not the lock was
+   * taken. Example: the working folder's check (context.ts).
+   */
+  alongside?: { script: Command; verdict: (res: { code: number; stdout: string }) => void };
 }
 
 /**
@@ -71,15 +81,29 @@ export class HostLease {
   }
 
   /**
-   * Takes every host in address order; on the first host held by another run, gives back the ones
-   * taken and throws LockHeldError naming that host's holder. A lease of this same run is taken over.
+   * Takes every host: all at once first; when that meets another run's lock or an error, gives
+   * back what it took and takes them again in address order, so the first held host is named and
+   * LockHeldError thrown with nothing kept. A lease of this same run is taken over.
    */
   async acquire(targets: readonly LeaseTarget[]): Promise<void> {
     const ordered = [...targets].sort(
       (a, b) => compareAddress(a.address, b.address) || a.host.localeCompare(b.host),
     );
+    // Each check travels once: a host checked in the parallel round is not checked again.
+    const checked = new Set<LeaseTarget>();
+    const results = await mapLimit(ordered, PARALLEL_TAKES, (t) =>
+      this.#take(t, checked).then(
+        (res) => res,
+        () => undefined,
+      ),
+    );
+    results.forEach((res, i) => {
+      if (res?.code === 0) this.#held.push(ordered[i] as LeaseTarget);
+    });
+    if (this.#held.length === ordered.length) return;
+    await this.release();
     for (const t of ordered) {
-      const res = await (await t.session()).exec(this.#acquireScript().render('exec'), { timeoutMs: 30_000 });
+      const res = await this.#take(t, checked);
       if (res.code === 0) {
         this.#held.push(t);
         continue;
@@ -103,6 +127,23 @@ export class HostLease {
         `${t.host}: cannot take the cluster lock ${HOST_LOCK_DIR} (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`,
       );
     }
+  }
+
+  /** One host's take: the lock's exit code and output, its check (if any, and not yet answered) in the same request. */
+  async #take(
+    t: LeaseTarget,
+    checked: Set<LeaseTarget>,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const lock = this.#acquireScript();
+    const check = t.alongside && !checked.has(t) ? t.alongside : undefined;
+    const script = check ? withCheck(check.script, lock) : lock;
+    const res = await (await t.session()).exec(script.render('exec'), { timeoutMs: 30_000 });
+    // Without the mark the request itself died: the lock's failure says so.
+    const split = check ? splitCheck(res.stdout) : undefined;
+    if (!split) return res;
+    checked.add(t);
+    check?.verdict(split.check);
+    return { ...res, stdout: split.lock };
   }
 
   /** Renews the lease on every held host now and then; `onLost` hears of a host someone took from this run. */
@@ -173,6 +214,52 @@ if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" != "$run" ]; then cat "$d/
 t="$d/.holder.$$"
 printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder"`;
   }
+}
+
+/** Hosts asked at once in the parallel round (their sessions are open already: a request each). */
+const PARALLEL_TAKES = 64;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Ends the lock's stdout in a combined request; the check's exit code and stdout follow it. */
+const CHECK_MARK = 'cutover-lease-check-exit';
+
+/**
+ * `check` then `lock` in one script: the check runs first in a subshell (its `exit` ends only
+ * that), its stdout is kept and printed after the lock's, behind a line with its exit code.
+ */
+function withCheck(check: Command, lock: Command): Command {
+  return sh`__co_check=$(
+${check}
+); __co_cc=$?
+(
+${lock}
+); __co_lc=$?
+printf '\n%s %s\n%s' ${CHECK_MARK} "$__co_cc" "$__co_check"
+exit "$__co_lc"`;
+}
+
+/** The lock's stdout and the check's result out of a withCheck request's stdout; undefined when the mark is missing (the request died). */
+function splitCheck(stdout: string): { lock: string; check: { code: number; stdout: string } } | undefined {
+  const at = stdout.lastIndexOf(`\n${CHECK_MARK} `);
+  if (at < 0) return undefined;
+  const rest = stdout.slice(at + CHECK_MARK.length + 2);
+  const nl = rest.indexOf('\n');
+  const code = Number(rest.slice(0, nl < 0 ? undefined : nl));
+  if (!Number.isInteger(code)) return undefined;
+  return { lock: stdout.slice(0, at), check: { code, stdout: nl < 0 ? '' : rest.slice(nl + 1) } };
 }
 
 function releaseScript(run: string) {

@@ -56,6 +56,13 @@ export interface ShellLauncher {
   spawn(attempt: 'first' | 'reconnect'): Promise<ChildProcessWithoutNullStreams>;
   /** Turns a failed start (why, and the process's stderr) into an error that says what to do. */
   startFailed(reason: string, stderr: string): TransportError;
+  /** The driver in `child` answered its ready frames (an ssh master's socket serves from then on). */
+  ready?(child: ChildProcessWithoutNullStreams): void;
+  /**
+   * At terminate, once the driver's stdin is closed: true when the process is not the session's to
+   * wait for or kill (an ssh master that still serves other sessions ends with the last of them).
+   */
+  handsOver?(child: ChildProcessWithoutNullStreams): boolean;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
@@ -318,6 +325,7 @@ export class FramedShell {
     } finally {
       clearTimeout(timer);
     }
+    this.#launcher.ready?.(child);
   }
 
   /** Kills the driver process and reports `why` to whoever waits on it. */
@@ -549,6 +557,7 @@ export class FramedShell {
     if (this.#dead !== undefined || this.#exited) return;
     const gone = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
     this.#child.stdin.end();
+    if (this.#launcher.handsOver?.(this.#child)) return;
     if (await settleWithin(gone, 2000)) return;
     this.#child.kill('SIGTERM');
     if (await settleWithin(gone, 2000)) return;

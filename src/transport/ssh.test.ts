@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransportError } from './errors.js';
 import { SshTransport } from './ssh.js';
+import { prefetchDumps, resolveArgs, resolveConnections } from './ssh-config.js';
 import { eventually, sessionContract } from './testing/contract.js';
 import { type SshdFixture, startSshd } from './testing/sshd-fixture.js';
 import type { HostAddress } from './transport.js';
@@ -129,10 +130,13 @@ describe('SshTransport', () => {
     const lines: string[] = [];
     const t = new SshTransport({ debug: (l) => lines.push(l) });
     try {
-      const s = await t.connect(sshd.host);
-      const res = await s.exec('echo out; echo err >&2');
-      expect(res).toMatchObject({ code: 0, stdout: 'out\n', stderr: 'err\n' });
-      await s.close();
+      // The first session is the master's own; the second is a client of it.
+      const [first, second] = [await t.connect(sshd.host), await t.connect(sshd.host)];
+      for (const s of [first, second]) {
+        const res = await s.exec('echo out; echo err >&2');
+        expect(res).toMatchObject({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+      }
+      await Promise.all([first.close(), second.close()]);
     } finally {
       await t.close();
     }
@@ -158,6 +162,91 @@ describe('SshTransport', () => {
     );
     expect(masters).toHaveLength(1);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("logs in once per host: the first session is the master's own, later ones and copies go through it", async () => {
+    const logins = () => (sshd.log().match(/Accepted publickey/g) ?? []).length;
+    const before = logins();
+    const t = new SshTransport();
+    try {
+      const first = await t.connect(sshd.host);
+      const dir = t.controlDir as string;
+      // One ssh process for the host: the master carries the first session's shell.
+      expect(pgrep(dir)).toHaveLength(1);
+      expect(readFileSync(`/proc/${pgrep(dir)[0]}/cmdline`, 'utf8')).toContain('ControlMaster=yes');
+      const second = await t.connect(sshd.host);
+      await first.put(Buffer.from('through the master\n'), join(scratch, 'one-login'));
+      expect((await second.exec(`cat ${join(scratch, 'one-login')}`)).stdout).toBe('through the master\n');
+      expect(logins()).toBe(before + 1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('resolves a host with `ssh -G` once per process, whoever asks first (plan resolution or connect)', async () => {
+    const calls = join(scratch, 'ssh-calls');
+    const wrapper = join(scratch, 'counting-ssh');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ssh "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const host = withOptions(sshd.host, { ServerAliveInterval: '17' });
+    const { become: _, ...address } = host;
+    const { connections } = await resolveConnections(
+      [{ ...address, roles: [], vars: {}, sshOptions: host.sshOptions ?? {}, transport: 'ssh' }],
+      { sshBinary: wrapper },
+    );
+    expect(connections.get(host.name)?.port).toBe(sshd.port);
+    const t = new SshTransport({ sshBinary: wrapper });
+    try {
+      const [a, b] = await Promise.all([t.connect(host), t.connect(host)]);
+      await Promise.all([a.close(), b.close()]);
+      await (await t.connect(host)).exec('true');
+    } finally {
+      await t.close();
+    }
+    const lines = readFileSync(calls, 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('-G '))).toHaveLength(1);
+    // No helper processes either (no -O check or -O exit): only the sessions' own ssh.
+    expect(lines.filter((l) => / -O /.test(` ${l}`))).toEqual([]);
+  });
+
+  it('resolves many hosts through one controller shell: the `ssh -G`s share an ancestor that is not cutover', async () => {
+    const calls = join(scratch, 'ssh-parents');
+    const wrapper = join(scratch, 'parent-ssh');
+    // Each job runs in a subshell of the controller shell: its parent's parent is that shell.
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\necho "$PPID $(cut -d' ' -f4 /proc/$PPID/stat) $*" >> ${calls}\nexec ssh "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const hosts = [21, 22, 23].map((n) => ({
+      name: `many-${n}`,
+      address: sshd.host.address,
+      port: sshd.port,
+      roles: [],
+      vars: {},
+      sshOptions: { ...sshd.host.sshOptions, ServerAliveInterval: String(n) },
+      transport: 'ssh' as const,
+    }));
+    // As `cutover plan` does: resolution warmed up while the runbook compiles, then asked for.
+    const warming = prefetchDumps(
+      wrapper,
+      hosts.map((h) => resolveArgs(h)),
+    );
+    const { connections, problems } = await resolveConnections(hosts, { sshBinary: wrapper });
+    await warming;
+    expect([...connections.values()].map((c) => c.port)).toEqual([sshd.port, sshd.port, sshd.port]);
+    // Three names for one sshd: the duplicate check still sees every resolution.
+    expect(problems.map((p) => p.path)).toEqual(['many-22', 'many-23']);
+    const [parents, shells] = [0, 1].map((field) =>
+      readFileSync(calls, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => Number(l.split(' ')[field])),
+    );
+    // Once each, though asked twice.
+    expect(parents).toHaveLength(3);
+    expect(parents).not.toContain(process.pid);
+    expect(new Set(shells).size).toBe(1);
   });
 
   it('runs the login shell and its rc files once per session, never per command', async () => {

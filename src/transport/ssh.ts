@@ -1,6 +1,5 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -10,7 +9,7 @@ import { stderrTail, TransportError } from './errors.js';
 import { parseMode } from './local.js';
 import type { ShellLauncher, ShellOptions } from './protocol.js';
 import { ShellSession } from './session.js';
-import { sshArgsFor } from './ssh-config.js';
+import { Master } from './ssh-master.js';
 import type { HostAddress, Session, Transport } from './transport.js';
 
 /** Options of the OpenSSH transport. Example: `new SshTransport({ connectTimeoutSec: 10 })`. */
@@ -19,8 +18,6 @@ export interface SshTransportOptions extends ShellOptions {
   sshBinary?: string;
   /** TCP connect timeout used when neither ~/.ssh/config nor the inventory sets ConnectTimeout. Default 15 s. */
   connectTimeoutSec?: number;
-  /** How long a master outlives its last session if cutover dies without close(). Default 60 s. */
-  controlPersistSec?: number;
   /** Where the private control-socket folder is made. Default the system temp folder (or /tmp when that path is long). */
   controlParent?: string;
   /** The operator's ssh config file (`ssh -F`). Default: ssh's own, `~/.ssh/config` then `/etc/ssh/ssh_config`. */
@@ -33,19 +30,11 @@ export interface SshTransportOptions extends ShellOptions {
   debug?: (line: string) => void;
 }
 
-/** What `ssh -G` resolved for a host: the real hostname, port and user after ~/.ssh/config. */
-interface Target {
-  hostname: string;
-  port: string;
-  user: string;
-  connectTimeout: string;
-}
-
 /**
  * Runs commands over the system OpenSSH client: one ControlMaster per host (socket in a private
- * 0700 folder, started once, closed by `close()`), and per session one long-lived remote
- * `/bin/sh` speaking the framed protocol (see protocol.ts), so no login shell or rc file runs
- * per command. Honours ~/.ssh/config, the agent, ProxyJump and known_hosts; BatchMode, so a
+ * 0700 folder), which is also the host's first session (ssh-master.ts), and per session one
+ * long-lived remote `/bin/sh` speaking the framed protocol (see protocol.ts), so no login shell or
+ * rc file runs per command. Honours ~/.ssh/config, the agent, ProxyJump and known_hosts; BatchMode, so a
  * missing key fails at once. Example:
  * `const t = new SshTransport(); const s = await t.connect({ name: 'web', address: '10.0.0.10', user: 'root' }); await s.exec('uptime'); await t.close();`
  */
@@ -143,20 +132,18 @@ export class SshTransport implements Transport {
     const key = masterKey(host);
     let master = this.#masters.get(key);
     if (!master) {
-      master = this.#startMaster(host);
-      // A failed start is not cached: the next connect tries again.
+      master = this.#newMaster(host);
       master.catch(() => this.#masters.delete(key));
       this.#masters.set(key, master);
     }
     return master;
   }
 
-  async #startMaster(host: HostAddress): Promise<Master> {
+  /** A master that has not logged in yet: the first session's spawn starts it (ssh-master.ts). */
+  async #newMaster(host: HostAddress): Promise<Master> {
     const dir = await this.#controlDir();
     const id = String(this.#count++);
-    const master = new Master(this.#ssh, host, join(dir, id), join(dir, `${id}.log`), this.#options);
-    await master.start();
-    return master;
+    return new Master(this.#ssh, host, join(dir, id), join(dir, `${id}.log`), this.#options);
   }
 
   #controlDir(): Promise<string> {
@@ -170,277 +157,6 @@ export class SshTransport implements Transport {
     })();
     return this.#dir;
   }
-}
-
-/** One ControlMaster: a background `ssh -M -N -f` whose socket every session and copy of the host reuses. */
-class Master {
-  readonly host: HostAddress;
-  #pid: number | undefined;
-  #target: Target | undefined;
-  #restarting: Promise<void> | undefined;
-
-  constructor(
-    readonly ssh: string,
-    host: HostAddress,
-    readonly controlPath: string,
-    readonly logPath: string,
-    readonly options: SshTransportOptions,
-  ) {
-    this.host = host;
-  }
-
-  /** `web (root@10.0.0.10:22)`: the inventory name and where ssh really connects. */
-  get where(): string {
-    const t = this.#target;
-    return t
-      ? `${this.host.name} (${t.user}@${t.hostname}:${t.port})`
-      : `${this.host.name} (${this.host.address})`;
-  }
-
-  /** ssh options common to the master, the sessions and the copy channels. */
-  args(): string[] {
-    const h = this.host;
-    const args = this.options.configFile ? ['-F', this.options.configFile] : [];
-    args.push('-T', '-o', 'BatchMode=yes', '-o', `ControlPath=${this.controlPath}`);
-    // A RemoteCommand or forwardings in ~/.ssh/config would break or disturb our channels.
-    args.push('-o', 'RemoteCommand=none', '-o', 'ClearAllForwardings=yes', ...sshArgsFor(h));
-    if (this.#target?.connectTimeout === 'none') {
-      args.push('-o', `ConnectTimeout=${this.options.connectTimeoutSec ?? 15}`);
-    }
-    return args;
-  }
-
-  /** The ssh argv for a command on the host through this master. */
-  commandArgs(remoteCommand: string): string[] {
-    return [...this.args(), '-o', 'ControlMaster=no', '--', this.host.address, remoteCommand];
-  }
-
-  async start(): Promise<void> {
-    this.#target = await this.#resolve();
-    const log = openSync(this.logPath, 'w', 0o600);
-    let exit: { code: number | null; error?: Error };
-    try {
-      // -f: the foreground process exits once authenticated and the socket listens, which is
-      // exactly "connected"; the master lives on in the background. Its stderr goes to a file
-      // because it keeps the descriptor after detaching.
-      const child = spawn(
-        this.ssh,
-        [
-          ...this.args(),
-          ...(this.options.debug ? ['-v'] : []),
-          '-o',
-          'ControlMaster=yes',
-          '-o',
-          `ControlPersist=${this.options.controlPersistSec ?? 60}`,
-          '-N',
-          '-f',
-          '--',
-          this.host.address,
-        ],
-        { stdio: ['ignore', 'ignore', log] },
-      );
-      exit = await new Promise((resolve) => {
-        child.once('error', (error) => resolve({ code: null, error }));
-        child.once('exit', (code) => resolve({ code }));
-      });
-    } finally {
-      closeSync(log);
-    }
-    const stderr = readFileSync(this.logPath, 'utf8');
-    this.#debugLog(stderr);
-    if (exit.error) throw sshMissing(this.host.name, this.ssh, exit.error);
-    if (exit.code !== 0) throw this.connectError('cannot connect', stderr);
-    const check = await run(this.ssh, ['-O', 'check', ...this.args(), '--', this.host.address]);
-    const pid = /pid=(\d+)/.exec(check.stderr)?.[1];
-    this.#pid = pid ? Number(pid) : undefined;
-  }
-
-  /** Before a reconnect: restart the master if it went away (a dead master makes ssh connect directly). */
-  async ensure(): Promise<void> {
-    this.#restarting ??= (async () => {
-      const check = await run(this.ssh, ['-O', 'check', ...this.args(), '--', this.host.address]);
-      if (check.code !== 0) {
-        await rm(this.controlPath, { force: true });
-        await this.start();
-      }
-    })().finally(() => {
-      this.#restarting = undefined;
-    });
-    return this.#restarting;
-  }
-
-  /** With `debug`: the master's ssh -v lines written since the last call (its log file), prefixed with the host. */
-  #debugLog(text?: string): void {
-    const debug = this.options.debug;
-    if (!debug) return;
-    let all = text;
-    if (all === undefined) {
-      try {
-        all = readFileSync(this.logPath, 'utf8');
-      } catch {
-        return;
-      }
-    }
-    const fresh = all.slice(this.#debugSeen);
-    this.#debugSeen = all.length;
-    for (const line of fresh.split(/\r?\n/)) if (line) debug(`ssh ${this.host.name} (master): ${line}`);
-  }
-  #debugSeen = 0;
-
-  /**
-   * A session's ssh: with `debug`, `-v -E FILE` (ssh's log in a file of the control folder, never in the
-   * session's stderr, which carries the commands' output), followed while the session lives.
-   */
-  sessionSpawn(remoteCommand: string): ChildProcessWithoutNullStreams {
-    const debug = this.options.debug;
-    if (!debug)
-      return spawn(this.ssh, this.commandArgs(remoteCommand), {
-        stdio: 'pipe',
-      }) as ChildProcessWithoutNullStreams;
-    const log = `${this.logPath}.${this.#sessions++}`;
-    const child = spawn(
-      this.ssh,
-      [...this.args(), '-v', '-E', log, '-o', 'ControlMaster=no', '--', this.host.address, remoteCommand],
-      { stdio: 'pipe' },
-    ) as ChildProcessWithoutNullStreams;
-    const stop = followLog(log, (line) => debug(`ssh ${this.host.name}: ${line}`));
-    child.once('close', stop);
-    return child;
-  }
-  #sessions = 0;
-
-  /** `ssh -O exit`, then makes sure the master process is gone. */
-  async stop(): Promise<void> {
-    this.#debugLog();
-    await run(this.ssh, ['-O', 'exit', ...this.args(), '--', this.host.address]);
-    const pid = this.#pid;
-    if (pid !== undefined) {
-      if (!(await waitGone(pid, 3000))) {
-        signal(pid, 'SIGTERM');
-        if (!(await waitGone(pid, 2000))) signal(pid, 'SIGKILL');
-      }
-    }
-    await rm(this.controlPath, { force: true });
-  }
-
-  async #resolve(): Promise<Target> {
-    const res = await run(this.ssh, ['-G', ...this.args(), '--', this.host.address]).catch((e: Error) => {
-      throw sshMissing(this.host.name, this.ssh, e);
-    });
-    if (res.code !== 0) {
-      throw new TransportError(
-        `${this.host.name} (${this.host.address}): ssh rejects the connection settings: ${stderrTail(res.stderr, 3)}`,
-        "Fix the host's port, user or ssh options in the inventory (or ~/.ssh/config).",
-        { host: this.host.name, stderr: stderrTail(res.stderr) },
-      );
-    }
-    const conf = new Map<string, string>();
-    for (const line of res.stdout.toString('utf8').split('\n')) {
-      const sp = line.indexOf(' ');
-      if (sp > 0 && !conf.has(line.slice(0, sp))) conf.set(line.slice(0, sp), line.slice(sp + 1));
-    }
-    return {
-      hostname: conf.get('hostname') ?? this.host.address,
-      port: conf.get('port') ?? String(this.host.port ?? 22),
-      user: conf.get('user') ?? this.host.user ?? '?',
-      connectTimeout: conf.get('connecttimeout') ?? 'none',
-    };
-  }
-
-  /** An error naming the host and address:port, with ssh's stderr and what to do about it. */
-  connectError(what: string, stderr: string): TransportError {
-    // ssh's host-key warning is a long banner: the message keeps its telling lines, `.stderr` all of it.
-    const telling = stderr.split(/\r?\n/).filter((l) => TELLING.test(l));
-    const tail = telling.length > 0 ? telling.join(' ') : stderrTail(stderr);
-    const t = this.#target ?? {
-      hostname: this.host.address,
-      port: String(this.host.port ?? 22),
-      user: this.host.user ?? '',
-    };
-    return new TransportError(`${this.where}: ${what}${tail ? `: ${tail}` : ''}`, connectHint(stderr, t), {
-      host: this.host.name,
-      stderr: stderr.slice(-4000),
-    });
-  }
-}
-
-const TELLING =
-  /Host key for .* has changed|Host key verification failed|host key is known|Permission denied|Connection refused|Could not resolve|timed out|No route to host|Network is unreachable|no such identity|Connection closed|Connection reset/i;
-
-/**
- * Hands each new line of a growing file to `onLine` (every 100 ms, and once more when stopped), for
- * ssh's `-E` debug log. Returns stop. Example: `const stop = followLog(file, console.error)`.
- */
-function followLog(file: string, onLine: (line: string) => void): () => void {
-  let offset = 0;
-  let rest = '';
-  const read = () => {
-    let data: Buffer;
-    try {
-      data = readFileSync(file);
-    } catch {
-      return;
-    }
-    if (data.length <= offset) return;
-    const lines = (rest + data.subarray(offset).toString('utf8')).split(/\r?\n/);
-    offset = data.length;
-    rest = lines.pop() ?? '';
-    for (const line of lines) if (line) onLine(line);
-  };
-  const timer = setInterval(read, 100);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    read();
-    if (rest) onLine(rest);
-    rest = '';
-  };
-}
-
-/** What to do about an ssh failure, from ssh's stderr. */
-function connectHint(stderr: string, t: { hostname: string; port: string; user: string }): string {
-  const dest = `${t.user ? `${t.user}@` : ''}${t.hostname}`;
-  const byHand = `Check by hand with: ssh -p ${t.port} ${dest} true`;
-  const verify = `ssh-keyscan -p ${t.port} ${t.hostname} | ssh-keygen -lf -`;
-  if (/HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
-    return (
-      `The host key of ${t.hostname}:${t.port} differs from the one in known_hosts: the host was reinstalled, or ` +
-      `something is in between. Verify the new fingerprint out of band (${verify}); only then replace the old entry ` +
-      `(ssh-keygen -R '[${t.hostname}]:${t.port}') and add the new one. cutover never turns host key checking off.`
-    );
-  }
-  if (/Host key verification failed|host key is known/i.test(stderr)) {
-    return (
-      `The host key of ${t.hostname}:${t.port} is not in known_hosts. Verify its fingerprint out of band ` +
-      `(${verify}) and add it to known_hosts (or set UserKnownHostsFile). cutover never turns host key checking off.`
-    );
-  }
-  if (/Permission denied/i.test(stderr)) {
-    return (
-      `The host refused every key offered for ${t.user || 'the user'}. Load the key into the agent (ssh-add), or set ` +
-      `IdentityFile for this host in ~/.ssh/config or in the inventory's ssh options. ${byHand}`
-    );
-  }
-  if (/Connection refused/i.test(stderr)) {
-    return `Nothing accepts connections on ${t.hostname}:${t.port}: check the address and port in the inventory and that sshd runs there.`;
-  }
-  if (/Could not resolve hostname|Name or service not known/i.test(stderr)) {
-    return `The name ${t.hostname} does not resolve: fix the address in the inventory, or DNS / /etc/hosts.`;
-  }
-  if (/timed out|No route to host|Network is unreachable/i.test(stderr)) {
-    return `${t.hostname}:${t.port} is not reachable: check the network path (VPN, firewall, ProxyJump in ~/.ssh/config).`;
-  }
-  return byHand;
-}
-
-function sshMissing(host: string, ssh: string, e: Error): TransportError {
-  return new TransportError(
-    `${host}: cannot run the OpenSSH client "${ssh}": ${e.message}`,
-    'Install openssh-client on the controller.',
-    {
-      host,
-    },
-  );
 }
 
 /** One master per address, port, user and ssh options. */
@@ -478,17 +194,23 @@ class SshSession extends ShellSession {
 
   constructor(master: Master, address: HostAddress, options: ShellOptions, onClose: () => void) {
     const become = address.become;
+    // Whether the latest spawn started the master (a failure then is a failed login).
+    let startedMaster = false;
     const launcher: ShellLauncher = {
       host: master.host.name,
       get where() {
         return become ? `${master.where} as ${become.user}` : master.where;
       },
-      spawn: async (attempt) => {
-        if (attempt === 'reconnect') await master.ensure();
+      spawn: async () => {
         // The remote login shell parses this one line once; from then on only /bin/sh runs.
-        if (!become) return master.sessionSpawn('exec /bin/sh');
+        if (!become) {
+          const child = await master.spawn('exec /bin/sh');
+          startedMaster = master.isMaster(child);
+          return child;
+        }
         const start = sudoStart(become.user);
-        const child = master.sessionSpawn(commandLine(start.argv));
+        const child = await master.spawn(commandLine(start.argv));
+        startedMaster = master.isMaster(child);
         child.stdin.on('error', () => {});
         await sudoHandshake(child, start, become, {
           host: master.host.name,
@@ -497,7 +219,11 @@ class SshSession extends ShellSession {
         });
         return child;
       },
-      startFailed: (reason, stderr) => master.connectError(`cannot start a shell (${reason})`, stderr),
+      startFailed: (reason, stderr) =>
+        master.connectError(startedMaster ? 'cannot connect' : `cannot start a shell (${reason})`, stderr),
+      ready: (child) => master.ready(child),
+      // The master lives on for the host's other sessions; the transport stops it with the last.
+      handsOver: (child) => master.isMaster(child),
     };
     super(launcher, options);
     this.#master = master;
@@ -616,8 +342,9 @@ echo "$1"`.render('exec'),
   }
 
   override async close(): Promise<void> {
-    this.#onClose();
+    // The shell first (a running command is killed through it), then the master may stop.
     await super.close();
+    this.#onClose();
   }
 
   /** One command over the session's own shell (as the become user), with text on its stdin. */
@@ -683,37 +410,4 @@ function run(
     });
     child.stdin.end(input);
   });
-}
-
-/** True when the process is gone (or a zombie nobody reaps) within `ms`. */
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (processGone(pid)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function processGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
 }
