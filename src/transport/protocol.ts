@@ -566,8 +566,8 @@ export class FramedShell {
   }
 }
 
-/** True when `p` settled within `ms`. */
-async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+/** True when `p` settled within `ms` (shutdowns: wait this long before the harder signal). */
+export async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);

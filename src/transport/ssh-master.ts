@@ -16,6 +16,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { stderrTail, TransportError } from './errors.js';
+import { settleWithin } from './protocol.js';
 import { resolveArgs, sshArgsFor, sshDump } from './ssh-config.js';
 import type { HostAddress } from './transport.js';
 
@@ -242,19 +243,6 @@ export class Master {
 
 const TELLING =
   /Host key for .* has changed|Host key verification failed|host key is known|Permission denied|Connection refused|Could not resolve|timed out|No route to host|Network is unreachable|no such identity|Connection closed|Connection reset/i;
-
-/** True when `p` settled within `ms`. */
-async function settleWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Hands each new line of a growing file to `onLine` (every 100 ms, and once more when stopped), for
