@@ -2,22 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Templater } from '../placeholders.js';
 import { findSecrets, redactCommand } from '../redact.js';
 import { killsAPlaceholder, type Recognition, type RecogniseContext, recognise } from './index.js';
+import { recogniseContext } from './test-support.js';
 import { parseShellLine, ShellSyntaxError } from '../shell-words.js';
 import { basicToJs } from './waits.js';
 
-function context(extra: Partial<RecogniseContext> = {}): RecogniseContext {
-  return {
-    line: 7,
-    templater: new Templater(),
-    message: () => undefined,
-    yamlSamples: () => [],
-    locations: [],
-    namedFiles: [],
-    inRollback: false,
-    backups: [],
-    ...extra,
-  };
-}
+const context = recogniseContext;
 
 function read(line: string, extra: Partial<RecogniseContext> = {}): Recognition[] {
   const ctx = context(extra);

@@ -10,23 +10,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { applyTextOps } from '../../steps/edits/index.js';
 import { textEdit, textOps } from '../../steps/text-edit.js';
 import { SHELLS } from '../../steps/test-support.js';
-import { Templater } from '../placeholders.js';
 import { parseShellLine } from '../shell-words.js';
-import { type RecogniseContext, recognise } from './index.js';
+import { recognise } from './index.js';
+import { recogniseContext } from './test-support.js';
 import { parseScript } from './sed.js';
 
-function context(): RecogniseContext {
-  return {
-    line: 7,
-    templater: new Templater(),
-    message: () => undefined,
-    yamlSamples: () => [],
-    locations: [],
-    namedFiles: [],
-    inRollback: false,
-    backups: [],
-  };
-}
+const context = recogniseContext;
 
 function stepOf(line: string) {
   const result = recognise(parseShellLine(line)[0] as never, context());
