@@ -8,20 +8,15 @@
  * Usage: npx tsx bench/fanout-sim.ts [--hosts 10,100,1000] [--window 10] [--keep-open 100]
  */
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MemoryJournal } from '../src/journal/file-store.js';
 import { engineFor } from '../src/testing/engine-fixture.js';
 import { fakeInventory, planFixture } from '../src/testing/plan-fixture.js';
 import { RecordingTransport } from '../src/transport/recording.js';
-
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '10,100,1000' },
-    window: { type: 'string', default: '10' },
-    'keep-open': { type: 'string', default: '100' },
-    child: { type: 'boolean', default: false },
-  },
-});
+import type { BenchContext, TableBody } from './lib/context.js';
+import { type GoalCheck, markdownTable } from './lib/report.js';
 
 /** One size in this process: prints one JSON line. */
 async function measureOne(n: number, window: number, keepOpen: number): Promise<void> {
@@ -91,36 +86,136 @@ phases:
   );
 }
 
-if (values.child) {
-  await measureOne(Number(values.hosts), Number(values.window), Number(values['keep-open']));
-} else {
-  const rows = [];
-  for (const n of values.hosts.split(',').map(Number)) {
+/** One simulated size's figures, as the child prints them. */
+interface SimResult {
+  hosts: number;
+  outcome: string;
+  compileMs: number;
+  engineCpuMs: number;
+  baseRssMiB: number;
+  peakRssMiB: number;
+  peakOpen: number;
+  logins: number;
+}
+
+/** Runs each size in a fresh Node process (its peak memory is its own). Example: `simulate([10, 100], 10, 100)`. */
+function simulate(sizes: readonly number[], window: number, keepOpen: number): SimResult[] {
+  return sizes.map((n) => {
     const out = execFileSync(
       process.execPath,
       [
         '--import',
         'tsx',
-        import.meta.filename,
+        fileURLToPath(import.meta.url),
         '--child',
         '--hosts',
         String(n),
         '--window',
-        values.window,
+        String(window),
         '--keep-open',
-        values['keep-open'],
+        String(keepOpen),
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const r = JSON.parse(out.trim().split('\n').at(-1) as string);
-    rows.push(r);
-    process.stderr.write(`${JSON.stringify(r)}\n`);
+    const r = JSON.parse(out.trim().split('\n').at(-1) as string) as SimResult;
+    if (r.outcome !== 'succeeded') throw new Error(`the simulated run on ${n} hosts ${r.outcome}`);
+    return r;
+  });
+}
+
+const SIM_COLUMNS = [
+  'keep-open',
+  'hosts',
+  'engine CPU',
+  'CPU per host',
+  'compile',
+  'peak RSS',
+  'RSS above start',
+  'per host',
+  'peak open sessions',
+  'logins',
+];
+
+function simRow(keepOpen: number, r: SimResult): string[] {
+  const above = r.peakRssMiB - r.baseRssMiB;
+  return [
+    String(keepOpen),
+    String(r.hosts),
+    `${r.engineCpuMs} ms`,
+    `${(r.engineCpuMs / r.hosts).toFixed(2)} ms`,
+    `${r.compileMs} ms`,
+    `${r.peakRssMiB} MiB`,
+    `${above.toFixed(1)} MiB`,
+    `${((above * 1024) / r.hosts).toFixed(0)} KiB`,
+    String(r.peakOpen),
+    String(r.logins),
+  ];
+}
+
+/** Item 2b of `npm run bench`: the simulated 10/100/1000-host curve, with keep-open 100 and 10. Example: `await fanoutCurve(ctx)`. */
+export async function fanoutCurve(ctx: Pick<BenchContext, 'log'>): Promise<TableBody> {
+  const sizes = [10, 100, 1000];
+  const window = 10;
+  const rows: string[][] = [];
+  const bySetting = new Map<number, SimResult[]>();
+  for (const keepOpen of [100, 10]) {
+    ctx.log(`fan-out curve: ${sizes.join(', ')} simulated hosts, window ${window}, keep-open ${keepOpen}`);
+    const results = simulate(sizes, window, keepOpen);
+    bySetting.set(keepOpen, results);
+    rows.push(...results.map((r) => simRow(keepOpen, r)));
   }
-  process.stdout.write(
-    '| hosts | engine CPU | CPU per host | compile | peak RSS | RSS above start | per host | peak open sessions | logins |\n|---|---|---|---|---|---|---|---|---|\n',
-  );
-  for (const r of rows)
+  const tight = bySetting.get(10) ?? [];
+  const big = tight.at(-1);
+  const mid = tight.find((r) => r.hosts === 100);
+  const perHost = (r: SimResult | undefined) => (r ? r.engineCpuMs / r.hosts : Number.NaN);
+  const goals: GoalCheck[] = big
+    ? [
+        {
+          goal: `open connections bounded by the window, not the fleet (${big.hosts} hosts, window ${window}, keep-open 10)`,
+          measured: `peak ${big.peakOpen} sessions open`,
+          floor: `${window} in flight + 10 kept = ${window + 10}`,
+          met: big.peakOpen <= window + 10,
+        },
+        {
+          goal: 'controller CPU per host flat in the fleet size (engine, 100 → 1000 hosts)',
+          measured: `${perHost(mid).toFixed(2)} → ${perHost(big).toFixed(2)} ms a host`,
+          floor: 'flat (≤ 1.5× from 100 to 1000 hosts)',
+          met: perHost(big) <= 1.5 * perHost(mid),
+        },
+      ]
+    : [];
+  return {
+    id: 'sim',
+    title: '2b. Fan-out curve: 10, 100 and 1000 simulated hosts',
+    setup: `\`bench/fanout-sim.ts\`: one \`shell.run true\` step through the real engine (plan compiled from YAML, journal events, rolling \`window: ${window}\`, bounded connections with \`--connect-concurrency 10\`) with the recording transport (no SSH: every command answers at the next turn of the event loop), each size in a fresh Node process. "engine CPU" is the controller's CPU from the compiled plan to the end of the run; "RSS above start" is the peak resident set minus the process's own at start (so it holds the plan, the run's state and the journal, in memory here). SSH's own processes come on top: ~200 ms of CPU per login on this machine (item 2).`,
+    columns: SIM_COLUMNS,
+    rows,
+    notes: [
+      'Preflight reaches every host before anything changes, 10 at a time; the peak of open sessions is the fleet while it runs, and bounded by keep-open only after it.',
+    ],
+    goals,
+  };
+}
+
+if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
+  const { values } = parseArgs({
+    options: {
+      hosts: { type: 'string', default: '10,100,1000' },
+      window: { type: 'string', default: '10' },
+      'keep-open': { type: 'string', default: '100' },
+      child: { type: 'boolean', default: false },
+    },
+  });
+  if (values.child) {
+    await measureOne(Number(values.hosts), Number(values.window), Number(values['keep-open']));
+  } else {
+    const keepOpen = Number(values['keep-open']);
+    const results = simulate(values.hosts.split(',').map(Number), Number(values.window), keepOpen);
     process.stdout.write(
-      `| ${r.hosts} | ${r.engineCpuMs} ms | ${(r.engineCpuMs / r.hosts).toFixed(2)} ms | ${r.compileMs} ms | ${r.peakRssMiB} MiB | ${(r.peakRssMiB - r.baseRssMiB).toFixed(1)} MiB | ${(((r.peakRssMiB - r.baseRssMiB) * 1024) / r.hosts).toFixed(0)} KiB | ${r.peakOpen} | ${r.logins} |\n`,
+      `${markdownTable(
+        SIM_COLUMNS,
+        results.map((r) => simRow(keepOpen, r)),
+      )}\n`,
     );
+  }
 }

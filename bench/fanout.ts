@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type BenchContext, benchDir, type TableBody, writeIn } from './lib/context.js';
 import { engineSpan, readRuns } from './lib/journal.js';
 import { measure, type ResourceUse } from './lib/process.js';
+import type { GoalCheck } from './lib/report.js';
 import { iniInventory, poolFloorScript, stepsPlaybook, stepsRunbook } from './lib/render.js';
 import { formatMs, median, ratio, spread, summarize } from './lib/stats.js';
 import { ansibleEnv } from './step-overhead.js';
@@ -183,7 +184,28 @@ export async function fanout(ctx: BenchContext): Promise<TableBody> {
       .map((n) => `${n} hosts ${ratio(walls[tool]![n]!, walls.floor![n]!)}`)
       .join(', ');
   const floorNote = `Against the OpenSSH floor (goal: within 1.3×): window ${toFloor('cutover-window') || 'not run'}; serial ${toFloor('cutover') || 'not run'}. Controller memory at 100 hosts (largest process): ${rssOf['cutover-window']![100] !== undefined ? `${Math.round(rssOf['cutover-window']![100]! / 1024)} MiB` : '–'} (goal: under 150 MB).`;
+  const goals: GoalCheck[] = [30, 100].map((n) => {
+    const mine = walls['cutover-window']![n];
+    const floorWall = walls.floor![n];
+    const known = mine !== undefined && floorWall !== undefined;
+    return {
+      goal: `fan-out on ${n} hosts, \`window: ${CONCURRENCY}\`, within 1.3× of the OpenSSH floor`,
+      measured: known
+        ? `${ratio(mine, floorWall)} (${formatMs(mine)})`
+        : 'not run (--fanout-hosts / --fanout-tools)',
+      floor: known ? `${n} × \`ssh host true\`, \`xargs -P${CONCURRENCY}\`: ${formatMs(floorWall)}` : '–',
+      met: known ? mine <= 1.3 * floorWall : undefined,
+    };
+  });
+  const rss100 = rssOf['cutover-window']![100];
+  goals.push({
+    goal: 'controller memory at 100 hosts under 150 MB (largest process)',
+    measured: rss100 !== undefined ? `${Math.round(rss100 / 1024)} MiB` : 'not run',
+    floor: `plain OpenSSH: ${rssOf.floor![100] !== undefined ? `${Math.round(rssOf.floor![100]! / 1024)} MiB` : '–'} (one ssh client)`,
+    met: rss100 !== undefined ? rss100 * 1024 < 150e6 : undefined,
+  });
   return {
+    goals,
     id: 'fanout',
     title: '2. Fan-out: one step on 3, 30 and 100 hosts, 10 at a time',
     setup: `One \`shell.run true\` step (Ansible: one shell task) on the first N hosts of the plain lab (${ctx.plain.hosts[0]?.address} upward), at most ${CONCURRENCY} hosts at once: cutover \`rolling: { serial: ${CONCURRENCY} }\` (batches of ${CONCURRENCY}) and \`rolling: { window: ${CONCURRENCY} }\` (a pool of ${CONCURRENCY}: the next host starts as soon as one is done), Ansible \`forks = ${CONCURRENCY}\` (a pool of ${CONCURRENCY}). ${runs} measured runs per row (one unmeasured run before each tool's first size). "engine" is cutover's journal from run.started to run.finished. CPU "all" is user+system time of every process the run started, its detached ssh ControlMasters included (a cpuacct cgroup per run); "tree" is what GNU time sees (the process and the children it waited for); max RSS is the largest single process (GNU time).`,

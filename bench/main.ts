@@ -3,7 +3,7 @@
  * (scripts/prerequisites.sh bench: ansible-core, hyperfine, GNU time and the lab's packages), builds the CLI, waits (up to --max-wait minutes) for a
  * quiet machine, boots 100 plain lab hosts on 127.0.60.10-109, runs each benchmark, prints the
  * tables with the machine and load, and writes them into bench/README.md between its markers.
- * Usage: node bench/run.mjs [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait 10] [--no-readme] [--keep]
+ * Usage: node bench/run.mjs [--runs 5] [--only steps,fanout,sim,logwait,seeds,lab,startup] [--max-wait 10] [--no-readme] [--keep]
  *        [--plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] (where the plain lab's hosts and the
  *        comindware and ecsc labs go: other address ranges, beside other labs)
  */
@@ -20,13 +20,15 @@ import type { BenchContext, TableBody } from './lib/context.js';
 import { timed } from './lib/context.js';
 import { loadAverage, machineInfo, waitForQuiet } from './lib/machine.js';
 import { run } from './lib/process.js';
-import { type BenchTable, formatLoad, renderTable, replaceResults } from './lib/report.js';
+import { type BenchTable, formatLoad, goalsTable, renderTable, replaceResults } from './lib/report.js';
 import { formatMs } from './lib/stats.js';
 import { logWait } from './log-wait.js';
 import { SEED_PREFIX, seedUpgrades } from './seeds.js';
+import { fanoutCurve } from './fanout-sim.js';
+import { startup } from './startup.js';
 import { stepOverhead } from './step-overhead.js';
 
-const BENCHMARKS = ['steps', 'fanout', 'logwait', 'seeds', 'lab'] as const;
+const BENCHMARKS = ['steps', 'fanout', 'sim', 'logwait', 'seeds', 'lab', 'startup'] as const;
 type BenchId = (typeof BENCHMARKS)[number];
 /** The plain lab's first address: `--plain-first`, else `--plain-prefix` (default 127.0.60) and .10 upward. */
 const PLAIN_FIRST = '127.0.60.10';
@@ -53,7 +55,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,logwait,seeds,lab] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60 | --plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100] [--before OTHER/dist/cli.js]\n',
+    'Usage: npm run bench -- [--runs 5] [--only steps,fanout,sim,logwait,seeds,lab,startup] [--max-wait MINUTES] [--no-readme] [--keep] [--plain-prefix 127.0.60 | --plain-first 127.0.60.10] [--seed-prefixes 127.0.62,127.0.63] [--fanout-tools floor,serial,window,ansible] [--fanout-hosts 3,30,100] [--before OTHER/dist/cli.js]\n',
   );
   process.exit(0);
 }
@@ -237,9 +239,11 @@ try {
   const bodies: Record<BenchId, () => Promise<TableBody>> = {
     steps: () => stepOverhead(ctx),
     fanout: () => fanout(ctx),
+    sim: () => fanoutCurve(ctx),
     logwait: () => logWait(ctx),
     seeds: () => seedUpgrades(ctx),
     lab: labCost,
+    startup: () => startup(ctx),
   };
   for (const id of BENCHMARKS) {
     if (!only.includes(id) || interrupted) continue;
@@ -276,7 +280,9 @@ const header = [
     ? ['', '**Failed benchmarks**:', ...failures.map((f) => `- ${f.split('\n')[0]}`)]
     : []),
 ].join('\n');
-const body = [header, ...tables.map(renderTable)].join('\n\n');
+const goals = goalsTable(tables);
+const body = [header, ...(goals ? [goals] : []), ...tables.map(renderTable)].join('\n\n');
+if (goals) process.stdout.write(`\n${goals}\n`);
 process.stdout.write(`\n${header}\n`);
 if (!values['no-readme'] && tables.length > 0) {
   const readme = join(root, 'bench', 'README.md');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type BenchTable,
+  goalsTable,
   markdownTable,
   RESULTS_BEGIN,
   RESULTS_END,
@@ -64,3 +65,26 @@ describe('the README results block', () => {
     expect(() => replaceResults(`x\n${RESULTS_END}\n`, 'new')).toThrow(/put both back/);
   });
 });
+
+describe('the goals table', () => {
+  it('lists every goal beside its floor, says which are not met, and counts them', () => {
+    const text = goalsTable([
+      {
+        title: '3. Log-wait latency: line appended',
+        goals: [{ goal: 'p95 ≤ 20 ms', measured: '14 ms', floor: '~1 ms', met: true }],
+      },
+      { title: '2. Fan-out', goals: [{ goal: 'within 1.3×', measured: '2.1×', floor: '4 s', met: false }] },
+      { title: '4. Seeds', goals: [{ goal: 'share ≤ 8 %', measured: 'lab failed', floor: '–', met: undefined }] },
+      { title: '5. Lab' },
+    ]);
+    expect(text).toContain('1 of 3 met in this run.');
+    expect(text).toContain('| p95 ≤ 20 ms | 14 ms | ~1 ms | yes | 3. Log-wait latency |');
+    expect(text).toContain('| within 1.3× | 2.1× | 4 s | **no** | 2. Fan-out |');
+    expect(text).toContain('| share ≤ 8 % | lab failed | – | not measured | 4. Seeds |');
+  });
+
+  it('is left out when no benchmark measured a goal', () => {
+    expect(goalsTable([{ title: '5. Lab' }])).toBeUndefined();
+  });
+});
+

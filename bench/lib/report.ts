@@ -18,6 +18,46 @@ export interface BenchTable {
   load: { before: readonly number[]; after: readonly number[] };
   /** Wall time of the whole benchmark, setup included. */
   tookMs: number;
+  /** The issue's goals this benchmark measures, each beside its floor (the summary table at the top of the results). */
+  goals?: GoalCheck[];
+}
+
+/**
+ * One goal, measured beside its floor in the same run. Example:
+ * `{ goal: 'wait.log p95 ≤ 20 ms', measured: '14.2 ms', floor: '…', met: true }`.
+ */
+export interface GoalCheck {
+  goal: string;
+  measured: string;
+  /** What the same thing costs at its physical limit, measured in the same run where possible. */
+  floor: string;
+  /** Undefined when the benchmark could not measure it (then `measured` says why). */
+  met: boolean | undefined;
+}
+
+/** The goals of every benchmark in one table, first in the results. Example: goalsTable([t]).startsWith('### Goals'). */
+export function goalsTable(tables: readonly Pick<BenchTable, 'title' | 'goals'>[]): string | undefined {
+  const goals = tables.flatMap((t) =>
+    (t.goals ?? []).map((g) => ({ ...g, where: t.title.split(':')[0] ?? '' })),
+  );
+  if (goals.length === 0) return undefined;
+  const met = goals.filter((g) => g.met === true).length;
+  return [
+    '### Goals (issue 15), each beside its floor',
+    '',
+    `${met} of ${goals.length} met in this run. Each figure is from the benchmark named in the last column, in this run and under the load said there.`,
+    '',
+    markdownTable(
+      ['goal', 'measured', 'floor (same run)', 'met', 'benchmark'],
+      goals.map((g) => [
+        g.goal,
+        g.measured,
+        g.floor,
+        g.met === undefined ? 'not measured' : g.met ? 'yes' : '**no**',
+        g.where,
+      ]),
+    ),
+  ].join('\n');
 }
 
 /** Where the generated results start in bench/README.md. Example: the line before '## Results'. */
