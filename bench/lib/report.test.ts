@@ -74,7 +74,10 @@ describe('the goals table', () => {
         goals: [{ goal: 'p95 ≤ 20 ms', measured: '14 ms', floor: '~1 ms', met: true }],
       },
       { title: '2. Fan-out', goals: [{ goal: 'within 1.3×', measured: '2.1×', floor: '4 s', met: false }] },
-      { title: '4. Seeds', goals: [{ goal: 'share ≤ 8 %', measured: 'lab failed', floor: '–', met: undefined }] },
+      {
+        title: '4. Seeds',
+        goals: [{ goal: 'share ≤ 8 %', measured: 'lab failed', floor: '–', met: undefined }],
+      },
       { title: '5. Lab' },
     ]);
     expect(text).toContain('1 of 3 met in this run.');
@@ -87,4 +90,3 @@ describe('the goals table', () => {
     expect(goalsTable([{ title: '5. Lab' }])).toBeUndefined();
   });
 });
-
