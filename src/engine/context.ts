@@ -262,7 +262,7 @@ export class RunContext {
             ...(this.#checkWithLock.has(sessionKey(h.name, runAs))
               ? {
                   alongside: {
-                    script: workRootCheck(root),
+                    script: workRootTest(root),
                     verdict: (res: { code: number; stdout: string }) => {
                       const problem = workRootProblem({ ...res, stderr: '' }, root, user);
                       if (problem) failed.push(identityFailure(h.name, runAs, problem));
@@ -327,16 +327,32 @@ function workRootProblem(
   );
 }
 
-/** Checks, changing nothing, that `root` is (or can become) a folder the session's user owns and writes. Exit 3-6 with the reason on stdout. */
-function workRootCheck(root: string) {
-  return sh`d=${root}
-if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo 'is not a folder'; exit 3; fi
-if [ -d "$d" ]; then
-  [ -O "$d" ] || { echo "belongs to $(stat -c %U -- "$d" 2>/dev/null || echo 'another user')"; exit 4; }
-  { [ -w "$d" ] && [ -x "$d" ]; } || { echo 'is not writable'; exit 5; }
+/**
+ * Checks, changing nothing, that `root` is (or can become) a folder the session's user owns and
+ * writes, without exiting: `$check_code` is 0, or 3-6 with the reason in `$check_out`. Builtins
+ * only on the success path (the parent by parameter expansion, not dirname): it runs on every
+ * host at the start of a run, where each process costs a fork and an exec. The shape the lock's
+ * request wants (HostLease's `alongside`).
+ */
+export function workRootTest(root: string) {
+  return sh`d=${root}; check_code=0; check_out=
+if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then check_code=3; check_out='is not a folder'
+elif [ -d "$d" ]; then
+  if [ ! -O "$d" ]; then check_code=4; check_out="belongs to $(stat -c %U -- "$d" 2>/dev/null || echo 'another user')"
+  elif ! { [ -w "$d" ] && [ -x "$d" ]; }; then check_code=5; check_out='is not writable'
+  fi
 else
-  p=$(dirname -- "$d"); [ -w "$p" ] || { echo "cannot be made: $p is not writable"; exit 6; }
+  p=\${d%"\${d##*[!/]}"}
+  case $p in */*) p=\${p%/*}; p=\${p%"\${p##*[!/]}"}; p=\${p:-/} ;; '') p=/ ;; *) p=. ;; esac
+  [ -w "$p" ] || { check_code=6; check_out="cannot be made: $p is not writable"; }
 fi`;
+}
+
+/** workRootTest as a request of its own: exit code 3-6 with the reason on stdout. */
+export function workRootCheck(root: string) {
+  return sh`${workRootTest(root)}
+[ "$check_code" = 0 ] || printf '%s\n' "$check_out"
+exit "$check_code"`;
 }
 
 /** An approver's answer with who gave it (a plain boolean is the operator's). */

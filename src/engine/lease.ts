@@ -49,8 +49,10 @@ export interface LeaseTarget {
   connected?: () => boolean;
   /**
    * A read-only check sent in the same request as the lock (one round trip per host instead of
-   * two): its exit code and stdout come back apart from the lock's, whether or not the lock was
-   * taken. Example: the working folder's check (context.ts).
+   * two): its answer comes back apart from the lock's, whether or not the lock was taken. It runs
+   * in the request's own shell (no subshell, so no process of its own): it must never exit, and
+   * leaves its answer in `$check_code` (0: fine) and `$check_out`. Example: the working folder's
+   * check (context.ts).
    */
   alongside?: { script: Command; verdict: (res: { code: number; stdout: string }) => void };
 }
@@ -134,9 +136,11 @@ export class HostLease {
     t: LeaseTarget,
     checked: Set<LeaseTarget>,
   ): Promise<{ code: number; stdout: string; stderr: string }> {
-    const lock = this.#acquireScript();
     const check = t.alongside && !checked.has(t) ? t.alongside : undefined;
-    const script = check ? withCheck(check.script, lock) : lock;
+    const holder = this.#holderText();
+    const script = check
+      ? withCheck(check.script, lockScript(HOST_LOCK_DIR, this.#run, holder))
+      : acquireScript(HOST_LOCK_DIR, this.#run, holder);
     const res = await (await t.session()).exec(script.render('exec'), { timeoutMs: 30_000 });
     // Without the mark the request itself died: the lock's failure says so.
     const split = check ? splitCheck(res.stdout) : undefined;
@@ -160,7 +164,10 @@ export class HostLease {
       // renewal does not log in again every 30 s on every host of a long run (release does, once).
       if (t.connected && !t.connected()) continue;
       try {
-        const res = await (await t.session()).exec(this.#renewScript().render('exec'), { timeoutMs: 30_000 });
+        const res = await (await t.session()).exec(
+          renewScript(HOST_LOCK_DIR, this.#run, this.#holderText()).render('exec'),
+          { timeoutMs: 30_000 },
+        );
         if (res.code === 3) {
           const holder = parseHolder(res.stdout);
           onLost(
@@ -183,7 +190,9 @@ export class HostLease {
     await Promise.all(
       held.map(async (t) => {
         try {
-          await (await t.session()).exec(releaseScript(this.#run).render('exec'), { timeoutMs: 30_000 });
+          await (await t.session()).exec(releaseScript(HOST_LOCK_DIR, this.#run).render('exec'), {
+            timeoutMs: 30_000,
+          });
         } catch {
           // Unreachable: the lease stays until resume takes it over or unlock breaks it.
         }
@@ -194,25 +203,6 @@ export class HostLease {
   #holderText(): string {
     const until = new Date(this.now() + HOST_LEASE_MS).toISOString();
     return `run=${this.#run}\noperator=${this.#operator}\npid=${process.pid}\nsince=${this.#since}\nuntil=${until}\n`;
-  }
-
-  /** mkdir takes a free host; a host held by this run is taken over; else exit 3 with the holder. */
-  #acquireScript() {
-    return sh`d=${HOST_LOCK_DIR}; run=${this.#run}
-if mkdir -m 0755 "$d" 2>/dev/null; then :
-elif [ -d "$d" ] && [ -f "$d/holder" ] && [ "$(sed -n 's/^run=//p' "$d/holder")" = "$run" ]; then :
-elif [ -d "$d" ]; then cat "$d/holder" 2>/dev/null; exit 3
-else echo "cannot make $d" >&2; exit 5
-fi
-t="$d/.holder.$$"
-printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder" || exit 4`;
-  }
-
-  #renewScript() {
-    return sh`d=${HOST_LOCK_DIR}; run=${this.#run}
-if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" != "$run" ]; then cat "$d/holder" 2>/dev/null; exit 3; fi
-t="$d/.holder.$$"
-printf '%s' ${this.#holderText()} > "$t" && chmod 0644 "$t" && mv -f "$t" "$d/holder"`;
   }
 }
 
@@ -233,26 +223,32 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
+/*
+ * The host-side scripts. Every process they start costs the host a fork and an exec (5-10 ms of
+ * CPU on a small host, and the lab's hosts share the controller's cores), times every host of the
+ * run: on the success path they start only what cannot be done with shell builtins (mkdir, mv,
+ * rm). They are exported for the tests that run them under a real /bin/sh.
+ */
+
 /** Ends the lock's stdout in a combined request; the check's exit code and stdout follow it. */
 const CHECK_MARK = 'cutover-lease-check-exit';
 
 /**
- * `check` then `lock` in one script: the check runs first in a subshell (its `exit` ends only
- * that), its stdout is kept and printed after the lock's, behind a line with its exit code.
+ * `check` then `lock` in one script, both in the one shell (no subshell, no `$( )`: no process):
+ * the check leaves its answer in `$check_code`/`$check_out`, the lock its code in `$lock_code`;
+ * the check's answer is printed after the lock's stdout, behind a line with its code.
  */
-function withCheck(check: Command, lock: Command): Command {
-  return sh`__co_check=$(
-${check}
-); __co_cc=$?
-(
+export function withCheck(check: Command, lock: Command): Command {
+  return sh`${check}
 ${lock}
-); __co_lc=$?
-printf '\n%s %s\n%s' ${CHECK_MARK} "$__co_cc" "$__co_check"
-exit "$__co_lc"`;
+printf '\n%s %s\n%s' ${CHECK_MARK} "$check_code" "$check_out"
+exit "$lock_code"`;
 }
 
 /** The lock's stdout and the check's result out of a withCheck request's stdout; undefined when the mark is missing (the request died). */
-function splitCheck(stdout: string): { lock: string; check: { code: number; stdout: string } } | undefined {
+export function splitCheck(
+  stdout: string,
+): { lock: string; check: { code: number; stdout: string } } | undefined {
   const at = stdout.lastIndexOf(`\n${CHECK_MARK} `);
   if (at < 0) return undefined;
   const rest = stdout.slice(at + CHECK_MARK.length + 2);
@@ -262,9 +258,68 @@ function splitCheck(stdout: string): { lock: string; check: { code: number; stdo
   return { lock: stdout.slice(0, at), check: { code, stdout: nl < 0 ? '' : rest.slice(nl + 1) } };
 }
 
-function releaseScript(run: string) {
-  return sh`d=${HOST_LOCK_DIR}
-if [ "$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)" = ${run} ]; then rm -rf -- "$d"; fi`;
+/**
+ * Sets `$h` to what `$(sed -n 's/^run=//p' "$d/holder" 2>/dev/null)` gave (every `run=` value,
+ * one a line, trailing newlines dropped: two runs named never equal one), with builtins only.
+ * Missing or unreadable: empty. The `-f`/`-r` tests keep the redirection from failing (it would
+ * print an error, and a strict POSIX shell may exit on it); the `{ } 2>/dev/null` silences the
+ * one left, a holder removed between the test and the read.
+ */
+const HOLDER_RUN = sh`h=
+if [ -f "$d/holder" ] && [ -r "$d/holder" ]; then
+{ while IFS= read -r l || [ -n "$l" ]; do case $l in run=*) h="$h\${l#run=}
+" ;; esac; done < "$d/holder"; } 2>/dev/null
+while :; do case $h in *'
+') h=\${h%?} ;; *) break ;; esac; done
+fi`;
+
+/**
+ * Writes the holder through a temporary file renamed over it, so a reader never meets half a
+ * holder. The umask makes it 0644 as it is created (a `chmod` would cost a process).
+ */
+function writeHolder(holder: string): Command {
+  return sh`t="$d/.holder.$$"
+umask 022
+printf '%s' ${holder} > "$t" && mv -f "$t" "$d/holder"`;
+}
+
+/**
+ * Takes the lock in `dir` without exiting, leaving its code in `$lock_code`: mkdir takes a free
+ * host; a host held by this run is taken over; else 3 with the holder on stdout, 5 when the lock
+ * cannot be made, 4 when the holder cannot be written.
+ */
+export function lockScript(dir: string, run: string, holder: string): Command {
+  return sh`d=${dir}; run=${run}
+if mkdir -m 0755 "$d" 2>/dev/null; then lock_code=0
+elif [ -d "$d" ]; then
+${HOLDER_RUN}
+if [ "$h" = "$run" ]; then lock_code=0; else cat "$d/holder" 2>/dev/null; lock_code=3; fi
+else echo "cannot make $d" >&2; lock_code=5
+fi
+if [ "$lock_code" = 0 ]; then
+${writeHolder(holder)} || lock_code=4
+fi`;
+}
+
+/** lockScript as a request of its own: its code is the exit code. */
+export function acquireScript(dir: string, run: string, holder: string): Command {
+  return sh`${lockScript(dir, run, holder)}
+exit "$lock_code"`;
+}
+
+/** Rewrites the holder (a later `until`) while it still names this run; else exit 3 with whoever holds it. */
+export function renewScript(dir: string, run: string, holder: string): Command {
+  return sh`d=${dir}; run=${run}
+${HOLDER_RUN}
+if [ "$h" != "$run" ]; then cat "$d/holder" 2>/dev/null; exit 3; fi
+${writeHolder(holder)}`;
+}
+
+/** Removes the lock when its holder names this run (rm is the one process it starts). */
+export function releaseScript(dir: string, run: string): Command {
+  return sh`d=${dir}
+${HOLDER_RUN}
+if [ "$h" = ${run} ]; then rm -rf -- "$d"; fi`;
 }
 
 /** Reads a host's lock: its holder, or undefined when the host is free. For `cutover unlock`. */
