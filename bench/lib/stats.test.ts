@@ -31,6 +31,7 @@ describe('formatting', () => {
     expect(formatMs(6.42)).toBe('6.4 ms');
     expect(formatMs(250.4)).toBe('250 ms');
     expect(formatMs(1234)).toBe('1.23 s');
+    expect(formatMs(-8.3)).toBe('−8.3 ms');
     expect(formatMs(123_456)).toBe('123 s');
     expect(formatMs(Number.NaN)).toBe('–');
   });

@@ -52,6 +52,8 @@ export function summarize(samples: readonly number[]): Summary {
  */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
+  // A difference of two measurements can be negative (within the noise): said as such, in its unit.
+  if (ms < 0) return `−${formatMs(-ms)}`;
   if (ms < 1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 100) return `${ms.toFixed(1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
