@@ -330,9 +330,9 @@ function workRootProblem(
 /**
  * Checks, changing nothing, that `root` is (or can become) a folder the session's user owns and
  * writes, without exiting: `$check_code` is 0, or 3-6 with the reason in `$check_out`. Builtins
- * only on the success path (the parent by parameter expansion, not dirname): it runs on every
- * host at the start of a run, where each process costs a fork and an exec. The shape the lock's
- * request wants (HostLease's `alongside`).
+ * only while the folder exists (it runs on every host at the start of a run, where each process
+ * costs a fork and an exec; `dirname` runs only the first time, before the folder is made). The
+ * shape the lock's request wants (HostLease's `alongside`).
  */
 export function workRootTest(root: string) {
   return sh`d=${root}; check_code=0; check_out=
@@ -342,8 +342,7 @@ elif [ -d "$d" ]; then
   elif ! { [ -w "$d" ] && [ -x "$d" ]; }; then check_code=5; check_out='is not writable'
   fi
 else
-  p=\${d%"\${d##*[!/]}"}
-  case $p in */*) p=\${p%/*}; p=\${p%"\${p##*[!/]}"}; p=\${p:-/} ;; '') p=/ ;; *) p=. ;; esac
+  p=$(dirname -- "$d")
   [ -w "$p" ] || { check_code=6; check_out="cannot be made: $p is not writable"; }
 fi`;
 }
